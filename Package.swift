@@ -1,0 +1,20 @@
+// swift-tools-version:6.0
+// ssekeeper promises its users one binary and nothing to audit but our own code:
+// this package declares no `.package(...)` dependency, only what the toolchain ships.
+import PackageDescription
+
+let package = Package(
+    name: "ssekeeper",
+    products: [
+        .executable(name: "ssekeeper", targets: ["ssekeeper"]),
+    ],
+    targets: [
+        // Pure core: parsers, trackers, state machines. No sockets, no Dispatch, no clock reads.
+        .target(name: "SSEKeeperCore"),
+        // Thin Dispatch shell: sockets, event loops, listeners, upstream connections, signals.
+        .target(name: "SSEKeeperIO", dependencies: ["SSEKeeperCore"]),
+        .executableTarget(name: "ssekeeper", dependencies: ["SSEKeeperCore", "SSEKeeperIO"]),
+        .testTarget(name: "SSEKeeperCoreTests", dependencies: ["SSEKeeperCore"]),
+        .testTarget(name: "SSEKeeperIOTests", dependencies: ["SSEKeeperCore", "SSEKeeperIO"]),
+    ]
+)
