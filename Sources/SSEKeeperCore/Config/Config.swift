@@ -1,0 +1,144 @@
+/// The validated configuration of one ssekeeper process.
+///
+/// Produced by `ConfigParser.parse(_:fileName:)`; every field already has its default applied and every
+/// cross-reference (a route naming an upstream) resolved, so the shell never re-validates it.
+public struct Config: Sendable, Equatable {
+    /// Addresses the proxy accepts clients on (`listen`, repeatable; at least one).
+    public var listens: [ListenAddress]
+    /// Upstream pools by declaration order (`upstream NAME { server HOST:PORT; ... }`).
+    public var upstreams: [Upstream]
+    /// Routes, in declaration order; `route(forPath:)` picks the longest matching prefix.
+    public var routes: [Route]
+    /// Top-level stream settings, the defaults that every route starts from.
+    public var defaults: StreamSettings
+    /// Limits and timeouts that are not per route.
+    public var limits: Limits
+
+    public init(
+        listens: [ListenAddress] = [],
+        upstreams: [Upstream] = [],
+        routes: [Route] = [],
+        defaults: StreamSettings = StreamSettings(),
+        limits: Limits = Limits()
+    ) {
+        self.listens = listens
+        self.upstreams = upstreams
+        self.routes = routes
+        self.defaults = defaults
+        self.limits = limits
+    }
+
+    /// The upstream named `name`, if declared.
+    public func upstream(named name: String) -> Upstream? {
+        upstreams.first { $0.name == name }
+    }
+}
+
+/// One `listen` address. `host == nil` means every interface (IPv4 `0.0.0.0`).
+public struct ListenAddress: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var host: String?
+    public var port: UInt16
+
+    public init(host: String?, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `127.0.0.1:8080`, `[::1]:8080`, or `*:8080` for all interfaces.
+    public var description: String {
+        guard let host else { return "*:\(port)" }
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}
+
+/// One upstream server address (`server HOST:PORT;`).
+public struct ServerAddress: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `host:port`, with IPv6 literals in brackets.
+    public var description: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}
+
+/// A named pool of upstream servers, used round-robin.
+public struct Upstream: Sendable, Equatable {
+    public var name: String
+    public var servers: [ServerAddress]
+
+    public init(name: String, servers: [ServerAddress]) {
+        self.name = name
+        self.servers = servers
+    }
+}
+
+/// A path prefix and where its requests go, with its resolved stream settings.
+public struct Route: Sendable, Equatable {
+    /// The path prefix, starting with `/`. Matching is byte-wise on the request path (query excluded).
+    public var prefix: String
+    /// Name of the upstream pool; the parser guarantees it exists.
+    public var upstreamName: String
+    /// Top-level defaults with this route's overrides applied.
+    public var settings: StreamSettings
+
+    public init(prefix: String, upstreamName: String, settings: StreamSettings) {
+        self.prefix = prefix
+        self.upstreamName = upstreamName
+        self.settings = settings
+    }
+}
+
+/// Settings that apply to one SSE stream; top level gives defaults, `route` blocks override.
+public struct StreamSettings: Sendable, Equatable {
+    /// The shortest idle timeout of anything between clients and ssekeeper (`idle_timeout`, default 60s).
+    public var idleTimeout: Duration
+    /// Heartbeat after `idleTimeout × heartbeatFraction` of silence (`heartbeat_fraction`, 0 < F < 1, default 0.33).
+    public var heartbeatFraction: Double
+    /// The comment text of a heartbeat, sent as `: TEXT` (`heartbeat_comment`, default `heartbeat`). No CR or LF.
+    public var heartbeatComment: String
+    /// When set, `retry: <ms>` is sent at the start of every SSE stream (`sse_retry`, off by default).
+    public var sseRetry: Duration?
+
+    public init(
+        idleTimeout: Duration = .seconds(60),
+        heartbeatFraction: Double = 0.33,
+        heartbeatComment: String = "heartbeat",
+        sseRetry: Duration? = nil
+    ) {
+        self.idleTimeout = idleTimeout
+        self.heartbeatFraction = heartbeatFraction
+        self.heartbeatComment = heartbeatComment
+        self.sseRetry = sseRetry
+    }
+
+    /// How long a stream may stay silent towards the client before a heartbeat is due.
+    public var heartbeatInterval: Duration {
+        idleTimeout * heartbeatFraction
+    }
+}
+
+/// Process-wide limits and timeouts, each with its documented default.
+public struct Limits: Sendable, Equatable {
+    /// A client must send its whole request head within this time (`client_header_timeout`, default 10s).
+    public var clientHeaderTimeout: Duration = .seconds(10)
+    /// Connecting to one upstream server may take this long (`upstream_connect_timeout`, default 5s).
+    public var upstreamConnectTimeout: Duration = .seconds(5)
+    /// The upstream must send its response head within this time after the request (`upstream_header_timeout`, default 60s).
+    public var upstreamHeaderTimeout: Duration = .seconds(60)
+    /// An idle keep-alive client connection is closed after this (`keepalive_timeout`, default 75s).
+    public var keepaliveTimeout: Duration = .seconds(75)
+    /// Open client connections at most; more are refused with 503 (`max_connections`, default 10000).
+    public var maxConnections: Int = 10_000
+    /// Bytes of one request or response head at most (`max_header_size`, default 16k).
+    public var maxHeaderBytes: Int = 16 * 1024
+    /// Bytes waiting to be written to one peer before reading from the other side pauses (`max_buffer_size`, default 256k).
+    public var maxBufferedBytes: Int = 256 * 1024
+
+    public init() {}
+}

@@ -1,0 +1,142 @@
+/// The stream settings one block sets explicitly; `nil` means "not set here, inherit".
+struct StreamSettingsOverrides: Sendable, Equatable {
+    /// `idle_timeout`, when set in this block.
+    var idleTimeout: Duration?
+    /// `heartbeat_fraction`, when set in this block.
+    var heartbeatFraction: Double?
+    /// `heartbeat_comment`, when set in this block.
+    var heartbeatComment: String?
+    /// `sse_retry`, when set in this block; `.some(nil)` is an explicit `sse_retry off;`.
+    var sseRetry: Duration??
+
+    /// `base` with every value set here replacing its counterpart.
+    func applied(to base: StreamSettings) -> StreamSettings {
+        var settings = base
+        if let idleTimeout { settings.idleTimeout = idleTimeout }
+        if let heartbeatFraction { settings.heartbeatFraction = heartbeatFraction }
+        if let heartbeatComment { settings.heartbeatComment = heartbeatComment }
+        if let sseRetry { settings.sseRetry = sseRetry }
+        return settings
+    }
+}
+
+extension ConfigBuilder {
+    /// Every duration directive accepts 1ms...24h: durations are whole milliseconds, so this is "more than zero",
+    /// and nothing in a proxy should wait longer than a day.
+    static let durationRange = Duration.milliseconds(1)...Duration.seconds(24 * 60 * 60)
+    /// `max_connections` accepts 1...1,000,000.
+    static let maxConnectionsRange = 1...1_000_000
+    /// `max_header_size` accepts 1k...1m.
+    static let maxHeaderBytesRange = 1024...1024 * 1024
+    /// `max_buffer_size` accepts 4k...64m.
+    static let maxBufferedBytesRange = 4 * 1024...64 * 1024 * 1024
+    /// `heartbeat_comment` holds at most 200 bytes of UTF-8.
+    static let maxHeartbeatCommentBytes = 200
+
+    /// Applies `idle_timeout`, `heartbeat_fraction`, `heartbeat_comment` or `sse_retry`; false for other names.
+    mutating func applyStreamSetting(
+        _ name: String, _ token: ConfigToken, to overrides: inout StreamSettingsOverrides
+    ) -> Bool {
+        guard let text = token.text else { return true }
+        switch name {
+        case "idle_timeout":
+            if let value = duration(name, token) { overrides.idleTimeout = value }
+        case "heartbeat_fraction":
+            guard let value = ConfigValue.parseDecimal(text) else {
+                report("invalid heartbeat_fraction \(token.quotedText) (use a decimal such as 0.33)", at: token)
+                break
+            }
+            guard value > 0, value < 1 else {
+                report("heartbeat_fraction must be between 0 and 1 (exclusive), got \(text)", at: token)
+                break
+            }
+            overrides.heartbeatFraction = value
+        case "heartbeat_comment":
+            if let problem = Self.commentProblem(text) {
+                report(problem, at: token)
+            } else {
+                overrides.heartbeatComment = text
+            }
+        case "sse_retry":
+            if text == "off" {
+                overrides.sseRetry = .some(nil)
+            } else if let value = duration(name, token, alternative: ", or off") {
+                overrides.sseRetry = value
+            }
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Applies a top-level limit directive; the caller has matched its name against the directive table.
+    mutating func applyLimit(_ name: String, _ token: ConfigToken) {
+        switch name {
+        case "client_header_timeout":
+            if let value = duration(name, token) { limits.clientHeaderTimeout = value }
+        case "upstream_connect_timeout":
+            if let value = duration(name, token) { limits.upstreamConnectTimeout = value }
+        case "upstream_header_timeout":
+            if let value = duration(name, token) { limits.upstreamHeaderTimeout = value }
+        case "keepalive_timeout":
+            if let value = duration(name, token) { limits.keepaliveTimeout = value }
+        case "max_connections":
+            guard let text = token.text, let value = ConfigValue.parseInteger(Substring(text)).flatMap(Int.init(exactly:))
+            else {
+                report("invalid number \(token.quotedText) (use digits only, e.g. 10000)", at: token)
+                return
+            }
+            guard Self.maxConnectionsRange.contains(value) else {
+                report("max_connections must be between 1 and 1000000, got \(token.text ?? "")", at: token)
+                return
+            }
+            limits.maxConnections = value
+        case "max_header_size":
+            if let value = size(name, token, in: Self.maxHeaderBytesRange) { limits.maxHeaderBytes = value }
+        case "max_buffer_size":
+            if let value = size(name, token, in: Self.maxBufferedBytesRange) { limits.maxBufferedBytes = value }
+        default:
+            assertionFailure("directive table and applyLimit disagree on \(name)")
+        }
+    }
+
+    /// The duration `token` holds when it is well formed and within `durationRange`; otherwise reports and `nil`.
+    private mutating func duration(_ name: String, _ token: ConfigToken, alternative: String = "") -> Duration? {
+        guard let text = token.text, let value = ConfigValue.parseDuration(text) else {
+            report("invalid duration \(token.quotedText) (use 250ms, 15s, 2m, 1h\(alternative))", at: token)
+            return nil
+        }
+        guard Self.durationRange.contains(value) else {
+            report("\(name) must be between 1ms and 24h, got \(token.text ?? "")", at: token)
+            return nil
+        }
+        return value
+    }
+
+    /// The size `token` holds when it is well formed and within `range`; otherwise reports and `nil`.
+    private mutating func size(_ name: String, _ token: ConfigToken, in range: ClosedRange<Int>) -> Int? {
+        guard let text = token.text, let value = ConfigValue.parseSize(text) else {
+            report("invalid size \(token.quotedText) (use 512, 16k, 1m)", at: token)
+            return nil
+        }
+        guard range.contains(value) else {
+            let bounds = "\(ConfigValue.formatSize(range.lowerBound)) and \(ConfigValue.formatSize(range.upperBound))"
+            report("\(name) must be between \(bounds), got \(token.text ?? "")", at: token)
+            return nil
+        }
+        return value
+    }
+
+    /// Why `text` cannot be a heartbeat comment, or `nil`: it must be 1-200 bytes of printable text (no C0 or C1
+    /// control character, so no CR, LF or NUL) to fit on one `: TEXT` line of an SSE stream.
+    static func commentProblem(_ text: String) -> String? {
+        if text.isEmpty { return "heartbeat_comment must not be empty" }
+        if text.utf8.count > maxHeartbeatCommentBytes {
+            return "heartbeat_comment must be at most \(maxHeartbeatCommentBytes) bytes, got \(text.utf8.count)"
+        }
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            return "heartbeat_comment must not contain control characters such as CR, LF, NUL or tab"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,269 @@
+/// Gives meaning to the statements of a whole file: checks each directive against `ConfigDirective.all`, validates
+/// its argument, and assembles a `Config`, collecting every error instead of stopping at the first.
+///
+/// Cross-references are resolved in `finish()`, after the whole file was read: a route may name an upstream declared
+/// further down, and top-level stream settings apply to every route wherever they are written.
+/// To avoid follow-on noise, a statement the syntax parser marked damaged is given no meaning and no further
+/// error, yet still counts as "present" (a damaged `listen` suppresses "no listen", a damaged `upstream api`
+/// suppresses "unknown upstream api").
+struct ConfigBuilder {
+    /// A route as read, before its upstream is resolved and its settings merged with the top-level defaults.
+    struct PendingRoute {
+        /// The prefix, or `nil` when it was missing, invalid or a duplicate (the route is then only checked).
+        var prefix: String?
+        /// The prefix argument as written, for messages.
+        var prefixToken: ConfigToken?
+        /// The whole `route` statement, for messages when the prefix is missing.
+        var statement: ConfigStatement
+        /// The argument of the route's `upstream` directive, resolved in `finish()`.
+        var upstreamToken: ConfigToken?
+        /// The stream settings this route sets itself.
+        var overrides = StreamSettingsOverrides()
+    }
+
+    /// The semantic errors found so far, in the order found.
+    private(set) var errors: [ConfigError] = []
+    /// Names the file in every `ConfigError`.
+    let fileName: String
+    /// The top-level stream settings written so far; applied to `StreamSettings()` in `finish()`.
+    var defaults = StreamSettingsOverrides()
+    /// The limits, starting from their defaults, updated by each valid limit directive.
+    var limits = Limits()
+    private var listens: [ListenAddress] = []
+    /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
+    private var listenLines: [ListenAddress: Int] = [:]
+    private var upstreams: [Upstream] = []
+    private var upstreamLines: [String: Int] = [:]
+    /// Every name written after a top-level `upstream`, valid or not: a route naming one of these is not reported.
+    private var mentionedUpstreamNames: Set<String> = []
+    private var routes: [PendingRoute] = []
+    private var routeLines: [String: Int] = [:]
+    /// Suggestions already computed for unknown directive names, so a file repeating a typo stays linear.
+    private var suggestions: [String: String?] = [:]
+    private var hasListen = false
+    private var hasRoute = false
+
+    /// - Parameter fileName: names the file in every `ConfigError`.
+    init(fileName: String) {
+        self.fileName = fileName
+    }
+
+    /// Records an error at `token`'s position.
+    mutating func report(_ message: String, at token: ConfigToken) {
+        errors.append(ConfigError(fileName: fileName, line: token.line, column: token.column, message: message))
+    }
+
+    /// Applies the top-level statements of a file.
+    mutating func applyFile(_ statements: [ConfigStatement]) {
+        for statement in statements where statement.nameText == "upstream" && statement.block != nil {
+            if let name = statement.arguments.first?.text { mentionedUpstreamNames.insert(name) }
+        }
+        var seen: [String: Int] = [:]
+        for statement in statements {
+            if statement.nameText == "listen" { hasListen = true }
+            if statement.nameText == "route" { hasRoute = true }
+            guard let (directive, argument) = check(statement, in: .main, seen: &seen) else { continue }
+            switch directive.name {
+            case "listen": if let argument { applyListen(argument) }
+            case "upstream": applyUpstream(statement, name: argument)
+            case "route": applyRoute(statement, prefix: argument)
+            default:
+                guard let argument else { continue }
+                var overrides = defaults
+                if applyStreamSetting(directive.name, argument, to: &overrides) {
+                    defaults = overrides
+                } else {
+                    applyLimit(directive.name, argument)
+                }
+            }
+        }
+    }
+
+    /// Resolves routes against upstreams and defaults; returns the `Config` when no error was found at all.
+    ///
+    /// A missing `listen` or `route` is reported at line 1, column 1.
+    mutating func finish() -> Config? {
+        let start = ConfigToken(kind: .endOfFile, line: 1, column: 1)
+        if !hasListen {
+            report("no \"listen\" directive: add one at top level, e.g. \"listen 8080;\"", at: start)
+        }
+        if !hasRoute {
+            report("no \"route\" block: add one at top level, e.g. \"route / { upstream NAME; }\"", at: start)
+        }
+        var resolved: [Route] = []
+        let settings = defaults.applied(to: StreamSettings())
+        for route in routes {
+            guard let token = route.upstreamToken, let name = token.text else { continue }
+            guard mentionedUpstreamNames.contains(name) else {
+                let shown = route.prefixToken?.text ?? route.statement.display
+                let hint = ConfigDirective.closest(to: name, among: upstreams.map(\.name))
+                    .map { "; did you mean \"\($0)\"?" } ?? ""
+                report("route \"\(shown)\" names unknown upstream \"\(name)\"\(hint)", at: token)
+                continue
+            }
+            if let prefix = route.prefix {
+                resolved.append(
+                    Route(prefix: prefix, upstreamName: name, settings: route.overrides.applied(to: settings)))
+            }
+        }
+        guard errors.isEmpty else { return nil }
+        return Config(listens: listens, upstreams: upstreams, routes: resolved, defaults: settings, limits: limits)
+    }
+
+    /// Checks that `statement` is a known directive of `context`, with the right shape, not repeated, and with
+    /// one argument. Returns the directive and its argument; a block directive is returned with a `nil` argument
+    /// after an argument-count error, so its block can still be checked. `nil` means: reported, skip it.
+    mutating func check(
+        _ statement: ConfigStatement, in context: ConfigContext, seen: inout [String: Int]
+    ) -> (ConfigDirective, ConfigToken?)? {
+        guard !statement.isDamaged, let name = statement.nameText else { return nil }
+        guard let directive = ConfigDirective.named(name, in: context) else {
+            reportUnknown(statement, name: name, in: context)
+            return nil
+        }
+        if directive.takesBlock, statement.block == nil {
+            report("\"\(name)\" needs a block here: \(directive.usage)", at: statement.terminator)
+            return nil
+        }
+        if !directive.takesBlock, statement.block != nil {
+            report("\"\(name)\" takes no block \(context.phrase): \(directive.usage)", at: statement.terminator)
+            return nil
+        }
+        if !directive.isRepeatable {
+            if let first = seen[name] {
+                report("duplicate directive \"\(name)\", first at line \(first)", at: statement.name)
+                return nil
+            }
+            seen[name] = statement.name.line
+        }
+        switch statement.arguments.count {
+        case 1:
+            return (directive, statement.arguments[0])
+        case 0:
+            report("\"\(name)\" needs an argument: \(directive.usage)", at: statement.name)
+        default:
+            report("\"\(name)\" takes one argument, got \(statement.arguments.count): \(directive.usage)",
+                   at: statement.arguments[1])
+        }
+        return directive.takesBlock ? (directive, nil) : nil
+    }
+
+    private mutating func reportUnknown(_ statement: ConfigStatement, name: String, in context: ConfigContext) {
+        let homes = ConfigDirective.contexts(of: name)
+        guard !homes.isEmpty else {
+            if suggestions[name] == nil { suggestions[name] = .some(ConfigDirective.suggestion(for: name)) }
+            let hint = suggestions[name]!.map { "; did you mean \"\($0)\"?" } ?? ""
+            report("unknown directive \"\(name)\"\(hint)", at: statement.name)
+            return
+        }
+        var message = "\"\(name)\" is not allowed \(context.phrase); it belongs "
+            + homes.map(\.phrase).joined(separator: " or ")
+        if statement.block != nil, homes == [.main] {
+            message += " (is a \"}\" missing before it?)"
+        }
+        report(message, at: statement.name)
+    }
+
+    private mutating func applyListen(_ token: ConfigToken) {
+        guard let text = token.text else { return }
+        switch ConfigValue.parseListenAddress(text) {
+        case .failure(let problem):
+            report(problem.message, at: token)
+        case .success(let address):
+            let key = ListenAddress(host: address.host?.lowercased() ?? "0.0.0.0", port: address.port)
+            if let first = listenLines[key] {
+                report("duplicate listen \(address), first at line \(first)", at: token)
+                return
+            }
+            listenLines[key] = token.line
+            listens.append(address)
+        }
+    }
+
+    private mutating func applyUpstream(_ statement: ConfigStatement, name token: ConfigToken?) {
+        var name = token?.text
+        if let token, let text = name {
+            if !Self.isValidUpstreamName(text) {
+                report("invalid upstream name \(token.quotedText) (use letters, digits, \"_\", \"-\" and \".\")", at: token)
+                name = nil
+            } else if let first = upstreamLines[text] {
+                report("duplicate upstream \"\(text)\", first at line \(first)", at: token)
+                name = nil
+            } else {
+                upstreamLines[text] = token.line
+            }
+        }
+        var servers: [ServerAddress] = []
+        var hasServer = false
+        var seen: [String: Int] = [:]
+        for inner in statement.block ?? [] {
+            if inner.nameText == "server" { hasServer = true }
+            guard let (_, argument) = check(inner, in: .upstream, seen: &seen), let argument,
+                let text = argument.text
+            else { continue }
+            switch ConfigValue.parseServerAddress(text) {
+            case .failure(let problem): report(problem.message, at: argument)
+            case .success(let address): servers.append(address)
+            }
+        }
+        if !hasServer {
+            let shown = token?.text ?? statement.display
+            report("upstream \"\(shown)\" has no \"server\": add one, e.g. \"server 127.0.0.1:9000;\"",
+                   at: token ?? statement.name)
+        }
+        if let name { upstreams.append(Upstream(name: name, servers: servers)) }
+    }
+
+    private mutating func applyRoute(_ statement: ConfigStatement, prefix token: ConfigToken?) {
+        var route = PendingRoute(prefix: nil, prefixToken: token, statement: statement)
+        if let token, let text = token.text {
+            if let problem = Self.prefixProblem(text) {
+                report(problem, at: token)
+            } else if let first = routeLines[text] {
+                report("duplicate route \"\(text)\", first at line \(first)", at: token)
+            } else {
+                routeLines[text] = token.line
+                route.prefix = text
+            }
+        }
+        var hasUpstream = false
+        var seen: [String: Int] = [:]
+        for inner in statement.block ?? [] {
+            if inner.nameText == "upstream" { hasUpstream = true }
+            guard let (directive, argument) = check(inner, in: .route, seen: &seen), let argument else { continue }
+            if directive.name == "upstream" {
+                route.upstreamToken = argument
+            } else {
+                _ = applyStreamSetting(directive.name, argument, to: &route.overrides)
+            }
+        }
+        if !hasUpstream {
+            let shown = token?.text ?? statement.display
+            report("route \"\(shown)\" has no \"upstream\" directive: add one, e.g. \"upstream NAME;\"",
+                   at: token ?? statement.name)
+        }
+        routes.append(route)
+    }
+
+    /// Letters, digits, `_`, `-` and `.`, at least one.
+    static func isValidUpstreamName(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                || scalar == "_" || scalar == "-" || scalar == ".")
+        }
+    }
+
+    /// Why `prefix` cannot be a route prefix, or `nil`: it must start with `/` and hold no whitespace, control
+    /// character, `?` (the query is not matched) or `#`.
+    static func prefixProblem(_ prefix: String) -> String? {
+        guard prefix.hasPrefix("/") else {
+            return "route prefix must start with \"/\", got \"\(prefix)\""
+        }
+        let bad = prefix.unicodeScalars.first { scalar in
+            scalar.value <= 0x20 || scalar.value == 0x7F || scalar == "?" || scalar == "#"
+        }
+        guard let bad else { return nil }
+        let shown = bad.value <= 0x20 || bad.value == 0x7F ? "whitespace or control characters" : "\"\(bad)\""
+        return "route prefix \"\(prefix)\" must not contain \(shown)"
+    }
+}
