@@ -1,0 +1,121 @@
+/// Builds the response head the proxy sends a client for an upstream's response, and picks the body framing
+/// (RFC 9110 §7.6, RFC 9112 §4, §6).
+///
+/// The status line is always `HTTP/1.1 <status> <reason>` (RFC 9110 §6.2: a server sends its own highest
+/// version). Hop-by-hop fields are removed (see `HopByHopFilter`), and every other field passes in order.
+///
+/// Framing to the client (upstream framing → client framing):
+///
+/// | upstream              | HTTP/1.1 client         | HTTP/1.0 client  |
+/// |-----------------------|-------------------------|------------------|
+/// | none                  | none                    | none             |
+/// | contentLength(n)      | contentLength(n)        | contentLength(n) |
+/// | contentLength, SSE    | chunked                 | closeDelimited   |
+/// | chunked               | chunked                 | closeDelimited   |
+/// | closeDelimited        | chunked                 | closeDelimited   |
+///
+/// An SSE response of known length is still chunked, so the proxy can add heartbeat comments. With no body, a
+/// Content-Length the upstream sent for HEAD or 304 is kept as is (RFC 9110 §8.6: it describes the
+/// representation); for 1xx and 204 it is dropped (a server MUST NOT send one).
+public enum ClientResponseBuilder {
+    /// The head and framing for the client.
+    /// - Parameters:
+    ///   - upstreamFraming: the response's `bodyFraming(requestMethod:)`.
+    ///   - requestMethod, clientVersion, clientWantsKeepAlive: describe the client's request
+    ///     (`clientWantsKeepAlive(_:)`).
+    ///   - isSSE: the response is `text/event-stream` (`isEventStream(_:)`) and the proxy manages the stream.
+    /// `keepAlive` is `clientWantsKeepAlive` unless the body is close-delimited; the head says
+    /// `Connection: close` when not keeping alive and `Connection: keep-alive` to an HTTP/1.0 client that is.
+    /// SSE responses get `X-Accel-Buffering: no` and `Cache-Control: no-cache` unless the upstream set them.
+    public static func build(
+        _ head: ResponseHead,
+        upstreamFraming: BodyFraming,
+        requestMethod: String,
+        clientVersion: HTTPVersion,
+        clientWantsKeepAlive: Bool,
+        isSSE: Bool
+    ) -> ClientResponsePlan {
+        let framing = clientFraming(upstream: upstreamFraming, clientVersion: clientVersion, isSSE: isSSE)
+        let keepAlive = clientWantsKeepAlive && framing != .closeDelimited
+        let keepsUpstreamLength = upstreamFraming == .none && (head.status == 304 || requestMethod == "HEAD")
+
+        var writer = HeadBytesWriter(capacity: HeadBytesWriter.estimatedSize(of: head.headers))
+        writer.appendStatusLine(status: head.status, reason: head.reason)
+        appendEndToEndFields(of: head.headers, keepingContentLength: keepsUpstreamLength, to: &writer)
+        if isSSE {
+            if !head.headers.contains("X-Accel-Buffering") { writer.appendField("X-Accel-Buffering", "no") }
+            if !head.headers.contains("Cache-Control") { writer.appendField("Cache-Control", "no-cache") }
+        }
+        switch framing {
+        case .contentLength(let length): writer.appendField("Content-Length", String(length))
+        case .chunked: writer.appendField("Transfer-Encoding", "chunked")
+        case .none, .closeDelimited: break
+        }
+        if !keepAlive {
+            writer.appendField("Connection", "close")
+        } else if clientVersion < .http1_1 {
+            writer.appendField("Connection", "keep-alive")
+        }
+        writer.appendLineEnd()
+        return ClientResponsePlan(head: writer.bytes, framing: framing, keepAlive: keepAlive)
+    }
+
+    /// The bytes to forward for an interim 1xx response, or nil to drop it.
+    ///
+    /// Forwarded to an HTTP/1.1 client: every 1xx but 101 (100 Continue, 102 Processing, 103 Early Hints, and
+    /// unknown ones, as RFC 9110 §15.2 asks of a proxy), with hop-by-hop fields removed. Dropped for an
+    /// HTTP/1.0 client, which does not understand 1xx (RFC 9110 §15.2), and for 101, which the upgrade path
+    /// handles elsewhere. Returns nil for a final status too.
+    public static func interim(_ head: ResponseHead, clientVersion: HTTPVersion) -> [UInt8]? {
+        guard head.isInterim, head.status != 101, clientVersion >= .http1_1 else { return nil }
+        var writer = HeadBytesWriter(capacity: HeadBytesWriter.estimatedSize(of: head.headers))
+        writer.appendStatusLine(status: head.status, reason: head.reason)
+        appendEndToEndFields(of: head.headers, keepingContentLength: false, to: &writer)
+        writer.appendLineEnd()
+        return writer.bytes
+    }
+
+    /// Whether the response's media type is `text/event-stream` (any case, any parameters; WHATWG HTML
+    /// "Server-sent events" §9.2.2).
+    public static func isEventStream(_ head: ResponseHead) -> Bool {
+        guard var contentType = head.headers.first("Content-Type") else { return false }
+        return contentType.withUTF8(HTTPSyntax.isEventStreamMediaType)
+    }
+
+    /// Whether the client asked to keep its connection open (RFC 9112 §9.3): HTTP/1.1 unless
+    /// `Connection: close`; HTTP/1.0 only with `Connection: keep-alive` (and no `close`).
+    public static func clientWantsKeepAlive(_ head: RequestHead) -> Bool {
+        if head.headers.containsToken("close", in: "Connection") { return false }
+        if head.version >= .http1_1 { return true }
+        return head.headers.containsToken("keep-alive", in: "Connection")
+    }
+
+    /// The client framing for the table in the type's documentation.
+    static func clientFraming(upstream: BodyFraming, clientVersion: HTTPVersion, isSSE: Bool) -> ClientFraming {
+        let canChunk = clientVersion >= .http1_1
+        switch upstream {
+        case .none:
+            return .none
+        case .contentLength(let length) where !isSSE:
+            return .contentLength(length)
+        case .contentLength, .chunked, .closeDelimited:
+            return canChunk ? .chunked : .closeDelimited
+        }
+    }
+
+    private static func appendEndToEndFields(
+        of headers: HTTPHeaders,
+        keepingContentLength: Bool,
+        to writer: inout HeadBytesWriter
+    ) {
+        let filter = HopByHopFilter(headers)
+        for field in headers.fields {
+            let known = KnownFieldName(field.name)
+            if keepingContentLength && known == .contentLength {
+                writer.appendField(field.name, field.value)
+            } else if !filter.removes(field.name, known: known) {
+                writer.appendField(field.name, field.value)
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+/// Byte classes and list helpers shared by the HTTP/1.1 parsers and builders (RFC 9110 §5.6, RFC 9112 §2.2).
+///
+/// Everything works on ASCII bytes without Foundation and without allocating, except `listElements`, which is
+/// meant for the rare paths (framing decisions, the builders).
+enum HTTPSyntax {
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+    static let space: UInt8 = 0x20
+    static let htab: UInt8 = 0x09
+    static let colon: UInt8 = 0x3A
+    static let comma: UInt8 = 0x2C
+    static let semicolon: UInt8 = 0x3B
+    static let questionMark: UInt8 = 0x3F
+
+    /// `tchar` (RFC 9110 §5.6.2): the bytes of a method or a field name.
+    @inline(__always)
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A:
+            return true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// `SP / HTAB`, the bytes of `OWS` and `BWS` (RFC 9110 §5.6.3).
+    @inline(__always)
+    static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == space || byte == htab
+    }
+
+    /// `field-vchar / SP / HTAB` (RFC 9110 §5.5): everything but the control bytes and DEL; obs-text allowed.
+    @inline(__always)
+    static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte == htab || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// A byte of a request-target: visible ASCII (RFC 9112 §3.2; URI syntax is ASCII only, RFC 3986 §2).
+    @inline(__always)
+    static func isTargetByte(_ byte: UInt8) -> Bool {
+        byte >= 0x21 && byte <= 0x7E
+    }
+
+    /// The hex value of an ASCII hex digit, or nil.
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: return byte &- 0x30
+        case 0x41...0x46: return byte &- 0x41 &+ 10
+        case 0x61...0x66: return byte &- 0x61 &+ 10
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    static func lowercased(_ byte: UInt8) -> UInt8 {
+        (byte &- 0x41) < 26 ? byte | 0x20 : byte
+    }
+
+    /// ASCII case-insensitive equality of two byte runs.
+    static func equalsIgnoringCase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for index in 0..<lhs.count where lowercased(lhs[index]) != lowercased(rhs[index]) {
+            return false
+        }
+        return true
+    }
+
+    /// ASCII case-insensitive equality of two strings, as field names and tokens compare (RFC 9110 §5.1).
+    static func equalsIgnoringCase(_ lhs: String, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        let fast = lhs.utf8.withContiguousStorageIfAvailable { lhsBytes in
+            rhs.utf8.withContiguousStorageIfAvailable { rhsBytes in equalsIgnoringCase(lhsBytes, rhsBytes) }
+        }
+        if let fast = fast ?? nil { return fast }
+        return lhs.utf8.elementsEqual(rhs.utf8) { lowercased($0) == lowercased($1) }
+    }
+
+    /// ASCII case-insensitive equality of a substring and a string.
+    static func equalsIgnoringCase(_ lhs: Substring, _ rhs: String) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        let fast = lhs.utf8.withContiguousStorageIfAvailable { lhsBytes in
+            rhs.utf8.withContiguousStorageIfAvailable { rhsBytes in equalsIgnoringCase(lhsBytes, rhsBytes) }
+        }
+        if let fast = fast ?? nil { return fast }
+        return lhs.utf8.elementsEqual(rhs.utf8) { lowercased($0) == lowercased($1) }
+    }
+
+    /// Whether the comma-separated list `list` has an element equal to `token`, ignoring case and OWS
+    /// (RFC 9110 §5.6.1). Does not allocate for native strings.
+    static func listContains(_ list: String, token: String) -> Bool {
+        var token = token
+        return token.withUTF8 { tokenBytes in
+            containsListElement(in: list) { equalsIgnoringCase($0, tokenBytes) }
+        }
+    }
+
+    /// Whether `predicate` holds for an element of the comma-separated list `list`, each element trimmed of OWS
+    /// (empty ones included, RFC 9110 §5.6.1). Does not allocate for native strings.
+    static func containsListElement(in list: String, where predicate: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+        var list = list
+        return list.withUTF8 { bytes in
+            var elementStart = 0
+            while elementStart <= bytes.count {
+                var elementEnd = elementStart
+                while elementEnd < bytes.count && bytes[elementEnd] != comma { elementEnd += 1 }
+                if predicate(trimmingWhitespace(UnsafeBufferPointer(rebasing: bytes[elementStart..<elementEnd]))) {
+                    return true
+                }
+                elementStart = elementEnd + 1
+            }
+            return false
+        }
+    }
+
+    /// `bytes` without leading and trailing SP and HTAB.
+    static func trimmingWhitespace(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        var start = 0
+        var end = bytes.count
+        while start < end && isWhitespace(bytes[start]) { start += 1 }
+        while end > start && isWhitespace(bytes[end - 1]) { end -= 1 }
+        return UnsafeBufferPointer(rebasing: bytes[start..<end])
+    }
+
+    /// The `type/subtype` of a media type or media range, without parameters or OWS (RFC 9110 §8.3.1, §12.5.1).
+    static func mediaType(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        let end = bytes.firstIndex(of: semicolon) ?? bytes.count
+        return trimmingWhitespace(UnsafeBufferPointer(rebasing: bytes[..<end]))
+    }
+
+    /// Whether `bytes` hold the media type `text/event-stream`, any case, any parameters (WHATWG HTML §9.2).
+    static func isEventStreamMediaType(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var eventStream = "text/event-stream"
+        return eventStream.withUTF8 { equalsIgnoringCase(mediaType(bytes), $0) }
+    }
+
+    /// The non-empty elements of a comma-separated list, each trimmed of OWS (RFC 9110 §5.6.1).
+    static func listElements(_ list: String) -> [Substring] {
+        list.utf8.split(separator: comma, omittingEmptySubsequences: false).compactMap { element in
+            let trimmed = trimmingWhitespace(Substring(element))
+            return trimmed.isEmpty ? nil : trimmed
+        }
+    }
+
+    /// `value` without leading and trailing SP and HTAB.
+    static func trimmingWhitespace(_ value: Substring) -> Substring {
+        var utf8 = value.utf8[...]
+        while let first = utf8.first, isWhitespace(first) { utf8 = utf8.dropFirst() }
+        while let last = utf8.last, isWhitespace(last) { utf8 = utf8.dropLast() }
+        return Substring(utf8)
+    }
+
+    /// The value of `1*DIGIT` (RFC 9110 §8.6), or nil when empty, not all digits, or over `UInt64.max`.
+    static func decimalValue(_ value: Substring) -> UInt64? {
+        guard !value.utf8.isEmpty else { return nil }
+        var result: UInt64 = 0
+        for byte in value.utf8 {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            let (shifted, overflowShift) = result.multipliedReportingOverflow(by: 10)
+            let (added, overflowAdd) = shifted.addingReportingOverflow(UInt64(byte - 0x30))
+            guard !overflowShift && !overflowAdd else { return nil }
+            result = added
+        }
+        return result
+    }
+}
+
+extension HTTPSyntax {
+    /// Whether `value` starts with the ASCII `prefix`, ignoring case.
+    static func hasPrefixIgnoringCase(_ value: String, _ prefix: String) -> Bool {
+        guard value.utf8.count >= prefix.utf8.count else { return false }
+        return value.utf8.prefix(prefix.utf8.count).elementsEqual(prefix.utf8) { lowercased($0) == lowercased($1) }
+    }
+}
