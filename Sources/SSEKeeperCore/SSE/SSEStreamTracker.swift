@@ -1,0 +1,272 @@
+/// Follows one upstream event stream byte by byte and says when, and in which form, the proxy may
+/// inject bytes (heartbeat comments, a `retry:` preamble) without changing what the client sees.
+///
+/// The invariant (WHATWG HTML §9.2 "Server-sent events", §9.2.5 "Parsing an event stream" and
+/// §9.2.6 "Interpreting an event stream"): a spec-compliant client dispatches the same events
+/// (type, data, lastEventId), keeps the same last event ID string and sets the same reconnection
+/// times with and without the injected bytes, however the upstream's bytes are split across reads
+/// and pauses, whichever line ends (LF, CRLF, CR, mixed) it uses, with or without a leading BOM.
+///
+/// The tracker mirrors only what that requires, in O(1) state; it never buffers lines:
+/// - where the client's parser stands in the current line (`LinePosition`);
+/// - whether a blank line would be a no-op for the client (`BlockState`);
+/// - at stream start, up to two held-back bytes of a possible UTF-8 BOM (`StreamStart`).
+///
+/// Injected forms (`comment` is the heartbeat text, `␊` LF, `␍` CR):
+///
+/// | position            | blank line is a no-op (`idle`) | otherwise                   |
+/// |---------------------|--------------------------------|-----------------------------|
+/// | line start          | `: comment␊␊`                  | `: comment␊`                |
+/// | after a lone CR     | `␊: comment␍␊␍`                | `␊: comment␍`               |
+/// | mid-line            | nothing (`nil`)                | nothing (`nil`)             |
+///
+/// After a CR the client has already ended the line but would swallow a following LF as the
+/// second half of CRLF (§9.2.6). The injection therefore starts with that LF (swallowed, exactly
+/// as the upstream's own LF would have been) and ends with a CR of its own, so that an LF the
+/// upstream sends next is again swallowed as the partner of our CR instead of ending an extra,
+/// blank, line. Any other next byte simply starts a new line, as it did without the injection.
+public struct SSEStreamTracker: Sendable {
+    /// Where the client's line parser stands after the bytes it has received so far (§9.2.6).
+    public enum LinePosition: Sendable, Equatable {
+        /// At the start of a line: every byte so far ended with LF, or nothing was sent yet.
+        case lineStart
+        /// The last byte was a CR: the line has ended, but an LF arriving next is swallowed as CRLF.
+        case afterCarriageReturn
+        /// Inside a line: injecting anything would change that line. No safe point.
+        case midLine
+    }
+
+    /// What a blank line would do to the client's buffers right now (§9.2.6, "dispatch the event").
+    enum BlockState: Sendable, Equatable {
+        /// The upstream has not yet sent a blank line in this stream. A blank line would set the
+        /// EventSource's last event ID string to this stream's last event ID buffer, which starts
+        /// as the empty string, and so could clear an ID carried over from the previous
+        /// connection before the upstream says anything. Only comment lines may be injected.
+        case beforeFirstDispatch
+        /// A blank line was the last non-comment line: data and event type buffers are empty and
+        /// the last event ID buffer equals the last event ID string, so a blank line is a no-op.
+        case idle
+        /// A field line (anything not blank and not starting with `:`) came after the last blank
+        /// line. A blank line would dispatch early, reset `event:`, or publish an `id:` too soon.
+        case fieldsPending
+    }
+
+    /// The byte-order-mark decision at the very start of the stream (§9.2.6: one leading U+FEFF is
+    /// stripped by the UTF-8 decode algorithm, only when it is the first thing in the stream).
+    enum StreamStart: Sendable, Equatable {
+        /// Nothing from the upstream has been forwarded yet. `heldBytes` (0, 1 or 2) leading bytes
+        /// matching EF BB BF are held back; `injected` says whether the proxy sent anything first.
+        case undecided(heldBytes: Int, injected: Bool)
+        /// The leading BOM, if any, has been forwarded or dropped; every further byte passes through.
+        case decided
+    }
+
+    /// The UTF-8 encoding of U+FEFF BYTE ORDER MARK.
+    static let byteOrderMark: (UInt8, UInt8, UInt8) = (0xEF, 0xBB, 0xBF)
+    private static let colon: UInt8 = 0x3A
+    private static let space: UInt8 = 0x20
+
+    /// Where the client's line parser stands now (§9.2.6).
+    public private(set) var linePosition: LinePosition = .lineStart
+    /// Whether a blank line would be a no-op for the client.
+    private(set) var blockState: BlockState = .beforeFirstDispatch
+    /// The leading-BOM decision.
+    private(set) var streamStart: StreamStart = .undecided(heldBytes: 0, injected: false)
+    /// How many injections (heartbeats and `retry:` preambles) the tracker has produced.
+    public private(set) var injectionCount = 0
+    /// Whether a leading BOM was dropped because the proxy had injected bytes before it.
+    public private(set) var droppedByteOrderMark = false
+
+    /// Creates a tracker for a new stream, before its first byte.
+    public init() {}
+
+    /// Whether `heartbeat(comment:)` would inject now (the client's parser is not mid-line).
+    public var isAtSafePoint: Bool { linePosition != .midLine }
+
+    /// How many leading bytes of a possible BOM are held back (0, 1 or 2); `finish()` flushes them.
+    public var heldByteCount: Int {
+        if case .undecided(let held, _) = streamStart { return held }
+        return 0
+    }
+
+    /// Scans one read of upstream bytes in order and passes on what must be forwarded now.
+    ///
+    /// `emit` receives, in order, zero-copy slices of `bytes` and, at stream start only, the
+    /// held-back BOM prefix (static storage). Slices are valid only during the call. Bytes of a
+    /// possible leading BOM (EF, EF BB) are held until a later read decides them: a complete BOM is
+    /// forwarded if nothing was injected yet and dropped otherwise (after an injection it would no
+    /// longer be first, and would become part of the first field name; §9.2.6). Runs on every
+    /// forwarded byte: no allocation, and line ends are found eight bytes at a time.
+    public mutating func forward(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) -> Void) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        var offset = 0
+        if case .undecided(let held, let injected) = streamStart {
+            var matched = held
+            while matched < 3, offset < bytes.count, bytes[offset] == Self.byteOrderMarkByte(matched) {
+                matched += 1
+                offset += 1
+            }
+            if matched == 3 {
+                // A complete BOM: the client's parser stays at line start either way.
+                streamStart = .decided
+                if injected {
+                    droppedByteOrderMark = true
+                } else {
+                    Self.withByteOrderMarkPrefix(held, emit)
+                    emit(UnsafeRawBufferPointer(rebasing: bytes[0..<offset]))
+                }
+            } else if offset == bytes.count {
+                // Still a possible BOM prefix: hold it; the client has seen none of it.
+                streamStart = .undecided(heldBytes: matched, injected: injected)
+                return
+            } else {
+                // Not a BOM: the held bytes and everything in this read are ordinary content.
+                streamStart = .decided
+                offset = 0
+                if held > 0 {
+                    Self.withByteOrderMarkPrefix(held) { prefix in
+                        scan(prefix.baseAddress!, count: prefix.count)
+                        emit(prefix)
+                    }
+                }
+            }
+        }
+        guard offset < bytes.count else { return }
+        scan(base + offset, count: bytes.count - offset)
+        emit(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+    }
+
+    /// The bytes to inject for a heartbeat comment now, or nil when the client's parser is
+    /// mid-line and there is no safe point (the caller skips this heartbeat and counts it).
+    ///
+    /// The result is one comment line (`:` then a space and `comment`), which §9.2.6 ignores, in the
+    /// form the current state requires (see the type's table). CR and LF in `comment` are replaced
+    /// by spaces so the comment can never end its line early.
+    public mutating func heartbeat(comment: String) -> [UInt8]? {
+        guard linePosition != .midLine else { return nil }
+        var line: [UInt8] = [Self.colon]
+        if !comment.isEmpty {
+            line.reserveCapacity(comment.utf8.count + 1)
+            line.append(Self.space)
+            for byte in comment.utf8 {
+                let isLineEnd = byte == SSELineEndScanner.lineFeed || byte == SSELineEndScanner.carriageReturn
+                line.append(isLineEnd ? Self.space : byte)
+            }
+        }
+        return inject(line: line)
+    }
+
+    /// A `retry: <milliseconds>` line for the very start of the stream, before any upstream byte.
+    ///
+    /// §9.2.6 applies the reconnection time as soon as the `retry` field is processed; no blank line
+    /// is needed. The preamble carries no blank line because, before the upstream's first blank line,
+    /// one would dispatch and set the last event ID string to the new stream's empty last event ID
+    /// buffer (see `BlockState.beforeFirstDispatch`). Counts as an injection (a leading BOM that
+    /// arrives afterwards is dropped). Negative values are clamped to 0. If called after upstream
+    /// bytes were forwarded, it is injected like a heartbeat, or is empty when the client is mid-line.
+    public mutating func retryPreamble(milliseconds: Int) -> [UInt8] {
+        guard linePosition != .midLine else { return [] }
+        return inject(line: Array("retry: \(max(0, milliseconds))".utf8))
+    }
+
+    /// At the end of the upstream stream: the bytes still held back (a partial BOM prefix, EF or
+    /// EF BB, that turned out not to be a BOM), to forward before closing. Usually empty.
+    public mutating func finish() -> [UInt8] {
+        guard case .undecided(let held, _) = streamStart else { return [] }
+        streamStart = .decided
+        guard held > 0 else { return [] }
+        var flushed: [UInt8] = []
+        Self.withByteOrderMarkPrefix(held) { prefix in
+            scan(prefix.baseAddress!, count: prefix.count)
+            flushed = Array(prefix)
+        }
+        return flushed
+    }
+
+    /// Builds the injection of one line (without line end) for the current position and records it.
+    /// The injected line is a comment or a `retry` field, neither of which touches the data, event
+    /// type or last event ID buffers, so `blockState` is unchanged; so is `linePosition`, since the
+    /// injection ends the way the client's parser stood before it (LF-terminated or on a CR).
+    private mutating func inject(line: [UInt8]) -> [UInt8] {
+        injectionCount += 1
+        if case .undecided(let held, _) = streamStart {
+            streamStart = .undecided(heldBytes: held, injected: true)
+        }
+        let lf = SSELineEndScanner.lineFeed
+        let cr = SSELineEndScanner.carriageReturn
+        let blankLine = blockState == .idle
+        var out: [UInt8] = []
+        out.reserveCapacity(line.count + 4)
+        switch linePosition {
+        case .lineStart:
+            out.append(contentsOf: line)
+            out.append(lf)
+            if blankLine { out.append(lf) }
+        case .afterCarriageReturn:
+            out.append(lf)
+            out.append(contentsOf: line)
+            out.append(cr)
+            if blankLine { out.append(contentsOf: [lf, cr]) }
+        case .midLine:
+            preconditionFailure("inject(line:) called mid-line")
+        }
+        return out
+    }
+
+    /// Advances the line state over `count` upstream bytes at `start` (§9.2.6 line splitting).
+    /// Only the first byte of each line and the line ends are looked at.
+    private mutating func scan(_ start: UnsafeRawPointer, count: Int) {
+        let lf = SSELineEndScanner.lineFeed
+        let cr = SSELineEndScanner.carriageReturn
+        var position = linePosition
+        var block = blockState
+        var offset = 0
+        while offset < count {
+            switch position {
+            case .midLine:
+                let end = SSELineEndScanner.firstLineEnd(in: start, from: offset, to: count)
+                if end == count {
+                    offset = count
+                } else {
+                    position = start.load(fromByteOffset: end, as: UInt8.self) == lf ? .lineStart : .afterCarriageReturn
+                    offset = end &+ 1
+                }
+            case .afterCarriageReturn:
+                // An LF right after a CR is the second half of CRLF: swallowed, no new line.
+                if start.load(fromByteOffset: offset, as: UInt8.self) == lf { offset &+= 1 }
+                position = .lineStart
+            case .lineStart:
+                let first = start.load(fromByteOffset: offset, as: UInt8.self)
+                offset &+= 1
+                switch first {
+                case lf:
+                    block = .idle
+                case cr:
+                    block = .idle
+                    position = .afterCarriageReturn
+                case Self.colon:
+                    position = .midLine
+                default:
+                    // Any field line, known or not, counts as pending: conservative.
+                    block = .fieldsPending
+                    position = .midLine
+                }
+            }
+        }
+        linePosition = position
+        blockState = block
+    }
+
+    private static func byteOrderMarkByte(_ index: Int) -> UInt8 {
+        switch index {
+        case 0: return byteOrderMark.0
+        case 1: return byteOrderMark.1
+        default: return byteOrderMark.2
+        }
+    }
+
+    private static func withByteOrderMarkPrefix(_ count: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        guard count > 0 else { return }
+        withUnsafeBytes(of: byteOrderMark) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+}
