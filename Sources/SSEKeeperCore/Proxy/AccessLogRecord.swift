@@ -1,0 +1,93 @@
+/// How one proxied request ended, as written in the access log.
+public enum RequestEnd: String, Sendable, Equatable {
+    /// The response was delivered in full (also for answers ssekeeper made itself, like 404).
+    case completed
+    /// The client closed or reset its connection (or a write to it failed) before the response ended.
+    case clientClosed = "client_closed"
+    /// The upstream ended the connection before its response was complete.
+    case upstreamClosed = "upstream_closed"
+    /// The upstream could not be reached, or sent something that is not valid HTTP.
+    case upstreamError = "upstream_error"
+    /// A timeout expired (client header, upstream connect, upstream header).
+    case timeout
+    /// The request was malformed and answered with a 4xx/5xx by ssekeeper.
+    case rejected
+}
+
+/// One line of the access log: one finished request.
+public struct AccessLogRecord: Sendable, Equatable {
+    public var client: String
+    public var method: String
+    public var path: String
+    public var status: Int
+    /// Body and head bytes written to the client.
+    public var bytesSent: UInt64
+    public var durationNanos: UInt64
+    public var heartbeatsSent: Int
+    public var heartbeatsSkipped: Int
+    public var end: RequestEnd
+    /// The upstream server used, if any.
+    public var upstream: String?
+    /// A short reason for errors (`connection refused`, `no route`), if any.
+    public var reason: String?
+
+    public init(client: String, method: String, path: String, status: Int, bytesSent: UInt64, durationNanos: UInt64,
+                heartbeatsSent: Int, heartbeatsSkipped: Int, end: RequestEnd, upstream: String?, reason: String?) {
+        self.client = client
+        self.method = method
+        self.path = path
+        self.status = status
+        self.bytesSent = bytesSent
+        self.durationNanos = durationNanos
+        self.heartbeatsSent = heartbeatsSent
+        self.heartbeatsSkipped = heartbeatsSkipped
+        self.end = end
+        self.upstream = upstream
+        self.reason = reason
+    }
+
+    /// `key=value` pairs separated by spaces; values with spaces or quotes are quoted.
+    /// Example: `access client=127.0.0.1:50312 method=GET path=/events status=200 bytes=812 duration=12.004s heartbeats=3 skipped=0 end=client_closed upstream=127.0.0.1:9000`
+    public var line: String {
+        var parts = [
+            "access",
+            "client=\(client)",
+            "method=\(Self.quoted(method))",
+            "path=\(Self.quoted(path))",
+            "status=\(status)",
+            "bytes=\(bytesSent)",
+            "duration=\(Self.seconds(durationNanos))",
+            "heartbeats=\(heartbeatsSent)",
+            "skipped=\(heartbeatsSkipped)",
+            "end=\(end.rawValue)",
+        ]
+        if let upstream { parts.append("upstream=\(upstream)") }
+        if let reason { parts.append("reason=\(Self.quoted(reason))") }
+        return parts.joined(separator: " ")
+    }
+
+    /// Seconds with millisecond precision: `12.004s`.
+    static func seconds(_ nanos: UInt64) -> String {
+        let millis = nanos / 1_000_000
+        let fraction = String(millis % 1000)
+        return "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)s"
+    }
+
+    /// Quotes a value containing spaces, quotes, control bytes or nothing; escapes `"`, `\` and control bytes.
+    static func quoted(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F }
+        guard needsQuotes else { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

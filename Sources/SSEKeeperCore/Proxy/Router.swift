@@ -1,0 +1,16 @@
+/// Picks the route for a request path: the longest matching prefix wins.
+///
+/// Built once per config. Matching is byte-wise on the path (the request target up to `?`), so `/api`
+/// matches `/api`, `/api/` and `/apix`; write `/api/` to require the slash. No route → the caller answers 404.
+public struct Router: Sendable {
+    private let routesLongestFirst: [Route]
+
+    public init(routes: [Route]) {
+        routesLongestFirst = routes.sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
+    }
+
+    /// The route whose prefix is the longest prefix of `path`, or nil.
+    public func route(forPath path: String) -> Route? {
+        routesLongestFirst.first { path.utf8.starts(with: $0.prefix.utf8) }
+    }
+}
