@@ -1,0 +1,91 @@
+import Dispatch
+import Glibc
+import SSEKeeperCore
+import Synchronization
+
+/// Something with a deadline on an event loop (a connection's header timeout, its next heartbeat, …).
+protocol DeadlineTarget: AnyObject {
+    /// Called on the loop's queue when a deadline it scheduled passed. Entries are lazy: the target compares
+    /// `deadline` with the one it wants now and ignores stale ones.
+    /// An entry may be popped up to the loop's slack (1 ms) before `deadline`: treat it as reached, and never
+    /// re-insert a deadline at or before `deadline` (the sweep would pop it again at once).
+    func deadlineReached(_ deadline: UInt64, now: UInt64)
+}
+
+/// One serial Dispatch queue and what every connection on it shares.
+///
+/// Confinement: every property is touched only on `queue`. Connections are created on the loop and stay there,
+/// so their handlers never race. The shared `readBuffer` is safe because a handler uses it only synchronously.
+/// One coarse `DispatchSourceTimer` is armed at the earliest entry of a deadline heap (instead of one timer per
+/// connection, see shared/DISPATCH.md).
+final class EventLoop: @unchecked Sendable {
+    /// The queue every source of this loop's connections delivers on.
+    let queue: DispatchQueue
+    /// Scratch space for `read`: one per loop, never held across handler invocations.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    /// Scratch space for assembling one write (chunk header, data, CRLF) before a single `send`.
+    var outputScratch: [UInt8] = []
+    /// Live sessions, so they stay alive while their sources run; removed when they finish.
+    var sessions: [ObjectIdentifier: AnyObject] = [:]
+
+    private var heap = DeadlineHeap<DeadlineTarget>()
+    private let timer: DispatchSourceTimer
+    private var armedDeadline: UInt64 = .max
+    /// Deadlines this close together are handled in one timer firing.
+    private let timerSlackNanos: UInt64 = 1_000_000
+
+    /// Size of the shared read buffer.
+    static let readBufferBytes = 64 * 1024
+
+    init(label: String) {
+        queue = DispatchQueue(label: label)
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferBytes, alignment: 16)
+        outputScratch.reserveCapacity(Self.readBufferBytes + 64)
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        // Strong capture: a loop lives as long as the process (or the test) that made it; sessions and
+        // timers may outlive the server object that created it.
+        timer.setEventHandler { [self] in timerFired() }
+        timer.schedule(deadline: .distantFuture, repeating: .never)
+        timer.activate()
+    }
+
+    /// Monotonic now in nanoseconds, on Dispatch's clock (the one its timers use).
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// Schedules `target.deadlineReached` at `deadline`. Must be called on `queue`.
+    func schedule(_ target: DeadlineTarget, at deadline: UInt64) {
+        heap.insert(target, at: deadline)
+        if deadline < armedDeadline { arm(deadline) }
+    }
+
+    private func arm(_ deadline: UInt64) {
+        armedDeadline = deadline
+        timer.schedule(deadline: DispatchTime(uptimeNanoseconds: deadline), repeating: .never, leeway: .milliseconds(1))
+    }
+
+    private func timerFired() {
+        armedDeadline = .max
+        let now = Self.now()
+        while let entry = heap.popExpired(now: now + timerSlackNanos) {
+            entry.payload.deadlineReached(entry.deadline, now: now)
+        }
+        if let next = heap.earliest, next < armedDeadline { arm(next) }
+    }
+}
+
+/// The loops of one process; connections are spread over them round-robin.
+final class EventLoopGroup: Sendable {
+    let loops: [EventLoop]
+    private let next = Atomic<Int>(0)
+
+    init(count: Int) {
+        loops = (0..<max(1, count)).map { EventLoop(label: "ssekeeper.loop.\($0)") }
+    }
+
+    /// The loop for the next connection. Safe from any thread.
+    func nextLoop() -> EventLoop {
+        if loops.count == 1 { return loops[0] }
+        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return loops[index % loops.count]
+    }
+}

@@ -1,0 +1,76 @@
+import SSEKeeperCore
+
+/// The state of one request/response exchange on a client connection (reset for every keep-alive request).
+///
+/// A class, not a struct, so the SSE tracker can be mutated while the write path updates the byte counters.
+/// Confinement: owned by one `ProxySession`, used only on its loop's queue.
+final class Exchange {
+    /// Where the request body stands.
+    enum RequestBodyState {
+        case none
+        case remaining(UInt64)
+        case chunked(ChunkedDecoder)
+        case done
+    }
+
+    /// Where the response body stands.
+    enum ResponseBodyState {
+        case none
+        case remaining(UInt64)
+        case chunked(ChunkedDecoder)
+        case untilClose
+    }
+
+    let startedAt: UInt64
+    let method: String
+    let path: String
+    let clientVersion: HTTPVersion
+    var clientWantsKeepAlive: Bool
+    let route: Route
+
+    /// The request head to send upstream; kept until a connection accepts it (a refused server is retried).
+    var upstreamHead: [UInt8]
+    var attemptOrder: [Int]
+    var attemptIndex = 0
+    var lastConnectFailure: String?
+    var connectTimedOut = false
+    var server: String?
+
+    var requestBody: RequestBodyState
+    var responseHead: [UInt8] = []
+    var responseParser: HeadParser
+    var responseBody: ResponseBodyState = .none
+    var clientFraming: ClientFraming = .none
+    var keepAlive = false
+    var status = 0
+    var headSent = false
+    var bytesSent: UInt64 = 0
+
+    /// Set for SSE responses that take heartbeats (uncompressed `text/event-stream`).
+    var tracker: SSEStreamTracker?
+    var heartbeats: HeartbeatSchedule?
+    /// Set for any `text/event-stream` response.
+    var isSSE = false
+
+    init(startedAt: UInt64, head: RequestHead, route: Route, upstreamHead: [UInt8], attemptOrder: [Int],
+         requestBody: RequestBodyState, maxHeaderBytes: Int) {
+        self.startedAt = startedAt
+        self.method = head.method
+        self.path = head.path
+        self.clientVersion = head.version
+        self.clientWantsKeepAlive = ClientResponseBuilder.clientWantsKeepAlive(head)
+        self.route = route
+        self.upstreamHead = upstreamHead
+        self.attemptOrder = attemptOrder
+        self.requestBody = requestBody
+        self.responseParser = HeadParser(maxHeaderBytes: maxHeaderBytes)
+    }
+
+    /// Whether the whole request body has been forwarded.
+    var requestBodyDone: Bool {
+        switch requestBody {
+        case .none, .done: return true
+        case .remaining, .chunked: return false
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Dispatch
+import Glibc
+import SSEKeeperCore
+
+/// One listening socket. Accepts on its own loop's queue and hands each connection to a loop of the group.
+///
+/// Confinement: every method runs on `acceptLoop.queue`. When descriptors run out (EMFILE/ENFILE) it logs,
+/// stops accepting for `acceptBackoff`, and resumes: open streams keep flowing meanwhile.
+final class Listener: @unchecked Sendable {
+    let fd: Int32
+    let address: SocketAddress
+    private let acceptLoop: EventLoop
+    private let group: EventLoopGroup
+    private let context: ProxyContext
+    private var source: DispatchSourceRead?
+    private var suspended = false
+    private var closed = false
+
+    /// How long accepting pauses after the process ran out of descriptors.
+    static let acceptBackoff = DispatchTimeInterval.milliseconds(100)
+    /// Connections accepted per wake-up at most, so one busy listener cannot starve its loop.
+    static let acceptBatch = 128
+
+    init(address: SocketAddress, group: EventLoopGroup, context: ProxyContext) throws(SocketError) {
+        fd = try Socket.listen(on: address)
+        self.address = SocketAddress.local(of: fd) ?? address
+        self.group = group
+        self.acceptLoop = group.loops[0]
+        self.context = context
+    }
+
+    /// Starts accepting.
+    func start() {
+        acceptLoop.queue.async { [self] in
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptLoop.queue)
+            source.setEventHandler { [self] in acceptBatch() }
+            source.setCancelHandler { [fd] in Glibc.close(fd) }
+            self.source = source
+            source.activate()
+        }
+    }
+
+    /// Stops accepting and closes the socket.
+    func stop() {
+        acceptLoop.queue.async { [self] in
+            guard !closed else { return }
+            closed = true
+            guard let source else {
+                Glibc.close(fd)
+                return
+            }
+            if suspended { source.resume() }
+            source.cancel()
+        }
+    }
+
+    private func acceptBatch() {
+        for _ in 0..<Self.acceptBatch {
+            switch Socket.accept(from: fd) {
+            case .accepted(let connection):
+                admit(connection)
+            case .wouldBlock:
+                return
+            case .failed(let code):
+                if code == EINTR || code == ECONNABORTED { continue }
+                if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
+                    context.logger.error("accept on \(address): \(String(cString: strerror(code))); pausing accepts for 100ms")
+                    backOff()
+                } else {
+                    context.logger.error("accept on \(address): \(String(cString: strerror(code)))")
+                }
+                return
+            }
+        }
+    }
+
+    private func admit(_ connection: Int32) {
+        let open = context.openConnections.add(1, ordering: .relaxed).newValue
+        if open > context.config.limits.maxConnections {
+            context.openConnections.subtract(1, ordering: .relaxed)
+            let refusal = ErrorResponse.bytes(status: 503, detail: "too many connections (max_connections \(context.config.limits.maxConnections))")
+            _ = refusal.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            shutdown(connection, Int32(SHUT_WR))
+            Glibc.close(connection)
+            context.logger.warn("refused a connection on \(address): max_connections \(context.config.limits.maxConnections) reached")
+            return
+        }
+        let loop = group.nextLoop()
+        let context = self.context
+        if loop === acceptLoop {
+            ProxySession(fd: connection, loop: loop, context: context).start()
+        } else {
+            loop.queue.async { ProxySession(fd: connection, loop: loop, context: context).start() }
+        }
+    }
+
+    private func backOff() {
+        guard let source, !suspended else { return }
+        suspended = true
+        source.suspend()
+        acceptLoop.queue.asyncAfter(deadline: .now() + Self.acceptBackoff) { [self] in
+            guard suspended, !closed, let source = self.source else { return }
+            suspended = false
+            source.resume()
+        }
+    }
+}

@@ -1,0 +1,326 @@
+import Glibc
+import SSEKeeperCore
+
+/// The upstream side of a session: connecting (round-robin, skipping refused servers), sending the request,
+/// reading the response head, and streaming the body to the client.
+extension ProxySession {
+    /// Tries the next server of the exchange's attempt order; 502 (or 504 after a connect timeout) when none is left.
+    func connectNextServer() {
+        guard let exchange else { return }
+        let addresses = context.upstreamAddresses[exchange.route.upstreamName] ?? []
+        while exchange.attemptIndex < exchange.attemptOrder.count {
+            let index = exchange.attemptOrder[exchange.attemptIndex]
+            exchange.attemptIndex += 1
+            let address = addresses[index]
+            exchange.server = address.description
+            do {
+                let fd = try Socket.startConnect(to: address)
+                let channel = SocketChannel(fd: fd, loop: loop, connecting: true)
+                channel.handler = self
+                upstream = channel
+                phase = .connecting
+                setDeadline(EventLoop.now() + limits.upstreamConnectTimeout.nanoseconds)
+                channel.start()
+                return
+            } catch {
+                exchange.lastConnectFailure = error.message
+                context.logger.warn("upstream \(exchange.route.upstreamName): \(error)")
+            }
+        }
+        let failure = exchange.lastConnectFailure ?? "no server"
+        if exchange.connectTimedOut {
+            respondError(status: 504, detail: "upstream \(exchange.route.upstreamName) unreachable: \(failure)", end: .timeout)
+        } else {
+            respondError(status: 502, detail: "upstream \(exchange.route.upstreamName) unreachable: \(failure)", end: .upstreamError)
+        }
+    }
+
+    /// A connect finished: on failure try the next server; on success send the head and whatever body arrived.
+    func upstreamConnected(error: Int32) {
+        guard let exchange, let upstream else { return }
+        if error != 0 {
+            let reason = String(cString: strerror(error))
+            exchange.lastConnectFailure = reason
+            context.logger.warn("upstream \(exchange.route.upstreamName): connect \(exchange.server ?? ""): \(reason)")
+            dropUpstream()
+            connectNextServer()
+            return
+        }
+        phase = .awaitingResponse
+        setDeadline(EventLoop.now() + limits.upstreamHeaderTimeout.nanoseconds)
+        _ = upstream.write(exchange.upstreamHead)
+        exchange.upstreamHead = []
+        let early = inbound
+        inbound = []
+        client.resumeReading()
+        early.withUnsafeBytes { bytes in
+            if exchange.requestBodyDone { keepPipelined(bytes) } else { forwardRequestBody(bytes) }
+        }
+    }
+
+    func upstreamReadable() {
+        guard let upstream else { return }
+        while phase != .finished, self.upstream === upstream, !upstream.isReadingPaused {
+            switch upstream.read() {
+            case .bytes(let count):
+                upstreamBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
+                if count < loop.readBuffer.count { return }
+            case .wouldBlock:
+                return
+            case .endOfFile:
+                upstreamEnded()
+                return
+            case .failed(let code):
+                upstreamBroke(reason: "upstream connection failed: \(String(cString: strerror(code)))")
+                return
+            }
+        }
+    }
+
+    private func upstreamBytes(_ bytes: UnsafeRawBufferPointer) {
+        switch phase {
+        case .awaitingResponse:
+            guard let exchange else { return }
+            exchange.responseHead.append(contentsOf: bytes)
+            parseResponseHeads(exchange)
+        case .streaming:
+            streamResponseBody(bytes)
+        default:
+            break
+        }
+    }
+
+    /// Parses interim (1xx) heads and the final head out of the bytes received so far.
+    private func parseResponseHeads(_ exchange: Exchange) {
+        while phase == .awaitingResponse {
+            let result: HeadParseResult<ResponseHead>
+            do {
+                result = try exchange.responseHead.withUnsafeBytes { try exchange.responseParser.parseResponse($0) }
+            } catch {
+                respondError(status: 502, detail: "invalid response head from upstream \(exchange.server ?? ""): \(error)", end: .upstreamError)
+                return
+            }
+            guard case .complete(let head, let consumed) = result else { return }
+            exchange.responseHead.removeFirst(consumed)
+            exchange.responseParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
+            if (100..<200).contains(head.status) {
+                if head.status == 101 {
+                    respondError(status: 502, detail: "upstream switched protocols (101), which ssekeeper does not relay", end: .upstreamError)
+                    return
+                }
+                if let interim = ClientResponseBuilder.interim(head, clientVersion: exchange.clientVersion) {
+                    _ = client.write(interim)
+                    exchange.bytesSent += UInt64(interim.count)
+                }
+                continue
+            }
+            let rest = exchange.responseHead
+            exchange.responseHead = []
+            beginResponse(head, exchange: exchange)
+            if phase == .streaming, !rest.isEmpty {
+                rest.withUnsafeBytes { streamResponseBody($0) }
+            }
+        }
+    }
+
+    /// Sends the client's response head (plus `retry:` for SSE when configured) and sets up body streaming.
+    private func beginResponse(_ head: ResponseHead, exchange: Exchange) {
+        let framing: BodyFraming
+        do {
+            framing = try head.bodyFraming(requestMethod: exchange.method)
+        } catch {
+            respondError(status: 502, detail: "upstream \(exchange.server ?? "") sent ambiguous framing: \(error)", end: .upstreamError)
+            return
+        }
+        let isSSE = framing != .none && ClientResponseBuilder.isEventStream(head)
+        let plan = ClientResponseBuilder.build(
+            head, upstreamFraming: framing, requestMethod: exchange.method, clientVersion: exchange.clientVersion,
+            clientWantsKeepAlive: exchange.clientWantsKeepAlive, isSSE: isSSE)
+        exchange.status = head.status
+        exchange.clientFraming = plan.framing
+        exchange.keepAlive = plan.keepAlive
+        exchange.isSSE = isSSE
+        switch framing {
+        case .none: exchange.responseBody = .none
+        case .contentLength(let length): exchange.responseBody = length == 0 ? .none : .remaining(length)
+        case .chunked: exchange.responseBody = .chunked(ChunkedDecoder())
+        case .closeDelimited: exchange.responseBody = .untilClose
+        }
+        phase = .streaming
+        deadline = 0
+        let now = EventLoop.now()
+        loop.outputScratch.removeAll(keepingCapacity: true)
+        loop.outputScratch.append(contentsOf: plan.head)
+        if isSSE {
+            let encoding = head.headers.first("Content-Encoding")?.lowercased() ?? "identity"
+            if encoding != "identity" {
+                if context.firstCompressedStream(on: exchange.route.prefix) {
+                    context.logger.warn("route \(exchange.route.prefix): upstream sent a compressed (\(encoding)) SSE stream; it is forwarded without heartbeats")
+                }
+            } else {
+                let settings = exchange.route.settings
+                var tracker = SSEStreamTracker()
+                if let retry = settings.sseRetry {
+                    appendClientData(tracker.retryPreamble(milliseconds: Int(retry.nanoseconds / 1_000_000)), exchange: exchange)
+                }
+                exchange.tracker = tracker
+                exchange.heartbeats = HeartbeatSchedule(intervalNanos: settings.heartbeatInterval.nanoseconds, startedAt: now)
+                setDeadline(exchange.heartbeats!.nextDeadline)
+            }
+        }
+        exchange.headSent = true
+        guard writeScratchToClient(exchange, now: now) else { return }
+        if case .none = exchange.responseBody { finishResponse(exchange) }
+    }
+
+    /// Relays one read of response body bytes: decodes the upstream framing, runs SSE bytes through the tracker,
+    /// encodes for the client, and writes it all with one `send`.
+    func streamResponseBody(_ bytes: UnsafeRawBufferPointer) {
+        guard let exchange else { return }
+        loop.outputScratch.removeAll(keepingCapacity: true)
+        var complete = false
+        switch exchange.responseBody {
+        case .none:
+            complete = true
+        case .remaining(let remaining):
+            let take = Int(min(UInt64(bytes.count), remaining))
+            emitBody(UnsafeRawBufferPointer(rebasing: bytes[..<take]), exchange: exchange)
+            let left = remaining - UInt64(take)
+            exchange.responseBody = .remaining(left)
+            complete = left == 0
+        case .chunked(var decoder):
+            do {
+                let (_, finished) = try decoder.decode(bytes) { emitBody($0, exchange: exchange) }
+                exchange.responseBody = .chunked(decoder)
+                complete = finished
+            } catch {
+                _ = writeScratchToClient(exchange, now: EventLoop.now())
+                upstreamBroke(reason: "invalid chunked body from upstream: \(error)")
+                return
+            }
+        case .untilClose:
+            emitBody(bytes, exchange: exchange)
+        }
+        guard writeScratchToClient(exchange, now: EventLoop.now()) else { return }
+        if complete {
+            finishResponse(exchange)
+        } else if client.pendingByteCount > limits.maxBufferedBytes {
+            upstream?.pauseReading()
+        }
+    }
+
+    private func emitBody(_ data: UnsafeRawBufferPointer, exchange: Exchange) {
+        guard !data.isEmpty else { return }
+        if exchange.tracker != nil {
+            exchange.tracker!.forward(data) { appendClientData($0, exchange: exchange) }
+        } else {
+            appendClientData(data, exchange: exchange)
+        }
+    }
+
+    /// Appends body bytes to the output scratch in the client's framing.
+    func appendClientData(_ data: UnsafeRawBufferPointer, exchange: Exchange) {
+        guard !data.isEmpty else { return }
+        if exchange.clientFraming == .chunked {
+            loop.outputScratch.append(contentsOf: ChunkedEncoder.header(forChunkOf: data.count))
+            loop.outputScratch.append(contentsOf: data)
+            loop.outputScratch.append(contentsOf: ChunkedEncoder.chunkTrailer)
+        } else {
+            loop.outputScratch.append(contentsOf: data)
+        }
+    }
+
+    func appendClientData(_ data: [UInt8], exchange: Exchange) {
+        data.withUnsafeBytes { appendClientData($0, exchange: exchange) }
+    }
+
+    /// Writes the output scratch to the client; false (and the session is torn down) when the client is gone.
+    @discardableResult
+    func writeScratchToClient(_ exchange: Exchange, now: UInt64) -> Bool {
+        guard !loop.outputScratch.isEmpty else { return true }
+        let outcome = loop.outputScratch.withUnsafeBytes { client.write($0) }
+        exchange.bytesSent += UInt64(loop.outputScratch.count)
+        loop.outputScratch.removeAll(keepingCapacity: true)
+        if case .failed(let code) = outcome {
+            clientGone(reason: "write to client failed: \(String(cString: strerror(code)))")
+            return false
+        }
+        exchange.heartbeats?.noteWrite(at: now)
+        return true
+    }
+
+    /// The upstream finished its response cleanly: end the client's response and keep the connection if we can.
+    func finishResponse(_ exchange: Exchange) {
+        dropUpstream()
+        loop.outputScratch.removeAll(keepingCapacity: true)
+        if let held = exchange.tracker?.finish(), !held.isEmpty {
+            appendClientData(held, exchange: exchange)
+        }
+        if exchange.clientFraming == .chunked {
+            loop.outputScratch.append(contentsOf: ChunkedEncoder.lastChunk)
+        }
+        guard writeScratchToClient(exchange, now: EventLoop.now()) else { return }
+        logAccess(exchange, status: exchange.status, end: .completed, reason: nil)
+        guard exchange.keepAlive, exchange.requestBodyDone else {
+            finishGracefully()
+            return
+        }
+        self.exchange = nil
+        phase = .idle
+        client.resumeReading()
+        setDeadline(EventLoop.now() + limits.keepaliveTimeout.nanoseconds)
+        processInbound()
+    }
+
+    /// The upstream closed its side: the end of a close-delimited body, otherwise a broken response.
+    func upstreamEnded() {
+        guard let exchange else { return }
+        switch phase {
+        case .awaitingResponse:
+            respondError(status: 502, detail: "upstream \(exchange.server ?? "") closed the connection before sending a response head", end: .upstreamError)
+        case .streaming:
+            if case .untilClose = exchange.responseBody {
+                finishResponse(exchange)
+            } else {
+                upstreamBroke(reason: "upstream closed the connection before the response was complete", end: .upstreamClosed)
+            }
+        default:
+            upstreamBroke(reason: "upstream closed the connection")
+        }
+    }
+
+    /// The upstream failed mid-way: 502 if the client has no head yet, else break the client connection
+    /// (no final chunk) so it knows the response is incomplete and reconnects.
+    func upstreamBroke(reason: String, end: RequestEnd = .upstreamError) {
+        guard phase != .finished else { return }
+        context.logger.warn("upstream \(exchange?.server ?? ""): \(reason)")
+        respondError(status: 502, detail: reason, end: end)
+    }
+
+    /// A heartbeat may be due: ask the schedule, inject through the tracker, write it.
+    func heartbeatDue(now: UInt64) {
+        guard let exchange, var schedule = exchange.heartbeats, exchange.tracker != nil else { return }
+        if client.pendingByteCount > 0 {
+            // The client is not keeping up: bytes are still waiting, so the connection is not idle.
+            schedule.noteWrite(at: now)
+            exchange.heartbeats = schedule
+            setDeadline(schedule.nextDeadline)
+            return
+        }
+        let decision = schedule.poll(now: now, canInject: exchange.tracker!.isAtSafePoint)
+        exchange.heartbeats = schedule
+        switch decision {
+        case .notYet(let until):
+            setDeadline(until)
+        case .skip:
+            setDeadline(schedule.nextDeadline)
+        case .send:
+            loop.outputScratch.removeAll(keepingCapacity: true)
+            if let bytes = exchange.tracker!.heartbeat(comment: exchange.route.settings.heartbeatComment) {
+                appendClientData(bytes, exchange: exchange)
+            }
+            guard writeScratchToClient(exchange, now: now) else { return }
+            setDeadline(exchange.heartbeats!.nextDeadline)
+        }
+    }
+}

@@ -1,0 +1,343 @@
+import Glibc
+import SSEKeeperCore
+
+/// One client connection: reads requests, routes them, relays each to an upstream connection, and streams the
+/// response back — with heartbeats for SSE, back-pressure both ways, and teardown of the upstream the moment the
+/// client goes away.
+///
+/// Confinement: created on `loop.queue` and every method runs there (socket handlers, deadlines). It stays alive
+/// through `loop.sessions` until `finish()`.
+final class ProxySession: SocketChannelHandler, DeadlineTarget {
+    /// Where the connection stands.
+    enum Phase: Equatable {
+        /// Waiting for the first request, or between keep-alive requests (no byte of the next one yet).
+        case idle
+        /// Part of a request head has arrived.
+        case readingHead
+        /// Connecting to an upstream server.
+        case connecting
+        /// The request was sent (its body may still be flowing); no response head yet.
+        case awaitingResponse
+        /// The response head went to the client; the body is flowing.
+        case streaming
+        /// Closed; nothing more happens.
+        case finished
+    }
+
+    let context: ProxyContext
+    let loop: EventLoop
+    let client: SocketChannel
+    let clientHost: String
+    let clientAddress: String
+    var upstream: SocketChannel?
+    var phase: Phase = .idle
+    var exchange: Exchange?
+
+    /// Client bytes not consumed yet: a request head being assembled, or pipelined requests.
+    var inbound: [UInt8] = []
+    var headParser: HeadParser
+    private var processingInbound = false
+
+    /// The deadline this session wants now (0: none), and the earliest one it has in the loop's heap.
+    var deadline: UInt64 = 0
+    private var scheduledDeadline: UInt64 = .max
+
+    var limits: Limits { context.config.limits }
+
+    init(fd: Int32, loop: EventLoop, context: ProxyContext) {
+        self.context = context
+        self.loop = loop
+        client = SocketChannel(fd: fd, loop: loop)
+        let peer = SocketAddress.peer(of: fd)
+        clientHost = peer?.host ?? "unknown"
+        clientAddress = peer?.description ?? "unknown"
+        headParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
+    }
+
+    /// Registers with the loop and starts reading. Call on the loop queue.
+    func start() {
+        loop.sessions[ObjectIdentifier(self)] = self
+        client.handler = self
+        client.start()
+        setDeadline(EventLoop.now() + limits.clientHeaderTimeout.nanoseconds)
+    }
+
+    // MARK: Deadlines
+
+    /// Sets the deadline this session wants; the heap gets a new entry only when it is earlier than the one it has.
+    func setDeadline(_ newDeadline: UInt64) {
+        deadline = newDeadline
+        guard newDeadline != 0, newDeadline < scheduledDeadline else { return }
+        scheduledDeadline = newDeadline
+        loop.schedule(self, at: newDeadline)
+    }
+
+    func deadlineReached(_ entryDeadline: UInt64, now loopNow: UInt64) {
+        if entryDeadline == scheduledDeadline { scheduledDeadline = .max }
+        guard phase != .finished, deadline != 0 else { return }
+        // The loop pops entries up to its slack early; an entry it pops counts as reached, or a target that
+        // re-inserts "not yet" inside the slack would be popped again in the same sweep, forever.
+        let now = max(loopNow, entryDeadline)
+        if deadline > now {
+            setDeadline(deadline)
+            return
+        }
+        switch phase {
+        case .idle:
+            finish()
+        case .readingHead:
+            respondError(status: 408, detail: "the request head did not arrive within \(ConfigValue.formatDuration(limits.clientHeaderTimeout))", end: .timeout)
+        case .connecting:
+            let server = exchange?.server ?? "upstream"
+            context.logger.warn("connect to \(server) timed out after \(ConfigValue.formatDuration(limits.upstreamConnectTimeout))")
+            exchange?.connectTimedOut = true
+            exchange?.lastConnectFailure = "connect timed out"
+            dropUpstream()
+            connectNextServer()
+        case .awaitingResponse:
+            respondError(status: 504, detail: "upstream \(exchange?.server ?? "") sent no response head within \(ConfigValue.formatDuration(limits.upstreamHeaderTimeout))", end: .timeout)
+        case .streaming:
+            heartbeatDue(now: now)
+        case .finished:
+            break
+        }
+    }
+
+    // MARK: Socket events
+
+    func channelReadable(_ channel: SocketChannel) {
+        if channel === client {
+            clientReadable()
+        } else if channel === upstream {
+            upstreamReadable()
+        }
+    }
+
+    func channelConnected(_ channel: SocketChannel, error: Int32) {
+        guard channel === upstream else { return }
+        upstreamConnected(error: error)
+    }
+
+    func channelDrained(_ channel: SocketChannel) {
+        if channel === client {
+            upstream?.resumeReading()
+        } else if channel === upstream, phase != .connecting {
+            client.resumeReading()
+        }
+    }
+
+    func channelWriteFailed(_ channel: SocketChannel, error: Int32) {
+        if channel === client {
+            clientGone(reason: "write to client failed: \(String(cString: strerror(error)))")
+        } else if channel === upstream {
+            upstreamBroke(reason: "write to upstream failed: \(String(cString: strerror(error)))")
+        }
+    }
+
+    private func clientReadable() {
+        while phase != .finished && !client.isReadingPaused {
+            switch client.read() {
+            case .bytes(let count):
+                clientBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
+                if count < loop.readBuffer.count { return }
+            case .wouldBlock:
+                return
+            case .endOfFile:
+                clientGone(reason: "client closed the connection")
+                return
+            case .failed(let code):
+                clientGone(reason: "client connection failed: \(String(cString: strerror(code)))")
+                return
+            }
+        }
+    }
+
+    /// Routes client bytes by phase: head assembly, request body, or pipelined data.
+    private func clientBytes(_ bytes: UnsafeRawBufferPointer) {
+        switch phase {
+        case .idle, .readingHead:
+            inbound.append(contentsOf: bytes)
+            processInbound()
+        case .connecting:
+            inbound.append(contentsOf: bytes)
+            if inbound.count > limits.maxBufferedBytes { client.pauseReading() }
+        case .awaitingResponse, .streaming:
+            if let exchange, !exchange.requestBodyDone {
+                forwardRequestBody(bytes)
+            } else {
+                keepPipelined(bytes)
+            }
+        case .finished:
+            break
+        }
+    }
+
+    /// Keeps bytes a client sent after its request (pipelining) for after the response, up to the head limit;
+    /// beyond it the bytes are dropped and the connection closes after this response.
+    func keepPipelined(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        if inbound.count + bytes.count <= limits.maxHeaderBytes {
+            inbound.append(contentsOf: bytes)
+        } else {
+            exchange?.clientWantsKeepAlive = false
+            exchange?.keepAlive = false
+        }
+    }
+
+    /// Parses request heads out of `inbound` while the connection is between requests.
+    func processInbound() {
+        guard !processingInbound else { return }
+        processingInbound = true
+        defer { processingInbound = false }
+        while phase == .idle || phase == .readingHead, !inbound.isEmpty {
+            if phase == .idle {
+                phase = .readingHead
+                setDeadline(EventLoop.now() + limits.clientHeaderTimeout.nanoseconds)
+            }
+            let result: HeadParseResult<RequestHead>
+            do {
+                result = try inbound.withUnsafeBytes { try headParser.parseRequest($0) }
+            } catch {
+                respondError(status: (error as? HTTPParseError)?.status ?? 400, detail: "\(error)", end: .rejected)
+                return
+            }
+            guard case .complete(let head, let consumed) = result else { return }
+            inbound.removeFirst(consumed)
+            headParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
+            startExchange(head)
+        }
+    }
+
+    /// Routes a parsed request and starts connecting upstream.
+    private func startExchange(_ head: RequestHead) {
+        let framing: BodyFraming
+        do {
+            framing = try head.bodyFraming()
+        } catch {
+            respondError(status: error.status, detail: error.description, end: .rejected, method: head.method, path: head.path)
+            return
+        }
+        guard let route = context.router.route(forPath: head.path) else {
+            respondError(status: 404, detail: "no route for \(head.path)", end: .completed, method: head.method, path: head.path)
+            return
+        }
+        let body: Exchange.RequestBodyState
+        switch framing {
+        case .none, .closeDelimited: body = .none
+        case .contentLength(let length): body = length == 0 ? .none : .remaining(length)
+        case .chunked: body = .chunked(ChunkedDecoder())
+        }
+        let upstreamHead = UpstreamRequestBuilder.build(head, framing: framing, clientAddress: clientHost, clientProtocol: "http")
+        exchange = Exchange(
+            startedAt: EventLoop.now(), head: head, route: route, upstreamHead: upstreamHead,
+            attemptOrder: context.attemptOrder(for: route.upstreamName), requestBody: body,
+            maxHeaderBytes: limits.maxHeaderBytes)
+        connectNextServer()
+    }
+
+    /// Forwards request body bytes upstream, by the request's framing; what follows the body is pipelined.
+    func forwardRequestBody(_ bytes: UnsafeRawBufferPointer) {
+        guard let exchange, let upstream else { return }
+        var rest = bytes
+        switch exchange.requestBody {
+        case .none, .done:
+            break
+        case .remaining(let remaining):
+            let take = Int(min(UInt64(bytes.count), remaining))
+            _ = upstream.write(UnsafeRawBufferPointer(rebasing: bytes[..<take]))
+            exchange.requestBody = remaining - UInt64(take) == 0 ? .done : .remaining(remaining - UInt64(take))
+            rest = UnsafeRawBufferPointer(rebasing: bytes[take...])
+        case .chunked(var decoder):
+            do {
+                let (consumed, finished) = try decoder.decode(bytes) { data in
+                    _ = upstream.write(ChunkedEncoder.header(forChunkOf: data.count))
+                    _ = upstream.write(data)
+                    _ = upstream.write(ChunkedEncoder.chunkTrailer)
+                }
+                exchange.requestBody = finished ? .done : .chunked(decoder)
+                if finished { _ = upstream.write(ChunkedEncoder.lastChunk) }
+                rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
+            } catch {
+                respondError(status: 400, detail: "invalid chunked request body: \(error)", end: .rejected)
+                return
+            }
+        }
+        keepPipelined(rest)
+        if upstream.pendingByteCount > limits.maxBufferedBytes { client.pauseReading() }
+    }
+
+    /// The client closed, reset, or could not be written to: drop the upstream at once and finish.
+    func clientGone(reason: String) {
+        guard phase != .finished else { return }
+        if let exchange, phase != .idle, phase != .readingHead {
+            logAccess(exchange, status: exchange.headSent ? exchange.status : 499, end: .clientClosed, reason: reason)
+        }
+        finish()
+    }
+
+    /// Ends the session: both sockets torn down, deadline dropped, unregistered from the loop.
+    func finish() {
+        guard phase != .finished else { return }
+        phase = .finished
+        deadline = 0
+        dropUpstream()
+        client.abort()
+        exchange = nil
+        inbound = []
+        loop.sessions[ObjectIdentifier(self)] = nil
+        context.openConnections.subtract(1, ordering: .relaxed)
+    }
+
+    /// Ends the session after what was written to the client has been flushed.
+    func finishGracefully() {
+        guard phase != .finished else { return }
+        client.closeAfterFlush()
+        finish()
+    }
+
+    func dropUpstream() {
+        upstream?.abort()
+        upstream = nil
+    }
+
+    /// Answers with a short plain-text error and closes the connection (or, when the response head already went
+    /// out, breaks the connection so the client knows the response is incomplete).
+    func respondError(status: Int, detail: String, end: RequestEnd, method: String? = nil, path: String? = nil) {
+        guard phase != .finished else { return }
+        dropUpstream()
+        if let exchange, exchange.headSent {
+            logAccess(exchange, status: exchange.status, end: end, reason: detail)
+            finish()
+            return
+        }
+        let bytes = ErrorResponse.bytes(status: status, detail: detail)
+        _ = client.write(bytes)
+        if let exchange {
+            exchange.bytesSent += UInt64(bytes.count)
+            logAccess(exchange, status: status, end: end, reason: detail)
+        } else {
+            context.logger.access(AccessLogRecord(
+                client: clientAddress, method: method ?? "-", path: path ?? "-", status: status,
+                bytesSent: UInt64(bytes.count), durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0,
+                end: end, upstream: nil, reason: detail))
+        }
+        finishGracefully()
+    }
+
+    func logAccess(_ exchange: Exchange, status: Int, end: RequestEnd, reason: String?) {
+        context.logger.access(AccessLogRecord(
+            client: clientAddress, method: exchange.method, path: exchange.path, status: status,
+            bytesSent: exchange.bytesSent, durationNanos: EventLoop.now() &- exchange.startedAt,
+            heartbeatsSent: exchange.heartbeats?.sent ?? 0, heartbeatsSkipped: exchange.heartbeats?.skipped ?? 0,
+            end: end, upstream: exchange.server, reason: reason))
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (negative durations count as zero).
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+    }
+}

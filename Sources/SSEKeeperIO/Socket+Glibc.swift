@@ -1,0 +1,82 @@
+import Glibc
+
+/// Thin wrappers over the socket system calls the shell needs. Every descriptor they return is
+/// non-blocking and close-on-exec; TCP sockets get `TCP_NODELAY` so small SSE events leave at once.
+enum Socket {
+    /// Opens a listening socket with `SO_REUSEADDR` and `SO_REUSEPORT` (several instances, or an old and a new
+    /// process during a restart, may share the port; the kernel spreads connections between them).
+    static func listen(on address: SocketAddress, backlog: Int32 = 1024) throws(SocketError) -> Int32 {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(operation: "socket for \(address)", errno: errno) }
+        setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+        setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1)
+        if address.family == AF_INET6 { setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
+        let bound = address.withSockAddr { bind(fd, $0, $1) }
+        guard bound == 0 else {
+            let code = errno
+            close(fd)
+            throw SocketError(operation: "bind \(address)", errno: code)
+        }
+        guard Glibc.listen(fd, backlog) == 0 else {
+            let code = errno
+            close(fd)
+            throw SocketError(operation: "listen \(address)", errno: code)
+        }
+        return fd
+    }
+
+    /// The outcome of one `accept`.
+    enum AcceptResult {
+        case accepted(Int32)
+        case wouldBlock
+        case failed(Int32)
+    }
+
+    /// Accepts one connection and makes it non-blocking with `TCP_NODELAY`.
+    /// (`accept4` is not exported by Glibc's Swift overlay, hence accept + fcntl.)
+    static func accept(from listener: Int32) -> AcceptResult {
+        let fd = Glibc.accept(listener, nil, nil)
+        if fd < 0 {
+            let code = errno
+            if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
+            return .failed(code)
+        }
+        setNonBlocking(fd)
+        setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        return .accepted(fd)
+    }
+
+    /// Starts a non-blocking connect. Returns the descriptor; the connect completes when it turns writable
+    /// (then read `pendingError`). Throws when the connect fails at once (e.g. `ECONNREFUSED` on loopback).
+    static func startConnect(to address: SocketAddress) throws(SocketError) -> Int32 {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(operation: "socket for \(address)", errno: errno) }
+        setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        let status = address.withSockAddr { connect(fd, $0, $1) }
+        if status != 0 && errno != EINPROGRESS {
+            let code = errno
+            close(fd)
+            throw SocketError(operation: "connect \(address)", errno: code)
+        }
+        return fd
+    }
+
+    /// `SO_ERROR` of a socket: 0 once a non-blocking connect succeeded, the errno when it failed.
+    static func pendingError(_ fd: Int32) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return errno }
+        return value
+    }
+
+    static func setNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    }
+
+    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {
+        var value = value
+        _ = setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+}

@@ -1,0 +1,111 @@
+import Glibc
+import SSEKeeperCore
+
+/// A resolved socket address (IPv4 or IPv6), stored by value.
+struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
+    var storage = sockaddr_storage()
+    var length: socklen_t = 0
+
+    /// The address family (`AF_INET` or `AF_INET6`).
+    var family: Int32 { Int32(storage.ss_family) }
+
+    /// Resolves `host:port` (numeric literals or names, via getaddrinfo) into every address it names.
+    /// Blocking: call at start-up or config load, never on an event loop.
+    static func resolve(host: String?, port: UInt16, passive: Bool = false) throws(SocketError) -> [SocketAddress] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = passive ? AI_PASSIVE : 0
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &result)
+        guard status == 0, let first = result else {
+            throw SocketError(operation: "resolve \(host ?? "*"):\(port)", message: String(cString: gai_strerror(status)))
+        }
+        defer { freeaddrinfo(first) }
+        var addresses: [SocketAddress] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            var address = SocketAddress()
+            withUnsafeMutableBytes(of: &address.storage) { raw in
+                raw.copyMemory(from: UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen)))
+            }
+            address.length = info.pointee.ai_addrlen
+            addresses.append(address)
+            cursor = info.pointee.ai_next
+        }
+        return addresses
+    }
+
+    /// The address of a listen directive: `nil` host means every IPv4 interface.
+    static func forListen(_ listen: ListenAddress) throws(SocketError) -> SocketAddress {
+        let addresses = try resolve(host: listen.host ?? "0.0.0.0", port: listen.port, passive: true)
+        guard let first = addresses.first else {
+            throw SocketError(operation: "resolve \(listen)", message: "no address")
+        }
+        return first
+    }
+
+    /// Reads the peer address of a connected socket.
+    static func peer(of fd: Int32) -> SocketAddress? {
+        var address = SocketAddress()
+        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &address.length) }
+        }
+        return status == 0 ? address : nil
+    }
+
+    /// Reads the local address of a bound socket (used to learn an ephemeral port).
+    static func local(of fd: Int32) -> SocketAddress? {
+        var address = SocketAddress()
+        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &address.length) }
+        }
+        return status == 0 ? address : nil
+    }
+
+    /// The numeric host without brackets (`127.0.0.1`, `::1`).
+    var host: String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        var copy = storage
+        let written: Bool = withUnsafeMutableBytes(of: &copy) { raw in
+            switch family {
+            case AF_INET:
+                let sin = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
+                return inet_ntop(AF_INET, &sin.pointee.sin_addr, &buffer, socklen_t(buffer.count)) != nil
+            case AF_INET6:
+                let sin6 = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
+                return inet_ntop(AF_INET6, &sin6.pointee.sin6_addr, &buffer, socklen_t(buffer.count)) != nil
+            default:
+                return false
+            }
+        }
+        guard written, let end = buffer.firstIndex(of: 0) else { return "?" }
+        return String(decoding: buffer[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The port in host byte order.
+    var port: UInt16 {
+        withUnsafeBytes(of: storage) { raw in
+            switch family {
+            case AF_INET: return UInt16(bigEndian: raw.load(as: sockaddr_in.self).sin_port)
+            case AF_INET6: return UInt16(bigEndian: raw.load(as: sockaddr_in6.self).sin6_port)
+            default: return 0
+            }
+        }
+    }
+
+    /// `127.0.0.1:8080` or `[::1]:8080`.
+    var description: String {
+        family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// Calls `body` with the address as a `sockaddr` pointer and its length.
+    func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        var copy = storage
+        return withUnsafePointer(to: &copy) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Glibc
+
+/// A failed socket operation, with the operation and the errno it failed with.
+public struct SocketError: Error, Sendable, CustomStringConvertible {
+    /// What was attempted, e.g. `bind 127.0.0.1:8080`.
+    public var operation: String
+    /// The errno value, when the failure came from a system call.
+    public var errnoCode: Int32?
+    /// A human-readable reason.
+    public var message: String
+
+    init(operation: String, errno code: Int32) {
+        self.operation = operation
+        self.errnoCode = code
+        self.message = String(cString: strerror(code))
+    }
+
+    init(operation: String, message: String) {
+        self.operation = operation
+        self.errnoCode = nil
+        self.message = message
+    }
+
+    public var description: String { "\(operation): \(message)" }
+}

@@ -1,0 +1,117 @@
+import Dispatch
+import Glibc
+import SSEKeeperCore
+import SSEKeeperIO
+
+/// The `ssekeeper` executable: parses arguments and runs a command. Exit codes: 0 success, 1 invalid config or
+/// failure to start, 2 bad arguments.
+enum SSEKeeperCommand {
+    static let version = "0.1.0"
+
+    static func main(_ arguments: [String]) -> Never {
+        let command: Command
+        do {
+            command = try Command.parse(arguments)
+        } catch {
+            printError("ssekeeper: \(error)\n\(Command.usage)")
+            exit(2)
+        }
+        switch command {
+        case .help:
+            printOut(Command.usage)
+            exit(0)
+        case .version:
+            printOut("ssekeeper \(version)")
+            exit(0)
+        case .check(let path):
+            exit(check(path: path))
+        case .run(let path):
+            guard let config = loadOrReport(path: path) else { exit(1) }
+            run(config: config)
+        case .demo(let listen):
+            demo(listen: listen ?? "127.0.0.1:8080")
+        }
+    }
+
+    private static func check(path: String) -> Int32 {
+        guard loadOrReport(path: path) != nil else { return 1 }
+        printOut("\(path): ok")
+        return 0
+    }
+
+    private static func loadOrReport(path: String) -> Config? {
+        do {
+            return try ConfigLoader.load(path: path)
+        } catch {
+            for problem in error.errors { printError(problem.description) }
+            return nil
+        }
+    }
+
+    private static func run(config: Config, banner: String? = nil) -> Never {
+        let logger = Logger()
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(config: config, logger: logger)
+            try server.start()
+        } catch {
+            printError("ssekeeper: \(error)")
+            exit(1)
+        }
+        if let banner { printOut(banner) }
+        let watcher = SignalWatcher { signal in
+            logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"), stopping")
+            server.stop()
+            exit(0)
+        }
+        withExtendedLifetime(watcher) { dispatchMain() }
+    }
+
+    private static func demo(listen: String) -> Never {
+        let quiet = Duration.seconds(20)
+        let backend: DemoBackend
+        do {
+            backend = try DemoBackend(quietInterval: quiet)
+        } catch {
+            printError("ssekeeper demo: \(error)")
+            exit(1)
+        }
+        backend.start()
+        let text = """
+            listen \(listen);
+            idle_timeout 15s;
+            heartbeat_fraction 0.33;
+            upstream demo { server 127.0.0.1:\(backend.port); }
+            route / { upstream demo; }
+            """
+        let config: Config
+        do {
+            config = try ConfigParser.parse(text, fileName: "demo")
+        } catch {
+            for problem in error.errors { printError("ssekeeper demo: --listen: \(problem.message)") }
+            exit(2)
+        }
+        let url = "http://\(config.listens[0].host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "127.0.0.1"):\(config.listens[0].port)/events"
+        let banner = """
+            ssekeeper demo: a demo SSE backend on 127.0.0.1:\(backend.port) sends an event every \(ConfigValue.formatDuration(quiet));
+            in between, ssekeeper sends a ": heartbeat" comment after \(ConfigValue.formatDuration(config.defaults.heartbeatInterval)) of silence (idle_timeout 15s x heartbeat_fraction 0.33).
+            Try:  curl -N \(url)
+            """
+        run(config: config, banner: banner)
+    }
+
+    private static func printError(_ text: String) { write(text + "\n", to: 2) }
+
+    /// Unbuffered, so the line is visible at once even when stdout is a pipe.
+    private static func printOut(_ text: String) { write(text + "\n", to: 1) }
+
+    private static func write(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+// Everything lives in SSEKeeperCommand: closures written in top-level code here would be inferred @MainActor
+// and trap when Dispatch runs them on another queue (shared/DISPATCH.md).
+SSEKeeperCommand.main(Array(CommandLine.arguments.dropFirst()))
