@@ -20,6 +20,9 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         case awaitingResponse
         /// The response head went to the client; the body is flowing.
         case streaming
+        /// The last response is written: flushing it, then `shutdown(SHUT_WR)`, then reading and discarding until
+        /// the client closes (so a client still sending does not turn the close into a reset that eats the response).
+        case closing
         /// Closed; nothing more happens.
         case finished
     }
@@ -43,6 +46,11 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     private var scheduledDeadline: UInt64 = .max
 
     var limits: Limits { context.config.limits }
+
+    /// How long a closing connection may take to flush its last bytes to a slow client.
+    static let closingFlushNanos: UInt64 = 30_000_000_000
+    /// How long a closing connection lingers, once flushed, for the client to close its side.
+    static let closingLingerNanos: UInt64 = 5_000_000_000
 
     init(fd: Int32, loop: EventLoop, context: ProxyContext) {
         self.context = context
@@ -98,8 +106,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             respondError(status: 504, detail: "upstream \(exchange?.server ?? "") sent no response head within \(ConfigValue.formatDuration(limits.upstreamHeaderTimeout))", end: .timeout)
         case .streaming:
             heartbeatDue(now: now)
-        case .finished:
-            break
+        case .closing, .finished:
+            finish()
         }
     }
 
@@ -119,7 +127,9 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     }
 
     func channelDrained(_ channel: SocketChannel) {
-        if channel === client {
+        if channel === client, phase == .closing {
+            setDeadline(EventLoop.now() + Self.closingLingerNanos)
+        } else if channel === client {
             upstream?.resumeReading()
         } else if channel === upstream, phase != .connecting {
             client.resumeReading()
@@ -138,15 +148,16 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         while phase != .finished && !client.isReadingPaused {
             switch client.read() {
             case .bytes(let count):
+                if phase == .closing { continue }
                 clientBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
                 if count < loop.readBuffer.count { return }
             case .wouldBlock:
                 return
             case .endOfFile:
-                clientGone(reason: "client closed the connection")
+                if phase == .closing { finish() } else { clientGone(reason: "client closed the connection") }
                 return
             case .failed(let code):
-                clientGone(reason: "client connection failed: \(String(cString: strerror(code)))")
+                if phase == .closing { finish() } else { clientGone(reason: "client connection failed: \(String(cString: strerror(code)))") }
                 return
             }
         }
@@ -167,7 +178,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             } else {
                 keepPipelined(bytes)
             }
-        case .finished:
+        case .closing, .finished:
             break
         }
     }
@@ -269,7 +280,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     /// The client closed, reset, or could not be written to: drop the upstream at once and finish.
     func clientGone(reason: String) {
         guard phase != .finished else { return }
-        if let exchange, phase != .idle, phase != .readingHead {
+        if let exchange, phase != .idle, phase != .readingHead, phase != .closing {
             logAccess(exchange, status: exchange.headSent ? exchange.status : 499, end: .clientClosed, reason: reason)
         }
         finish()
@@ -288,11 +299,18 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         context.openConnections.subtract(1, ordering: .relaxed)
     }
 
-    /// Ends the session after what was written to the client has been flushed.
+    /// Ends the session politely: what was written still reaches the client, then a FIN, then the connection
+    /// lingers (reading and discarding) until the client closes or the closing deadlines pass.
     func finishGracefully() {
-        guard phase != .finished else { return }
-        client.closeAfterFlush()
-        finish()
+        guard phase != .finished, phase != .closing else { return }
+        dropUpstream()
+        exchange = nil
+        inbound = []
+        phase = .closing
+        client.resumeReading()
+        client.shutdownWriteAfterFlush()
+        let now = EventLoop.now()
+        setDeadline(now + (client.pendingByteCount == 0 ? Self.closingLingerNanos : Self.closingFlushNanos))
     }
 
     func dropUpstream() {

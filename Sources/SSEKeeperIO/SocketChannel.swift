@@ -141,12 +141,12 @@ final class SocketChannel {
         bytes.withUnsafeBytes { write($0) }
     }
 
-    /// Closes the sending side once everything queued is flushed, then the socket (graceful end of a response).
-    func closeAfterFlush() {
+    /// Closes the sending side (`shutdown(SHUT_WR)`, a FIN) once everything queued is flushed; reading goes on,
+    /// so the owner can linger until the peer closes. `channelDrained` follows when the shutdown happened later.
+    func shutdownWriteAfterFlush() {
         guard !isClosed else { return }
         if pending.isEmpty && !connecting {
             shutdown(fd, Int32(SHUT_WR))
-            close()
         } else {
             shutdownWriteWhenFlushed = true
         }
@@ -239,9 +239,8 @@ final class SocketChannel {
         }
         disarmWriteSource()
         if shutdownWriteWhenFlushed {
+            shutdownWriteWhenFlushed = false
             shutdown(fd, Int32(SHUT_WR))
-            close()
-            return
         }
         handler?.channelDrained(self)
     }

@@ -28,6 +28,34 @@ struct PassThroughTests {
         #expect(received == body)
     }
 
+    @Test func aSlowReader_stillGetsAllOfALargeResponse_beforeTheConnectionCloses() throws {
+        // Larger than the kernel's socket buffers, so bytes are still queued in the proxy when the upstream's
+        // response ends and the proxy starts closing: they must all reach the client before the FIN.
+        let body = (0..<(12 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 16) }
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\n\r\n")
+            try connection.send(body)
+        }
+        var limits = Limits()
+        limits.maxBufferedBytes = 64 * 1024
+        let proxy = try ProxyHarness(upstreamPort: upstream.port, limits: limits)
+        let client = try proxy.client()
+        try client.send("GET /big HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        usleep(300_000)
+        let head = try ReceivedHead.read(from: client)
+        var received = head.rest
+        received.reserveCapacity(body.count)
+        while true {
+            let some = try client.receiveSome(max: 65536)
+            if some.isEmpty { break }
+            received += some
+            usleep(2_000)  // a steadily slow reader keeps the proxy's send buffer full to the end
+        }
+        #expect(received.count == body.count, "every byte before the close")
+        let firstDifference = zip(received, body).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(firstDifference == nil, "bytes differ from offset \(firstDifference ?? 0)")
+    }
+
     @Test func aChunkedResponse_passesThroughWithTheSameBody() throws {
         let upstream = try TestUpstream { connection, _, _ in
             try connection.send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n")
