@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // ssekeeper promises its users one binary and nothing to audit but our own code:
-// this package declares no `.package(...)` dependency, only what the toolchain ships.
+// this package declares no package dependencies, only what the toolchain ships.
 import PackageDescription
 
 let package = Package(
