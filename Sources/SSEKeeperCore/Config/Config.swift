@@ -139,6 +139,8 @@ public struct Limits: Sendable, Equatable {
     public var maxHeaderBytes: Int = 16 * 1024
     /// Bytes waiting to be written to one peer before reading from the other side pauses (`max_buffer_size`, default 256k).
     public var maxBufferedBytes: Int = 256 * 1024
+    /// Largest request body accepted; larger ones get 413 before anything is forwarded (`max_body_size`, off by default).
+    public var maxBodyBytes: Int? = nil
 
     public init() {}
 }

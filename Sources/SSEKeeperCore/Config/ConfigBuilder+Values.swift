@@ -30,6 +30,8 @@ extension ConfigBuilder {
     static let maxHeaderBytesRange = 1024...1024 * 1024
     /// `max_buffer_size` accepts 4k...64m.
     static let maxBufferedBytesRange = 4 * 1024...64 * 1024 * 1024
+    /// `max_body_size` accepts 1 byte...1 TiB (or `off`).
+    static let maxBodyBytesRange = 1...(1 << 40)
     /// `heartbeat_comment` holds at most 200 bytes of UTF-8.
     static let maxHeartbeatCommentBytes = 200
 
@@ -95,6 +97,12 @@ extension ConfigBuilder {
             if let value = size(name, token, in: Self.maxHeaderBytesRange) { limits.maxHeaderBytes = value }
         case "max_buffer_size":
             if let value = size(name, token, in: Self.maxBufferedBytesRange) { limits.maxBufferedBytes = value }
+        case "max_body_size":
+            if token.text == "off" {
+                limits.maxBodyBytes = nil
+            } else if let value = size(name, token, in: Self.maxBodyBytesRange) {
+                limits.maxBodyBytes = value
+            }
         default:
             assertionFailure("directive table and applyLimit disagree on \(name)")
         }

@@ -46,6 +46,7 @@ struct ConfigDirective: Sendable {
             ("client_header_timeout", "DURATION"), ("upstream_connect_timeout", "DURATION"),
             ("upstream_header_timeout", "DURATION"), ("keepalive_timeout", "DURATION"),
             ("max_connections", "COUNT"), ("max_header_size", "SIZE"), ("max_buffer_size", "SIZE"),
+            ("max_body_size", "SIZE|off"),
         ]
         var table = [
             simple("listen", "HOST:PORT", in: .main, repeatable: true),
