@@ -37,6 +37,8 @@ final class Exchange {
     var server: String?
 
     var requestBody: RequestBodyState
+    /// Request body bytes seen so far (decoded, for chunked bodies), for `max_body_size`.
+    var requestBodyBytes: UInt64 = 0
     var responseHead: [UInt8] = []
     var responseParser: HeadParser
     var responseBody: ResponseBodyState = .none

@@ -232,6 +232,10 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             respondError(status: 404, detail: "no route for \(head.path)", end: .completed, method: head.method, path: head.path)
             return
         }
+        if let maxBody = limits.maxBodyBytes, case .contentLength(let length) = framing, length > UInt64(maxBody) {
+            respondError(status: 413, detail: "request body of \(length) bytes is larger than max_body_size \(maxBody)", end: .rejected, method: head.method, path: head.path)
+            return
+        }
         let body: Exchange.RequestBodyState
         switch framing {
         case .none, .closeDelimited: body = .none
@@ -259,11 +263,25 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             exchange.requestBody = remaining - UInt64(take) == 0 ? .done : .remaining(remaining - UInt64(take))
             rest = UnsafeRawBufferPointer(rebasing: bytes[take...])
         case .chunked(var decoder):
+            let maxBody = limits.maxBodyBytes.map(UInt64.init) ?? .max
+            var tooLarge = false
             do {
                 let (consumed, finished) = try decoder.decode(bytes) { data in
-                    _ = upstream.write(ChunkedEncoder.header(forChunkOf: data.count))
-                    _ = upstream.write(data)
-                    _ = upstream.write(ChunkedEncoder.chunkTrailer)
+                    exchange.requestBodyBytes += UInt64(data.count)
+                    guard exchange.requestBodyBytes <= maxBody else {
+                        tooLarge = true
+                        return
+                    }
+                    var framed = ChunkedEncoder.header(forChunkOf: data.count)
+                    framed.append(contentsOf: data)
+                    framed.append(contentsOf: ChunkedEncoder.chunkTrailer)
+                    _ = upstream.write(framed)
+                }
+                // Too large or malformed: the upstream has only seen a truncated chunked body, and its connection is
+                // aborted below, so it never receives a complete request it could act on.
+                guard !tooLarge else {
+                    respondError(status: 413, detail: "chunked request body is larger than max_body_size \(maxBody)", end: .rejected)
+                    return
                 }
                 exchange.requestBody = finished ? .done : .chunked(decoder)
                 if finished { _ = upstream.write(ChunkedEncoder.lastChunk) }
