@@ -18,7 +18,9 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case tooManyFields
         /// The method is empty or not a token (RFC 9112 §3.1).
         case invalidMethod
-        /// The request-target is empty or holds a control byte, a space or a non-ASCII byte (RFC 9112 §3.2).
+        /// The request-target is empty or holds a control byte, a space or a non-ASCII byte (RFC 9112 §3.2), or
+        /// is an `http`/`https` absolute-form whose authority is empty or not `[userinfo "@"] host [":" port]`
+        /// (RFC 9110 §4.2.1, RFC 3986 §3.2).
         case invalidTarget
         /// Not `HTTP/DIGIT.DIGIT`, or not separated by exactly one SP (RFC 9112 §2.3, §3).
         case invalidVersion
@@ -40,6 +42,8 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case missingHost
         /// More than one Host field line (RFC 9112 §3.2).
         case multipleHost
+        /// A Host value that is neither empty nor `uri-host [ ":" port ]` (RFC 9112 §3.2, RFC 9110 §7.2).
+        case invalidHost
         /// Content-Length is not `1*DIGIT`, overflows, or its values differ (RFC 9112 §6.3 rule 5).
         case invalidContentLength
         /// Both Transfer-Encoding and Content-Length (RFC 9112 §6.3 rule 3; request smuggling).

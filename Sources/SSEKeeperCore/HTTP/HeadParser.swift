@@ -65,7 +65,10 @@ public struct HeadParser: Sendable {
     ///
     /// Returns `.needMore` until the final empty line has arrived, then the head and how many bytes it
     /// occupied. Beyond the syntax (RFC 9112 §3, §5) it enforces the Host rules of RFC 9112 §3.2: an HTTP/1.1
-    /// request without Host, or any request with several Host lines, is rejected with 400.
+    /// request without Host, or any request with several Host lines or a Host value that is not
+    /// `uri-host [ ":" port ]` (RFC 9110 §7.2; empty is allowed), is rejected with 400. So is an `http`/`https`
+    /// absolute-form target whose authority is empty or malformed (`invalidTarget`, RFC 9110 §4.2.1), since
+    /// that authority replaces Host upstream (RFC 9112 §3.2.2).
     /// - Precondition: `bytes` starts with the bytes of the previous call (the buffer only grows).
     public mutating func parseRequest(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> HeadParseResult<RequestHead> {
         guard let (end, fieldCount) = try scanForEnd(of: bytes, role: .request) else { return .needMore }
@@ -74,6 +77,12 @@ public struct HeadParser: Sendable {
         let hosts = head.headers.count(of: "Host")
         if hosts > 1 { throw HTTPParseError(.multipleHost) }
         if hosts == 0 && head.version >= .http1_1 { throw HTTPParseError(.missingHost) }
+        if let host = head.headers.first("Host"), !HTTPSyntax.isValidHostFieldValue(host) {
+            throw HTTPParseError(.invalidHost)
+        }
+        if let authority = head.absoluteFormParts?.authority, !HTTPSyntax.isValidAbsoluteFormAuthority(authority) {
+            throw HTTPParseError(.invalidTarget)
+        }
         return .complete(head, consumed: end)
     }
 

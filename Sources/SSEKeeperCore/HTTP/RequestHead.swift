@@ -49,8 +49,9 @@ public struct RequestHead: Sendable, Equatable {
         return String(authority[authority.utf8.index(after: at)...])
     }
 
-    /// Splits `scheme://authority rest` for the `http` and `https` schemes (any case).
-    private var absoluteFormParts: (authority: Substring, rest: Substring)? {
+    /// Splits `scheme://authority rest` for the `http` and `https` schemes (any case); the authority still
+    /// holds its userinfo (`HeadParser` checks it).
+    var absoluteFormParts: (authority: Substring, rest: Substring)? {
         let utf8 = target.utf8
         let schemeLength: Int
         if HTTPSyntax.hasPrefixIgnoringCase(target, "http://") {
