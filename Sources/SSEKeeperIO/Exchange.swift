@@ -39,6 +39,10 @@ final class Exchange {
     var requestBody: RequestBodyState
     /// Request body bytes seen so far (decoded, for chunked bodies), for `max_body_size`.
     var requestBodyBytes: UInt64 = 0
+    /// Checks a chunked request body before anything is sent upstream (nil once the check is over).
+    var bodyCheck: ChunkedDecoder?
+    /// Decoded bytes the check has seen.
+    var checkedBodyBytes: UInt64 = 0
     var responseHead: [UInt8] = []
     var responseParser: HeadParser
     var responseBody: ResponseBodyState = .none

@@ -14,6 +14,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         case idle
         /// Part of a request head has arrived.
         case readingHead
+        /// A chunked request body is being received and checked before anything goes upstream.
+        case receivingBody
         /// Connecting to an upstream server.
         case connecting
         /// The request was sent (its body may still be flowing); no response head yet.
@@ -95,6 +97,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             finish()
         case .readingHead:
             respondError(status: 408, detail: "the request head did not arrive within \(ConfigValue.formatDuration(limits.clientHeaderTimeout))", end: .timeout)
+        case .receivingBody:
+            respondError(status: 408, detail: "the chunked request body did not arrive within \(ConfigValue.formatDuration(limits.clientHeaderTimeout))", end: .timeout)
         case .connecting:
             let server = exchange?.server ?? "upstream"
             context.logger.warn("connect to \(server) timed out after \(ConfigValue.formatDuration(limits.upstreamConnectTimeout))")
@@ -169,6 +173,9 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         case .idle, .readingHead:
             inbound.append(contentsOf: bytes)
             processInbound()
+        case .receivingBody:
+            inbound.append(contentsOf: bytes)
+            checkChunkedBody(bytes)
         case .connecting:
             inbound.append(contentsOf: bytes)
             if inbound.count > limits.maxBufferedBytes { client.pauseReading() }
@@ -243,11 +250,46 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         case .chunked: body = .chunked(ChunkedDecoder())
         }
         let upstreamHead = UpstreamRequestBuilder.build(head, framing: framing, clientAddress: clientHost, clientProtocol: "http")
-        exchange = Exchange(
+        let exchange = Exchange(
             startedAt: EventLoop.now(), head: head, route: route, upstreamHead: upstreamHead,
             attemptOrder: context.attemptOrder(for: route.upstreamName), requestBody: body,
             maxHeaderBytes: limits.maxHeaderBytes)
-        connectNextServer()
+        self.exchange = exchange
+        guard case .chunked = body else {
+            connectNextServer()
+            return
+        }
+        // A chunked body can be malformed or too large; check it before the upstream sees anything.
+        exchange.bodyCheck = ChunkedDecoder()
+        phase = .receivingBody
+        setDeadline(EventLoop.now() + limits.clientHeaderTimeout.nanoseconds)
+        let received = inbound
+        received.withUnsafeBytes { checkChunkedBody($0) }
+    }
+
+    /// Runs newly received chunked body bytes through a checking decoder. The upstream connection starts once the
+    /// whole body is known to be valid, or once more than `max_buffer_size` is buffered (a large upload then
+    /// streams, and a later error aborts the upstream connection mid-body). 400/413 when invalid or too large.
+    private func checkChunkedBody(_ bytes: UnsafeRawBufferPointer) {
+        guard let exchange, var check = exchange.bodyCheck else { return }
+        var decoded = exchange.checkedBodyBytes
+        let finished: Bool
+        do {
+            finished = try check.decode(bytes) { decoded += UInt64($0.count) }.finished
+        } catch {
+            respondError(status: 400, detail: "invalid chunked request body: \(error)", end: .rejected)
+            return
+        }
+        exchange.checkedBodyBytes = decoded
+        if let maxBody = limits.maxBodyBytes, decoded > UInt64(maxBody) {
+            respondError(status: 413, detail: "chunked request body is larger than max_body_size \(maxBody)", end: .rejected)
+            return
+        }
+        exchange.bodyCheck = check
+        if finished || inbound.count > limits.maxBufferedBytes {
+            exchange.bodyCheck = nil
+            connectNextServer()
+        }
     }
 
     /// Forwards request body bytes upstream, by the request's framing; what follows the body is pipelined.
