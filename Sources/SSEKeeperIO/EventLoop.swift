@@ -63,12 +63,17 @@ final class EventLoop: @unchecked Sendable {
         timer.schedule(deadline: DispatchTime(uptimeNanoseconds: deadline), repeating: .never, leeway: .milliseconds(1))
     }
 
+    /// Entries popped in one sweep, reused so a sweep does not allocate.
+    private var expired: [DeadlineHeap<DeadlineTarget>.Entry] = []
+
     private func timerFired() {
         armedDeadline = .max
         let now = Self.now()
-        while let entry = heap.popExpired(now: now + timerSlackNanos) {
-            entry.payload.deadlineReached(entry.deadline, now: now)
-        }
+        // Collect first, then call: a target that schedules again "now" waits for the next firing instead of
+        // being popped again in this sweep, so no deadline can keep the loop spinning here.
+        while let entry = heap.popExpired(now: now + timerSlackNanos) { expired.append(entry) }
+        for entry in expired { entry.payload.deadlineReached(entry.deadline, now: now) }
+        expired.removeAll(keepingCapacity: true)
         if let next = heap.earliest, next < armedDeadline { arm(next) }
     }
 }

@@ -4,6 +4,9 @@ import SSEKeeperCore
 /// The upstream side of a session: connecting (round-robin, skipping refused servers), sending the request,
 /// reading the response head, and streaming the body to the client.
 extension ProxySession {
+    /// A floor under `idle_timeout × heartbeat_fraction`, whatever the config says: heartbeats at most every 1 ms.
+    static let minimumHeartbeatIntervalNanos: UInt64 = 1_000_000
+
     /// Tries the next server of the exchange's attempt order; 502 (or 504 after a connect timeout) when none is left.
     func connectNextServer() {
         guard let exchange else { return }
@@ -164,7 +167,8 @@ extension ProxySession {
                     appendClientData(tracker.retryPreamble(milliseconds: Int(retry.nanoseconds / 1_000_000)), exchange: exchange)
                 }
                 exchange.tracker = tracker
-                exchange.heartbeats = HeartbeatSchedule(intervalNanos: settings.heartbeatInterval.nanoseconds, startedAt: now)
+                let interval = max(settings.heartbeatInterval.nanoseconds, Self.minimumHeartbeatIntervalNanos)
+                exchange.heartbeats = HeartbeatSchedule(intervalNanos: interval, startedAt: now)
                 setDeadline(exchange.heartbeats!.nextDeadline)
             }
         }
