@@ -171,7 +171,7 @@ struct SSEStreamingTests {
         #expect(proxy.waitForLogLine(containing: ["end=upstream_closed"]) != nil)
     }
 
-    @Test func aClientThatNeverReads_backPressuresTheUpstream_andMemoryStaysBounded() throws {
+    @Test func aClientThatStopsReading_backPressuresTheUpstream_andLaterGetsEveryByteInOrder() throws {
         let written = CounterBox()
         let upstream = try TestUpstream { connection, _, _ in
             try connection.send(sseResponseHead(chunked: false))
@@ -180,17 +180,22 @@ struct SSEStreamingTests {
             let flags = fcntl(connection.fd, F_GETFL)
             _ = fcntl(connection.fd, F_SETFL, flags | O_NONBLOCK)
             let start = Date()
-            while Date().timeIntervalSince(start) < 2 {
-                let sent = line.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if sent > 0 { written.add(sent) } else { usleep(1_000) }
+            var pending = line[...]
+            while Date().timeIntervalSince(start) < 2 || pending.count != line.count {
+                let sent = pending.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if sent > 0 {
+                    written.add(sent)
+                    pending = pending.dropFirst(sent)
+                    if pending.isEmpty { pending = line[...] }
+                } else {
+                    usleep(1_000)
+                }
             }
         }
         var limits = Limits()
         limits.maxBufferedBytes = 64 * 1024
         let proxy = try ProxyHarness(upstreamPort: upstream.port, limits: limits)
         let client = try proxy.client()
-        var small: Int32 = 4096
-        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         try client.send("GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
         usleep(2_300_000)
         // What may legitimately sit in socket buffers: the upstream's send buffer, the proxy's receive and send
@@ -199,6 +204,23 @@ struct SSEStreamingTests {
         let bound = 2 * kernelBufferMax("tcp_wmem") + kernelBufferMax("tcp_rmem") + 2 * limits.maxBufferedBytes + 1024 * 1024
         #expect(written.value < bound, "upstream wrote \(written.value) bytes into a client that never read (bound \(bound))")
         #expect(written.value > 0)
+
+        // The client resumes: it gets every byte the upstream wrote, in order (the upstream has stopped and closed).
+        client.setReceiveTimeout(seconds: 10)
+        let head = try ReceivedHead.read(from: client)
+        var reader = ChunkedReader(initial: head.rest)
+        let body = try reader.readToEnd(from: client)
+        let line = Array(("data: " + String(repeating: "x", count: 1000) + "\n\n").utf8)
+        #expect(body.count == written.value, "received \(body.count) of \(written.value) bytes")
+        var offset = 0
+        while offset < body.count {
+            let end = min(offset + line.count, body.count)
+            guard body[offset..<end].elementsEqual(line[0..<(end - offset)]) else {
+                Issue.record("bytes out of order at offset \(offset)")
+                break
+            }
+            offset = end
+        }
     }
 }
 
