@@ -135,6 +135,11 @@ public struct HeadParser: Sendable {
                 scanned = index
                 return (index, fieldCount)
             case .fieldLines(let startLineEnd, let fieldCount):
+                // Size before count: a split buffer already failed on size inside this line (the check after the
+                // loop), so the whole buffer must too, or the outcome would depend on how the bytes arrived.
+                if index - headStart > maxHeaderBytes {
+                    throw role.error(.headTooLarge, offset: headStart + maxHeaderBytes)
+                }
                 if fieldCount + 1 > maxFieldCount {
                     throw role.error(.tooManyFields, offset: lineStart)
                 }

@@ -72,6 +72,16 @@ import Testing
         #expect(outcome.error?.status == 431)
     }
 
+    /// Found by the request_head fuzz target: a field line that is both one too many and over the size limit
+    /// gave `tooManyFields` whole and `headTooLarge` split. HeadFeeding asserts the three ways agree.
+    @Test func aFieldLineOverBothLimits_failsTheSameWay_howeverTheBytesArrive() {
+        let parser = HeadParser(maxHeaderBytes: 96, maxFieldCount: 3)
+        let input = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: " + String(repeating: "x", count: 80) + "\r\n\r\n"
+        #expect(HeadFeeding.request(input, parser: parser) == .failed(HTTPParseError(.headTooLarge, offset: 96)))
+        let response = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: " + String(repeating: "d", count: 70) + "\r\n\r\n"
+        #expect(HeadFeeding.response(response, parser: parser).error?.status == 502)
+    }
+
     @Test func leadingEmptyLines_upToTheLimit_areIgnored() {
         let parser = HeadParser(maxHeaderBytes: 1024, maxLeadingEmptyLines: 2)
         #expect(HeadFeeding.request("\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", parser: parser).head != nil)
