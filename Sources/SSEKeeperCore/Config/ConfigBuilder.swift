@@ -82,6 +82,10 @@ struct ConfigBuilder {
     /// Resolves routes against upstreams and defaults; returns the `Config` when no error was found at all.
     ///
     /// A missing `listen` or `route` is reported at line 1, column 1.
+    /// The shortest heartbeat interval a route may resolve to (found by fuzzing: a tiny heartbeat_fraction
+    /// rounded the interval to zero, a heartbeat on every poll).
+    static let minimumHeartbeatInterval = Duration.milliseconds(10)
+
     mutating func finish() -> Config? {
         let start = ConfigToken(kind: .endOfFile, line: 1, column: 1)
         if !hasListen {
@@ -102,8 +106,12 @@ struct ConfigBuilder {
                 continue
             }
             if let prefix = route.prefix {
-                resolved.append(
-                    Route(prefix: prefix, upstreamName: name, settings: route.overrides.applied(to: settings)))
+                let routeSettings = route.overrides.applied(to: settings)
+                if routeSettings.heartbeatInterval < Self.minimumHeartbeatInterval, let at = route.prefixToken {
+                    report("route \"\(prefix)\": idle_timeout x heartbeat_fraction gives a heartbeat every "
+                        + "\(ConfigValue.formatDuration(routeSettings.heartbeatInterval)), below the minimum of 10ms", at: at)
+                }
+                resolved.append(Route(prefix: prefix, upstreamName: name, settings: routeSettings))
             }
         }
         guard errors.isEmpty else { return nil }

@@ -25,4 +25,25 @@ struct MaxBodySizeTests {
             try ConfigParser.parse("listen 8080;\nupstream a { server 127.0.0.1:9000; }\nroute / { upstream a; max_body_size 1k; }\n", fileName: "t")
         }
     }
+
+}
+
+struct HeartbeatIntervalMinimumTests {
+    /// Found by the config fuzz target: `heartbeat_fraction 0.00000000001` with the default 60s gave 0.6 ns.
+    @Test func aRouteWhoseHeartbeatIntervalIsBelow10ms_isAnError_atItsPrefix() {
+        let text = "listen 80;\nheartbeat_fraction 0.00000000001;\nupstream u { server h:1; }\nroute / { upstream u; }\n"
+        do {
+            _ = try ConfigParser.parse(text, fileName: "t")
+            Issue.record("accepted a sub-nanosecond heartbeat interval")
+        } catch {
+            #expect(error.errors.count == 1)
+            #expect(error.errors.first?.description.hasPrefix("t:4:7: route \"/\": idle_timeout x heartbeat_fraction gives a heartbeat every") == true, "\(error)")
+        }
+    }
+
+    @Test func aRouteOverride_canBringTheIntervalBackAboveTheMinimum() throws {
+        let text = "listen 80;\nidle_timeout 10ms;\nupstream u { server h:1; }\nroute / { upstream u; idle_timeout 1s; heartbeat_fraction 0.5; }\n"
+        let config = try ConfigParser.parse(text, fileName: "t")
+        #expect(config.routes.first?.settings.heartbeatInterval == .milliseconds(500))
+    }
 }
