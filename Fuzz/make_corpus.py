@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""Writes the checked-in seed corpora Fuzz/Corpus/<target>/ (small, hand-picked inputs, valid and tricky) and the
+libFuzzer dictionaries Fuzz/Dictionaries/<target>.dict.
+
+Each target's input starts with a few parameter bytes (see the comment at the top of Fuzz/Targets/<target>.swift);
+the seeds below add them. Re-run after changing a target's input format: `python3 Fuzz/make_corpus.py`.
+Existing seed files of a target are replaced; nothing else is touched. Inputs that still crash belong in
+Fuzz/Regressions/<target>/, not here: a crashing seed would stop the target before it fuzzes anything.
+"""
+import os
+import re
+import shutil
+
+FUZZ = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(FUZZ)
+
+
+def b(text):
+    return text.encode("latin-1") if isinstance(text, str) else text
+
+
+def write(target, seeds):
+    directory = os.path.join(FUZZ, "Corpus", target)
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    for index, (name, data) in enumerate(seeds):
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48]
+        with open(os.path.join(directory, "%03d-%s" % (index, slug)), "wb") as handle:
+            handle.write(data)
+    print("%-16s %3d seeds" % (target, len(seeds)))
+
+
+def head_prefix(selector, split):
+    return bytes([selector, split & 0xFF, split >> 8])
+
+
+H = "Host: example.com\r\n"
+REQUESTS = [
+    ("get", "GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("sse request", "GET /events?topic=a HTTP/1.1\r\n" + H + "Accept: text/event-stream\r\nAccept-Encoding: gzip, br\r\n"
+     "Last-Event-ID: 42\r\nCache-Control: no-cache\r\nUser-Agent: fuzz/1.0\r\n\r\n"),
+    ("accept with params", "GET /e HTTP/1.1\r\n" + H + "Accept: text/html;q=0.9, TEXT/Event-Stream ; q=1\r\nAccept-Encoding: gzip\r\n\r\n"),
+    ("post content-length", "POST /api HTTP/1.1\r\n" + H + "Content-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"),
+    ("post chunked", "POST /upload HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+    ("te and cl", "POST / HTTP/1.1\r\n" + H + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    ("te gzip chunked", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip, chunked\r\n\r\n"),
+    ("te chunked twice", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    ("te empty", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding:\r\n\r\n"),
+    ("te chunked not last", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked, identity\r\n\r\n"),
+    ("te http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    ("cl list equal", "POST / HTTP/1.1\r\n" + H + "Content-Length: 5, 5\r\ncontent-length: 5\r\n\r\n"),
+    ("cl list differs", "POST / HTTP/1.1\r\n" + H + "Content-Length: 5, 6\r\n\r\n"),
+    ("cl signed", "POST / HTTP/1.1\r\n" + H + "Content-Length: +5\r\n\r\n"),
+    ("cl overflow", "POST / HTTP/1.1\r\n" + H + "Content-Length: 18446744073709551616\r\n\r\n"),
+    ("cl max", "POST / HTTP/1.1\r\n" + H + "Content-Length: 18446744073709551615\r\n\r\n"),
+    ("cl empty elements", "POST / HTTP/1.1\r\n" + H + "Content-Length: ,\r\n\r\n"),
+    ("http10 no host", "GET /old HTTP/1.0\r\n\r\n"),
+    ("http10 keep-alive", "GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+    ("absolute form", "GET http://user:pw@example.com:8080/a/b?c=d HTTP/1.1\r\nHost: other.example\r\n\r\n"),
+    ("absolute https upper", "GET HTTPS://Example.COM HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("absolute query only", "GET http://h?q=1 HTTP/1.1\r\nHost: h\r\n\r\n"),
+    ("absolute fragment", "GET http://h#frag HTTP/1.1\r\nHost: h\r\n\r\n"),
+    ("absolute empty authority", "GET http:///x HTTP/1.0\r\n\r\n"),
+    ("authority form", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"),
+    ("asterisk form", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("connection options", "GET / HTTP/1.1\r\n" + H + "Connection: keep-alive, X-Secret, Host, Upgrade\r\nX-Secret: 1\r\n"
+     "Upgrade: websocket\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nTrailer: X\r\nProxy-Connection: keep-alive\r\n\r\n"),
+    ("connection names framing", "POST / HTTP/1.1\r\n" + H + "Connection: Content-Length, X-Forwarded-For, close\r\n"
+     "Content-Length: 3\r\nX-Forwarded-For: 1.1.1.1\r\n\r\nabc"),
+    ("forwarded fields", "GET / HTTP/1.1\r\n" + H + "X-Forwarded-For: 1.2.3.4\r\nX-Forwarded-For:\r\n"
+     "x-forwarded-for: 5.6.7.8, 9.9.9.9\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\n\r\n"),
+    ("bare lf", "GET / HTTP/1.1\nHost: a\n\n"),
+    ("mixed line ends", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\n"),
+    ("bare cr in start line", "GET / HTTP/1.1\rHost: a\r\n\r\n"),
+    ("bare cr in value", "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n"),
+    ("leading empty lines", "\r\n\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("too many empty lines", "\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("obs fold", "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n"),
+    ("space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n"),
+    ("utf8 value", "GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xc3\xa9 \xe2\x9c\x93\r\n\r\n"),
+    ("invalid utf8 value", "GET / HTTP/1.1\r\nHost: a\r\nX-Name: \xff\xfe\xc3\r\n\r\n"),
+    ("nul in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n"),
+    ("tab in value", "GET / HTTP/1.1\r\nHost: a\r\nX:\t a\tb \t\r\n\r\n"),
+    ("empty value", "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nY:   \r\n\r\n"),
+    ("http2", "GET / HTTP/2.0\r\nHost: a\r\n\r\n"),
+    ("http12", "GET / HTTP/1.2\r\nHost: a\r\n\r\n"),
+    ("lowercase version", "GET / http/1.1\r\nHost: a\r\n\r\n"),
+    ("trailing space version", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n"),
+    ("two spaces", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("no version", "GET /\r\nHost: a\r\n\r\n"),
+    ("non-ascii target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("two hosts", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"),
+    ("missing host", "GET / HTTP/1.1\r\nX: y\r\n\r\n"),
+    ("empty host", "GET / HTTP/1.1\r\nHost:\r\n\r\n"),
+    ("odd method", "M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("bad method", "G(T / HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("pipelined", "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"),
+    ("expect", "POST /p HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok"),
+    ("no colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n"),
+    ("incomplete", "GET / HTTP/1.1\r\nHost: a\r\n"),
+    ("incomplete cr", "GET / HTTP/1.1\r"),
+]
+
+
+def requests():
+    seeds = []
+    for name, text in REQUESTS:
+        data = b(text)
+        seeds.append((name, head_prefix(0, len(data) // 2) + data))
+    # Small limits (bits 0-1 header bytes 16k/1k/96/40, bit 2: 3 fields, bit 3: 24-byte line, bit 4: no empty lines).
+    seeds.append(("limit long target", head_prefix(8, 10) + b("GET /" + "a" * 40 + " HTTP/1.1\r\nHost: a\r\n\r\n")))
+    seeds.append(("limit fields", head_prefix(4, 30) + b("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n")))
+    seeds.append(("limit long field", head_prefix(2, 60) + b("GET / HTTP/1.1\r\nHost: a\r\nC: " + "x" * 80 + "\r\n\r\n")))
+    seeds.append(("limit header bytes", head_prefix(3, 5) + b("GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + "y" * 30 + "\r\n\r\n")))
+    seeds.append(("limit empty lines", head_prefix(16, 1) + b("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")))
+    seeds.append(("split inside crlf", head_prefix(0, 15) + b("GET / HTTP/1.1\r\nHost: a\r\n\r\n")))
+    return seeds
+
+
+RESPONSES = [
+    # (name, method index: GET 0, HEAD 1, POST 2, CONNECT 4, OPTIONS 5, DELETE 7; text)
+    ("sse", 0, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"),
+    ("sse chunked", 0, "HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    ("sse length", 0, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 13\r\nX-Accel-Buffering: yes\r\n\r\n"),
+    ("sse gzip", 0, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Encoding: gzip\r\n\r\n"),
+    ("length", 2, "HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: keep-alive, X-Internal\r\nX-Internal: 1\r\n"
+     "Keep-Alive: timeout=5\r\nServer: up\r\n\r\n"),
+    ("http10 chunked", 0, "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    ("http10 close", 0, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"),
+    ("204 with length", 7, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"),
+    ("304 with length", 0, "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\nETag: \"x\"\r\n\r\n"),
+    ("304 bad length", 0, "HTTP/1.1 304 Not Modified\r\nContent-Length: abc\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    ("head with length", 1, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\nContent-Type: text/event-stream\r\n\r\n"),
+    ("100 continue", 2, "HTTP/1.1 100 Continue\r\n\r\n"),
+    ("103 early hints", 0, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nContent-Length: 3\r\n\r\n"),
+    ("101 switching", 0, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+    ("no reason", 0, "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"),
+    ("empty reason", 0, "HTTP/1.1 404 \r\n\r\n"),
+    ("reason obs-text", 0, "HTTP/1.1 200 \xe9t\xe9 \xff\r\n\r\n"),
+    ("reason spaces", 0, "HTTP/1.1 500  Internal  Error \r\n\r\n"),
+    ("te gzip chunked", 0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+    ("te and cl", 0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"),
+    ("cl conflict", 0, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
+    ("status 099", 0, "HTTP/1.1 099 Low\r\n\r\n"),
+    ("status 600", 0, "HTTP/1.1 600 High\r\n\r\n"),
+    ("status short", 0, "HTTP/1.1 20 OK\r\n\r\n"),
+    ("status letters", 0, "HTTP/1.1 2x0 OK\r\n\r\n"),
+    ("http2", 0, "HTTP/2 200\r\n\r\n"),
+    ("bare cr", 0, "HTTP/1.1 200 OK\rX: y\r\n\r\n"),
+    ("bare lf", 0, "HTTP/1.1 200 OK\nContent-Length: 1\n\n"),
+    ("connect 200", 4, "HTTP/1.1 200 Connection Established\r\n\r\n"),
+    ("options", 5, "HTTP/1.1 200 OK\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\n\r\n"),
+    ("hop by hop", 0, "HTTP/1.1 200 OK\r\nConnection: close, X-A\r\nX-A: 1\r\nProxy-Connection: close\r\nTE: x\r\n"
+     "Trailer: Y\r\nUpgrade: h2c\r\nContent-Type: text/event-stream\r\n\r\n"),
+    ("incomplete", 0, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"),
+    ("leading empty", 0, "\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"),
+]
+
+
+def responses():
+    seeds = []
+    for name, method, text in RESPONSES:
+        data = b(text)
+        seeds.append((name, head_prefix(method << 5, len(data) // 3) + data))
+    seeds.append(("limit fields", head_prefix(4, 40) + b("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n")))
+    seeds.append(("limit header bytes", head_prefix(2, 40) + b("HTTP/1.1 200 OK\r\nD: " + "d" * 90 + "\r\n\r\n")))
+    seeds.append(("limit line", head_prefix(8, 12) + b("HTTP/1.1 200 " + "R" * 30 + "\r\n\r\n")))
+    return seeds
+
+
+def builders():
+    seeds = []
+
+    def req(name, head_only=False):
+        text = dict(REQUESTS)[name]
+        return text.split("\r\n\r\n")[0] + "\r\n\r\n" if head_only else text
+
+    def res(name):
+        return {entry[0]: entry[2] for entry in RESPONSES}[name]
+
+    pairs = [
+        ("sse exchange", 0, req("sse request"), res("sse chunked")),
+        ("sse length to 1.0", 8, req("sse request"), res("sse length")),
+        ("post length", 1, req("post content-length", True), res("length")),
+        ("chunked upload", 2, req("post chunked", True), "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
+        ("head", 4, "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n", res("head with length")),
+        ("http10 keep-alive", 5, req("http10 keep-alive"), res("http10 close")),
+        ("http10 close", 6, req("http10 no host"), res("http10 chunked")),
+        ("absolute form", 3, req("absolute form"), res("sse")),
+        ("connection options", 7, req("connection options"), res("hop by hop")),
+        ("forwarded", 0, req("forwarded fields"), res("no reason")),
+        ("304", 1, "GET /c HTTP/1.1\r\nHost: a\r\nIf-None-Match: \"x\"\r\nConnection: close\r\n\r\n", res("304 with length")),
+        ("interim", 2, req("expect", True), res("103 early hints")),
+    ]
+    for name, params, request, response in pairs:
+        seeds.append((name, bytes([params]) + b(request) + b(response)))
+    return seeds
+
+
+def chunked():
+    seeds = []
+    bodies = [
+        ("simple", 0, [], "5\r\nhello\r\n0\r\n\r\n"),
+        ("two chunks split", 0, [1, 2, 3, 4, 5], "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+        ("hex sizes", 0, [7], "A\r\n0123456789\r\nf\r\n0123456789abcde\r\n0\r\n\r\n"),
+        ("extensions", 0, [3, 9], "5;name=value\r\nhello\r\n3 ; a=\"b c\" ;d\r\nabc\r\n0;last\r\n\r\n"),
+        ("extension whitespace", 0, [], "5 \t\r\nhello\r\n0\r\n\r\n"),
+        ("trailers", 0, [20], "3\r\nabc\r\n0\r\nExpires: never\r\nX-Checksum: 1\r\n\r\n"),
+        ("next message", 0, [0, 5], "0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("sse events", 0, [10, 10, 10], "e\r\ndata: hello\n\n\r\n11\r\n: heartbeat\n\nid: 1\r\n0\r\n\r\n"),
+        ("max size", 0, [], "ffffffffffffffff\r\nabc"),
+        ("17 digits", 0, [], "10000000000000000\r\n"),
+        ("leading zeros", 0, [], "0000000000000005\r\nhello\r\n0\r\n\r\n"),
+        ("leading zeros 20 digits", 3, [], "00000000000000000005\r\nhello\r\n0\r\n\r\n"),
+        ("bare lf", 0, [], "5\nhello\n0\n\n"),
+        ("missing crlf after data", 0, [], "5\r\nhelloX\r\n"),
+        ("negative", 0, [], "-1\r\n"),
+        ("0x prefix", 0, [], "0x5\r\nhello\r\n"),
+        ("leading space", 0, [], " 5\r\nhello\r\n"),
+        ("cr without lf", 0, [], "5\rhello"),
+        ("control in extension", 0, [], "5;a=\x01\r\nhello\r\n0\r\n\r\n"),
+        ("trailer bare lf", 0, [], "0\r\nX: y\n\r\n"),
+        ("trailer control", 0, [], "0\r\nX: \x00\r\n\r\n"),
+        ("small limits", 1 | 4 | 16, [2, 2], "5;e\r\nhello\r\n0\r\nAB: c\r\n\r\n"),
+        ("zero limits", 2 | 8 | 32, [], "1;\r\nx\r\n0\r\n\r\n"),
+        ("empty pieces", 0, [0, 0, 1, 0, 3], "2\r\nhi\r\n0\r\n\r\n"),
+        ("unfinished", 0, [4], "10\r\nonly part"),
+    ]
+    for name, selector, lengths, text in bodies:
+        seeds.append((name, bytes([selector, len(lengths)] + lengths) + b(text)))
+    return seeds
+
+
+def sse():
+    seeds = []
+    HB = 0x80
+    streams = [
+        ("single event", 0, [], "data: hello\n\n"),
+        ("events with heartbeats", 0, [5, HB, 8, HB, 1, HB], "data: hello\n\nevent: up\ndata: x\nid: 7\n\n"),
+        ("bom", 0, [HB, 1, HB, 1, HB, 1], "\xef\xbb\xbfdata: a\r\n\r\n"),
+        ("bom no injection", 0, [1, 1, 1], "\xef\xbb\xbfdata: a\n\n"),
+        ("partial bom", 0, [1, HB, 1, HB], "\xef\xbbX: y\n\n"),
+        ("bom only", 0, [HB, 2], "\xef\xbb"),
+        ("cr line ends", 0, [8, HB, 1, HB, 8, HB], "data: a\rdata: b\r\r"),
+        ("crlf split", 0, [7, HB, 1, HB, 1, HB], "data: a\r\n\r\nid: 5\r\n\r\n"),
+        ("crlf events", 0, [], "event: up\r\ndata: x\r\nid: 7\r\n\r\n"),
+        ("retry", 0, [12, HB], "retry: 1000\n\nretry: 10a\n\n"),
+        ("comments", 0, [HB, 9, HB], ":comment\n: another\n\n"),
+        ("id without value", 0x10, [HB, 4, HB, 1, HB], "id\n\ndata: z\n\n"),
+        ("id with nul", 0x10, [], "id: a\x00b\n\ndata: after\n\n"),
+        ("data without colon", 0, [], "data\n\ndata:no space\n\n"),
+        ("before first dispatch", 0x10, [HB, 6, HB, 1, HB], "id: 9\n\n"),
+        ("retry preamble", 1 | (2 << 1), [HB, 5, HB], "data: x\n\n"),
+        ("retry preamble then bom", 1, [1, 1, 1, HB], "\xef\xbb\xbfdata: y\n\n"),
+        ("carried id", 0x10, [HB, 3, HB], "\n\ndata: after\n\n"),
+        ("mid line", 0, [3, HB, 3, HB], "data: long line\n"),
+        ("utf8", 0, [7, HB], "data: caf\xc3\xa9 \xe2\x9c\x93\n\n"),
+        ("invalid utf8", 0, [2, HB], "data: \xff\xfe\xc3\n\n"),
+        ("empty reads", 0, [0, HB, 0, HB, 0], "data: e\n\n"),
+        ("lone cr at end", 0, [8, HB | 1, HB | 2], "data: a\r"),
+        ("cr then lf across reads", 0, [8, HB, 1, HB, 1], "data: a\r\n\n"),
+        ("many blank", 0, [1, HB, 1, HB, 1, HB, 1, HB], "\r\r\n\n\r"),
+    ]
+    for name, flags, operations, text in streams:
+        seeds.append((name, bytes([flags, len(operations)] + operations) + b(text)))
+    return seeds
+
+
+def configs():
+    seeds = []
+    with open(os.path.join(ROOT, "proxy.conf.example"), "rb") as handle:
+        seeds.append(("example", handle.read()))
+    texts = [
+        ("minimal", "listen 8080;\nupstream u { server 127.0.0.1:9000; }\nroute / { upstream u; }\n"),
+        ("full", "listen [::1]:8080;\nlisten *:81;\nlisten 0.0.0.0:82;\nidle_timeout 90s;\nheartbeat_fraction 0.25;\n"
+         "heartbeat_comment \"keep \\\"alive\\\" \\\\ ok\";\nsse_retry 2500ms;\nclient_header_timeout 5s;\n"
+         "upstream_connect_timeout 250ms;\nupstream_header_timeout 2m;\nkeepalive_timeout 1h;\nmax_connections 1000000;\n"
+         "max_header_size 1m;\nmax_buffer_size 64M;\n"
+         "upstream a.b-c_D { server [2001:db8::1]:80; server host.example:1; server 10.0.0.1:65535; "
+         "server [::ffff:1.2.3.4]:9; }\n"
+         "route /x/ { upstream a.b-c_D; sse_retry off; heartbeat_comment hb; idle_timeout 1ms; heartbeat_fraction 0.999; }\n"
+         "route / { upstream a.b-c_D; }\n"),
+        ("forward reference", "route /a { upstream later; }\nlisten 1;\nupstream later {\n  server a:1;\n}\n"),
+        ("bom and comments", "\xef\xbb\xbf# comment\nlisten 8080; # trailing\nupstream u{server h:1;}route /{upstream u;}#end"),
+        ("crlf", "listen 8080;\r\nupstream u {\r\n\tserver h:1;\r\n}\r\nroute / {\r\n\tupstream u;\r\n}\r\n"),
+        ("typos", "listen 8080;\nidle_timout 5s;\nupstream u { sever h:1; server h:1; }\nroute / { upstream v; }\n"),
+        ("unterminated string", "listen \"8080;\nroute / { upstream u; }\n"),
+        ("bad escape", "heartbeat_comment \"a\\nb\";\n"),
+        ("quote in word", "listen 80\"80;\n"),
+        ("nested deep", "a{b{c{d{e{f{g{h{i{j{k{}}}}}}}}}}}\n"),
+        ("unclosed", "route / { upstream u;\n"),
+        ("stray", "; } { listen 1;\n"),
+        ("missing semicolon", "listen 8080\nidle_timeout 5s\n"),
+        ("bad values", "listen 0;\nlisten 70000;\nlisten 1.2.3.256:80;\nlisten [::1;\nlisten ::1:80;\nmax_header_size 2g;\n"
+         "idle_timeout 1.5s;\nheartbeat_fraction 1;\nheartbeat_fraction 0;\nsse_retry 25h;\nmax_connections 0;\n"
+         "heartbeat_comment \"\";\n"),
+        ("duplicates", "listen 80;\nlisten 0.0.0.0:80;\nidle_timeout 1s;\nidle_timeout 2s;\nupstream u { server h:1; }\n"
+         "upstream u { server h:2; }\nroute / { upstream u; upstream u; }\nroute / { upstream u; }\n"),
+        ("wrong context", "server h:1;\nupstream u { listen 1; route / { } }\nroute / { upstream u; max_connections 5; }\n"),
+        ("block shapes", "listen 80 { }\nroute /;\nupstream;\nroute / x { upstream u; }\n"),
+        ("tiny fraction", "listen 80;\nidle_timeout 1ms;\nheartbeat_fraction 0.5;\nupstream u { server h:1; }\nroute / { upstream u; }\n"),
+        ("controls", "listen 80;\x01\x7f\nroute /\x00 { }\n"),
+        ("long word", "listen " + "9" * 5000 + ";\n"),
+        ("utf8 names", "r\xc3\xa9oute / { upstream \xc3\xa9; }\nupstream \xc3\xa9 { server h\xc3\xa9:1; }\n"),
+        ("prefix problems", "listen 1;\nupstream u { server h:1; }\nroute a { upstream u; }\nroute /a?b { upstream u; }\n"
+         "route \"/a b\" { upstream u; }\nroute /# { upstream u; }\n"),
+    ]
+    for name, text in texts:
+        seeds.append((name, b(text)))
+    return seeds
+
+
+def dict_entry(token):
+    out = ""
+    for byte in b(token):
+        out += "\\x%02x" % byte if byte in (0x22, 0x5C) or byte < 0x20 or byte > 0x7E else chr(byte)
+    return '"%s"' % out
+
+
+def write_dictionary(target, tokens):
+    directory = os.path.join(FUZZ, "Dictionaries")
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, target + ".dict"), "w") as handle:
+        handle.write("".join(dict_entry(token) + "\n" for token in tokens))
+
+
+HTTP_TOKENS = [
+    "\r\n", "\r\n\r\n", "\n", "\r", " ", ":", ", ", ";", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/", "GET", "HEAD",
+    "POST", "CONNECT", "OPTIONS", "Host", "Content-Length", "Transfer-Encoding", "chunked", "gzip", "identity",
+    "Connection", "close", "keep-alive", "Keep-Alive", "TE", "Trailer", "Upgrade", "Proxy-Connection",
+    "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Accept", "Accept-Encoding", "text/event-stream",
+    "Content-Type", "Cache-Control", "X-Accel-Buffering", "Last-Event-ID", "http://", "https://", "@", "?", "#", "*",
+    "/", "0", "18446744073709551615", "18446744073709551616", "\t", "\x00", "\x7f", "\xff", "\xc3\xa9",
+]
+STATUS_TOKENS = ["200", "204", "304", "100", "101", "103", "404", "500", "099", "600", " OK"]
+CHUNKED_TOKENS = [
+    "\r\n", "0\r\n\r\n", ";", "; name=value", "\"", "ffffffffffffffff", "10000000000000000", "0000000000000000", "A",
+    "f", " ", "\t", "\x00", "\n", "Trailer-Field: v\r\n",
+]
+SSE_TOKENS = [
+    "data:", "data: ", "event:", "id:", "id: ", "retry:", "retry: 1000", ":", "\n", "\r", "\r\n", "\n\n",
+    "\xef\xbb\xbf", "\xef\xbb", "\x80", "\x81", "\x82", "\x83", "\x00",
+]
+CONFIG_TOKENS = [
+    "listen", "upstream", "route", "server", "idle_timeout", "heartbeat_fraction", "heartbeat_comment", "sse_retry",
+    "off", "client_header_timeout", "upstream_connect_timeout", "upstream_header_timeout", "keepalive_timeout",
+    "max_connections", "max_header_size", "max_buffer_size", ";", "{", "}", "#", "\"", "\\\"", "\\\\", "\n",
+    "127.0.0.1:8080", "[::1]:8080", "*:8080", "8080", "host.example:9000", "[::ffff:1.2.3.4]:1", "ms", "s", "m", "h",
+    "k", "M", "0.33", "0.000000000000000000000000000001", "24h", "86400s", "1ms", "route / { upstream u; }",
+    "upstream u { server h:1; }", "listen 1;", "\xef\xbb\xbf",
+]
+
+
+if __name__ == "__main__":
+    write("request_head", requests())
+    write("response_head", responses())
+    write("builders", builders())
+    write("chunked_decoder", chunked())
+    write("sse_tracker", sse())
+    write("config", configs())
+    write_dictionary("request_head", HTTP_TOKENS)
+    write_dictionary("response_head", HTTP_TOKENS + STATUS_TOKENS)
+    write_dictionary("builders", HTTP_TOKENS + STATUS_TOKENS)
+    write_dictionary("chunked_decoder", CHUNKED_TOKENS)
+    write_dictionary("sse_tracker", SSE_TOKENS)
+    write_dictionary("config", CONFIG_TOKENS)
