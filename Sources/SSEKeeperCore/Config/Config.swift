@@ -13,19 +13,23 @@ public struct Config: Sendable, Equatable {
     public var defaults: StreamSettings
     /// Limits and timeouts that are not per route.
     public var limits: Limits
+    /// The idle-timeout probe endpoint (`probe_path`, off by default).
+    public var probe: ProbeSettings
 
     public init(
         listens: [ListenAddress] = [],
         upstreams: [Upstream] = [],
         routes: [Route] = [],
         defaults: StreamSettings = StreamSettings(),
-        limits: Limits = Limits()
+        limits: Limits = Limits(),
+        probe: ProbeSettings = ProbeSettings()
     ) {
         self.listens = listens
         self.upstreams = upstreams
         self.routes = routes
         self.defaults = defaults
         self.limits = limits
+        self.probe = probe
     }
 
     /// The upstream named `name`, if declared.
@@ -120,6 +124,20 @@ public struct StreamSettings: Sendable, Equatable {
     /// How long a stream may stay silent towards the client before a heartbeat is due.
     public var heartbeatInterval: Duration {
         idleTimeout * heartbeatFraction
+    }
+}
+
+/// The probe endpoint: an SSE response that sends one event, stays completely silent (no heartbeats) for the
+/// time the request asks, then sends a final event, so an intermediary's idle timeout can be measured through it.
+public struct ProbeSettings: Sendable, Equatable {
+    /// The exact request path served as the probe (`probe_path`, off by default). Matched before routes.
+    public var path: String?
+    /// The longest silence a probe request may ask for (`probe_max_silence`, default 15m).
+    public var maxSilence: Duration = .seconds(15 * 60)
+
+    public init(path: String? = nil, maxSilence: Duration = .seconds(15 * 60)) {
+        self.path = path
+        self.maxSilence = maxSilence
     }
 }
 

@@ -97,6 +97,17 @@ extension ConfigBuilder {
             if let value = size(name, token, in: Self.maxHeaderBytesRange) { limits.maxHeaderBytes = value }
         case "max_buffer_size":
             if let value = size(name, token, in: Self.maxBufferedBytesRange) { limits.maxBufferedBytes = value }
+        case "probe_path":
+            guard let text = token.text else { return }
+            if text == "off" {
+                probe.path = nil
+            } else if Self.prefixProblem(text) != nil || text.contains("?") {
+                report("probe_path must be a path starting with \"/\" without spaces, \"?\" or \"#\", got \(token.quotedText)", at: token)
+            } else {
+                probe.path = text
+            }
+        case "probe_max_silence":
+            if let value = duration(name, token) { probe.maxSilence = value }
         case "max_body_size":
             if token.text == "off" {
                 limits.maxBodyBytes = nil

@@ -29,6 +29,8 @@ struct ConfigBuilder {
     var defaults = StreamSettingsOverrides()
     /// The limits, starting from their defaults, updated by each valid limit directive.
     var limits = Limits()
+    /// `probe_path` and `probe_max_silence`.
+    var probe = ProbeSettings()
     private var listens: [ListenAddress] = []
     /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
     private var listenLines: [ListenAddress: Int] = [:]
@@ -115,7 +117,7 @@ struct ConfigBuilder {
             }
         }
         guard errors.isEmpty else { return nil }
-        return Config(listens: listens, upstreams: upstreams, routes: resolved, defaults: settings, limits: limits)
+        return Config(listens: listens, upstreams: upstreams, routes: resolved, defaults: settings, limits: limits, probe: probe)
     }
 
     /// Checks that `statement` is a known directive of `context`, with the right shape, not repeated, and with

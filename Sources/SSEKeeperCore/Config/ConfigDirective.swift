@@ -46,7 +46,7 @@ struct ConfigDirective: Sendable {
             ("client_header_timeout", "DURATION"), ("upstream_connect_timeout", "DURATION"),
             ("upstream_header_timeout", "DURATION"), ("keepalive_timeout", "DURATION"),
             ("max_connections", "COUNT"), ("max_header_size", "SIZE"), ("max_buffer_size", "SIZE"),
-            ("max_body_size", "SIZE|off"),
+            ("max_body_size", "SIZE|off"), ("probe_path", "PATH|off"), ("probe_max_silence", "DURATION"),
         ]
         var table = [
             simple("listen", "HOST:PORT", in: .main, repeatable: true),

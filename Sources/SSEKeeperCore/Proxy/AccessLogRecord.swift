@@ -67,7 +67,7 @@ public struct AccessLogRecord: Sendable, Equatable {
     }
 
     /// Seconds with millisecond precision: `12.004s`.
-    static func seconds(_ nanos: UInt64) -> String {
+    public static func seconds(_ nanos: UInt64) -> String {
         let millis = nanos / 1_000_000
         let fraction = String(millis % 1000)
         return "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)s"
