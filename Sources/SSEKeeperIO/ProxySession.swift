@@ -22,6 +22,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         case awaitingResponse
         /// The response head went to the client; the body is flowing.
         case streaming
+        /// Serving the probe endpoint: silent until the deadline.
+        case probing
         /// The last response is written: flushing it, then `shutdown(SHUT_WR)`, then reading and discarding until
         /// the client closes (so a client still sending does not turn the close into a reset that eats the response).
         case closing
@@ -37,6 +39,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     var upstream: SocketChannel?
     var phase: Phase = .idle
     var exchange: Exchange?
+    /// The probe response in flight, in phase `.probing`.
+    var probe: ProbeState?
 
     /// Client bytes not consumed yet: a request head being assembled, or pipelined requests.
     var inbound: [UInt8] = []
@@ -110,6 +114,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             respondError(status: 504, detail: "upstream \(exchange?.server ?? "") sent no response head within \(ConfigValue.formatDuration(limits.upstreamHeaderTimeout))", end: .timeout)
         case .streaming:
             heartbeatDue(now: now)
+        case .probing:
+            finishProbe(now: now)
         case .closing, .finished:
             finish()
         }
@@ -179,6 +185,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         case .connecting:
             inbound.append(contentsOf: bytes)
             if inbound.count > limits.maxBufferedBytes { client.pauseReading() }
+        case .probing:
+            keepPipelined(bytes)
         case .awaitingResponse, .streaming:
             if let exchange, !exchange.requestBodyDone {
                 forwardRequestBody(bytes)
@@ -228,6 +236,10 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
 
     /// Routes a parsed request and starts connecting upstream.
     private func startExchange(_ head: RequestHead) {
+        if let probePath = context.config.probe.path, head.path == probePath {
+            startProbe(head)
+            return
+        }
         let framing: BodyFraming
         do {
             framing = try head.bodyFraming()
@@ -340,6 +352,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     /// The client closed, reset, or could not be written to: drop the upstream at once and finish.
     func clientGone(reason: String) {
         guard phase != .finished else { return }
+        if phase == .probing { probeCut(reason: reason) }
         if let exchange, phase != .idle, phase != .readingHead, phase != .closing {
             logAccess(exchange, status: exchange.headSent ? exchange.status : 499, end: .clientClosed, reason: reason)
         }

@@ -11,8 +11,9 @@ final class ProxyHarness: @unchecked Sendable {
     private let logFD: Int32
 
     /// `routes`: (prefix, upstream ports, stream settings). Each route gets its own upstream pool.
-    init(routes: [(prefix: String, ports: [UInt16], settings: StreamSettings)], limits: Limits = Limits()) throws {
-        var config = Config(listens: [ListenAddress(host: "127.0.0.1", port: 0)])
+    init(routes: [(prefix: String, ports: [UInt16], settings: StreamSettings)], limits: Limits = Limits(),
+         probe: ProbeSettings = ProbeSettings()) throws {
+        var config = Config(listens: [ListenAddress(host: "127.0.0.1", port: 0)], probe: probe)
         for (index, route) in routes.enumerated() {
             let name = "pool\(index)"
             config.upstreams.append(Upstream(name: name, servers: route.ports.map { ServerAddress(host: "127.0.0.1", port: $0) }))

@@ -1,0 +1,106 @@
+import Glibc
+import SSEKeeperCore
+
+/// One probe response in flight (`probe_path`): what the session needs to end it and log it.
+struct ProbeState {
+    let startedAt: UInt64
+    let silenceNanos: UInt64
+    let method: String
+    let path: String
+    let chunked: Bool
+    let keepAlive: Bool
+    var bytesSent: UInt64 = 0
+}
+
+/// The probe endpoint, served by the session itself: one event, silence without heartbeats, a final event.
+extension ProxySession {
+    /// Serves `head` as a probe request.
+    func startProbe(_ head: RequestHead) {
+        guard head.method == "GET" else {
+            respondError(status: 405, detail: "the probe answers GET only", end: .rejected, method: head.method, path: head.path)
+            return
+        }
+        let silence: Duration
+        switch ProbeResponse.silence(requestedIn: head.target, maxSilence: context.config.probe.maxSilence) {
+        case .success(let value): silence = value
+        case .failure(let error):
+            respondError(status: 400, detail: error.message, end: .rejected, method: head.method, path: head.path)
+            return
+        }
+        let chunked = head.version >= .http1_1
+        let keepAlive = chunked && ClientResponseBuilder.clientWantsKeepAlive(head)
+        let now = EventLoop.now()
+        var state = ProbeState(startedAt: now, silenceNanos: silence.nanoseconds, method: head.method, path: head.path,
+                               chunked: chunked, keepAlive: keepAlive)
+        var bytes = ProbeResponse.head(chunked: chunked, keepAlive: keepAlive)
+        appendProbeData(ProbeResponse.startEvent(serverTimeMillis: Self.wallClockMillis(),
+                                                 silenceMillis: Int64(state.silenceNanos / 1_000_000)),
+                        chunked: chunked, to: &bytes)
+        state.bytesSent = UInt64(bytes.count)
+        probe = state
+        phase = .probing
+        setDeadline(now + state.silenceNanos)
+        if case .failed(let code) = client.write(bytes) {
+            clientGone(reason: "write to client failed: \(String(cString: strerror(code)))")
+        }
+    }
+
+    /// The silence is over: the final event, the end of the response, and the connection kept if it may be.
+    func finishProbe(now: UInt64) {
+        guard var state = probe else { return }
+        var bytes: [UInt8] = []
+        appendProbeData(ProbeResponse.endEvent(serverTimeMillis: Self.wallClockMillis(),
+                                               silentMillis: Int64((now &- state.startedAt) / 1_000_000)),
+                        chunked: state.chunked, to: &bytes)
+        if state.chunked { bytes += ChunkedEncoder.lastChunk }
+        state.bytesSent += UInt64(bytes.count)
+        probe = nil
+        if case .failed(let code) = client.write(bytes) {
+            logProbe(state, end: .clientClosed, reason: "write to client failed: \(String(cString: strerror(code)))")
+            finish()
+            return
+        }
+        logProbe(state, end: .completed, reason: nil)
+        guard state.keepAlive else {
+            finishGracefully()
+            return
+        }
+        phase = .idle
+        setDeadline(EventLoop.now() + limits.keepaliveTimeout.nanoseconds)
+        processInbound()
+    }
+
+    /// The client left during a probe's silence: this is the measurement (an intermediary that cut the stream
+    /// closes the client side after its idle timeout), so it is logged as a warning with the silence that passed.
+    func probeCut(reason: String) {
+        guard let state = probe else { return }
+        let silent = AccessLogRecord.seconds(EventLoop.now() &- state.startedAt)
+        context.logger.warn("probe \(state.path) from \(clientAddress): cut after \(silent) of silence (\(reason))")
+        logProbe(state, end: .clientClosed, reason: reason)
+        probe = nil
+    }
+
+    private func logProbe(_ state: ProbeState, end: RequestEnd, reason: String?) {
+        context.logger.access(AccessLogRecord(
+            client: clientAddress, method: state.method, path: state.path, status: 200, bytesSent: state.bytesSent,
+            durationNanos: EventLoop.now() &- state.startedAt, heartbeatsSent: 0, heartbeatsSkipped: 0, end: end,
+            upstream: nil, reason: reason))
+    }
+
+    private func appendProbeData(_ data: [UInt8], chunked: Bool, to bytes: inout [UInt8]) {
+        if chunked {
+            bytes += ChunkedEncoder.header(forChunkOf: data.count)
+            bytes += data
+            bytes += ChunkedEncoder.chunkTrailer
+        } else {
+            bytes += data
+        }
+    }
+
+    /// Milliseconds since the Unix epoch (wall clock, for the client to compare with its own).
+    static func wallClockMillis() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000)
+    }
+}
