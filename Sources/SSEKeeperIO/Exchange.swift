@@ -57,6 +57,9 @@ final class Exchange {
     var heartbeats: HeartbeatSchedule?
     /// Set for any `text/event-stream` response.
     var isSSE = false
+    /// When the upstream last sent body bytes (or the head), and the longest silence between them so far.
+    var lastUpstreamBytesAt: UInt64 = 0
+    var longestUpstreamGapNanos: UInt64 = 0
 
     init(startedAt: UInt64, head: RequestHead, route: Route, upstreamHead: [UInt8], attemptOrder: [Int],
          requestBody: RequestBodyState, maxHeaderBytes: Int) {

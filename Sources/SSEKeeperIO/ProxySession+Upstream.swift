@@ -152,6 +152,7 @@ extension ProxySession {
         phase = .streaming
         deadline = 0
         let now = EventLoop.now()
+        exchange.lastUpstreamBytesAt = now
         loop.outputScratch.removeAll(keepingCapacity: true)
         loop.outputScratch.append(contentsOf: plan.head)
         if isSSE {
@@ -181,6 +182,9 @@ extension ProxySession {
     /// encodes for the client, and writes it all with one `send`.
     func streamResponseBody(_ bytes: UnsafeRawBufferPointer) {
         guard let exchange else { return }
+        let now = EventLoop.now()
+        exchange.longestUpstreamGapNanos = max(exchange.longestUpstreamGapNanos, now &- exchange.lastUpstreamBytesAt)
+        exchange.lastUpstreamBytesAt = now
         loop.outputScratch.removeAll(keepingCapacity: true)
         var complete = false
         switch exchange.responseBody {

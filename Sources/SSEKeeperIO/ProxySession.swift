@@ -354,9 +354,24 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         guard phase != .finished else { return }
         if phase == .probing { probeCut(reason: reason) }
         if let exchange, phase != .idle, phase != .readingHead, phase != .closing {
+            if phase == .streaming, exchange.isSSE { noteQuietClientClose(exchange) }
             logAccess(exchange, status: exchange.headSent ? exchange.status : 499, end: .clientClosed, reason: reason)
         }
         finish()
+    }
+
+    /// A client-side close that comes while the upstream has been quiet for at least one heartbeat interval is
+    /// worth a warning: if such closes cluster at one stream age, something between the clients and ssekeeper
+    /// cuts streams (an idle timeout shorter than `idle_timeout`, or one that heartbeats do not reset).
+    private func noteQuietClientClose(_ exchange: Exchange) {
+        let now = EventLoop.now()
+        let quiet = now &- exchange.lastUpstreamBytesAt
+        let interval = exchange.route.settings.heartbeatInterval.nanoseconds
+        guard quiet >= interval else { return }
+        context.logger.warn("route \(exchange.route.prefix): the client side closed a stream \(AccessLogRecord.seconds(now &- exchange.startedAt)) "
+            + "after it started, while the upstream had been quiet for \(AccessLogRecord.seconds(quiet)) "
+            + "(heartbeat interval \(AccessLogRecord.seconds(interval)), \(exchange.heartbeats?.sent ?? 0) heartbeats sent); "
+            + "if such closes cluster at one duration, an intermediary is cutting streams")
     }
 
     /// Ends the session: both sockets torn down, deadline dropped, unregistered from the loop.
@@ -420,7 +435,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             client: clientAddress, method: exchange.method, path: exchange.path, status: status,
             bytesSent: exchange.bytesSent, durationNanos: EventLoop.now() &- exchange.startedAt,
             heartbeatsSent: exchange.heartbeats?.sent ?? 0, heartbeatsSkipped: exchange.heartbeats?.skipped ?? 0,
-            end: end, upstream: exchange.server, reason: reason))
+            end: end, upstream: exchange.server, reason: reason,
+            longestUpstreamGapNanos: exchange.isSSE ? max(exchange.longestUpstreamGapNanos, EventLoop.now() &- exchange.lastUpstreamBytesAt) : nil))
     }
 }
 

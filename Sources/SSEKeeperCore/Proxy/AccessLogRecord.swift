@@ -30,9 +30,12 @@ public struct AccessLogRecord: Sendable, Equatable {
     public var upstream: String?
     /// A short reason for errors (`connection refused`, `no route`), if any.
     public var reason: String?
+    /// For SSE streams: the longest time the upstream sent nothing (from the response head to the end).
+    public var longestUpstreamGapNanos: UInt64?
 
     public init(client: String, method: String, path: String, status: Int, bytesSent: UInt64, durationNanos: UInt64,
-                heartbeatsSent: Int, heartbeatsSkipped: Int, end: RequestEnd, upstream: String?, reason: String?) {
+                heartbeatsSent: Int, heartbeatsSkipped: Int, end: RequestEnd, upstream: String?, reason: String?,
+                longestUpstreamGapNanos: UInt64? = nil) {
         self.client = client
         self.method = method
         self.path = path
@@ -44,6 +47,7 @@ public struct AccessLogRecord: Sendable, Equatable {
         self.end = end
         self.upstream = upstream
         self.reason = reason
+        self.longestUpstreamGapNanos = longestUpstreamGapNanos
     }
 
     /// `key=value` pairs separated by spaces; values with spaces or quotes are quoted.
@@ -61,6 +65,7 @@ public struct AccessLogRecord: Sendable, Equatable {
             "skipped=\(heartbeatsSkipped)",
             "end=\(end.rawValue)",
         ]
+        if let longestUpstreamGapNanos { parts.append("upstream_quiet_max=\(Self.seconds(longestUpstreamGapNanos))") }
         if let upstream { parts.append("upstream=\(upstream)") }
         if let reason { parts.append("reason=\(Self.quoted(reason))") }
         return parts.joined(separator: " ")

@@ -84,6 +84,14 @@ struct AccessLogRecordTests {
         #expect(!record.line.contains("\n"))
     }
 
+    @Test func anSSERecord_carriesTheLongestUpstreamGap_beforeTheUpstream() {
+        let record = AccessLogRecord(
+            client: "c", method: "GET", path: "/e", status: 200, bytesSent: 1, durationNanos: 2_000_000_000,
+            heartbeatsSent: 4, heartbeatsSkipped: 0, end: .completed, upstream: "u", reason: nil,
+            longestUpstreamGapNanos: 1_500_000_000)
+        #expect(record.line.hasSuffix("end=completed upstream_quiet_max=1.500s upstream=u"))
+    }
+
     @Test func durations_keepMillisecondsWithLeadingZeros() {
         #expect(AccessLogRecord.seconds(5_000_000) == "0.005s")
         #expect(AccessLogRecord.seconds(61_250_000_000) == "61.250s")
