@@ -23,6 +23,11 @@ jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 rm -rf "$out/src"
 mkdir -p "$out/src"
 cp -R "$root/Sources/SSEKeeperCore" "$out/src/SSEKeeperCore"
+# The sse_tracker target checks the tracker against the test suite's WHATWG client model: one model, compiled
+# into both (it imports nothing).
+spec_parser="$root/Tests/SSEKeeperCoreTests/SSE/SpecEventStreamParser.swift"
+[ -f "$spec_parser" ] || { echo "build.sh: no $spec_parser" >&2; exit 2; }
+cp "$spec_parser" "$out/src/SpecEventStreamParser.swift"
 core=("$out"/src/SSEKeeperCore/**/*.swift)
 support=("$fuzz_dir"/Support/*.swift)
 if [ ${#core[@]} -eq 0 ]; then echo "build.sh: no sources under Sources/SSEKeeperCore" >&2; exit 2; fi
@@ -40,12 +45,14 @@ build_one() {
     local source="$fuzz_dir/Targets/$name.swift"
     [ -f "$source" ] || { echo "build.sh: no target $source" >&2; touch "$out/logs/$name.failed"; return 1; }
     rm -f "$out/$name" "$out/logs/$name.failed"
+    local extra=()
+    [ "$name" = sse_tracker ] && extra=("$out/src/SpecEventStreamParser.swift")
     # -use-ld=lld: gold warns about every ASan helper symbol. Each target gets its own module cache dir so
     # parallel builds do not race on it.
     if "$swiftc" -sanitize=fuzzer,address -parse-as-library "$opt" -g \
         -module-name SSEKeeperCoreFuzz -use-ld=lld \
         -module-cache-path "$out/module-cache/$name" \
-        "${core[@]}" "${support[@]}" "$source" \
+        "${core[@]}" "${support[@]}" "${extra[@]}" "$source" \
         -o "$out/$name" >"$out/logs/$name.log" 2>&1; then
         echo "built $name in $((SECONDS - started))s"
     else
