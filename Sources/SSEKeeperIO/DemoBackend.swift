@@ -108,10 +108,8 @@ private final class DemoStream: SocketChannelHandler, DeadlineTarget {
         let seconds = backend.quietIntervalNanos / 1_000_000_000
         let event = "id: \(nextID)\nevent: tick\ndata: {\"n\": \(nextID), \"time\": \"\(Logger.timestamp())\", \"next_in_s\": \(seconds)}\n\n"
         nextID += 1
-        let body = Array(event.utf8)
-        var bytes = ChunkedEncoder.header(forChunkOf: body.count)
-        bytes += body
-        bytes += ChunkedEncoder.chunkTrailer
+        var bytes: [UInt8] = []
+        Array(event.utf8).withUnsafeBytes { ChunkedEncoder.appendChunk($0, to: &bytes) }
         if case .failed = channel.write(bytes) {
             close()
             return

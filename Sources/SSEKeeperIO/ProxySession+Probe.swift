@@ -89,9 +89,7 @@ extension ProxySession {
 
     private func appendProbeData(_ data: [UInt8], chunked: Bool, to bytes: inout [UInt8]) {
         if chunked {
-            bytes += ChunkedEncoder.header(forChunkOf: data.count)
-            bytes += data
-            bytes += ChunkedEncoder.chunkTrailer
+            data.withUnsafeBytes { ChunkedEncoder.appendChunk($0, to: &bytes) }
         } else {
             bytes += data
         }

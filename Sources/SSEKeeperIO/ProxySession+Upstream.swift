@@ -230,9 +230,7 @@ extension ProxySession {
     func appendClientData(_ data: UnsafeRawBufferPointer, exchange: Exchange) {
         guard !data.isEmpty else { return }
         if exchange.clientFraming == .chunked {
-            loop.outputScratch.append(contentsOf: ChunkedEncoder.header(forChunkOf: data.count))
-            loop.outputScratch.append(contentsOf: data)
-            loop.outputScratch.append(contentsOf: ChunkedEncoder.chunkTrailer)
+            ChunkedEncoder.appendChunk(data, to: &loop.outputScratch)
         } else {
             loop.outputScratch.append(contentsOf: data)
         }

@@ -326,9 +326,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
                         tooLarge = true
                         return
                     }
-                    var framed = ChunkedEncoder.header(forChunkOf: data.count)
-                    framed.append(contentsOf: data)
-                    framed.append(contentsOf: ChunkedEncoder.chunkTrailer)
+                    var framed: [UInt8] = []
+                    ChunkedEncoder.appendChunk(data, to: &framed)
                     _ = upstream.write(framed)
                 }
                 // Too large or malformed: the upstream has only seen a truncated chunked body, and its connection is
