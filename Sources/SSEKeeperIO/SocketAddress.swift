@@ -46,22 +46,20 @@ struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// Reads the peer address of a connected socket.
-    static func peer(of fd: Int32) -> SocketAddress? {
-        var address = SocketAddress()
-        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let status = withUnsafeMutablePointer(to: &address.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &address.length) }
-        }
-        return status == 0 ? address : nil
-    }
+    static func peer(of fd: Int32) -> SocketAddress? { read(fd, getpeername) }
 
     /// Reads the local address of a bound socket (used to learn an ephemeral port).
-    static func local(of fd: Int32) -> SocketAddress? {
+    static func local(of fd: Int32) -> SocketAddress? { read(fd, getsockname) }
+
+    private static func read(
+        _ fd: Int32, _ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
+    ) -> SocketAddress? {
         var address = SocketAddress()
-        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let status = withUnsafeMutablePointer(to: &address.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &address.length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &length) }
         }
+        address.length = length
         return status == 0 ? address : nil
     }
 
