@@ -108,23 +108,44 @@ public struct StreamSettings: Sendable, Equatable {
     public var heartbeatComment: String
     /// When set, `retry: <ms>` is sent at the start of every SSE stream (`sse_retry`, off by default).
     public var sseRetry: Duration?
+    /// What an SSE client gets when no upstream server can be reached (`sse_unavailable`, default `reconnect`).
+    public var sseUnavailable: SSEUnavailableMode
+    /// Whether a stream whose upstream breaks gets an `event: error` before it closes
+    /// (`sse_upstream_error_event`, default off).
+    public var sseUpstreamErrorEvent: Bool
 
     public init(
         idleTimeout: Duration = .seconds(60),
         heartbeatFraction: Double = 0.33,
         heartbeatComment: String = "heartbeat",
-        sseRetry: Duration? = nil
+        sseRetry: Duration? = nil,
+        sseUnavailable: SSEUnavailableMode = .reconnect,
+        sseUpstreamErrorEvent: Bool = false
     ) {
         self.idleTimeout = idleTimeout
         self.heartbeatFraction = heartbeatFraction
         self.heartbeatComment = heartbeatComment
         self.sseRetry = sseRetry
+        self.sseUnavailable = sseUnavailable
+        self.sseUpstreamErrorEvent = sseUpstreamErrorEvent
     }
 
     /// How long a stream may stay silent towards the client before a heartbeat is due.
     public var heartbeatInterval: Duration {
         idleTimeout * heartbeatFraction
     }
+}
+
+/// What an SSE request (one whose `Accept` includes `text/event-stream`) gets when no upstream server can be reached.
+///
+/// A native `EventSource` that gets a 502 fails the connection for good and never reconnects (WHATWG HTML,
+/// "Server-sent events", §9.2.3 "fail the connection"); a `200 text/event-stream` that ends makes it reconnect.
+public enum SSEUnavailableMode: String, Sendable, Equatable {
+    /// `200 text/event-stream` with `retry:` and an `event: error` carrying the status and reason, then the end:
+    /// browsers keep retrying.
+    case reconnect
+    /// The plain error status (502, or 504 after a connect timeout) with `Retry-After`.
+    case status
 }
 
 /// The probe endpoint: an SSE response that sends one event, stays completely silent (no heartbeats) for the
@@ -159,6 +180,12 @@ public struct Limits: Sendable, Equatable {
     public var maxBufferedBytes: Int = 256 * 1024
     /// Largest request body accepted; larger ones get 413 before anything is forwarded (`max_body_size`, off by default).
     public var maxBodyBytes: Int? = nil
+    /// Open connections from one client address at most; more are refused with 503 (`max_connections_per_ip`, off).
+    public var maxConnectionsPerClient: Int? = nil
+    /// How long `SIGTERM` waits for open connections to end before exiting (`drain_timeout`, default 10s).
+    public var drainTimeout: Duration = .seconds(10)
+    /// The `retry:` delay sent to SSE clients when draining ends their stream (`drain_retry`, default 1s).
+    public var drainRetry: Duration = .seconds(1)
 
     public init() {}
 }

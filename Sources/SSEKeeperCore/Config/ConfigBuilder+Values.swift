@@ -8,6 +8,10 @@ struct StreamSettingsOverrides: Sendable, Equatable {
     var heartbeatComment: String?
     /// `sse_retry`, when set in this block; `.some(nil)` is an explicit `sse_retry off;`.
     var sseRetry: Duration??
+    /// `sse_unavailable`, when set in this block.
+    var sseUnavailable: SSEUnavailableMode?
+    /// `sse_upstream_error_event`, when set in this block.
+    var sseUpstreamErrorEvent: Bool?
 
     /// `base` with every value set here replacing its counterpart.
     func applied(to base: StreamSettings) -> StreamSettings {
@@ -16,6 +20,8 @@ struct StreamSettingsOverrides: Sendable, Equatable {
         if let heartbeatFraction { settings.heartbeatFraction = heartbeatFraction }
         if let heartbeatComment { settings.heartbeatComment = heartbeatComment }
         if let sseRetry { settings.sseRetry = sseRetry }
+        if let sseUnavailable { settings.sseUnavailable = sseUnavailable }
+        if let sseUpstreamErrorEvent { settings.sseUpstreamErrorEvent = sseUpstreamErrorEvent }
         return settings
     }
 }
@@ -35,7 +41,8 @@ extension ConfigBuilder {
     /// `heartbeat_comment` holds at most 200 bytes of UTF-8.
     static let maxHeartbeatCommentBytes = 200
 
-    /// Applies `idle_timeout`, `heartbeat_fraction`, `heartbeat_comment` or `sse_retry`; false for other names.
+    /// Applies a per-stream setting (`idle_timeout`, `heartbeat_fraction`, `heartbeat_comment`, `sse_retry`,
+    /// `sse_unavailable`, `sse_upstream_error_event`); false for other names.
     mutating func applyStreamSetting(
         _ name: String, _ token: ConfigToken, to overrides: inout StreamSettingsOverrides
     ) -> Bool {
@@ -59,6 +66,18 @@ extension ConfigBuilder {
             } else {
                 overrides.heartbeatComment = text
             }
+        case "sse_unavailable":
+            guard let value = SSEUnavailableMode(rawValue: text) else {
+                report("sse_unavailable must be reconnect or status, got \(token.quotedText)", at: token)
+                break
+            }
+            overrides.sseUnavailable = value
+        case "sse_upstream_error_event":
+            guard text == "on" || text == "off" else {
+                report("sse_upstream_error_event must be on or off, got \(token.quotedText)", at: token)
+                break
+            }
+            overrides.sseUpstreamErrorEvent = text == "on"
         case "sse_retry":
             if text == "off" {
                 overrides.sseRetry = .some(nil)
@@ -83,16 +102,17 @@ extension ConfigBuilder {
         case "keepalive_timeout":
             if let value = duration(name, token) { limits.keepaliveTimeout = value }
         case "max_connections":
-            guard let text = token.text, let value = ConfigValue.parseInteger(Substring(text)).flatMap(Int.init(exactly:))
-            else {
-                report("invalid number \(token.quotedText) (use digits only, e.g. 10000)", at: token)
-                return
+            if let value = count(name, token, in: Self.maxConnectionsRange) { limits.maxConnections = value }
+        case "max_connections_per_ip":
+            if token.text == "off" {
+                limits.maxConnectionsPerClient = nil
+            } else if let value = count(name, token, in: Self.maxConnectionsRange, alternative: ", or off") {
+                limits.maxConnectionsPerClient = value
             }
-            guard Self.maxConnectionsRange.contains(value) else {
-                report("max_connections must be between 1 and 1000000, got \(token.text ?? "")", at: token)
-                return
-            }
-            limits.maxConnections = value
+        case "drain_timeout":
+            if let value = duration(name, token) { limits.drainTimeout = value }
+        case "drain_retry":
+            if let value = duration(name, token) { limits.drainRetry = value }
         case "max_header_size":
             if let value = size(name, token, in: Self.maxHeaderBytesRange) { limits.maxHeaderBytes = value }
         case "max_buffer_size":
@@ -117,6 +137,20 @@ extension ConfigBuilder {
         default:
             assertionFailure("directive table and applyLimit disagree on \(name)")
         }
+    }
+
+    /// The whole number `token` holds when it is well formed and within `range`; otherwise reports and `nil`.
+    private mutating func count(_ name: String, _ token: ConfigToken, in range: ClosedRange<Int>, alternative: String = "") -> Int? {
+        guard let text = token.text, let value = ConfigValue.parseInteger(Substring(text)).flatMap(Int.init(exactly:))
+        else {
+            report("invalid number \(token.quotedText) (use digits only, e.g. 10000\(alternative))", at: token)
+            return nil
+        }
+        guard range.contains(value) else {
+            report("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(text)", at: token)
+            return nil
+        }
+        return value
     }
 
     /// The duration `token` holds when it is well formed and within `durationRange`; otherwise reports and `nil`.

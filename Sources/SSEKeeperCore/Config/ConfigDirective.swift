@@ -40,13 +40,15 @@ struct ConfigDirective: Sendable {
         }
         let streamSettings: [(String, String)] = [
             ("idle_timeout", "DURATION"), ("heartbeat_fraction", "FRACTION"), ("heartbeat_comment", "TEXT"),
-            ("sse_retry", "DURATION|off"),
+            ("sse_retry", "DURATION|off"), ("sse_unavailable", "reconnect|status"),
+            ("sse_upstream_error_event", "on|off"),
         ]
         let limits: [(String, String)] = [
             ("client_header_timeout", "DURATION"), ("upstream_connect_timeout", "DURATION"),
             ("upstream_header_timeout", "DURATION"), ("keepalive_timeout", "DURATION"),
             ("max_connections", "COUNT"), ("max_header_size", "SIZE"), ("max_buffer_size", "SIZE"),
             ("max_body_size", "SIZE|off"), ("probe_path", "PATH|off"), ("probe_max_silence", "DURATION"),
+            ("max_connections_per_ip", "COUNT|off"), ("drain_timeout", "DURATION"), ("drain_retry", "DURATION"),
         ]
         var table = [
             simple("listen", "HOST:PORT", in: .main, repeatable: true),

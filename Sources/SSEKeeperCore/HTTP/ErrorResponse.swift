@@ -3,8 +3,9 @@
 /// Always `Connection: close`: after an error the connection's state is not trusted for another request.
 public enum ErrorResponse {
     /// A complete HTTP/1.1 response: status line, `Content-Type: text/plain`, `Content-Length`,
-    /// `Connection: close`, and a one-line body `STATUS REASON: detail`.
-    public static func bytes(status: Int, detail: String) -> [UInt8] {
+    /// `Connection: close`, `Retry-After` when given (RFC 9110 §10.2.3, delay-seconds), and a one-line body
+    /// `STATUS REASON: detail`.
+    public static func bytes(status: Int, detail: String, retryAfterSeconds: Int? = nil) -> [UInt8] {
         let reason = reasonPhrase(for: status)
         let body = "\(status) \(reason): \(singleLine(detail))\n"
         let head = "HTTP/1.1 \(status) \(reason)\r\n"
@@ -12,6 +13,7 @@ public enum ErrorResponse {
             + "Content-Length: \(body.utf8.count)\r\n"
             + "Connection: close\r\n"
             + "Cache-Control: no-store\r\n"
+            + (retryAfterSeconds.map { "Retry-After: \(max(0, $0))\r\n" } ?? "")
             + "\r\n"
         return Array((head + body).utf8)
     }

@@ -12,6 +12,8 @@ public enum RequestEnd: String, Sendable, Equatable {
     case timeout
     /// The request was malformed and answered with a 4xx/5xx by ssekeeper.
     case rejected
+    /// The process was draining (`SIGTERM`): the stream was ended with `retry:` so the client reconnects elsewhere.
+    case draining
 }
 
 /// One line of the access log: one finished request.

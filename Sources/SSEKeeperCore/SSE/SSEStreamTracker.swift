@@ -83,6 +83,10 @@ public struct SSEStreamTracker: Sendable {
     /// Whether `heartbeat(comment:)` would inject now (the client's parser is not mid-line).
     public var isAtSafePoint: Bool { linePosition != .midLine }
 
+    /// Whether the client's parser stands between events: not mid-line, and no field line waiting for the blank
+    /// line that dispatches it. Ending the stream here loses nothing the upstream completed.
+    public var isAtEventBoundary: Bool { linePosition != .midLine && blockState != .fieldsPending }
+
     /// How many leading bytes of a possible BOM are held back (0, 1 or 2); `finish()` flushes them.
     public var heldByteCount: Int {
         if case .undecided(let held, _) = streamStart { return held }
@@ -167,6 +171,34 @@ public struct SSEStreamTracker: Sendable {
     public mutating func retryPreamble(milliseconds: Int) -> [UInt8] {
         guard linePosition != .midLine else { return [] }
         return inject(line: Array("retry: \(max(0, milliseconds))".utf8))
+    }
+
+    /// A whole event of ssekeeper's own (`event: error` before a stream closes): one line per entry of `fields`
+    /// (`name: value`, CR and LF replaced by spaces) and the blank line that dispatches it; nil unless
+    /// `isAtEventBoundary`, since anything else would merge with the upstream's unfinished event.
+    ///
+    /// The blank line sets the client's last event ID string from its buffer (§9.2.6 "dispatch the event"):
+    /// before the upstream's first blank line that buffer is this stream's, empty unless an `id:` came, so
+    /// include an `id:` field (the request's `Last-Event-ID`) to keep what the client carried over.
+    public mutating func event(fields: [String]) -> [UInt8]? {
+        guard isAtEventBoundary else { return nil }
+        injectionCount += 1
+        if case .undecided(let held, _) = streamStart {
+            streamStart = .undecided(heldBytes: held, injected: true)
+        }
+        let lf = SSELineEndScanner.lineFeed
+        let cr = SSELineEndScanner.carriageReturn
+        var out: [UInt8] = []
+        func appendLine<Line: Sequence<UInt8>>(_ line: Line) {
+            // After a CR, a leading LF is swallowed as the CR's CRLF partner; the line then ends with CR again.
+            if linePosition == .afterCarriageReturn { out.append(lf) }
+            for byte in line { out.append(byte == lf || byte == cr ? Self.space : byte) }
+            out.append(linePosition == .afterCarriageReturn ? cr : lf)
+        }
+        for field in fields { appendLine(field.utf8) }
+        appendLine(EmptyCollection<UInt8>())
+        blockState = .idle
+        return out
     }
 
     /// At the end of the upstream stream: the bytes still held back (a partial BOM prefix, EF or
