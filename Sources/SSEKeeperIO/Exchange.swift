@@ -60,6 +60,12 @@ final class Exchange {
     /// When the upstream last sent body bytes (or the head), and the longest silence between them so far.
     var lastUpstreamBytesAt: UInt64 = 0
     var longestUpstreamGapNanos: UInt64 = 0
+    /// Whether the request's `Accept` lists `text/event-stream` (for `sse_unavailable`).
+    let acceptsEventStream: Bool
+    /// The request's `Last-Event-ID`, carried into ssekeeper's own error events.
+    let lastEventID: String?
+    /// Draining wants this SSE stream ended at its next event boundary.
+    var drainRequested = false
 
     init(startedAt: UInt64, head: RequestHead, route: Route, upstreamHead: [UInt8], attemptOrder: [Int],
          requestBody: RequestBodyState, maxHeaderBytes: Int) {
@@ -69,6 +75,8 @@ final class Exchange {
         self.clientVersion = head.version
         self.clientWantsKeepAlive = ClientResponseBuilder.clientWantsKeepAlive(head)
         self.route = route
+        self.acceptsEventStream = UpstreamRequestBuilder.acceptsEventStream(head)
+        self.lastEventID = head.headers.first("Last-Event-ID")
         self.upstreamHead = upstreamHead
         self.attemptOrder = attemptOrder
         self.requestBody = requestBody

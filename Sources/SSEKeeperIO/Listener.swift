@@ -11,7 +11,7 @@ final class Listener: @unchecked Sendable {
     let address: SocketAddress
     private let acceptLoop: EventLoop
     private let group: EventLoopGroup
-    private let context: ProxyContext
+    private let runtime: ProxyRuntime
     private var source: DispatchSourceRead?
     private var suspended = false
     private var closed = false
@@ -21,12 +21,12 @@ final class Listener: @unchecked Sendable {
     /// Connections accepted per wake-up at most, so one busy listener cannot starve its loop.
     static let acceptBatch = 128
 
-    init(address: SocketAddress, group: EventLoopGroup, context: ProxyContext) throws(SocketError) {
+    init(address: SocketAddress, group: EventLoopGroup, runtime: ProxyRuntime) throws(SocketError) {
         fd = try Socket.listen(on: address)
         self.address = SocketAddress.local(of: fd) ?? address
         self.group = group
         self.acceptLoop = group.loops[0]
-        self.context = context
+        self.runtime = runtime
     }
 
     /// Starts accepting.
@@ -64,10 +64,10 @@ final class Listener: @unchecked Sendable {
             case .failed(let code):
                 if code == EINTR || code == ECONNABORTED { continue }
                 if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
-                    context.logger.error("accept on \(address): \(String(cString: strerror(code))); pausing accepts for 100ms")
+                    runtime.logger.error("accept on \(address): \(String(cString: strerror(code))); pausing accepts for 100ms")
                     backOff()
                 } else {
-                    context.logger.error("accept on \(address): \(String(cString: strerror(code)))")
+                    runtime.logger.error("accept on \(address): \(String(cString: strerror(code)))")
                 }
                 return
             }
@@ -75,22 +75,24 @@ final class Listener: @unchecked Sendable {
     }
 
     private func admit(_ connection: Int32) {
-        let open = context.openConnections.add(1, ordering: .relaxed).newValue
-        if open > context.config.limits.maxConnections {
-            context.openConnections.subtract(1, ordering: .relaxed)
-            let refusal = ErrorResponse.bytes(status: 503, detail: "too many connections (max_connections \(context.config.limits.maxConnections))")
-            _ = refusal.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let context = runtime.context
+        let peer = SocketAddress.peer(of: connection)
+        let host = peer?.host ?? "unknown"
+        if let refusal = runtime.admit(host: host, limits: context.config.limits) {
+            let retryAfter = 1
+            let response = ErrorResponse.bytes(status: 503, detail: "too many connections (\(refusal))", retryAfterSeconds: retryAfter)
+            _ = response.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             shutdown(connection, Int32(SHUT_WR))
             Glibc.close(connection)
-            context.logger.warn("refused a connection on \(address): max_connections \(context.config.limits.maxConnections) reached")
+            runtime.logger.warn("refused a connection on \(address): \(refusal)")
             return
         }
         let loop = group.nextLoop()
-        let context = self.context
+        let runtime = self.runtime
         if loop === acceptLoop {
-            ProxySession(fd: connection, loop: loop, context: context).start()
+            ProxySession(fd: connection, peer: peer, loop: loop, runtime: runtime).start()
         } else {
-            loop.queue.async { ProxySession(fd: connection, loop: loop, context: context).start() }
+            loop.queue.async { ProxySession(fd: connection, peer: peer, loop: loop, runtime: runtime).start() }
         }
     }
 

@@ -2,15 +2,13 @@ import SSEKeeperCore
 import Synchronization
 
 /// What every session reads from the running configuration, resolved once at start-up: the config, the router,
-/// the upstream addresses, the round-robin positions and the process-wide counters. Safe from any thread.
+/// the upstream addresses, and the round-robin positions. Replaced whole on reload (`ProxyRuntime`). Safe from any thread.
 final class ProxyContext: Sendable {
     let config: Config
     let router: Router
     let logger: Logger
     /// Upstream name → one resolved address per `server`, in declaration order.
     let upstreamAddresses: [String: [SocketAddress]]
-    /// Open client connections, for `max_connections`.
-    let openConnections = Atomic<Int>(0)
 
     private let rotations: Mutex<[String: UpstreamRotation]>
     private let warnedCompressedRoutes = Mutex<Set<String>>([])

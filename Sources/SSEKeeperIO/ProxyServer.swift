@@ -1,53 +1,121 @@
 import Dispatch
 import Glibc
 import SSEKeeperCore
+import Synchronization
 
 /// A running proxy: its listeners and event loops, built from a validated `Config`.
 ///
 /// `start()` binds every listen address (failing as a whole if one cannot be bound) and starts accepting;
-/// `stop()` closes the listeners. Thread-safe: the state it keeps after `start()` is immutable.
+/// `reload(config:)` swaps the configuration for new requests; `drain(completion:)` ends every connection
+/// politely; `stop()` closes the listeners. Thread-safe: listener changes are serialized by a lock.
 public final class ProxyServer: @unchecked Sendable {
-    public let config: Config
     private let logger: Logger
     private let group: EventLoopGroup
-    private var listeners: [Listener] = []
-    private let context: ProxyContext
+    private let runtime: ProxyRuntime
+    /// Open listeners by the `listen` address they were opened for, in config order.
+    private let listeners = Mutex<[(listen: ListenAddress, listener: Listener)]>([])
 
     /// Resolves the upstream servers (blocking DNS) and prepares `loopCount` event loops.
     public init(config: Config, logger: Logger = Logger(), loopCount: Int = 1) throws(SocketError) {
-        self.config = config
         self.logger = logger
         self.group = EventLoopGroup(count: loopCount)
-        self.context = try ProxyContext(config: config, logger: logger)
+        self.runtime = ProxyRuntime(context: try ProxyContext(config: config, logger: logger))
     }
+
+    /// The configuration new requests use.
+    public var config: Config { runtime.context.config }
 
     /// Binds every listen address and starts accepting. Returns the bound addresses (`127.0.0.1:8080`).
     @discardableResult
     public func start() throws(SocketError) -> [String] {
         ignoreSIGPIPE()
-        var opened: [Listener] = []
-        for listen in config.listens {
-            do {
-                let address = try SocketAddress.forListen(listen)
-                opened.append(try Listener(address: address, group: group, context: context))
-            } catch {
-                opened.forEach { $0.stop() }
-                throw error
-            }
-        }
-        listeners = opened
-        listeners.forEach { $0.start() }
-        let addresses = listeners.map { $0.address.description }
+        let config = self.config
+        let opened = try openListeners(config.listens)
+        listeners.withLock { $0 = opened }
+        opened.forEach { $0.listener.start() }
+        let addresses = opened.map { $0.listener.address.description }
         logger.info("ssekeeper listening on \(addresses.joined(separator: ", ")) (\(config.routes.count) route(s), \(config.upstreams.count) upstream(s))")
         return addresses
     }
 
     /// The ports the listeners are bound to, in `config.listens` order (useful with port 0 in tests).
-    public var boundPorts: [UInt16] { listeners.map { $0.address.port } }
+    public var boundPorts: [UInt16] { listeners.withLock { $0.map { $0.listener.address.port } } }
+
+    /// Whether the server is draining (`/healthz` answers 503 then).
+    public var isDraining: Bool { runtime.draining.load(ordering: .relaxed) }
+
+    /// Client connections open now.
+    public var openConnectionCount: Int { runtime.openConnections.load(ordering: .relaxed) }
+
+    /// Applies a new configuration: new requests use it at once, requests in flight (open streams) keep theirs.
+    /// Listen addresses that were added are opened, removed ones closed, unchanged ones kept (no accept is lost).
+    /// Throws, changing nothing, when the upstreams cannot be resolved or a new address cannot be bound.
+    public func reload(config: Config) throws(SocketError) {
+        let context = try ProxyContext(config: config, logger: logger)
+        try listeners.withLock { (current: inout [(listen: ListenAddress, listener: Listener)]) throws(SocketError) in
+            let added = config.listens.filter { listen in !current.contains { $0.listen == listen } }
+            let opened = try openListeners(added)
+            runtime.replace(with: context)
+            var kept: [(listen: ListenAddress, listener: Listener)] = []
+            for entry in current {
+                if config.listens.contains(entry.listen) {
+                    kept.append(entry)
+                } else {
+                    entry.listener.stop()
+                    logger.info("stopped listening on \(entry.listener.address)")
+                }
+            }
+            for entry in opened {
+                entry.listener.start()
+                logger.info("listening on \(entry.listener.address)")
+            }
+            current = config.listens.compactMap { listen in (kept + opened).first { $0.listen == listen } }
+        }
+    }
+
+    /// Stops accepting and ends every connection politely (`Limits.drainTimeout` bounds it): idle connections close,
+    /// requests in flight finish with `Connection: close`, and each SSE stream gets `retry: <drain_retry>` at an
+    /// event boundary and ends, so clients reconnect promptly elsewhere. `completion` runs on a global queue with
+    /// the number of connections still open (0 when everything ended in time).
+    public func drain(completion: @escaping @Sendable (Int) -> Void) {
+        guard !runtime.draining.exchange(true, ordering: .relaxed) else { return }
+        stop()
+        let limits = config.limits
+        let deadline = DispatchTime.now() + .nanoseconds(Int(limits.drainTimeout.nanoseconds))
+        for loop in group.loops {
+            loop.queue.async {
+                for case let session as ProxySession in loop.sessions.values { session.drain() }
+            }
+        }
+        let runtime = self.runtime
+        @Sendable func check() {
+            let open = runtime.openConnections.load(ordering: .relaxed)
+            if open == 0 || DispatchTime.now() >= deadline {
+                completion(open)
+            } else {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20), execute: check)
+            }
+        }
+        DispatchQueue.global().async(execute: check)
+    }
 
     /// Closes every listener. Open connections are left to finish.
     public func stop() {
-        listeners.forEach { $0.stop() }
+        listeners.withLock { $0.forEach { $0.listener.stop() } }
+    }
+
+    private func openListeners(_ addresses: [ListenAddress]) throws(SocketError) -> [(listen: ListenAddress, listener: Listener)] {
+        var opened: [(listen: ListenAddress, listener: Listener)] = []
+        for listen in addresses {
+            do {
+                let address = try SocketAddress.forListen(listen)
+                opened.append((listen, try Listener(address: address, group: group, runtime: runtime)))
+            } catch {
+                opened.forEach { $0.listener.stop() }
+                throw error
+            }
+        }
+        return opened
     }
 }
 

@@ -31,11 +31,11 @@ extension ProxySession {
             }
         }
         let failure = exchange.lastConnectFailure ?? "no server"
-        if exchange.connectTimedOut {
-            respondError(status: 504, detail: "upstream \(exchange.route.upstreamName) unreachable: \(failure)", end: .timeout)
-        } else {
-            respondError(status: 502, detail: "upstream \(exchange.route.upstreamName) unreachable: \(failure)", end: .upstreamError)
-        }
+        let status = exchange.connectTimedOut ? 504 : 502
+        let end: RequestEnd = exchange.connectTimedOut ? .timeout : .upstreamError
+        let detail = "upstream \(exchange.route.upstreamName) unreachable: \(failure)"
+        if respondUnavailableToEventStream(status: status, detail: detail, end: end) { return }
+        respondError(status: status, detail: detail, end: end)
     }
 
     /// A connect finished: on failure try the next server; on success send the head and whatever body arrived.
@@ -212,6 +212,8 @@ extension ProxySession {
         guard writeScratchToClient(exchange, now: EventLoop.now()) else { return }
         if complete {
             finishResponse(exchange)
+        } else if exchange.drainRequested {
+            endStreamIfDraining(exchange)
         } else if client.pendingByteCount > limits.maxBufferedBytes {
             upstream?.pauseReading()
         }
@@ -300,6 +302,14 @@ extension ProxySession {
     func upstreamBroke(reason: String, end: RequestEnd = .upstreamError) {
         guard phase != .finished else { return }
         context.logger.warn("upstream \(exchange?.server ?? ""): \(reason)")
+        if phase == .streaming, let exchange, sendUpstreamErrorEvent(reason: reason) {
+            // The event must reach the client, so the close is graceful; without the final chunk the client still
+            // knows the response is incomplete.
+            dropUpstream()
+            logAccess(exchange, status: exchange.status, end: end, reason: reason)
+            finishGracefully()
+            return
+        }
         respondError(status: 502, detail: reason, end: end)
     }
 

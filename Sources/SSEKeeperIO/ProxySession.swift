@@ -31,7 +31,10 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         case finished
     }
 
-    let context: ProxyContext
+    let runtime: ProxyRuntime
+    /// The configuration of the current request: taken from `runtime` when a request starts, so a reload applies
+    /// to the next request while this one keeps what it started with.
+    var context: ProxyContext
     let loop: EventLoop
     let client: SocketChannel
     let clientHost: String
@@ -58,11 +61,12 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     /// How long a closing connection lingers, once flushed, for the client to close its side.
     static let closingLingerNanos: UInt64 = 5_000_000_000
 
-    init(fd: Int32, loop: EventLoop, context: ProxyContext) {
-        self.context = context
+    /// `peer` is the client's address; the runtime has admitted the connection under `peer?.host`.
+    init(fd: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime) {
+        self.runtime = runtime
+        self.context = runtime.context
         self.loop = loop
         client = SocketChannel(fd: fd, loop: loop)
-        let peer = SocketAddress.peer(of: fd)
         clientHost = peer?.host ?? "unknown"
         clientAddress = peer?.description ?? "unknown"
         headParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
@@ -217,6 +221,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         defer { processingInbound = false }
         while phase == .idle || phase == .readingHead, !inbound.isEmpty {
             if phase == .idle {
+                context = runtime.context
                 phase = .readingHead
                 setDeadline(EventLoop.now() + limits.clientHeaderTimeout.nanoseconds)
             }
@@ -266,6 +271,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             startedAt: EventLoop.now(), head: head, route: route, upstreamHead: upstreamHead,
             attemptOrder: context.attemptOrder(for: route.upstreamName), requestBody: body,
             maxHeaderBytes: limits.maxHeaderBytes)
+        if runtime.draining.load(ordering: .relaxed) { exchange.clientWantsKeepAlive = false }
         self.exchange = exchange
         guard case .chunked = body else {
             connectNextServer()
@@ -383,7 +389,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         exchange = nil
         inbound = []
         loop.sessions[ObjectIdentifier(self)] = nil
-        context.openConnections.subtract(1, ordering: .relaxed)
+        runtime.release(host: clientHost)
     }
 
     /// Ends the session politely: what was written still reaches the client, then a FIN, then the connection

@@ -1,7 +1,7 @@
 import Dispatch
 import Glibc
 
-/// Turns SIGINT and SIGTERM into a call on a queue (instead of the default abrupt death), so the process can
+/// Turns signals (SIGINT and SIGTERM by default; SIGHUP, SIGUSR1 when asked) into a call on a queue (instead of the default abrupt death), so the process can
 /// close its listeners and exit 0. Keep the watcher alive as long as the process runs.
 public final class SignalWatcher: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []

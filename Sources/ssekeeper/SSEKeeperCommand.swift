@@ -27,7 +27,7 @@ enum SSEKeeperCommand {
             exit(check(path: path))
         case .run(let path):
             guard let config = loadOrReport(path: path) else { exit(1) }
-            run(config: config)
+            run(config: config, configPath: path)
         case .demo(let listen):
             demo(listen: listen ?? "127.0.0.1:8080")
         }
@@ -48,7 +48,9 @@ enum SSEKeeperCommand {
         }
     }
 
-    private static func run(config: Config, banner: String? = nil) -> Never {
+    /// Runs until a signal: SIGHUP re-reads `configPath`, SIGTERM drains (a second one exits at once), SIGINT
+    /// stops at once.
+    private static func run(config: Config, configPath: String? = nil, banner: String? = nil) -> Never {
         let logger = Logger()
         let server: ProxyServer
         do {
@@ -59,12 +61,54 @@ enum SSEKeeperCommand {
             exit(1)
         }
         if let banner { printOut(banner) }
-        let watcher = SignalWatcher { signal in
-            logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"), stopping")
-            server.stop()
-            exit(0)
+        let watcher = SignalWatcher(signals: [SIGINT, SIGTERM, SIGHUP]) { signal in
+            switch signal {
+            case SIGHUP:
+                reload(server, from: configPath, logger: logger)
+            case SIGTERM where !server.isDraining:
+                let timeout = ConfigValue.formatDuration(server.config.limits.drainTimeout)
+                logger.info("received SIGTERM: draining \(server.openConnectionCount) connection(s) within \(timeout) (SIGTERM again exits at once)")
+                server.drain { open in
+                    if open == 0 {
+                        logger.info("drained: every connection ended; exiting")
+                    } else {
+                        logger.warn("drain_timeout \(timeout) passed with \(open) connection(s) still open; exiting")
+                    }
+                    exit(0)
+                }
+            case SIGTERM:
+                logger.warn("received SIGTERM again while draining: exiting at once with \(server.openConnectionCount) connection(s) open")
+                exit(0)
+            default:
+                logger.info("received SIGINT, stopping")
+                server.stop()
+                exit(0)
+            }
         }
         withExtendedLifetime(watcher) { dispatchMain() }
+    }
+
+    /// SIGHUP: a valid file applies to new requests at once; an invalid one is logged and changes nothing.
+    private static func reload(_ server: ProxyServer, from path: String?, logger: Logger) {
+        guard let path else {
+            logger.warn("received SIGHUP: there is no config file to re-read (demo mode); nothing changed")
+            return
+        }
+        let config: Config
+        do {
+            config = try ConfigLoader.load(path: path)
+        } catch {
+            for problem in error.errors { logger.error("reload: \(problem.description)") }
+            logger.error("received SIGHUP: \(path) is invalid; the running config is kept")
+            return
+        }
+        do {
+            try server.reload(config: config)
+        } catch {
+            logger.error("received SIGHUP: cannot apply \(path): \(error); the running config is kept")
+            return
+        }
+        logger.info("received SIGHUP: reloaded \(path) (\(config.routes.count) route(s), \(config.upstreams.count) upstream(s)); open streams keep their settings")
     }
 
     private static func demo(listen: String) -> Never {

@@ -1,0 +1,62 @@
+import SSEKeeperCore
+import Synchronization
+
+/// What outlives a config reload: the current `ProxyContext` (swapped whole by `SIGHUP`), the process-wide
+/// connection counts the limits are checked against, and whether the process is draining. Safe from any thread.
+///
+/// Sessions take `context` when a request starts, so a reload applies to every new request at once while a
+/// request already in flight (an open stream above all) keeps the settings it started with.
+final class ProxyRuntime: Sendable {
+    let logger: Logger
+    /// Open client connections, for `max_connections`.
+    let openConnections = Atomic<Int>(0)
+    /// Set once draining starts: no new connections, every open one is ending.
+    let draining = Atomic<Bool>(false)
+
+    private let current: Mutex<ProxyContext>
+    private let connectionsPerHost = Mutex<[String: Int]>([:])
+
+    init(context: ProxyContext) {
+        logger = context.logger
+        current = Mutex(context)
+    }
+
+    /// The configuration new requests use.
+    var context: ProxyContext { current.withLock { $0 } }
+
+    /// Makes `context` the one new requests use.
+    func replace(with context: ProxyContext) {
+        current.withLock { $0 = context }
+    }
+
+    /// Why a new connection is refused, or nil when it is admitted (then `release(host:)` must follow its end).
+    func admit(host: String, limits: Limits) -> String? {
+        let open = openConnections.add(1, ordering: .relaxed).newValue
+        if open > limits.maxConnections {
+            openConnections.subtract(1, ordering: .relaxed)
+            return "max_connections \(limits.maxConnections) reached"
+        }
+        // Counted whether or not a per-client limit is set, so a reload that sets one finds true counts.
+        let perHost = limits.maxConnectionsPerClient ?? .max
+        let admitted = connectionsPerHost.withLock { counts in
+            let count = counts[host, default: 0]
+            guard count < perHost else { return false }
+            counts[host] = count + 1
+            return true
+        }
+        guard admitted else {
+            openConnections.subtract(1, ordering: .relaxed)
+            return "max_connections_per_ip \(perHost) reached for \(host)"
+        }
+        return nil
+    }
+
+    /// A connection admitted by `admit(host:limits:)` has ended.
+    func release(host: String) {
+        openConnections.subtract(1, ordering: .relaxed)
+        connectionsPerHost.withLock { counts in
+            guard let count = counts[host] else { return }
+            counts[host] = count > 1 ? count - 1 : nil
+        }
+    }
+}
