@@ -21,7 +21,7 @@ enum SSEKeeperCommand {
             printOut(Command.usage)
             exit(0)
         case .version:
-            printOut("ssekeeper \(version)")
+            printOut(versionLine())
             exit(0)
         case .check(let path):
             exit(check(path: path))
@@ -31,6 +31,30 @@ enum SSEKeeperCommand {
         case .demo(let listen):
             demo(listen: listen ?? "127.0.0.1:8080")
         }
+    }
+
+    /// `ssekeeper 0.1.0 (build 1a2b3c4d5e6f, release, x86_64-linux)`: the build is the linker's GNU build ID of this
+    /// very binary, so two binaries with the same version can still be told apart.
+    private static func versionLine() -> String {
+        var details: [String] = []
+        let fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            var prefix = [UInt8](repeating: 0, count: ELFBuildID.prefixBytes)
+            let count = prefix.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            if count > 0, let id = ELFBuildID.find(in: Array(prefix[..<count])) { details.append("build \(id.prefix(12))") }
+        }
+        #if DEBUG
+        details.append("debug")
+        #else
+        details.append("release")
+        #endif
+        #if arch(x86_64)
+        details.append("x86_64-linux")
+        #elseif arch(arm64)
+        details.append("aarch64-linux")
+        #endif
+        return "ssekeeper \(version) (\(details.joined(separator: ", ")))"
     }
 
     private static func check(path: String) -> Int32 {
