@@ -22,7 +22,7 @@ done
 if ((${#missing[@]})); then
     echo "interop install: apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    apt-get update -qq -o DPkg::Lock::Timeout=300
     # policy-rc.d keeps the packages' own services (nginx, haproxy) from being started: the suite runs its own.
     policy=/usr/sbin/policy-rc.d
     created_policy=0
@@ -32,7 +32,7 @@ if ((${#missing[@]})); then
         created_policy=1
     fi
     status=0
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/interop-apt.log 2>&1 || status=$?
+    apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/tmp/interop-apt.log 2>&1 || status=$?
     ((created_policy)) && rm -f "$policy"
     if ((status)); then
         tail -30 /tmp/interop-apt.log >&2
