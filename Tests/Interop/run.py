@@ -2,7 +2,7 @@
 """The interop suite: ssekeeper between real clients, real backends and real intermediaries.
 
     bash Tests/Interop/install.sh                                        # Debian + PyPI packages, idempotent
-    python3 Tests/Interop/run.py --binary .build/release/ssekeeper       # ~1 minute
+    python3 Tests/Interop/run.py --binary .build/release/ssekeeper       # ~15 s
 
 Everything listens on 127.0.0.1 on ports the kernel picked. One ssekeeper instance serves every case:
 
