@@ -40,10 +40,15 @@ final class Listener: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting and closes the socket.
-    func stop() {
+    /// Stops accepting and closes the socket. With `acceptingPending`, connections already waiting in the accept
+    /// queue are accepted (and served) first: closing a listener resets them, and with `SO_REUSEPORT` they are
+    /// clients the kernel handed to this process while a new one was listening too.
+    func stop(acceptingPending: Bool = false) {
         acceptLoop.queue.async { [self] in
             guard !closed else { return }
+            if acceptingPending && source != nil {
+                while acceptBatch() {}
+            }
             closed = true
             guard let source else {
                 Glibc.close(fd)
@@ -54,13 +59,15 @@ final class Listener: @unchecked Sendable {
         }
     }
 
-    private func acceptBatch() {
+    /// Accepts up to `acceptBatch` connections; true when the batch was used up (more may be waiting).
+    @discardableResult
+    private func acceptBatch() -> Bool {
         for _ in 0..<Self.acceptBatch {
             switch Socket.accept(from: fd) {
             case .accepted(let connection):
                 admit(connection)
             case .wouldBlock:
-                return
+                return false
             case .failed(let code):
                 if code == EINTR || code == ECONNABORTED { continue }
                 if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
@@ -69,9 +76,10 @@ final class Listener: @unchecked Sendable {
                 } else {
                     runtime.logger.error("accept on \(address): \(String(cString: strerror(code)))")
                 }
-                return
+                return false
             }
         }
+        return true
     }
 
     private func admit(_ connection: Int32) {

@@ -79,7 +79,7 @@ public final class ProxyServer: @unchecked Sendable {
     /// the number of connections still open (0 when everything ended in time).
     public func drain(completion: @escaping @Sendable (Int) -> Void) {
         guard !runtime.draining.exchange(true, ordering: .relaxed) else { return }
-        stop()
+        listeners.withLock { $0.forEach { $0.listener.stop(acceptingPending: true) } }
         let limits = config.limits
         let deadline = DispatchTime.now() + .nanoseconds(Int(limits.drainTimeout.nanoseconds))
         for loop in group.loops {

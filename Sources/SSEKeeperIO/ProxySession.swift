@@ -47,6 +47,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
 
     /// Client bytes not consumed yet: a request head being assembled, or pipelined requests.
     var inbound: [UInt8] = []
+    /// Requests started on this connection so far.
+    var requestCount = 0
     var headParser: HeadParser
     private var processingInbound = false
 
@@ -241,6 +243,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
 
     /// Routes a parsed request and starts connecting upstream.
     private func startExchange(_ head: RequestHead) {
+        requestCount += 1
         if let probePath = context.config.probe.path, head.path == probePath {
             startProbe(head)
             return
