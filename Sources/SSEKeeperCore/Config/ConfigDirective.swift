@@ -48,6 +48,9 @@ struct ConfigDirective: Sendable {
             ("max_connections", "COUNT"), ("max_header_size", "SIZE"), ("max_buffer_size", "SIZE"),
             ("max_body_size", "SIZE|off"), ("probe_path", "PATH|off"), ("probe_max_silence", "DURATION"),
         ]
+        let observe: [(String, String)] = [
+            ("admin_listen", "HOST:PORT|off"), ("access_log", "PATH|stderr|off"), ("log_format", "text|json"),
+        ]
         var table = [
             simple("listen", "HOST:PORT", in: .main, repeatable: true),
             ConfigDirective(
@@ -59,7 +62,7 @@ struct ConfigDirective: Sendable {
             simple("server", "HOST:PORT", in: .upstream, repeatable: true),
             simple("upstream", "NAME", in: .route),
         ]
-        table += (streamSettings + limits).map { simple($0.0, $0.1, in: .main) }
+        table += (streamSettings + limits + observe).map { simple($0.0, $0.1, in: .main) }
         table += streamSettings.map { simple($0.0, $0.1, in: .route) }
         return table
     }()
