@@ -12,6 +12,8 @@ final class Listener: @unchecked Sendable {
     private let acceptLoop: EventLoop
     private let group: EventLoopGroup
     private let context: ProxyContext
+    /// Takes each accepted descriptor instead of a `ProxySession` (the admin endpoint); nil for a proxy listener.
+    private let onAccept: ((Int32) -> Void)?
     private var source: DispatchSourceRead?
     private var suspended = false
     private var closed = false
@@ -21,12 +23,14 @@ final class Listener: @unchecked Sendable {
     /// Connections accepted per wake-up at most, so one busy listener cannot starve its loop.
     static let acceptBatch = 128
 
-    init(address: SocketAddress, group: EventLoopGroup, context: ProxyContext) throws(SocketError) {
+    init(address: SocketAddress, group: EventLoopGroup, context: ProxyContext,
+         onAccept: ((Int32) -> Void)? = nil) throws(SocketError) {
         fd = try Socket.listen(on: address)
         self.address = SocketAddress.local(of: fd) ?? address
         self.group = group
         self.acceptLoop = group.loops[0]
         self.context = context
+        self.onAccept = onAccept
     }
 
     /// Starts accepting.
@@ -58,7 +62,7 @@ final class Listener: @unchecked Sendable {
         for _ in 0..<Self.acceptBatch {
             switch Socket.accept(from: fd) {
             case .accepted(let connection):
-                admit(connection)
+                if let onAccept { onAccept(connection) } else { admit(connection) }
             case .wouldBlock:
                 return
             case .failed(let code):
@@ -75,6 +79,7 @@ final class Listener: @unchecked Sendable {
     }
 
     private func admit(_ connection: Int32) {
+        acceptLoop.metrics.process.connectionsAccepted &+= 1
         let open = context.openConnections.add(1, ordering: .relaxed).newValue
         if open > context.config.limits.maxConnections {
             context.openConnections.subtract(1, ordering: .relaxed)
@@ -82,6 +87,7 @@ final class Listener: @unchecked Sendable {
             _ = refusal.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             shutdown(connection, Int32(SHUT_WR))
             Glibc.close(connection)
+            acceptLoop.metrics.process.countRejection(.maxConnections)
             context.logger.warn("refused a connection on \(address): max_connections \(context.config.limits.maxConnections) reached")
             return
         }
@@ -96,6 +102,7 @@ final class Listener: @unchecked Sendable {
 
     private func backOff() {
         guard let source, !suspended else { return }
+        acceptLoop.metrics.process.acceptBackoffs &+= 1
         suspended = true
         source.suspend()
         acceptLoop.queue.asyncAfter(deadline: .now() + Self.acceptBackoff) { [self] in

@@ -11,6 +11,8 @@ final class ProxyContext: Sendable {
     let upstreamAddresses: [String: [SocketAddress]]
     /// Open client connections, for `max_connections`.
     let openConnections = Atomic<Int>(0)
+    /// Where access records go (`access_log`, `log_format`).
+    let accessLog: AccessLog
 
     private let rotations: Mutex<[String: UpstreamRotation]>
     private let warnedCompressedRoutes = Mutex<Set<String>>([])
@@ -19,6 +21,7 @@ final class ProxyContext: Sendable {
     init(config: Config, logger: Logger) throws(SocketError) {
         self.config = config
         self.logger = logger
+        accessLog = try AccessLog(settings: config.observe, logger: logger)
         router = Router(routes: config.routes)
         var addresses: [String: [SocketAddress]] = [:]
         var rotations: [String: UpstreamRotation] = [:]

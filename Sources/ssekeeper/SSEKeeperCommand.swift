@@ -53,6 +53,13 @@ enum SSEKeeperCommand {
         let server: ProxyServer
         do {
             server = try ProxyServer(config: config, logger: logger)
+        } catch {
+            printError("ssekeeper: \(error)")
+            exit(1)
+        }
+        // SIGUSR1 reopens the access log (logrotate); watched before the first request can be logged.
+        let reopener = SignalWatcher(signals: [SIGUSR1]) { _ in server.reopenLogs() }
+        do {
             try server.start()
         } catch {
             printError("ssekeeper: \(error)")
@@ -64,7 +71,7 @@ enum SSEKeeperCommand {
             server.stop()
             exit(0)
         }
-        withExtendedLifetime(watcher) { dispatchMain() }
+        withExtendedLifetime((watcher, reopener)) { dispatchMain() }
     }
 
     private static func demo(listen: String) -> Never {
