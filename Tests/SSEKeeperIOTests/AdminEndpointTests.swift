@@ -90,6 +90,17 @@ struct AdminEndpointTests {
         #expect(try AdminResponse.get("/healthz", port: proxy.adminPort).status == 200, "the endpoint still serves")
     }
 
+    @Test func aHeadThatNeverCompletes_gets408_afterTheAdminHeaderTimeout() throws {
+        let proxy = try ProxyHarness(upstreamPort: closedPort(), observe: loopbackAdmin)
+        let slow = try TestSocket.connect(port: proxy.adminPort)
+        try slow.send("GET /metrics HTTP/1.1\r\nHost: a\r\n")
+        let started = Date()
+        let response = String(decoding: try slow.receiveAll(), as: UTF8.self)
+        let waited = Date().timeIntervalSince(started)
+        #expect(response.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), "\(response)")
+        #expect(waited > 4 && waited < 8, "answered after \(waited) s, the timeout is 5 s")
+    }
+
     @Test func http10_isServedToo() throws {
         let proxy = try ProxyHarness(upstreamPort: closedPort(), observe: loopbackAdmin)
         let response = try AdminResponse.send("GET /metrics HTTP/1.0\r\n\r\n", port: proxy.adminPort)
