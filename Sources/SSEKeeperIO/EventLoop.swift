@@ -27,6 +27,8 @@ final class EventLoop: @unchecked Sendable {
     var outputScratch: [UInt8] = []
     /// Live sessions, so they stay alive while their sources run; removed when they finish.
     var sessions: [ObjectIdentifier: AnyObject] = [:]
+    /// The figures this loop's connections count (a scrape hops onto `queue` to copy them).
+    let metrics = LoopMetrics()
 
     private var heap = DeadlineHeap<DeadlineTarget>()
     private let timer: DispatchSourceTimer
@@ -83,8 +85,8 @@ final class EventLoopGroup: Sendable {
     let loops: [EventLoop]
     private let next = Atomic<Int>(0)
 
-    init(count: Int) {
-        loops = (0..<max(1, count)).map { EventLoop(label: "ssekeeper.loop.\($0)") }
+    init(count: Int, label: String = "ssekeeper.loop") {
+        loops = (0..<max(1, count)).map { EventLoop(label: "\(label).\($0)") }
     }
 
     /// The loop for the next connection. Safe from any thread.

@@ -9,6 +9,8 @@ final class ProxyContext: Sendable {
     let logger: Logger
     /// Upstream name → one resolved address per `server`, in declaration order.
     let upstreamAddresses: [String: [SocketAddress]]
+    /// Where access records go (`access_log`, `log_format`).
+    let accessLog: AccessLog
 
     private let rotations: Mutex<[String: UpstreamRotation]>
     private let warnedCompressedRoutes = Mutex<Set<String>>([])
@@ -17,6 +19,7 @@ final class ProxyContext: Sendable {
     init(config: Config, logger: Logger) throws(SocketError) {
         self.config = config
         self.logger = logger
+        accessLog = try AccessLog(settings: config.observe, logger: logger)
         router = Router(routes: config.routes)
         var addresses: [String: [SocketAddress]] = [:]
         var rotations: [String: UpstreamRotation] = [:]

@@ -27,6 +27,7 @@ extension ProxySession {
                 return
             } catch {
                 exchange.lastConnectFailure = error.message
+                exchange.metrics.counters.countConnectError(Self.connectErrorKind(error.errnoCode))
                 context.logger.warn("upstream \(exchange.route.upstreamName): \(error)")
             }
         }
@@ -44,6 +45,7 @@ extension ProxySession {
         if error != 0 {
             let reason = String(cString: strerror(error))
             exchange.lastConnectFailure = reason
+            exchange.metrics.counters.countConnectError(Self.connectErrorKind(error))
             context.logger.warn("upstream \(exchange.route.upstreamName): connect \(exchange.server ?? ""): \(reason)")
             dropUpstream()
             connectNextServer()
@@ -66,6 +68,7 @@ extension ProxySession {
         while phase != .finished, self.upstream === upstream, !upstream.isReadingPaused {
             switch upstream.read() {
             case .bytes(let count):
+                exchange?.bytesReceived &+= UInt64(count)
                 upstreamBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
                 if count < loop.readBuffer.count { return }
             case .wouldBlock:
@@ -121,7 +124,7 @@ extension ProxySession {
             exchange.responseHead = []
             beginResponse(head, exchange: exchange)
             if phase == .streaming, !rest.isEmpty {
-                rest.withUnsafeBytes { streamResponseBody($0) }
+                rest.withUnsafeBytes { streamResponseBody($0, inTheHeadsRead: true) }
             }
         }
     }
@@ -156,6 +159,7 @@ extension ProxySession {
         loop.outputScratch.removeAll(keepingCapacity: true)
         loop.outputScratch.append(contentsOf: plan.head)
         if isSSE {
+            exchange.beginStream(at: now)
             let encoding = head.headers.first("Content-Encoding")?.lowercased() ?? "identity"
             if encoding != "identity" {
                 if context.firstCompressedStream(on: exchange.route.prefix) {
@@ -179,11 +183,14 @@ extension ProxySession {
     }
 
     /// Relays one read of response body bytes: decodes the upstream framing, runs SSE bytes through the tracker,
-    /// encodes for the client, and writes it all with one `send`.
-    func streamResponseBody(_ bytes: UnsafeRawBufferPointer) {
+    /// encodes for the client, and writes it all with one `send`. `inTheHeadsRead`: the bytes came in the same
+    /// read as the response head, so there was no gap before them to observe.
+    func streamResponseBody(_ bytes: UnsafeRawBufferPointer, inTheHeadsRead: Bool = false) {
         guard let exchange else { return }
         let now = EventLoop.now()
-        exchange.longestUpstreamGapNanos = max(exchange.longestUpstreamGapNanos, now &- exchange.lastUpstreamBytesAt)
+        let gap = now &- exchange.lastUpstreamBytesAt
+        exchange.longestUpstreamGapNanos = max(exchange.longestUpstreamGapNanos, gap)
+        if exchange.isSSE && !inTheHeadsRead { exchange.metrics.counters.upstreamQuiet.observe(nanos: gap) }
         exchange.lastUpstreamBytesAt = now
         loop.outputScratch.removeAll(keepingCapacity: true)
         var complete = false
@@ -329,8 +336,10 @@ extension ProxySession {
         case .notYet(let until):
             setDeadline(until)
         case .skip:
+            exchange.metrics.counters.heartbeatsSkipped &+= 1
             setDeadline(schedule.nextDeadline)
         case .send:
+            exchange.metrics.counters.heartbeatsSent &+= 1
             loop.outputScratch.removeAll(keepingCapacity: true)
             if let bytes = exchange.tracker!.heartbeat(comment: exchange.route.settings.heartbeatComment) {
                 appendClientData(bytes, exchange: exchange)

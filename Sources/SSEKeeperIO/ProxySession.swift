@@ -113,6 +113,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             let server = exchange?.server ?? "upstream"
             context.logger.warn("connect to \(server) timed out after \(ConfigValue.formatDuration(limits.upstreamConnectTimeout))")
             exchange?.connectTimedOut = true
+            exchange?.metrics.counters.countConnectError(.timeout)
             exchange?.lastConnectFailure = "connect timed out"
             dropUpstream()
             connectNextServer()
@@ -273,7 +274,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         let exchange = Exchange(
             startedAt: EventLoop.now(), head: head, route: route, upstreamHead: upstreamHead,
             attemptOrder: context.attemptOrder(for: route.upstreamName), requestBody: body,
-            maxHeaderBytes: limits.maxHeaderBytes)
+            maxHeaderBytes: limits.maxHeaderBytes, metrics: loop.metrics.route(route.prefix))
         if runtime.draining.load(ordering: .relaxed) { exchange.clientWantsKeepAlive = false }
         self.exchange = exchange
         guard case .chunked = body else {
@@ -360,6 +361,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     /// The client closed, reset, or could not be written to: drop the upstream at once and finish.
     func clientGone(reason: String) {
         guard phase != .finished else { return }
+        dropUpstreamAfterClientClose()
         if phase == .probing { probeCut(reason: reason) }
         if let exchange, phase != .idle, phase != .readingHead, phase != .closing {
             if phase == .streaming, exchange.isSSE { noteQuietClientClose(exchange) }
@@ -376,6 +378,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         let quiet = now &- exchange.lastUpstreamBytesAt
         let interval = exchange.route.settings.heartbeatInterval.nanoseconds
         guard quiet >= interval else { return }
+        exchange.metrics.counters.quietClientCloses &+= 1
+        exchange.metrics.counters.quietCloseAge.observe(nanos: now &- exchange.startedAt)
         context.logger.warn("route \(exchange.route.prefix): the client side closed a stream \(AccessLogRecord.seconds(now &- exchange.startedAt)) "
             + "after it started, while the upstream had been quiet for \(AccessLogRecord.seconds(quiet)) "
             + "(heartbeat interval \(AccessLogRecord.seconds(interval)), \(exchange.heartbeats?.sent ?? 0) heartbeats sent); "
@@ -419,6 +423,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     func respondError(status: Int, detail: String, end: RequestEnd, method: String? = nil, path: String? = nil) {
         guard phase != .finished else { return }
         dropUpstream()
+        if end == .rejected || status == 408 { loop.metrics.process.countRejection(RejectionReason(status: status)) }
         if let exchange, exchange.headSent {
             logAccess(exchange, status: exchange.status, end: end, reason: detail)
             finish()
@@ -430,21 +435,22 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             exchange.bytesSent += UInt64(bytes.count)
             logAccess(exchange, status: status, end: end, reason: detail)
         } else {
-            context.logger.access(AccessLogRecord(
+            writeAccess(AccessLogRecord(
                 client: clientAddress, method: method ?? "-", path: path ?? "-", status: status,
                 bytesSent: UInt64(bytes.count), durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0,
-                end: end, upstream: nil, reason: detail))
+                end: end, upstream: nil, reason: detail), counting: loop.metrics.unrouted)
         }
         finishGracefully()
     }
 
     func logAccess(_ exchange: Exchange, status: Int, end: RequestEnd, reason: String?) {
-        context.logger.access(AccessLogRecord(
+        writeAccess(AccessLogRecord(
             client: clientAddress, method: exchange.method, path: exchange.path, status: status,
             bytesSent: exchange.bytesSent, durationNanos: EventLoop.now() &- exchange.startedAt,
             heartbeatsSent: exchange.heartbeats?.sent ?? 0, heartbeatsSkipped: exchange.heartbeats?.skipped ?? 0,
             end: end, upstream: exchange.server, reason: reason,
-            longestUpstreamGapNanos: exchange.isSSE ? max(exchange.longestUpstreamGapNanos, EventLoop.now() &- exchange.lastUpstreamBytesAt) : nil))
+            longestUpstreamGapNanos: exchange.isSSE ? max(exchange.longestUpstreamGapNanos, EventLoop.now() &- exchange.lastUpstreamBytesAt) : nil,
+            route: exchange.route.prefix), counting: exchange.metrics)
     }
 }
 

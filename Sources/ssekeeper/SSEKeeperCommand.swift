@@ -79,6 +79,13 @@ enum SSEKeeperCommand {
         let server: ProxyServer
         do {
             server = try ProxyServer(config: config, logger: logger)
+        } catch {
+            printError("ssekeeper: \(error)")
+            exit(1)
+        }
+        // SIGUSR1 reopens the access log (logrotate); watched before the first request can be logged.
+        let reopener = SignalWatcher(signals: [SIGUSR1]) { _ in server.reopenLogs() }
+        do {
             try server.start()
         } catch {
             printError("ssekeeper: \(error)")
@@ -109,7 +116,7 @@ enum SSEKeeperCommand {
                 exit(0)
             }
         }
-        withExtendedLifetime(watcher) { dispatchMain() }
+        withExtendedLifetime((watcher, reopener)) { dispatchMain() }
     }
 
     /// SIGHUP: a valid file applies to new requests at once; an invalid one is logged and changes nothing.
