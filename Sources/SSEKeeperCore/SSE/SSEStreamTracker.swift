@@ -62,7 +62,7 @@ public struct SSEStreamTracker: Sendable {
     private(set) var fieldsPending = false
     /// The leading-BOM decision.
     private(set) var streamStart: StreamStart = .undecided(heldBytes: 0, injected: false)
-    /// How many injections (heartbeats and `retry:` preambles) the tracker has produced.
+    /// How many lines the tracker has injected (heartbeats, `retry:` lines, the lines of its own events).
     public private(set) var injectionCount = 0
     /// Whether a leading BOM was dropped because the proxy had injected bytes before it.
     public private(set) var droppedByteOrderMark = false
@@ -171,22 +171,13 @@ public struct SSEStreamTracker: Sendable {
     /// include an `id:` field (the request's `Last-Event-ID`) to keep what the client carried over.
     public mutating func event(fields: [String]) -> [UInt8]? {
         guard isAtEventBoundary else { return nil }
-        injectionCount += 1
-        if case .undecided(let held, _) = streamStart {
-            streamStart = .undecided(heldBytes: held, injected: true)
-        }
         let lf = SSELineEndScanner.lineFeed
         let cr = SSELineEndScanner.carriageReturn
         var out: [UInt8] = []
-        func appendLine<Line: Sequence<UInt8>>(_ line: Line) {
-            // After a CR, a leading LF is swallowed as the CR's CRLF partner; the line then ends with CR again.
-            if linePosition == .afterCarriageReturn { out.append(lf) }
-            for byte in line { out.append(byte == lf || byte == cr ? Self.space : byte) }
-            out.append(linePosition == .afterCarriageReturn ? cr : lf)
+        for field in fields {
+            out += inject(line: field.utf8.map { $0 == lf || $0 == cr ? Self.space : $0 })
         }
-        for field in fields { appendLine(field.utf8) }
-        appendLine(EmptyCollection<UInt8>())
-        fieldsPending = false
+        out += inject(line: [])
         return out
     }
 
