@@ -30,6 +30,65 @@ enum SSEKeeperCommand {
             run(config: config, configPath: path)
         case .demo(let listen):
             demo(listen: listen ?? "127.0.0.1:8080")
+        case .probe(let options):
+            exit(probe(options))
+        }
+    }
+
+    /// `ssekeeper probe`: progress on stdout while it waits (one updating line on a terminal, plain lines
+    /// otherwise, nothing with --json), then the result; exit 0, or 1 with the message on stderr (and a JSON
+    /// error object on stdout with --json).
+    private static func probe(_ options: ProbeOptions) -> Int32 {
+        let url = options.url.description
+        let tlsVerified: Bool? = options.url.scheme == .https ? !options.insecure : nil
+        let terminal = TerminalLine(enabled: !options.json && isatty(1) == 1)
+        var progress = ProbeProgress()
+        if !options.json {
+            printOut("probing \(url) with silences up to \(ConfigValue.formatDuration(options.maxSilence)) (Ctrl-C to stop)")
+            if tlsVerified == false { printOut("warning: TLS certificate verification is off (--insecure)") }
+            progress.onNote = { note in terminal.print(ProbeReport.line(for: note)) }
+            if terminal.enabled { progress.onStatus = { line in terminal.show(line) } }
+        }
+        let result = ProbeRunner(options: options).run(progress: progress)
+        terminal.clear()
+        switch result {
+        case .success(let outcome):
+            if options.json {
+                printOut(ProbeReport.json(for: outcome, url: url, maxSilence: options.maxSilence, tlsVerified: tlsVerified))
+            } else {
+                for line in ProbeReport.lines(for: outcome, maxSilence: options.maxSilence, tlsVerified: tlsVerified) {
+                    printOut(line)
+                }
+            }
+            return 0
+        case .failure(let failure):
+            printError("ssekeeper probe: \(failure.message)")
+            if options.json { printOut(ProbeReport.json(for: failure, url: url)) }
+            return 1
+        }
+    }
+
+    /// The single updating status line of `probe` on a terminal; notes are printed above it.
+    private final class TerminalLine {
+        let enabled: Bool
+        private var showing = false
+
+        init(enabled: Bool) { self.enabled = enabled }
+
+        func show(_ line: String) {
+            write("\r\u{1B}[K" + line, to: 1)
+            showing = true
+        }
+
+        func print(_ line: String) {
+            clear()
+            printOut(line)
+        }
+
+        func clear() {
+            guard showing else { return }
+            write("\r\u{1B}[K", to: 1)
+            showing = false
         }
     }
 
