@@ -2,7 +2,7 @@
 public enum ProbeStreamEvent: Sendable, Equatable {
     /// `event: probe-start` arrived: the server's silence begins, lasting `silence` (the asked silence, or less
     /// when the server caps it with `probe_max_silence`).
-    case started(silence: Duration)
+    case started(silence: Duration, serverTimeMillis: Int64? = nil)
     /// `event: probe-end` arrived: the stream survived its whole silence.
     case ended
 }
@@ -147,7 +147,8 @@ public struct ProbeResponseReader: Sendable {
                     throw .malformed("probe-start without silence_ms")
                 }
                 sawStart = true
-                found.append(.started(silence: .milliseconds(milliseconds)))
+                found.append(.started(silence: .milliseconds(milliseconds),
+                                      serverTimeMillis: Self.integerField("server_time_ms", in: event.data)))
             } else if event.type == "probe-end" {
                 sawEnd = true
                 found.append(.ended)

@@ -46,6 +46,8 @@ final class ProbeStream {
     /// When the last byte of a 200 response arrived, or the request was sent if none has.
     private(set) var lastActivity: Duration
 
+    /// Wall-clock time when the request was sent, to check the server's time in `probe-start` against.
+    private var requestSentWallMillis: Int64 = 0
     private var phase = Phase.connecting
     private let request: [UInt8]
     private var sent = 0
@@ -125,6 +127,7 @@ final class ProbeStream {
                     sent += count
                     if sent == request.count {
                         lastActivity = now
+                        requestSentWallMillis = Self.wallClockMillis()
                         phase = .reading
                     }
                     progressing = true
@@ -163,7 +166,11 @@ final class ProbeStream {
                 if reader.hasHead { lastActivity = now }
                 for event in found {
                     switch event {
-                    case .started(let silence): events.append(.started(silence))
+                    case .started(let silence, let serverTime):
+                        let backdate = ProbeSilenceStart.backdateMillis(
+                            requestSentAt: requestSentWallMillis, arrivedAt: Self.wallClockMillis(), serverTime: serverTime)
+                        lastActivity = now - .milliseconds(backdate)
+                        events.append(.started(silence))
                     case .ended: return finish(events + [.ended])
                     }
                 }
@@ -224,4 +231,10 @@ final class ProbeStream {
     private var closed = false
 
     deinit { close() }
+
+    private static func wallClockMillis() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
 }
