@@ -6,7 +6,7 @@ import Testing
 
 /// `ssekeeper probe https://...` through a TLS-terminating intermediary (Python's `ssl`, with the test-only CA
 /// and server certificate in `Tests/Fixtures/tls`) that closes idle connections, in front of a real ssekeeper.
-@Suite(.serialized, .enabled(if: TLSTestEnvironment.isAvailable, "needs python3 with ssl, and libssl"))
+@Suite(.serialized, .enabled(if: TLSTestEnvironment.isAvailable || TLSTestEnvironment.isCI, "needs python3 with ssl, and libssl"))
 struct ProbeTLSTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../Fixtures").standardized
@@ -117,8 +117,11 @@ struct ProbeTLSTests {
     }
 }
 
-/// Whether the TLS tests can run here: libssl loads, and python3 has its ssl module.
+/// Whether the TLS tests can run here: libssl loads, and python3 has its ssl module. In CI (`CI` set) they always
+/// run, so a machine missing either fails instead of skipping https silently.
 enum TLSTestEnvironment {
+    static let isCI = ProcessInfo.processInfo.environment["CI"] != nil
+
     static let isAvailable: Bool = {
         guard (try? TLSLibrary.load()) != nil else { return false }
         let check = Process()
