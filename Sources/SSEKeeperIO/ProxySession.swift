@@ -269,7 +269,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         let upstreamHead = UpstreamRequestBuilder.build(head, framing: framing, clientAddress: clientHost, clientProtocol: "http")
         let exchange = Exchange(
             startedAt: EventLoop.now(), head: head, route: route, upstreamHead: upstreamHead,
-            attemptOrder: context.attemptOrder(for: route.upstreamName), requestBody: body,
+            attemptOrder: context.attemptOrder(for: route.upstreamName, now: EventLoop.now()), requestBody: body,
             maxHeaderBytes: limits.maxHeaderBytes)
         if runtime.draining.load(ordering: .relaxed) { exchange.clientWantsKeepAlive = false }
         self.exchange = exchange
