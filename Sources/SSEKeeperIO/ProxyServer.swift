@@ -71,6 +71,23 @@ public final class ProxyServer: @unchecked Sendable {
             }
             current = config.listens.compactMap { listen in (kept + opened).first { $0.listen == listen } }
         }
+        pruneIdleUpstreams(for: context)
+    }
+
+    /// Idle keep-alive connections survive a reload when their upstream and server are still configured (no
+    /// reconnection storm); those of removed servers or pools, and any above a lowered `upstream_keepalive`,
+    /// are closed at once.
+    private func pruneIdleUpstreams(for context: ProxyContext) {
+        for loop in group.loops {
+            loop.queue.async {
+                loop.idleUpstreams.prune { key in
+                    guard let upstream = context.upstreams[key.upstream],
+                          context.upstreamAddresses[key.upstream]?.contains(where: { $0.description == key.server }) == true
+                    else { return 0 }
+                    return upstream.keepalive
+                }
+            }
+        }
     }
 
     /// Stops accepting and ends every connection politely (`Limits.drainTimeout` bounds it): idle connections close,
@@ -99,9 +116,12 @@ public final class ProxyServer: @unchecked Sendable {
         DispatchQueue.global().async(execute: check)
     }
 
-    /// Closes every listener. Open connections are left to finish.
+    /// Closes every listener and every idle keep-alive upstream connection. Open connections are left to finish.
     public func stop() {
         listeners.withLock { $0.forEach { $0.listener.stop() } }
+        for loop in group.loops {
+            loop.queue.async { loop.idleUpstreams.closeAll() }
+        }
     }
 
     private func openListeners(_ addresses: [ListenAddress]) throws(SocketError) -> [(listen: ListenAddress, listener: Listener)] {

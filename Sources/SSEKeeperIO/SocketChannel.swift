@@ -91,6 +91,15 @@ final class SocketChannel {
         return .failed(code)
     }
 
+    /// Whether an idle connection is still usable: nothing to read, no FIN, no pending error. A `MSG_PEEK`
+    /// that consumes nothing, so it also catches a close whose read event has not been handled yet.
+    func isIdleAndOpen() -> Bool {
+        guard !isClosed, !connecting else { return false }
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        return count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+    }
+
     /// Stops read events (back-pressure). While paused, a close by the peer is noticed only after resuming.
     func pauseReading() {
         guard let source = readSource, !readPaused, !isClosed else { return }
