@@ -44,6 +44,12 @@ public final class ProxyServer: @unchecked Sendable {
     /// Whether the server is draining (`/healthz` answers 503 then).
     public var isDraining: Bool { runtime.draining.load(ordering: .relaxed) }
 
+    /// Idle keep-alive upstream connections held now, over every loop. Blocks briefly on each loop's queue:
+    /// never call it from a loop.
+    var idleUpstreamConnectionCount: Int {
+        group.loops.reduce(0) { total, loop in total + loop.queue.sync { loop.idleUpstreams.count } }
+    }
+
     /// Client connections open now.
     public var openConnectionCount: Int { runtime.openConnections.load(ordering: .relaxed) }
 
