@@ -81,17 +81,16 @@ public final class ProxyServer: @unchecked Sendable {
     }
 
     /// Idle keep-alive connections survive a reload when their upstream and server are still configured (no
-    /// reconnection storm); those of removed servers or pools, and any above a lowered `upstream_keepalive`,
-    /// are closed at once.
+    /// reconnection storm); those of removed servers or pools, and the least recently used above a lowered
+    /// `upstream_keepalive`, are closed at once.
     private func pruneIdleUpstreams(for context: ProxyContext) {
         for loop in group.loops {
             loop.queue.async {
-                loop.idleUpstreams.prune { key in
-                    guard let upstream = context.upstreams[key.upstream],
-                          context.upstreamAddresses[key.upstream]?.contains(where: { $0.description == key.server }) == true
-                    else { return 0 }
-                    return upstream.keepalive
-                }
+                loop.idleUpstreams.prune(
+                    keeps: { key in
+                        context.upstreamAddresses[key.upstream]?.contains { $0.description == key.server } == true
+                    },
+                    capacity: { context.upstreams[$0]?.keepalive ?? 0 })
             }
         }
     }

@@ -188,6 +188,22 @@ struct UpstreamKeepaliveTests {
         #expect(upstream.closeTimes.count == 2)
     }
 
+    @Test func theCapacityIsPerPool_overAllItsServers() throws {
+        let first = try Self.keepAliveUpstream()
+        let second = try Self.keepAliveUpstream()
+        let proxy = try ProxyHarness(upstream: Upstream(name: "p", servers: [
+            UpstreamServer(address: ServerAddress(host: "127.0.0.1", port: first.port)),
+            UpstreamServer(address: ServerAddress(host: "127.0.0.1", port: second.port)),
+        ], keepalive: 1))
+        let client = try proxy.client()
+        #expect(try Self.exchange(client, "GET /a HTTP/1.1\r\nHost: test\r\n\r\n") == (200, "ok"))
+        #expect(try Self.exchange(client, "GET /b HTTP/1.1\r\nHost: test\r\n\r\n") == (200, "ok"))
+        #expect(first.connectionCount == 1 && second.connectionCount == 1, "round-robin over both servers")
+        #expect(Self.eventually { first.closeTimes.count == 1 }, "the least recently parked one made room")
+        #expect(second.closeTimes.isEmpty)
+        #expect(proxy.server.idleUpstreamConnectionCount == 1)
+    }
+
     @Test func aReloadThatTurnsKeepaliveOff_closesTheIdleConnections() throws {
         let upstream = try Self.keepAliveUpstream()
         let proxy = try ProxyHarness(upstream: Self.pool(upstream.port))
