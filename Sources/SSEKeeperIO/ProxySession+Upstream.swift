@@ -12,6 +12,9 @@ extension ProxySession {
         while phase != .finished, self.upstream === upstream, !upstream.isReadingPaused {
             switch upstream.read() {
             case .bytes(let count):
+                // More of a response is expected: ACK at once (see `SocketChannel.acknowledgeQuickly`). SSE
+                // bodies are left to the kernel's delayed ACKs to keep the per-event path one syscall shorter.
+                if exchange?.isSSE == false { upstream.acknowledgeQuickly() }
                 upstreamBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
                 if count < loop.readBuffer.count { return }
             case .wouldBlock:

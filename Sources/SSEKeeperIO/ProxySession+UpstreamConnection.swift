@@ -71,6 +71,7 @@ extension ProxySession {
             upstreamBroke(reason: "write to upstream failed: \(String(cString: strerror(code)))")
             return
         }
+        upstream.acknowledgeQuickly()
         // Kept for a retry only while one is possible (see `retryAfterUpstreamFailure`).
         if !exchange.isRetryable { exchange.upstreamHead = [] }
         let early = inbound

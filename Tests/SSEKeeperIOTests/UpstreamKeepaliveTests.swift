@@ -73,6 +73,23 @@ struct UpstreamKeepaliveTests {
                 "requests go upstream as persistent HTTP/1.1, without Connection: close")
     }
 
+    @Test func aBackendThatWritesHeadAndBodySeparately_isNotSlowedByDelayedACKs_onAReusedConnection() throws {
+        // Head and body in two sends, with Nagle on (the test upstream does not set TCP_NODELAY): the body waits
+        // for the head's ACK, which the kernel delays up to 40 ms unless the proxy asks for a quick ACK.
+        let upstream = try TestUpstream(keepAlive: true) { connection, _, _ in
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+            try connection.send("ok")
+        }
+        let proxy = try ProxyHarness(upstream: Self.pool(upstream.port))
+        let client = try proxy.client()
+        #expect(try Self.exchange(client, "GET / HTTP/1.1\r\nHost: test\r\n\r\n") == (200, "ok"))
+        let start = Date()
+        for _ in 0..<20 { #expect(try Self.exchange(client, "GET / HTTP/1.1\r\nHost: test\r\n\r\n") == (200, "ok")) }
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(upstream.connectionCount == 1)
+        #expect(elapsed < 0.4, "20 reused-connection requests took \(elapsed) s; delayed ACKs would make it 0.8 s or more")
+    }
+
     @Test func withoutKeepalive_everyRequestGetsItsOwnConnection_withConnectionClose() throws {
         let upstream = try TestUpstream { connection, _, _ in
             try connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
