@@ -29,6 +29,8 @@ final class EventLoop: @unchecked Sendable {
     var sessions: [ObjectIdentifier: AnyObject] = [:]
     /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).
     lazy var idleUpstreams = IdleUpstreamConnections(loop: self)
+    /// The figures this loop's connections count (a scrape hops onto `queue` to copy them).
+    let metrics = LoopMetrics()
 
     private var heap = DeadlineHeap<DeadlineTarget>()
     private let timer: DispatchSourceTimer
@@ -85,8 +87,8 @@ final class EventLoopGroup: Sendable {
     let loops: [EventLoop]
     private let next = Atomic<Int>(0)
 
-    init(count: Int) {
-        loops = (0..<max(1, count)).map { EventLoop(label: "ssekeeper.loop.\($0)") }
+    init(count: Int, label: String = "ssekeeper.loop") {
+        loops = (0..<max(1, count)).map { EventLoop(label: "\(label).\($0)") }
     }
 
     /// The loop for the next connection. Safe from any thread.

@@ -4,6 +4,10 @@ import SSEKeeperCore
 ///
 /// A class, not a struct, so the SSE tracker can be mutated while the write path updates the byte counters.
 /// Confinement: owned by one `ProxySession`, used only on its loop's queue.
+///
+/// Its lifetime is the request's: `init` counts it in its route's `active_requests`, `beginStream(at:)` in
+/// `open_streams`, and `deinit` takes both back and records the stream's duration, so no exit path (answer,
+/// client gone, upstream broken, keep-alive reuse) can leave a gauge behind.
 final class Exchange {
     /// Where the request body stands.
     enum RequestBodyState {
@@ -70,7 +74,18 @@ final class Exchange {
     var keepAlive = false
     var status = 0
     var headSent = false
-    var bytesSent: UInt64 = 0
+    /// Bytes written to the client; every addition is counted in the route's bytes out at once.
+    var bytesSent: UInt64 = 0 {
+        didSet { metrics.counters.bytesOut &+= bytesSent &- oldValue }
+    }
+    /// Bytes read from the upstream (head and body); every addition is counted in the route's bytes in.
+    var bytesReceived: UInt64 = 0 {
+        didSet { metrics.counters.bytesIn &+= bytesReceived &- oldValue }
+    }
+    /// The route's figures on this loop.
+    let metrics: RouteMetrics
+    /// When the SSE response head went to the client (0: not an SSE stream).
+    private(set) var streamStartedAt: UInt64 = 0
 
     /// Set for SSE responses that take heartbeats (uncompressed `text/event-stream`).
     var tracker: SSEStreamTracker?
@@ -88,7 +103,7 @@ final class Exchange {
     var drainRequested = false
 
     init(startedAt: UInt64, head: RequestHead, route: Route, upstreamHead: [UInt8], attemptOrder: [Int],
-         requestBody: RequestBodyState, maxHeaderBytes: Int) {
+         requestBody: RequestBodyState, maxHeaderBytes: Int, metrics: RouteMetrics) {
         self.startedAt = startedAt
         self.method = head.method
         self.path = head.path
@@ -106,6 +121,23 @@ final class Exchange {
             isRetryable = false
         }
         self.responseParser = HeadParser(maxHeaderBytes: maxHeaderBytes)
+        self.metrics = metrics
+        metrics.counters.activeRequests += 1
+    }
+
+    deinit {
+        metrics.counters.activeRequests -= 1
+        if streamStartedAt != 0 {
+            metrics.counters.openStreams -= 1
+            metrics.counters.streamDuration.observe(nanos: EventLoop.now() &- streamStartedAt)
+        }
+    }
+
+    /// The SSE response head went out at `now`: the exchange is an open stream until it ends.
+    func beginStream(at now: UInt64) {
+        guard streamStartedAt == 0 else { return }
+        streamStartedAt = max(now, 1)
+        metrics.counters.openStreams += 1
     }
 
     /// Whether the whole request body has been forwarded.

@@ -12,6 +12,8 @@ final class Listener: @unchecked Sendable {
     private let acceptLoop: EventLoop
     private let group: EventLoopGroup
     private let runtime: ProxyRuntime
+    /// Takes each accepted descriptor instead of a `ProxySession` (the admin endpoint); nil for a proxy listener.
+    private let onAccept: ((Int32) -> Void)?
     private var source: DispatchSourceRead?
     private var suspended = false
     private var closed = false
@@ -21,12 +23,14 @@ final class Listener: @unchecked Sendable {
     /// Connections accepted per wake-up at most, so one busy listener cannot starve its loop.
     static let acceptBatch = 128
 
-    init(address: SocketAddress, group: EventLoopGroup, runtime: ProxyRuntime) throws(SocketError) {
+    init(address: SocketAddress, group: EventLoopGroup, runtime: ProxyRuntime,
+         onAccept: ((Int32) -> Void)? = nil) throws(SocketError) {
         fd = try Socket.listen(on: address)
         self.address = SocketAddress.local(of: fd) ?? address
         self.group = group
         self.acceptLoop = group.loops[0]
         self.runtime = runtime
+        self.onAccept = onAccept
     }
 
     /// Starts accepting.
@@ -40,10 +44,15 @@ final class Listener: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting and closes the socket.
-    func stop() {
+    /// Stops accepting and closes the socket. With `acceptingPending`, connections already waiting in the accept
+    /// queue are accepted (and served) first: closing a listener resets them, and with `SO_REUSEPORT` they are
+    /// clients the kernel handed to this process while a new one was listening too.
+    func stop(acceptingPending: Bool = false) {
         acceptLoop.queue.async { [self] in
             guard !closed else { return }
+            if acceptingPending && source != nil {
+                while acceptBatch() {}
+            }
             closed = true
             guard let source else {
                 Glibc.close(fd)
@@ -54,13 +63,15 @@ final class Listener: @unchecked Sendable {
         }
     }
 
-    private func acceptBatch() {
+    /// Accepts up to `acceptBatch` connections; true when the batch was used up (more may be waiting).
+    @discardableResult
+    private func acceptBatch() -> Bool {
         for _ in 0..<Self.acceptBatch {
             switch Socket.accept(from: fd) {
             case .accepted(let connection):
-                admit(connection)
+                if let onAccept { onAccept(connection) } else { admit(connection) }
             case .wouldBlock:
-                return
+                return false
             case .failed(let code):
                 if code == EINTR || code == ECONNABORTED { continue }
                 if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
@@ -69,22 +80,25 @@ final class Listener: @unchecked Sendable {
                 } else {
                     runtime.logger.error("accept on \(address): \(String(cString: strerror(code)))")
                 }
-                return
+                return false
             }
         }
+        return true
     }
 
     private func admit(_ connection: Int32) {
+        acceptLoop.metrics.process.connectionsAccepted &+= 1
         let context = runtime.context
         let peer = SocketAddress.peer(of: connection)
         let host = peer?.host ?? "unknown"
         if let refusal = runtime.admit(host: host, limits: context.config.limits) {
             let retryAfter = 1
-            let response = ErrorResponse.bytes(status: 503, detail: "too many connections (\(refusal))", retryAfterSeconds: retryAfter)
+            let response = ErrorResponse.bytes(status: 503, detail: "too many connections (\(refusal.message))", retryAfterSeconds: retryAfter)
             _ = response.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             shutdown(connection, Int32(SHUT_WR))
             Glibc.close(connection)
-            runtime.logger.warn("refused a connection on \(address): \(refusal)")
+            acceptLoop.metrics.process.countRejection(refusal.reason)
+            runtime.logger.warn("refused a connection on \(address): \(refusal.message)")
             return
         }
         let loop = group.nextLoop()
@@ -98,6 +112,7 @@ final class Listener: @unchecked Sendable {
 
     private func backOff() {
         guard let source, !suspended else { return }
+        acceptLoop.metrics.process.acceptBackoffs &+= 1
         suspended = true
         source.suspend()
         acceptLoop.queue.asyncAfter(deadline: .now() + Self.acceptBackoff) { [self] in

@@ -25,13 +25,30 @@ public final class Logger: Sendable {
 
     /// Writes one line.
     public func log(_ level: Level, _ message: String) {
-        var line = Self.timestamp()
+        Self.write(Self.format(level, message), to: fd)
+    }
+
+    /// Writes `line` (no trailing newline; one is added) as it is, without timestamp or level: for records
+    /// that carry their own, like JSON access records.
+    public func writeLine(_ line: String) {
+        Self.write(line + "\n", to: fd)
+    }
+
+    /// `TIMESTAMP LEVEL message\n`.
+    static func format(_ level: Level, _ message: String) -> String {
+        var line = timestamp()
         line += " "
         line += level.rawValue
         line += " "
         line += message
         line += "\n"
-        let bytes = Array(line.utf8)
+        return line
+    }
+
+    /// Writes `text` to `fd` with as few `write(2)` calls as the kernel allows (one, for a regular file or a
+    /// pipe and a line below PIPE_BUF), so lines from several threads do not interleave.
+    static func write(_ text: String, to fd: Int32) {
+        let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }

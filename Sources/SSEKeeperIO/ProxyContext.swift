@@ -12,6 +12,8 @@ final class ProxyContext: Sendable {
     let upstreamAddresses: [String: [SocketAddress]]
     /// Upstream name → its configuration (servers, keep-alive pool).
     let upstreams: [String: Upstream]
+    /// Where access records go (`access_log`, `log_format`).
+    let accessLog: AccessLog
 
     /// Shared by every event loop: health must be process-wide, or each loop would hammer a dead server anew.
     private let pools: Mutex<[String: UpstreamPool]>
@@ -21,6 +23,7 @@ final class ProxyContext: Sendable {
     init(config: Config, logger: Logger) throws(SocketError) {
         self.config = config
         self.logger = logger
+        accessLog = try AccessLog(settings: config.observe, logger: logger)
         router = Router(routes: config.routes)
         var addresses: [String: [SocketAddress]] = [:]
         var pools: [String: UpstreamPool] = [:]

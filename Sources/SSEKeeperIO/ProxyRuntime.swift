@@ -30,11 +30,11 @@ final class ProxyRuntime: Sendable {
     }
 
     /// Why a new connection is refused, or nil when it is admitted (then `release(host:)` must follow its end).
-    func admit(host: String, limits: Limits) -> String? {
+    func admit(host: String, limits: Limits) -> (reason: RejectionReason, message: String)? {
         let open = openConnections.add(1, ordering: .relaxed).newValue
         if open > limits.maxConnections {
             openConnections.subtract(1, ordering: .relaxed)
-            return "max_connections \(limits.maxConnections) reached"
+            return (.maxConnections, "max_connections \(limits.maxConnections) reached")
         }
         // Counted whether or not a per-client limit is set, so a reload that sets one finds true counts.
         let perHost = limits.maxConnectionsPerClient ?? .max
@@ -46,7 +46,7 @@ final class ProxyRuntime: Sendable {
         }
         guard admitted else {
             openConnections.subtract(1, ordering: .relaxed)
-            return "max_connections_per_ip \(perHost) reached for \(host)"
+            return (.maxConnectionsPerClient, "max_connections_per_ip \(perHost) reached for \(host)")
         }
         return nil
     }

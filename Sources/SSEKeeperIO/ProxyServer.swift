@@ -8,12 +8,15 @@ import Synchronization
 /// `start()` binds every listen address (failing as a whole if one cannot be bound) and starts accepting;
 /// `reload(config:)` swaps the configuration for new requests; `drain(completion:)` ends every connection
 /// politely; `stop()` closes the listeners. Thread-safe: listener changes are serialized by a lock.
+/// With `admin_listen`, `start()` also opens the admin endpoint (see `ProxyServer+Observe.swift`).
 public final class ProxyServer: @unchecked Sendable {
     private let logger: Logger
-    private let group: EventLoopGroup
-    private let runtime: ProxyRuntime
+    let group: EventLoopGroup
+    let runtime: ProxyRuntime
     /// Open listeners by the `listen` address they were opened for, in config order.
     private let listeners = Mutex<[(listen: ListenAddress, listener: Listener)]>([])
+    /// The admin endpoint, when `admin_listen` is set (opened by `start()`; a reload does not move it).
+    private(set) var admin: AdminServer?
 
     /// Resolves the upstream servers (blocking DNS) and prepares `loopCount` event loops.
     public init(config: Config, logger: Logger = Logger(), loopCount: Int = 1) throws(SocketError) {
@@ -31,17 +34,28 @@ public final class ProxyServer: @unchecked Sendable {
         ignoreSIGPIPE()
         let config = self.config
         let opened = try openListeners(config.listens)
+        if let adminListen = config.observe.adminListen {
+            do {
+                admin = try AdminServer(address: SocketAddress.forListen(adminListen), runtime: runtime, proxy: self)
+            } catch {
+                opened.forEach { $0.listener.stop() }
+                throw error
+            }
+        }
         listeners.withLock { $0 = opened }
         opened.forEach { $0.listener.start() }
+        admin?.start()
         let addresses = opened.map { $0.listener.address.description }
-        logger.info("ssekeeper listening on \(addresses.joined(separator: ", ")) (\(config.routes.count) route(s), \(config.upstreams.count) upstream(s))")
+        logger.info("ssekeeper listening on \(addresses.joined(separator: ", ")) (\(config.routes.count) route(s), \(config.upstreams.count) upstream(s))"
+            + (admin.map { "; admin endpoint on \($0.address)" } ?? ""))
         return addresses
     }
 
     /// The ports the listeners are bound to, in `config.listens` order (useful with port 0 in tests).
     public var boundPorts: [UInt16] { listeners.withLock { $0.map { $0.listener.address.port } } }
 
-    /// Whether the server is draining (`/healthz` answers 503 then).
+    /// Whether the server is draining: `/healthz` answers 503 and `ssekeeper_draining` is 1, so load balancers
+    /// stop sending new clients. Set by `drain(completion:)`.
     public var isDraining: Bool { runtime.draining.load(ordering: .relaxed) }
 
     /// Idle keep-alive upstream connections held now, over every loop. Blocks briefly on each loop's queue:
@@ -101,7 +115,7 @@ public final class ProxyServer: @unchecked Sendable {
     /// the number of connections still open (0 when everything ended in time).
     public func drain(completion: @escaping @Sendable (Int) -> Void) {
         guard !runtime.draining.exchange(true, ordering: .relaxed) else { return }
-        stop()
+        listeners.withLock { $0.forEach { $0.listener.stop(acceptingPending: true) } }
         let limits = config.limits
         let deadline = DispatchTime.now() + .nanoseconds(Int(limits.drainTimeout.nanoseconds))
         for loop in group.loops {
@@ -121,9 +135,11 @@ public final class ProxyServer: @unchecked Sendable {
         DispatchQueue.global().async(execute: check)
     }
 
-    /// Closes every listener and every idle keep-alive upstream connection. Open connections are left to finish.
+    /// Closes every listener (the admin endpoint's too) and every idle keep-alive upstream connection. Open
+    /// connections are left to finish.
     public func stop() {
         listeners.withLock { $0.forEach { $0.listener.stop() } }
+        admin?.stop()
         for loop in group.loops {
             loop.queue.async { loop.idleUpstreams.closeAll() }
         }

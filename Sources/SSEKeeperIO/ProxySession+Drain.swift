@@ -3,13 +3,17 @@ import SSEKeeperCore
 /// How a session ends when the process drains (`SIGTERM`) and the SSE-specific endings: `sse_unavailable` and
 /// `sse_upstream_error_event`.
 extension ProxySession {
-    /// Ends this connection politely because the process is draining: an idle connection closes, a request in
+    /// Ends this connection politely because the process is draining: an idle kept-alive connection closes, a request in
     /// flight finishes with `Connection: close`, and an SSE stream gets `retry: <drain_retry>` at its next event
     /// boundary, then a clean end. Call on the loop queue.
     func drain() {
         exchange?.clientWantsKeepAlive = false
         exchange?.keepAlive = false
         switch phase {
+        case .idle where requestCount == 0:
+            // Accepted just now (the listener hands over its queue before closing): its request is coming and
+            // is answered with `Connection: close`; `client_header_timeout` still bounds the wait.
+            break
         case .idle, .probing:
             finishGracefully()
         case .streaming:

@@ -81,10 +81,10 @@ extension ProxySession {
     }
 
     private func logProbe(_ state: ProbeState, end: RequestEnd, reason: String?) {
-        context.logger.access(AccessLogRecord(
+        writeAccess(AccessLogRecord(
             client: clientAddress, method: state.method, path: state.path, status: 200, bytesSent: state.bytesSent,
             durationNanos: EventLoop.now() &- state.startedAt, heartbeatsSent: 0, heartbeatsSkipped: 0, end: end,
-            upstream: nil, reason: reason))
+            upstream: nil, reason: reason), counting: loop.metrics.unrouted)
     }
 
     private func appendProbeData(_ data: [UInt8], chunked: Bool, to bytes: inout [UInt8]) {

@@ -12,6 +12,7 @@ extension ProxySession {
         while phase != .finished, self.upstream === upstream, !upstream.isReadingPaused {
             switch upstream.read() {
             case .bytes(let count):
+                exchange?.bytesReceived &+= UInt64(count)
                 // More of a response is expected: ACK at once (see `SocketChannel.acknowledgeQuickly`). SSE
                 // bodies are left to the kernel's delayed ACKs to keep the per-event path one syscall shorter.
                 if exchange?.isSSE == false { upstream.acknowledgeQuickly() }
@@ -71,7 +72,7 @@ extension ProxySession {
             exchange.responseHead = []
             beginResponse(head, exchange: exchange, bytesAfterHead: rest.count)
             if phase == .streaming, !rest.isEmpty {
-                rest.withUnsafeBytes { streamResponseBody($0) }
+                rest.withUnsafeBytes { streamResponseBody($0, inTheHeadsRead: true) }
             }
         }
     }
@@ -112,6 +113,7 @@ extension ProxySession {
         loop.outputScratch.removeAll(keepingCapacity: true)
         loop.outputScratch.append(contentsOf: plan.head)
         if isSSE {
+            exchange.beginStream(at: now)
             let encoding = head.headers.first("Content-Encoding")?.lowercased() ?? "identity"
             if encoding != "identity" {
                 if context.firstCompressedStream(on: exchange.route.prefix) {
@@ -138,11 +140,14 @@ extension ProxySession {
     }
 
     /// Relays one read of response body bytes: decodes the upstream framing, runs SSE bytes through the tracker,
-    /// encodes for the client, and writes it all with one `send`.
-    func streamResponseBody(_ bytes: UnsafeRawBufferPointer) {
+    /// encodes for the client, and writes it all with one `send`. `inTheHeadsRead`: the bytes came in the same
+    /// read as the response head, so there was no gap before them to observe.
+    func streamResponseBody(_ bytes: UnsafeRawBufferPointer, inTheHeadsRead: Bool = false) {
         guard let exchange else { return }
         let now = EventLoop.now()
-        exchange.longestUpstreamGapNanos = max(exchange.longestUpstreamGapNanos, now &- exchange.lastUpstreamBytesAt)
+        let gap = now &- exchange.lastUpstreamBytesAt
+        exchange.longestUpstreamGapNanos = max(exchange.longestUpstreamGapNanos, gap)
+        if exchange.isSSE && !inTheHeadsRead { exchange.metrics.counters.upstreamQuiet.observe(nanos: gap) }
         exchange.lastUpstreamBytesAt = now
         loop.outputScratch.removeAll(keepingCapacity: true)
         var complete = false
@@ -294,8 +299,10 @@ extension ProxySession {
         case .notYet(let until):
             setDeadline(until)
         case .skip:
+            exchange.metrics.counters.heartbeatsSkipped &+= 1
             setDeadline(schedule.nextDeadline)
         case .send:
+            exchange.metrics.counters.heartbeatsSent &+= 1
             loop.outputScratch.removeAll(keepingCapacity: true)
             if let bytes = exchange.tracker!.heartbeat(comment: exchange.route.settings.heartbeatComment) {
                 appendClientData(bytes, exchange: exchange)

@@ -40,8 +40,11 @@ extension ProxySession {
                 return
             } catch {
                 exchange.lastConnectFailure = error.message
+                let kind = Self.connectErrorKind(error.errnoCode)
+                exchange.metrics.counters.countConnectError(kind)
                 context.logger.warn("upstream \(name): \(error)")
-                if Self.isServerFailure(errno: error.errnoCode) { noteServerFailure(exchange) }
+                // Running out of descriptors, buffers or local ports says nothing about the server.
+                if kind != .resources { noteServerFailure(exchange) }
             }
         }
         let failure = exchange.lastConnectFailure ?? "no server"
@@ -59,6 +62,7 @@ extension ProxySession {
         if error != 0 {
             let reason = String(cString: strerror(error))
             exchange.lastConnectFailure = reason
+            exchange.metrics.counters.countConnectError(Self.connectErrorKind(error))
             context.logger.warn("upstream \(exchange.route.upstreamName): connect \(exchange.server ?? ""): \(reason)")
             noteServerFailure(exchange)
             dropUpstream()
@@ -87,6 +91,7 @@ extension ProxySession {
         guard let exchange else { return }
         context.logger.warn("connect to \(exchange.server ?? "upstream") timed out after \(ConfigValue.formatDuration(limits.upstreamConnectTimeout))")
         exchange.connectTimedOut = true
+        exchange.metrics.counters.countConnectError(.timeout)
         exchange.lastConnectFailure = "connect timed out"
         noteServerFailure(exchange)
         dropUpstream()
@@ -154,12 +159,5 @@ extension ProxySession {
     func noteServerFailure(_ exchange: Exchange) {
         guard let index = exchange.serverIndex else { return }
         context.noteConnectFailure(upstream: exchange.route.upstreamName, server: index, now: EventLoop.now())
-    }
-
-    /// Whether a failed connect says something about the server rather than about this process: running out of
-    /// descriptors, buffers or local ports must not mark healthy servers down.
-    static func isServerFailure(errno code: Int32?) -> Bool {
-        guard let code else { return true }
-        return ![EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN].contains(code)
     }
 }

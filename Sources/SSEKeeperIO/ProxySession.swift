@@ -47,6 +47,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
 
     /// Client bytes not consumed yet: a request head being assembled, or pipelined requests.
     var inbound: [UInt8] = []
+    /// Requests started on this connection so far.
+    var requestCount = 0
     var headParser: HeadParser
     private var processingInbound = false
 
@@ -236,6 +238,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
 
     /// Routes a parsed request and starts connecting upstream.
     private func startExchange(_ head: RequestHead) {
+        requestCount += 1
         if let probePath = context.config.probe.path, head.path == probePath {
             startProbe(head)
             return
@@ -267,7 +270,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         let exchange = Exchange(
             startedAt: EventLoop.now(), head: head, route: route, upstreamHead: upstreamHead,
             attemptOrder: context.attemptOrder(for: route.upstreamName, now: EventLoop.now()), requestBody: body,
-            maxHeaderBytes: limits.maxHeaderBytes)
+            maxHeaderBytes: limits.maxHeaderBytes, metrics: loop.metrics.route(route.prefix))
         if runtime.draining.load(ordering: .relaxed) { exchange.clientWantsKeepAlive = false }
         self.exchange = exchange
         guard case .chunked = body else {
@@ -354,6 +357,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     /// The client closed, reset, or could not be written to: drop the upstream at once and finish.
     func clientGone(reason: String) {
         guard phase != .finished else { return }
+        dropUpstreamAfterClientClose()
         if phase == .probing { probeCut(reason: reason) }
         if let exchange, phase != .idle, phase != .readingHead, phase != .closing {
             if phase == .streaming, exchange.isSSE { noteQuietClientClose(exchange) }
@@ -370,6 +374,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         let quiet = now &- exchange.lastUpstreamBytesAt
         let interval = exchange.route.settings.heartbeatInterval.nanoseconds
         guard quiet >= interval else { return }
+        exchange.metrics.counters.quietClientCloses &+= 1
+        exchange.metrics.counters.quietCloseAge.observe(nanos: now &- exchange.startedAt)
         context.logger.warn("route \(exchange.route.prefix): the client side closed a stream \(AccessLogRecord.seconds(now &- exchange.startedAt)) "
             + "after it started, while the upstream had been quiet for \(AccessLogRecord.seconds(quiet)) "
             + "(heartbeat interval \(AccessLogRecord.seconds(interval)), \(exchange.heartbeats?.sent ?? 0) heartbeats sent); "
@@ -413,6 +419,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     func respondError(status: Int, detail: String, end: RequestEnd, method: String? = nil, path: String? = nil) {
         guard phase != .finished else { return }
         dropUpstream()
+        if end == .rejected || status == 408 { loop.metrics.process.countRejection(RejectionReason(status: status)) }
         if let exchange, exchange.headSent {
             logAccess(exchange, status: exchange.status, end: end, reason: detail)
             finish()
@@ -424,21 +431,22 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             exchange.bytesSent += UInt64(bytes.count)
             logAccess(exchange, status: status, end: end, reason: detail)
         } else {
-            context.logger.access(AccessLogRecord(
+            writeAccess(AccessLogRecord(
                 client: clientAddress, method: method ?? "-", path: path ?? "-", status: status,
                 bytesSent: UInt64(bytes.count), durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0,
-                end: end, upstream: nil, reason: detail))
+                end: end, upstream: nil, reason: detail), counting: loop.metrics.unrouted)
         }
         finishGracefully()
     }
 
     func logAccess(_ exchange: Exchange, status: Int, end: RequestEnd, reason: String?) {
-        context.logger.access(AccessLogRecord(
+        writeAccess(AccessLogRecord(
             client: clientAddress, method: exchange.method, path: exchange.path, status: status,
             bytesSent: exchange.bytesSent, durationNanos: EventLoop.now() &- exchange.startedAt,
             heartbeatsSent: exchange.heartbeats?.sent ?? 0, heartbeatsSkipped: exchange.heartbeats?.skipped ?? 0,
             end: end, upstream: exchange.server, reason: reason,
-            longestUpstreamGapNanos: exchange.isSSE ? max(exchange.longestUpstreamGapNanos, EventLoop.now() &- exchange.lastUpstreamBytesAt) : nil))
+            longestUpstreamGapNanos: exchange.isSSE ? max(exchange.longestUpstreamGapNanos, EventLoop.now() &- exchange.lastUpstreamBytesAt) : nil,
+            route: exchange.route.prefix), counting: exchange.metrics)
     }
 }
 

@@ -21,7 +21,7 @@ enum SSEKeeperCommand {
             printOut(Command.usage)
             exit(0)
         case .version:
-            printOut("ssekeeper \(version)")
+            printOut(versionLine())
             exit(0)
         case .check(let path):
             exit(check(path: path))
@@ -30,7 +30,90 @@ enum SSEKeeperCommand {
             run(config: config, configPath: path)
         case .demo(let listen):
             demo(listen: listen ?? "127.0.0.1:8080")
+        case .probe(let options):
+            exit(probe(options))
         }
+    }
+
+    /// `ssekeeper probe`: progress on stdout while it waits (one updating line on a terminal, plain lines
+    /// otherwise, nothing with --json), then the result; exit 0, or 1 with the message on stderr (and a JSON
+    /// error object on stdout with --json).
+    private static func probe(_ options: ProbeOptions) -> Int32 {
+        let url = options.url.description
+        let tlsVerified: Bool? = options.url.scheme == .https ? !options.insecure : nil
+        let terminal = TerminalLine(enabled: !options.json && isatty(1) == 1)
+        var progress = ProbeProgress()
+        if !options.json {
+            printOut("probing \(url) with silences up to \(ConfigValue.formatDuration(options.maxSilence)) (Ctrl-C to stop)")
+            if tlsVerified == false { printOut("warning: TLS certificate verification is off (--insecure)") }
+            progress.onNote = { note in terminal.print(ProbeReport.line(for: note)) }
+            if terminal.enabled { progress.onStatus = { line in terminal.show(line) } }
+        }
+        let result = ProbeRunner(options: options).run(progress: progress)
+        terminal.clear()
+        switch result {
+        case .success(let outcome):
+            if options.json {
+                printOut(ProbeReport.json(for: outcome, url: url, maxSilence: options.maxSilence, tlsVerified: tlsVerified))
+            } else {
+                for line in ProbeReport.lines(for: outcome, maxSilence: options.maxSilence, tlsVerified: tlsVerified) {
+                    printOut(line)
+                }
+            }
+            return 0
+        case .failure(let failure):
+            printError("ssekeeper probe: \(failure.message)")
+            if options.json { printOut(ProbeReport.json(for: failure, url: url)) }
+            return 1
+        }
+    }
+
+    /// The single updating status line of `probe` on a terminal; notes are printed above it.
+    private final class TerminalLine {
+        let enabled: Bool
+        private var showing = false
+
+        init(enabled: Bool) { self.enabled = enabled }
+
+        func show(_ line: String) {
+            write("\r\u{1B}[K" + line, to: 1)
+            showing = true
+        }
+
+        func print(_ line: String) {
+            clear()
+            printOut(line)
+        }
+
+        func clear() {
+            guard showing else { return }
+            write("\r\u{1B}[K", to: 1)
+            showing = false
+        }
+    }
+
+    /// `ssekeeper 0.1.0 (build 1a2b3c4d5e6f, release, x86_64-linux)`: the build is the linker's GNU build ID of this
+    /// very binary, so two binaries with the same version can still be told apart.
+    private static func versionLine() -> String {
+        var details: [String] = []
+        let fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            var prefix = [UInt8](repeating: 0, count: ELFBuildID.prefixBytes)
+            let count = prefix.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            if count > 0, let id = ELFBuildID.find(in: Array(prefix[..<count])) { details.append("build \(id.prefix(12))") }
+        }
+        #if DEBUG
+        details.append("debug")
+        #else
+        details.append("release")
+        #endif
+        #if arch(x86_64)
+        details.append("x86_64-linux")
+        #elseif arch(arm64)
+        details.append("aarch64-linux")
+        #endif
+        return "ssekeeper \(version) (\(details.joined(separator: ", ")))"
     }
 
     private static func check(path: String) -> Int32 {
@@ -55,6 +138,13 @@ enum SSEKeeperCommand {
         let server: ProxyServer
         do {
             server = try ProxyServer(config: config, logger: logger)
+        } catch {
+            printError("ssekeeper: \(error)")
+            exit(1)
+        }
+        // SIGUSR1 reopens the access log (logrotate); watched before the first request can be logged.
+        let reopener = SignalWatcher(signals: [SIGUSR1]) { _ in server.reopenLogs() }
+        do {
             try server.start()
         } catch {
             printError("ssekeeper: \(error)")
@@ -85,7 +175,7 @@ enum SSEKeeperCommand {
                 exit(0)
             }
         }
-        withExtendedLifetime(watcher) { dispatchMain() }
+        withExtendedLifetime((watcher, reopener)) { dispatchMain() }
     }
 
     /// SIGHUP: a valid file applies to new requests at once; an invalid one is logged and changes nothing.

@@ -69,7 +69,7 @@ struct DrainAndReloadTests {
 
         let result = Self.drain(proxy)
         let rest = String(decoding: try reader.readToEnd(from: client), as: UTF8.self)
-        #expect(rest == "retry: 750\n\n", "the client is told to come back soon (the blank line is a no-op between events)")
+        #expect(rest == "retry: 750\n", "the client is told to come back soon, and nothing else is added")
         #expect(reader.finished, "the response ends cleanly with its final chunk")
         #expect(try client.secondsUntilClosed() < 2)
         client.close()
@@ -94,7 +94,7 @@ struct DrainAndReloadTests {
         client.setReceiveTimeout(seconds: 5)
         backend.push("data: second\n\n")
         let rest = String(decoding: try reader.readToEnd(from: client), as: UTF8.self)
-        #expect(rest == "data: second\n\nretry: 1000\n\n")
+        #expect(rest == "data: second\n\nretry: 1000\n")
     }
 
     @Test func drain_letsAPlainResponseInFlightFinish_withConnectionClose() throws {
@@ -153,7 +153,7 @@ struct DrainAndReloadTests {
         try plain.send("GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         #expect(String(decoding: try plain.receiveAll(), as: UTF8.self).hasSuffix("new"), "new requests follow the new config")
         // The open stream keeps its 150 ms heartbeat (the new default would be 19.8 s) and keeps relaying.
-        #expect(String(decoding: try reader.nextChunk(from: stream), as: UTF8.self) == ": heartbeat\n\n")
+        #expect(String(decoding: try reader.nextChunk(from: stream), as: UTF8.self) == ": heartbeat\n")
         backend.push("data: still here\n\n")
         var seen = ""
         while !seen.contains("still here") { seen += String(decoding: try reader.nextChunk(from: stream), as: UTF8.self) }

@@ -58,7 +58,7 @@ struct SSEStreamingTests {
             let data = try reader.nextChunk(from: client)
             pieces.append((Date(), String(decoding: data, as: UTF8.self)))
         }
-        let heartbeats = pieces.filter { $0.1 == ": hb\n\n" }
+        let heartbeats = pieces.filter { $0.1 == ": hb\n" }
         #expect((4...6).contains(heartbeats.count), "got \(heartbeats.count) heartbeats: \(pieces.map(\.1))")
         let gaps = zip(heartbeats.dropFirst(), heartbeats).map { $0.0.0.timeIntervalSince($0.1.0) }
         for gap in gaps {
@@ -151,7 +151,7 @@ struct SSEStreamingTests {
         let head = try ReceivedHead.read(from: client)
         #expect(head.header("Transfer-Encoding") == nil)
         let body = String(decoding: head.rest + (try client.receiveAll()), as: UTF8.self)
-        #expect(body == "data: a\n\n: heartbeat\n\ndata: b\n\n")
+        #expect(body == "data: a\n\n: heartbeat\ndata: b\n\n")
     }
 
     @Test func anUpstreamThatBreaksMidStream_breaksTheClientConnection_withoutAFinalChunk() throws {

@@ -6,6 +6,8 @@ public enum Command: Sendable, Equatable {
     case check(configPath: String)
     /// `ssekeeper demo [--listen HOST:PORT]`: the proxy in front of a built-in demo backend.
     case demo(listen: String?)
+    /// `ssekeeper probe URL [--max DUR] [--json] [--cacert FILE] [--insecure]`: measure a path's idle timeout.
+    case probe(ProbeOptions)
     /// `ssekeeper help`, `-h`, `--help`.
     case help
     /// `ssekeeper version`, `--version`.
@@ -18,6 +20,9 @@ public enum Command: Sendable, Equatable {
                ssekeeper demo [--listen HOST:PORT]
                                             run the proxy in front of a built-in demo SSE backend
                                             (default listen 127.0.0.1:8080)
+               ssekeeper probe URL [--max DUR] [--json] [--cacert FILE] [--insecure]
+                                            measure the idle timeout between here and ssekeeper's
+                                            probe_path (URL: http:// or https://; --max default 15m)
                ssekeeper help | version
         """
 
@@ -51,6 +56,8 @@ public enum Command: Sendable, Equatable {
                 listen = value
             }
             return .demo(listen: listen)
+        case "probe":
+            return .probe(try ProbeOptions.parse(rest))
         default:
             throw CommandLineError("unknown command \"\(first)\"")
         }

@@ -15,6 +15,8 @@ public struct Config: Sendable, Equatable {
     public var limits: Limits
     /// The idle-timeout probe endpoint (`probe_path`, off by default).
     public var probe: ProbeSettings
+    /// The admin endpoint and the access log (`admin_listen`, `access_log`, `log_format`).
+    public var observe: ObserveSettings
 
     public init(
         listens: [ListenAddress] = [],
@@ -22,7 +24,8 @@ public struct Config: Sendable, Equatable {
         routes: [Route] = [],
         defaults: StreamSettings = StreamSettings(),
         limits: Limits = Limits(),
-        probe: ProbeSettings = ProbeSettings()
+        probe: ProbeSettings = ProbeSettings(),
+        observe: ObserveSettings = ObserveSettings()
     ) {
         self.listens = listens
         self.upstreams = upstreams
@@ -30,6 +33,7 @@ public struct Config: Sendable, Equatable {
         self.defaults = defaults
         self.limits = limits
         self.probe = probe
+        self.observe = observe
     }
 
     /// The upstream named `name`, if declared.

@@ -31,6 +31,10 @@ struct ConfigBuilder {
     var limits = Limits()
     /// `probe_path` and `probe_max_silence`.
     var probe = ProbeSettings()
+    /// `admin_listen`, `access_log` and `log_format`.
+    var observe = ObserveSettings()
+    /// The `admin_listen` argument, to report an overlap with a `listen` in `finish()`.
+    var adminListenToken: ConfigToken?
     private var listens: [ListenAddress] = []
     /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
     private var listenLines: [ListenAddress: Int] = [:]
@@ -76,6 +80,8 @@ struct ConfigBuilder {
                 var overrides = defaults
                 if applyStreamSetting(directive.name, argument, to: &overrides) {
                     defaults = overrides
+                } else if applyObserveSetting(directive.name, argument) {
+                    continue
                 } else {
                     applyLimit(directive.name, argument)
                 }
@@ -118,8 +124,13 @@ struct ConfigBuilder {
                 resolved.append(Route(prefix: prefix, upstreamName: name, settings: routeSettings))
             }
         }
+        if let admin = observe.adminListen, let token = adminListenToken,
+           let listen = Self.listenOverlapping(admin, in: listens) {
+            report("admin_listen \(admin) would share a port with listen \(listen): give the admin endpoint its own address", at: token)
+        }
         guard errors.isEmpty else { return nil }
-        return Config(listens: listens, upstreams: upstreams, routes: resolved, defaults: settings, limits: limits, probe: probe)
+        return Config(listens: listens, upstreams: upstreams, routes: resolved, defaults: settings, limits: limits,
+                      probe: probe, observe: observe)
     }
 
     /// Checks that `statement` is a known directive of `context`, with the right shape, not repeated, and with

@@ -53,6 +53,9 @@ struct ConfigDirective: Sendable {
             ("max_body_size", "SIZE|off"), ("probe_path", "PATH|off"), ("probe_max_silence", "DURATION"),
             ("max_connections_per_ip", "COUNT|off"), ("drain_timeout", "DURATION"), ("drain_retry", "DURATION"),
         ]
+        let observe: [(String, String)] = [
+            ("admin_listen", "HOST:PORT|off"), ("access_log", "PATH|stderr|off"), ("log_format", "text|json"),
+        ]
         var table = [
             simple("listen", "HOST:PORT", in: .main, repeatable: true),
             ConfigDirective(
@@ -69,7 +72,7 @@ struct ConfigDirective: Sendable {
             simple("upstream_keepalive_timeout", "DURATION", in: .upstream),
             simple("upstream", "NAME", in: .route),
         ]
-        table += (streamSettings + limits).map { simple($0.0, $0.1, in: .main) }
+        table += (streamSettings + limits + observe).map { simple($0.0, $0.1, in: .main) }
         table += streamSettings.map { simple($0.0, $0.1, in: .route) }
         return table
     }()

@@ -34,10 +34,12 @@ public struct AccessLogRecord: Sendable, Equatable {
     public var reason: String?
     /// For SSE streams: the longest time the upstream sent nothing (from the response head to the end).
     public var longestUpstreamGapNanos: UInt64?
+    /// The prefix of the route that served the request, if one did.
+    public var route: String?
 
     public init(client: String, method: String, path: String, status: Int, bytesSent: UInt64, durationNanos: UInt64,
                 heartbeatsSent: Int, heartbeatsSkipped: Int, end: RequestEnd, upstream: String?, reason: String?,
-                longestUpstreamGapNanos: UInt64? = nil) {
+                longestUpstreamGapNanos: UInt64? = nil, route: String? = nil) {
         self.client = client
         self.method = method
         self.path = path
@@ -50,6 +52,7 @@ public struct AccessLogRecord: Sendable, Equatable {
         self.upstream = upstream
         self.reason = reason
         self.longestUpstreamGapNanos = longestUpstreamGapNanos
+        self.route = route
     }
 
     /// `key=value` pairs separated by spaces; values with spaces or quotes are quoted.
@@ -67,6 +70,7 @@ public struct AccessLogRecord: Sendable, Equatable {
             "skipped=\(heartbeatsSkipped)",
             "end=\(end.rawValue)",
         ]
+        if let route { parts.append("route=\(Self.quoted(route))") }
         if let longestUpstreamGapNanos { parts.append("upstream_quiet_max=\(Self.seconds(longestUpstreamGapNanos))") }
         if let upstream { parts.append("upstream=\(upstream)") }
         if let reason { parts.append("reason=\(Self.quoted(reason))") }

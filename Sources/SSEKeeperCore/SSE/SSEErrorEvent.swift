@@ -10,7 +10,7 @@ public enum SSEErrorEvent {
         var fields: [String] = []
         if let id = lastEventID, !id.isEmpty, !id.utf8.contains(0) { fields.append("id: \(id)") }
         fields.append("event: error")
-        fields.append("data: {\"status\":\(status),\"reason\":\(quotedJSON(reason))}")
+        fields.append("data: {\"status\":\(status),\"reason\":\(JSONWriter.quoted(reason))}")
         return fields
     }
 
@@ -30,24 +30,5 @@ public enum SSEErrorEvent {
             + "Connection: close\r\n"
             + "\r\n"
         return Array(head.utf8) + body
-    }
-
-    /// `text` as a JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
-    public static func quotedJSON(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -9,16 +9,20 @@
 ///
 /// The tracker mirrors only what that requires, in O(1) state; it never buffers lines:
 /// - where the client's parser stands in the current line (`LinePosition`);
-/// - whether a blank line would be a no-op for the client (`BlockState`);
 /// - at stream start, up to two held-back bytes of a possible UTF-8 BOM (`StreamStart`).
 ///
 /// Injected forms (`comment` is the heartbeat text, `␊` LF, `␍` CR):
 ///
-/// | position            | blank line is a no-op (`idle`) | otherwise                   |
-/// |---------------------|--------------------------------|-----------------------------|
-/// | line start          | `: comment␊␊`                  | `: comment␊`                |
-/// | after a lone CR     | `␊: comment␍␊␍`                | `␊: comment␍`               |
-/// | mid-line            | nothing (`nil`)                | nothing (`nil`)             |
+/// | position            | injected            |
+/// |---------------------|---------------------|
+/// | line start          | `: comment␊`        |
+/// | after a lone CR     | `␊: comment␍`       |
+/// | mid-line            | nothing (`nil`)     |
+///
+/// No injection ever contains a blank line, wherever it lands. For a spec-compliant client a blank
+/// line after a comment is a no-op between events, but widely used clients dispatch an event on every
+/// blank line once an `id:` was seen (httpx-sse 0.4.3, r3labs/sse: an empty `message` event per
+/// heartbeat, which breaks callers that parse `data` as JSON). A lone comment line is ignored by all.
 ///
 /// After a CR the client has already ended the line but would swallow a following LF as the
 /// second half of CRLF (§9.2.6). The injection therefore starts with that LF (swallowed, exactly
@@ -34,21 +38,6 @@ public struct SSEStreamTracker: Sendable {
         case afterCarriageReturn
         /// Inside a line: injecting anything would change that line. No safe point.
         case midLine
-    }
-
-    /// What a blank line would do to the client's buffers right now (§9.2.6, "dispatch the event").
-    enum BlockState: Sendable, Equatable {
-        /// The upstream has not yet sent a blank line in this stream. A blank line would set the
-        /// EventSource's last event ID string to this stream's last event ID buffer, which starts
-        /// as the empty string, and so could clear an ID carried over from the previous
-        /// connection before the upstream says anything. Only comment lines may be injected.
-        case beforeFirstDispatch
-        /// A blank line was the last non-comment line: data and event type buffers are empty and
-        /// the last event ID buffer equals the last event ID string, so a blank line is a no-op.
-        case idle
-        /// A field line (anything not blank and not starting with `:`) came after the last blank
-        /// line. A blank line would dispatch early, reset `event:`, or publish an `id:` too soon.
-        case fieldsPending
     }
 
     /// The byte-order-mark decision at the very start of the stream (§9.2.6: one leading U+FEFF is
@@ -68,11 +57,12 @@ public struct SSEStreamTracker: Sendable {
 
     /// Where the client's line parser stands now (§9.2.6).
     public private(set) var linePosition: LinePosition = .lineStart
-    /// Whether a blank line would be a no-op for the client.
-    private(set) var blockState: BlockState = .beforeFirstDispatch
+    /// Whether a field line came after the last blank line: a blank line now would dispatch the upstream's
+    /// unfinished event (only `event(fields:)` writes one, and only when this is false).
+    private(set) var fieldsPending = false
     /// The leading-BOM decision.
     private(set) var streamStart: StreamStart = .undecided(heldBytes: 0, injected: false)
-    /// How many injections (heartbeats and `retry:` preambles) the tracker has produced.
+    /// How many lines the tracker has injected (heartbeats, `retry:` lines, the lines of its own events).
     public private(set) var injectionCount = 0
     /// Whether a leading BOM was dropped because the proxy had injected bytes before it.
     public private(set) var droppedByteOrderMark = false
@@ -85,7 +75,7 @@ public struct SSEStreamTracker: Sendable {
 
     /// Whether the client's parser stands between events: not mid-line, and no field line waiting for the blank
     /// line that dispatches it. Ending the stream here loses nothing the upstream completed.
-    public var isAtEventBoundary: Bool { linePosition != .midLine && blockState != .fieldsPending }
+    public var isAtEventBoundary: Bool { linePosition != .midLine && !fieldsPending }
 
     /// How many leading bytes of a possible BOM are held back (0, 1 or 2); `finish()` flushes them.
     public var heldByteCount: Int {
@@ -163,9 +153,8 @@ public struct SSEStreamTracker: Sendable {
     /// A `retry: <milliseconds>` line for the very start of the stream, before any upstream byte.
     ///
     /// §9.2.6 applies the reconnection time as soon as the `retry` field is processed; no blank line
-    /// is needed. The preamble carries no blank line because, before the upstream's first blank line,
-    /// one would dispatch and set the last event ID string to the new stream's empty last event ID
-    /// buffer (see `BlockState.beforeFirstDispatch`). Counts as an injection (a leading BOM that
+    /// is needed, and none is sent (see `inject(line:)`: a blank line before the upstream's first
+    /// would clear the last event ID carried over a reconnect). Counts as an injection (a leading BOM that
     /// arrives afterwards is dropped). Negative values are clamped to 0. If called after upstream
     /// bytes were forwarded, it is injected like a heartbeat, or is empty when the client is mid-line.
     public mutating func retryPreamble(milliseconds: Int) -> [UInt8] {
@@ -182,22 +171,13 @@ public struct SSEStreamTracker: Sendable {
     /// include an `id:` field (the request's `Last-Event-ID`) to keep what the client carried over.
     public mutating func event(fields: [String]) -> [UInt8]? {
         guard isAtEventBoundary else { return nil }
-        injectionCount += 1
-        if case .undecided(let held, _) = streamStart {
-            streamStart = .undecided(heldBytes: held, injected: true)
-        }
         let lf = SSELineEndScanner.lineFeed
         let cr = SSELineEndScanner.carriageReturn
         var out: [UInt8] = []
-        func appendLine<Line: Sequence<UInt8>>(_ line: Line) {
-            // After a CR, a leading LF is swallowed as the CR's CRLF partner; the line then ends with CR again.
-            if linePosition == .afterCarriageReturn { out.append(lf) }
-            for byte in line { out.append(byte == lf || byte == cr ? Self.space : byte) }
-            out.append(linePosition == .afterCarriageReturn ? cr : lf)
+        for field in fields {
+            out += inject(line: field.utf8.map { $0 == lf || $0 == cr ? Self.space : $0 })
         }
-        for field in fields { appendLine(field.utf8) }
-        appendLine(EmptyCollection<UInt8>())
-        blockState = .idle
+        out += inject(line: [])
         return out
     }
 
@@ -217,8 +197,11 @@ public struct SSEStreamTracker: Sendable {
 
     /// Builds the injection of one line (without line end) for the current position and records it.
     /// The injected line is a comment or a `retry` field, neither of which touches the data, event
-    /// type or last event ID buffers, so `blockState` is unchanged; so is `linePosition`, since the
-    /// injection ends the way the client's parser stood before it (LF-terminated or on a CR).
+    /// type or last event ID buffers, and no blank line follows it (a blank line would dispatch, or,
+    /// before the upstream's first blank line, set the last event ID string to the new stream's empty
+    /// buffer and so clear an ID carried over from the previous connection; lax clients dispatch on
+    /// any blank line). `linePosition` is unchanged: the injection ends the way the client's parser
+    /// stood before it (LF-terminated or on a CR).
     private mutating func inject(line: [UInt8]) -> [UInt8] {
         injectionCount += 1
         if case .undecided(let held, _) = streamStart {
@@ -226,19 +209,16 @@ public struct SSEStreamTracker: Sendable {
         }
         let lf = SSELineEndScanner.lineFeed
         let cr = SSELineEndScanner.carriageReturn
-        let blankLine = blockState == .idle
         var out: [UInt8] = []
-        out.reserveCapacity(line.count + 4)
+        out.reserveCapacity(line.count + 2)
         switch linePosition {
         case .lineStart:
             out.append(contentsOf: line)
             out.append(lf)
-            if blankLine { out.append(lf) }
         case .afterCarriageReturn:
             out.append(lf)
             out.append(contentsOf: line)
             out.append(cr)
-            if blankLine { out.append(contentsOf: [lf, cr]) }
         case .midLine:
             preconditionFailure("inject(line:) called mid-line")
         }
@@ -251,7 +231,7 @@ public struct SSEStreamTracker: Sendable {
         let lf = SSELineEndScanner.lineFeed
         let cr = SSELineEndScanner.carriageReturn
         var position = linePosition
-        var block = blockState
+        var pending = fieldsPending
         var offset = 0
         while offset < count {
             switch position {
@@ -270,23 +250,22 @@ public struct SSEStreamTracker: Sendable {
             case .lineStart:
                 let first = start.load(fromByteOffset: offset, as: UInt8.self)
                 offset &+= 1
-                switch first {
-                case lf:
-                    block = .idle
-                case cr:
-                    block = .idle
+                // A blank line (LF, or CR that may pair with an LF) dispatches and leaves the parser at a
+                // line start; anything else, a comment or a field, starts a line. Any field line, known or
+                // not, counts as pending until the next blank line: conservative.
+                if first == cr {
                     position = .afterCarriageReturn
-                case Self.colon:
-                    position = .midLine
-                default:
-                    // Any field line, known or not, counts as pending: conservative.
-                    block = .fieldsPending
+                    pending = false
+                } else if first == lf {
+                    pending = false
+                } else {
+                    if first != Self.colon { pending = true }
                     position = .midLine
                 }
             }
         }
         linePosition = position
-        blockState = block
+        fieldsPending = pending
     }
 
     private static func byteOrderMarkByte(_ index: Int) -> UInt8 {

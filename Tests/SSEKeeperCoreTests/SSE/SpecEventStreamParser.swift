@@ -42,11 +42,15 @@ struct SpecEventStreamParser {
         var dataBuffer: String
         var eventTypeBuffer: String
         var lastEventIdBuffer: String
+        /// Blank lines processed. A compliant client ignores those that find an empty data buffer, but
+        /// lax clients (httpx-sse 0.4.3, r3labs/sse) dispatch an empty event on each one once an `id:`
+        /// was seen, so a proxy must never add one.
+        var blankLines: Int
 
         var description: String {
             "events=\(events) retry=\(reconnectionTimes) lastEventId=\(lastEventIdString.debugDescription) "
                 + "buffers(data=\(dataBuffer.debugDescription) type=\(eventTypeBuffer.debugDescription) "
-                + "id=\(lastEventIdBuffer.debugDescription))"
+                + "id=\(lastEventIdBuffer.debugDescription)) blankLines=\(blankLines)"
         }
 
         /// Byte-exact equality of every part.
@@ -55,6 +59,7 @@ struct SpecEventStreamParser {
             return lhs.events == rhs.events && lhs.reconnectionTimes == rhs.reconnectionTimes
                 && same(lhs.lastEventIdString, rhs.lastEventIdString) && same(lhs.dataBuffer, rhs.dataBuffer)
                 && same(lhs.eventTypeBuffer, rhs.eventTypeBuffer) && same(lhs.lastEventIdBuffer, rhs.lastEventIdBuffer)
+                && lhs.blankLines == rhs.blankLines
         }
     }
 
@@ -70,6 +75,8 @@ struct SpecEventStreamParser {
     private(set) var dataBuffer = ""
     private(set) var eventTypeBuffer = ""
     private(set) var lastEventIdBuffer = ""
+    /// Blank lines processed so far (see `Observation.blankLines`).
+    private(set) var blankLines = 0
 
     /// Leading bytes still being checked for a BOM; nil once decided.
     private var bomCheck: [UInt8]? = []
@@ -94,7 +101,8 @@ struct SpecEventStreamParser {
     var observation: Observation {
         Observation(
             events: events, reconnectionTimes: reconnectionTimes, lastEventIdString: lastEventIdString,
-            dataBuffer: dataBuffer, eventTypeBuffer: eventTypeBuffer, lastEventIdBuffer: lastEventIdBuffer)
+            dataBuffer: dataBuffer, eventTypeBuffer: eventTypeBuffer, lastEventIdBuffer: lastEventIdBuffer,
+            blankLines: blankLines)
     }
 
     /// Feeds the next bytes of the stream, in any split.
@@ -156,6 +164,7 @@ struct SpecEventStreamParser {
     /// §9.2.6: "Lines must be processed, in the order they are received, as follows".
     mutating func process(line text: String) {
         if text.isEmpty {
+            blankLines += 1
             dispatch()
         } else if text.unicodeScalars.first == ":" {
             return

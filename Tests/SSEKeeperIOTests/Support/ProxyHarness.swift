@@ -11,16 +11,18 @@ final class ProxyHarness: @unchecked Sendable {
     private let logFD: Int32
 
     /// `routes`: (prefix, upstream ports, stream settings). Each route gets its own upstream pool.
+    /// `observe`: the admin endpoint and access log settings (`adminListen` is usually `127.0.0.1:0`).
     convenience init(routes: [(prefix: String, ports: [UInt16], settings: StreamSettings)], limits: Limits = Limits(),
-                     probe: ProbeSettings = ProbeSettings()) throws {
-        var config = Config(listens: [ListenAddress(host: "127.0.0.1", port: 0)], probe: probe)
+                     probe: ProbeSettings = ProbeSettings(), observe: ObserveSettings = ObserveSettings(),
+                     loopCount: Int = 1) throws {
+        var config = Config(listens: [ListenAddress(host: "127.0.0.1", port: 0)], probe: probe, observe: observe)
         for (index, route) in routes.enumerated() {
             let name = "pool\(index)"
             config.upstreams.append(Upstream(name: name, servers: route.ports.map { ServerAddress(host: "127.0.0.1", port: $0) }))
             config.routes.append(Route(prefix: route.prefix, upstreamName: name, settings: route.settings))
         }
         config.limits = limits
-        try self.init(config: config)
+        try self.init(config: config, loopCount: loopCount)
     }
 
     /// One route `/` to `upstream` (named `pool0` whatever its name says), with its servers and keep-alive settings.
@@ -34,16 +36,17 @@ final class ProxyHarness: @unchecked Sendable {
     }
 
     /// A proxy for `config` (its first listen address should be `127.0.0.1:0`).
-    init(config: Config) throws {
+    init(config: Config, loopCount: Int = 1) throws {
         logPath = NSTemporaryDirectory() + "ssekeeper-test-\(UUID().uuidString).log"
         logFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        server = try ProxyServer(config: config, logger: Logger(fd: logFD))
+        server = try ProxyServer(config: config, logger: Logger(fd: logFD), loopCount: loopCount)
         try server.start()
         port = server.boundPorts[0]
     }
 
-    convenience init(upstreamPort: UInt16, settings: StreamSettings = StreamSettings(), limits: Limits = Limits()) throws {
-        try self.init(routes: [(prefix: "/", ports: [upstreamPort], settings: settings)], limits: limits)
+    convenience init(upstreamPort: UInt16, settings: StreamSettings = StreamSettings(), limits: Limits = Limits(),
+                     observe: ObserveSettings = ObserveSettings()) throws {
+        try self.init(routes: [(prefix: "/", ports: [upstreamPort], settings: settings)], limits: limits, observe: observe)
     }
 
     /// The log written so far.

@@ -21,6 +21,13 @@ final class TestUpstream: @unchecked Sendable {
     init(keepAlive: Bool = false, handler: @escaping @Sendable (TestSocket, String, TestUpstream) throws -> Void) throws {
         self.handler = handler
         self.keepAlive = keepAlive
+        (listenFD, port) = Self.listenOnLoopback()
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    /// A listening socket on 127.0.0.1 with an ephemeral port.
+    static func listenOnLoopback() -> (fd: Int32, port: UInt16) {
         let listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(listenFD, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -37,10 +44,7 @@ final class TestUpstream: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &bound) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &length) }
         }
-        self.listenFD = listenFD
-        port = UInt16(bigEndian: bound.sin_port)
-        let thread = Thread { [self] in acceptLoop() }
-        thread.start()
+        return (listenFD, UInt16(bigEndian: bound.sin_port))
     }
 
     private func acceptLoop() {

@@ -1,0 +1,62 @@
+/// One open SSE stream as `/streams` lists it.
+public struct StreamRow: Sendable, Equatable {
+    /// The route prefix.
+    public var route: String
+    /// The request path (without the query).
+    public var path: String
+    /// The client's address, `host:port`.
+    public var client: String
+    /// The upstream server, `host:port`.
+    public var upstream: String?
+    /// Time since the response head went to the client.
+    public var ageNanos: UInt64
+    /// Bytes read from the upstream so far (head and body).
+    public var bytesIn: UInt64
+    /// Bytes written to the client so far (head, body, framing, heartbeats).
+    public var bytesOut: UInt64
+    /// Time since the upstream last sent a byte.
+    public var lastActivityNanos: UInt64
+    /// Heartbeats sent and skipped on this stream.
+    public var heartbeats: Int
+    public var heartbeatsSkipped: Int
+
+    public init(route: String, path: String, client: String, upstream: String?, ageNanos: UInt64, bytesIn: UInt64,
+                bytesOut: UInt64, lastActivityNanos: UInt64, heartbeats: Int, heartbeatsSkipped: Int) {
+        self.route = route
+        self.path = path
+        self.client = client
+        self.upstream = upstream
+        self.ageNanos = ageNanos
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.lastActivityNanos = lastActivityNanos
+        self.heartbeats = heartbeats
+        self.heartbeatsSkipped = heartbeatsSkipped
+    }
+
+    /// The `/streams` document: a JSON array of rows, oldest stream first, seconds with millisecond precision:
+    /// `[{"route":"/","path":"/events","client":"127.0.0.1:50312","upstream":"127.0.0.1:9000","age_s":12.004,`
+    /// `"bytes_in":812,"bytes_out":901,"last_activity_s":3.2,"heartbeats":1,"heartbeats_skipped":0}]`
+    public static func json(_ rows: [StreamRow]) -> String {
+        var writer = JSONWriter()
+        writer.beginArray()
+        for row in rows.sorted(by: { ($0.ageNanos, $0.client) > ($1.ageNanos, $1.client) }) {
+            writer.beginObject()
+            writer.member("route", row.route)
+            writer.member("path", row.path)
+            writer.member("client", row.client)
+            writer.member("upstream", row.upstream)
+            writer.key("age_s")
+            writer.seconds(nanos: row.ageNanos)
+            writer.member("bytes_in", row.bytesIn)
+            writer.member("bytes_out", row.bytesOut)
+            writer.key("last_activity_s")
+            writer.seconds(nanos: row.lastActivityNanos)
+            writer.member("heartbeats", row.heartbeats)
+            writer.member("heartbeats_skipped", row.heartbeatsSkipped)
+            writer.endObject()
+        }
+        writer.endArray()
+        return writer.text + "\n"
+    }
+}

@@ -1,0 +1,86 @@
+/// The `/metrics` page: every ssekeeper metric family, rendered from a merged `MetricsSnapshot` in the
+/// Prometheus text format 0.0.4 by `PrometheusTextWriter`.
+///
+/// Families (all prefixed `ssekeeper_`; durations in seconds):
+/// - process: `open_connections` (gauge), `connections_accepted_total`, `draining` (gauge, 0 or 1),
+///   `rejected_requests_total{reason}`, `accept_backoffs_total`;
+/// - per route (`route` is the route prefix; requests ssekeeper answered without a route use `route="none"`,
+///   which appears only in `requests_total`): `active_requests`, `open_streams` (gauges), `requests_total{code}`
+///   (status class `1xx`...`5xx`), `upstream_received_bytes_total` (bytes in), `client_sent_bytes_total` (bytes
+///   out), `heartbeats_sent_total`, `heartbeats_skipped_total`, `stream_duration_seconds`,
+///   `upstream_quiet_seconds`, `quiet_client_closes_total`, `quiet_client_close_age_seconds`,
+///   `teardown_seconds` (histograms where named `_seconds`), `upstream_connect_errors_total{kind}`.
+///
+/// Series are written for every route label in the snapshot and every value of `reason`, `code` and `kind`,
+/// zero or not, so a dashboard sees them from the first scrape. Routes are sorted by label.
+public enum MetricsExposition {
+    /// Process-wide values that are not counters of a loop.
+    public struct ProcessState: Sendable {
+        /// Client connections open now (`max_connections` counts these).
+        public var openConnections: Int
+        /// Whether the server is draining (`/healthz` answers 503).
+        public var draining: Bool
+
+        public init(openConnections: Int, draining: Bool) {
+            self.openConnections = openConnections
+            self.draining = draining
+        }
+    }
+
+    /// The whole exposition text.
+    public static func render(_ snapshot: MetricsSnapshot, process: ProcessState) -> String {
+        var writer = PrometheusTextWriter()
+        writer.family("ssekeeper_open_connections", type: .gauge, help: "Client connections open now, idle keep-alive ones included.")
+        writer.sample(process.openConnections)
+        writer.family("ssekeeper_connections_accepted_total", type: .counter, help: "Client connections accepted (including those then refused for max_connections).")
+        writer.sample(snapshot.process.connectionsAccepted)
+        writer.family("ssekeeper_draining", type: .gauge, help: "1 while the server drains (it no longer accepts; /healthz answers 503), else 0.")
+        writer.sample(process.draining ? 1 : 0)
+        writer.family("ssekeeper_rejected_requests_total", type: .counter, help: "Requests and connections ssekeeper refused itself, by reason.")
+        for reason in RejectionReason.allCases {
+            writer.sample(snapshot.process.rejected[reason.rawValue], labels: [("reason", reason.label)])
+        }
+        writer.family("ssekeeper_accept_backoffs_total", type: .counter, help: "Times accepting paused for 100ms because the process ran out of descriptors (EMFILE/ENFILE).")
+        writer.sample(snapshot.process.acceptBackoffs)
+
+        let labels = snapshot.routes.keys.sorted()
+        let routed = labels.filter { $0 != MetricsSnapshot.unroutedLabel }
+        func perRoute(_ name: String, _ type: PrometheusTextWriter.MetricType, _ help: String, _ value: (RouteCounters) -> UInt64) {
+            writer.family(name, type: type, help: help)
+            for label in routed { writer.sample(value(snapshot.routes[label]!), labels: [("route", label)]) }
+        }
+        func perRouteHistogram(_ name: String, _ help: String, _ value: (RouteCounters) -> Histogram) {
+            writer.family(name, type: .histogram, help: help)
+            for label in routed { writer.histogram([("route", label)], value(snapshot.routes[label]!)) }
+        }
+
+        writer.family("ssekeeper_active_requests", type: .gauge, help: "Requests in progress, from the parsed request head until the response ends.")
+        for label in routed { writer.sample(snapshot.routes[label]!.activeRequests, labels: [("route", label)]) }
+        writer.family("ssekeeper_open_streams", type: .gauge, help: "SSE responses (text/event-stream) streaming now.")
+        for label in routed { writer.sample(snapshot.routes[label]!.openStreams, labels: [("route", label)]) }
+        writer.family("ssekeeper_requests_total", type: .counter, help: "Finished requests by status class; route=\"none\": answered by ssekeeper without a route (rejections, 404, the probe).")
+        for label in labels {
+            let counters = snapshot.routes[label]!
+            for (index, code) in RouteCounters.statusClasses.enumerated() {
+                writer.sample(counters.requestsByClass[index], labels: [("route", label), ("code", code)])
+            }
+        }
+        perRoute("ssekeeper_upstream_received_bytes_total", .counter, "Bytes in: read from upstream servers (response heads and bodies).") { $0.bytesIn }
+        perRoute("ssekeeper_client_sent_bytes_total", .counter, "Bytes out: written to clients (heads, bodies, chunk framing, heartbeats, error answers).") { $0.bytesOut }
+        perRoute("ssekeeper_heartbeats_sent_total", .counter, "Heartbeat comments written to SSE clients.") { $0.heartbeatsSent }
+        perRoute("ssekeeper_heartbeats_skipped_total", .counter, "Heartbeats due while the client's parser was mid-line, so not sent (retried one interval later).") { $0.heartbeatsSkipped }
+        perRouteHistogram("ssekeeper_stream_duration_seconds", "Lifetime of finished SSE streams, from the response head to the end.") { $0.streamDuration }
+        perRouteHistogram("ssekeeper_upstream_quiet_seconds", "Gaps between reads from the upstream on SSE streams (the silences heartbeats fill).") { $0.upstreamQuiet }
+        perRoute("ssekeeper_quiet_client_closes_total", .counter, "SSE streams closed by the client side after the upstream was quiet for at least one heartbeat interval.") { $0.quietClientCloses }
+        perRouteHistogram("ssekeeper_quiet_client_close_age_seconds", "Stream age at those closes: a cluster at one age reveals an intermediary cutting streams.") { $0.quietCloseAge }
+        perRouteHistogram("ssekeeper_teardown_seconds", "From noticing a client's close (EOF, reset, failed write) to shutting the upstream socket.") { $0.teardown }
+        writer.family("ssekeeper_upstream_connect_errors_total", type: .counter, help: "Failed connects to upstream servers, by kind.")
+        for label in routed {
+            let counters = snapshot.routes[label]!
+            for kind in ConnectErrorKind.allCases {
+                writer.sample(counters.connectErrors[kind.rawValue], labels: [("route", label), ("kind", kind.label)])
+            }
+        }
+        return writer.text
+    }
+}

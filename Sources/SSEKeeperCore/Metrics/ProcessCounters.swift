@@ -1,0 +1,30 @@
+/// Counters of one event loop that belong to no route.
+public struct ProcessCounters: Sendable, Equatable {
+    /// Requests and connections refused by ssekeeper itself, by `RejectionReason.rawValue`.
+    public private(set) var rejected = [UInt64](repeating: 0, count: RejectionReason.allCases.count)
+    /// Times accepting paused because the process ran out of descriptors (EMFILE/ENFILE).
+    public var acceptBackoffs: UInt64 = 0
+    /// Client connections accepted.
+    public var connectionsAccepted: UInt64 = 0
+
+    public init() {}
+
+    /// Counts one rejection.
+    public mutating func countRejection(_ reason: RejectionReason) {
+        rejected[reason.rawValue] &+= 1
+    }
+
+    /// Adds another loop's counters.
+    public mutating func merge(_ other: ProcessCounters) {
+        for index in rejected.indices { rejected[index] &+= other.rejected[index] }
+        acceptBackoffs &+= other.acceptBackoffs
+        connectionsAccepted &+= other.connectionsAccepted
+    }
+
+    /// A copy sharing no array storage with `self`.
+    public func detachedCopy() -> ProcessCounters {
+        var copy = self
+        copy.rejected = rejected.map { $0 }
+        return copy
+    }
+}

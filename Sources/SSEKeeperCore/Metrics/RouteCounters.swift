@@ -1,0 +1,78 @@
+/// Every figure ssekeeper keeps about one route on one event loop: gauges, counters and histograms.
+///
+/// A value type so a scrape can copy it whole (`detachedCopy()`) and merge the loops' copies (`merge(_:)`); the
+/// live one sits in a `RouteMetrics` box that the loop's sessions update in place. Durations are integer
+/// nanoseconds. Counters wrap rather than trap.
+public struct RouteCounters: Sendable, Equatable {
+    /// Requests in progress on this route (from the parsed head until the exchange ends). Gauge.
+    public var activeRequests = 0
+    /// SSE responses (`text/event-stream`) streaming now. Gauge.
+    public var openStreams = 0
+    /// Finished requests by status class: index 0 for 1xx ... 4 for 5xx (see `countRequest(status:)`).
+    public private(set) var requestsByClass = [UInt64](repeating: 0, count: 5)
+    /// Bytes read from upstream servers (response heads and bodies).
+    public var bytesIn: UInt64 = 0
+    /// Bytes written to clients (heads, bodies, framing, heartbeats, ssekeeper's own error answers).
+    public var bytesOut: UInt64 = 0
+    /// Heartbeat comments written.
+    public var heartbeatsSent: UInt64 = 0
+    /// Heartbeats due while the client's parser was mid-line, so not sent.
+    public var heartbeatsSkipped: UInt64 = 0
+    /// Client-side closes of SSE streams that came after upstream quiet of at least one heartbeat interval.
+    public var quietClientCloses: UInt64 = 0
+    /// Failed upstream connects by `ConnectErrorKind.rawValue`.
+    public private(set) var connectErrors = [UInt64](repeating: 0, count: ConnectErrorKind.allCases.count)
+    /// Lifetimes of SSE streams, from the response head to the end.
+    public var streamDuration = Histogram(boundsSeconds: HistogramBuckets.streamDuration)
+    /// Gaps between upstream reads on SSE streams (head to first body read, then read to read).
+    public var upstreamQuiet = Histogram(boundsSeconds: HistogramBuckets.upstreamQuiet)
+    /// Stream age at each of `quietClientCloses`.
+    public var quietCloseAge = Histogram(boundsSeconds: HistogramBuckets.quietCloseAge)
+    /// Client close noticed → upstream socket shut down.
+    public var teardown = Histogram(boundsSeconds: HistogramBuckets.teardown)
+
+    public init() {}
+
+    /// Status class labels, in `requestsByClass` order.
+    public static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"]
+
+    /// Counts one finished request. Statuses outside 100...599 count as 5xx (ssekeeper never sends one).
+    public mutating func countRequest(status: Int) {
+        let index = (100...599).contains(status) ? status / 100 - 1 : 4
+        requestsByClass[index] &+= 1
+    }
+
+    /// Counts one failed upstream connect.
+    public mutating func countConnectError(_ kind: ConnectErrorKind) {
+        connectErrors[kind.rawValue] &+= 1
+    }
+
+    /// Adds another loop's figures (gauges add too: each loop counts only its own connections).
+    public mutating func merge(_ other: RouteCounters) {
+        activeRequests += other.activeRequests
+        openStreams += other.openStreams
+        for index in requestsByClass.indices { requestsByClass[index] &+= other.requestsByClass[index] }
+        bytesIn &+= other.bytesIn
+        bytesOut &+= other.bytesOut
+        heartbeatsSent &+= other.heartbeatsSent
+        heartbeatsSkipped &+= other.heartbeatsSkipped
+        quietClientCloses &+= other.quietClientCloses
+        for index in connectErrors.indices { connectErrors[index] &+= other.connectErrors[index] }
+        streamDuration.merge(other.streamDuration)
+        upstreamQuiet.merge(other.upstreamQuiet)
+        quietCloseAge.merge(other.quietCloseAge)
+        teardown.merge(other.teardown)
+    }
+
+    /// A copy sharing no array storage with `self` (see `Histogram.detachedCopy()`).
+    public func detachedCopy() -> RouteCounters {
+        var copy = self
+        copy.requestsByClass = requestsByClass.map { $0 }
+        copy.connectErrors = connectErrors.map { $0 }
+        copy.streamDuration = streamDuration.detachedCopy()
+        copy.upstreamQuiet = upstreamQuiet.detachedCopy()
+        copy.quietCloseAge = quietCloseAge.detachedCopy()
+        copy.teardown = teardown.detachedCopy()
+        return copy
+    }
+}

@@ -1,0 +1,223 @@
+/// The decisions of `ssekeeper probe`: which probe streams to open, what their fates mean, when to stop.
+///
+/// Pure (time is passed in as the duration since the run started). The shell opens and watches the streams and
+/// reports each one's fate; the plan answers with actions.
+///
+/// - A stream cut explicitly (`fin`, `rst`, an error status after the silence began) measures the idle timeout
+///   at once: its quiet time since the last byte. The run stops there; the other streams would be cut alike.
+/// - A silent drop (no FIN, no RST: a middlebox forgets the connection) cannot be seen on one stream. So the
+///   first stream (the shortest silence) checks the endpoint, then the rest of a ladder of silences opens at
+///   once; a stream whose `probe-end` does not come within its silence plus a grace counts as dropped. The
+///   bracket is [longest survived, shortest dropped]; bisection rounds of concurrent streams evenly inside it
+///   (as many as one round needs, up to 8) narrow it to `tolerance` (10 % or 250 ms), or `maxRounds` rounds.
+/// - If every stream survives up to `maxSilence`, there is no idle timeout up to it.
+public struct ProbePlan: Sendable {
+    /// The settings of this run.
+    public let settings: ProbePlanSettings
+    /// The URL as written in messages.
+    public let url: String
+
+    private struct Stream: Sendable {
+        var requested: Duration
+        var silence: Duration
+        var openedAt: Duration
+        var startedAt: Duration?
+    }
+
+    /// Streams still waiting for their fate, by id.
+    private var streams: [Int: Stream] = [:]
+    private var nextID = 0
+    /// Whether some stream's `probe-start` arrived: the URL is a probe endpoint.
+    private var validated = false
+    private var round = 0
+    private var finished = false
+    private var serverCap: Duration?
+
+    /// The longest silence that survived so far (zero before any).
+    public private(set) var longestSurvived: Duration = .zero
+    /// The shortest silence that was dropped so far.
+    public private(set) var shortestDropped: Duration?
+
+    /// Creates the plan for one run.
+    public init(settings: ProbePlanSettings, url: String) {
+        self.settings = settings
+        self.url = url
+    }
+
+    /// Streams open and still informative.
+    public var openStreams: Int { streams.count }
+
+    /// Whether the run is over.
+    public var isFinished: Bool { finished }
+
+    /// The earliest time at which `tick(at:)` has something to decide, if any stream is open.
+    public var nextDeadline: Duration? {
+        streams.values.map(deadline).min()
+    }
+
+    /// Starts the run: one stream with the shortest silence, to check the endpoint before opening the rest.
+    public mutating func start(at now: Duration) -> [ProbeAction] {
+        let first = settings.cappedLadder[0]
+        return [open(first, at: now), .note(.opened(round: 0, silences: [first]))]
+    }
+
+    /// A stream's `probe-start` arrived, announcing `silence`. The first one opens the rest of the ladder.
+    public mutating func streamStarted(_ id: Int, silence: Duration, at now: Duration) -> [ProbeAction] {
+        guard !finished, var stream = streams[id] else { return [] }
+        stream.startedAt = now
+        var actions: [ProbeAction] = []
+        if silence < stream.requested {
+            serverCap = silence
+            actions.append(.note(.capped(requested: stream.requested, actual: silence)))
+            if streams.contains(where: { $0.key != id && $0.value.silence == silence }) {
+                streams[id] = nil
+                return actions + [.close(id: id)]
+            }
+        }
+        stream.silence = silence
+        streams[id] = stream
+        guard !validated else { return actions }
+        validated = true
+        let rest = settings.cappedLadder.dropFirst().filter { $0 > silence }
+        for rung in rest { actions.append(open(rung, at: now)) }
+        if !rest.isEmpty { actions.append(.note(.opened(round: 0, silences: Array(rest)))) }
+        return actions
+    }
+
+    /// A stream's `probe-end` arrived: its silence survived.
+    public mutating func streamSurvived(_ id: Int, at now: Duration) -> [ProbeAction] {
+        guard !finished, let stream = streams.removeValue(forKey: id) else { return [] }
+        longestSurvived = max(longestSurvived, stream.silence)
+        return [.note(.survived(stream.silence))] + advance(at: now)
+    }
+
+    /// A stream's connection was closed (`.fin`) or reset (`.rst`) before `probe-end`; the last byte arrived (or
+    /// the request was sent, if nothing arrived) at `lastActivity`.
+    public mutating func streamCut(_ id: Int, by kind: ProbeCutKind, lastActivity: Duration, at now: Duration) -> [ProbeAction] {
+        guard !finished, let stream = streams.removeValue(forKey: id) else { return [] }
+        let quiet = now - lastActivity
+        if stream.startedAt == nil && quiet < settings.minimumQuiet {
+            let how = kind == .rst ? "reset" : "closed"
+            return end(.fail(ProbeFailure(.unreachable, "\(url) \(how) the connection before any response")))
+        }
+        return end(.finish(ProbeOutcome(cutBy: kind, idleTimeout: quiet, bracketLow: quiet, bracketHigh: quiet,
+                                        serverCap: serverCap)))
+    }
+
+    /// A stream's response was not the probe's: an error status (an idle cut when it is 408 or 5xx and came
+    /// after the silence began, before the stream should have ended), or not a probe endpoint at all.
+    public mutating func streamFailed(_ id: Int, _ error: ProbeResponseError, lastActivity: Duration,
+                                      at now: Duration) -> [ProbeAction] {
+        guard !finished, let stream = streams.removeValue(forKey: id) else { return [] }
+        let quiet = now - lastActivity
+        switch error {
+        case .status(let status, let reason, let location):
+            let said = "HTTP \(status)\(reason.isEmpty ? "" : " \(reason)") from \(url)"
+            switch status {
+            case 300...399:
+                let target = location.map { " to \($0)" } ?? ""
+                return end(.fail(ProbeFailure(.notProbeEndpoint, "\(said): a redirect\(target); probe the URL it names")))
+            case 400...499 where status != 408:
+                return end(.fail(ProbeFailure(.notProbeEndpoint, "\(said): is probe_path set to this path?")))
+            default:
+                let after = ProbeReport.seconds(quiet)
+                if quiet < settings.minimumQuiet {
+                    return end(.fail(ProbeFailure(.httpError, "\(said) after \(after), before any silence: "
+                        + "is ssekeeper running behind it with probe_path set to this path?")))
+                }
+                if quiet > stream.silence + settings.grace(for: stream.silence) {
+                    return end(.fail(ProbeFailure(.httpError, "\(said) after \(after) on a stream asking for "
+                        + "\(ProbeReport.seconds(stream.silence)) of silence: not an idle timeout; "
+                        + "is ssekeeper reachable behind it?")))
+                }
+                return end(.finish(ProbeOutcome(cutBy: .httpError, idleTimeout: quiet, bracketLow: quiet,
+                                                bracketHigh: quiet, httpStatus: status, serverCap: serverCap)))
+            }
+        case .notEventStream(let contentType):
+            let type = contentType.map { "Content-Type: \($0.prefix(80))" } ?? "no Content-Type"
+            return end(.fail(ProbeFailure(.notEventStream, "the response from \(url) is not an event stream "
+                + "(\(type)): is probe_path set to this path?")))
+        case .notProbe(let firstEvent):
+            return end(.fail(ProbeFailure(.notProbeEndpoint, "\(url) sends an event stream, but its first event is "
+                + "\"\(firstEvent)\", not probe-start: this is not ssekeeper's probe endpoint (set probe_path to this path)")))
+        case .malformed(let detail):
+            return end(.fail(ProbeFailure(.protocolError, "\(url): \(detail)")))
+        }
+    }
+
+    /// Time passed: streams whose `probe-end` is overdue count as dropped (or, before any stream started, as
+    /// no response at all).
+    public mutating func tick(at now: Duration) -> [ProbeAction] {
+        guard !finished else { return [] }
+        var actions: [ProbeAction] = []
+        for (id, stream) in streams.sorted(by: { $0.key < $1.key }) where now >= deadline(stream) {
+            guard validated else {
+                return end(.fail(ProbeFailure(.noResponse, "no response from \(url) within "
+                    + "\(ProbeReport.seconds(now - stream.openedAt))")))
+            }
+            streams[id] = nil
+            shortestDropped = min(shortestDropped ?? stream.silence, stream.silence)
+            actions += [.close(id: id), .note(.dropped(stream.silence))]
+        }
+        return actions.isEmpty ? [] : actions + advance(at: now)
+    }
+
+    /// When `stream` is overdue.
+    private func deadline(_ stream: Stream) -> Duration {
+        guard validated else { return stream.openedAt + stream.silence + settings.responseTimeout }
+        return (stream.startedAt ?? stream.openedAt) + stream.silence + settings.grace(for: stream.silence)
+    }
+
+    /// Closes streams the bracket made useless; with none left, finishes or starts a bisection round.
+    private mutating func advance(at now: Duration) -> [ProbeAction] {
+        var actions: [ProbeAction] = []
+        for (id, stream) in streams.sorted(by: { $0.key < $1.key })
+        where stream.silence <= longestSurvived || shortestDropped.map({ stream.silence >= $0 }) == true {
+            streams[id] = nil
+            actions.append(.close(id: id))
+        }
+        guard streams.isEmpty else { return actions }
+        guard let high = shortestDropped else {
+            return actions + end(.finish(ProbeOutcome(cutBy: .none, idleTimeout: nil, bracketLow: longestSurvived,
+                                                      bracketHigh: nil, serverCap: serverCap)))
+        }
+        let low = longestSurvived
+        if high - low <= settings.tolerance(high: high) || round >= settings.maxRounds {
+            return actions + end(.finish(ProbeOutcome(cutBy: .silentDrop, idleTimeout: low, bracketLow: low,
+                                                      bracketHigh: high, serverCap: serverCap)))
+        }
+        round += 1
+        var points: [Duration] = []
+        let count = settings.streamsPerRound(low: low, high: high)
+        for index in 1...count {
+            let point = Self.roundedToMilliseconds(low + (high - low) * (Double(index) / Double(count + 1)))
+            if point > low, point < high, !points.contains(point) { points.append(point) }
+        }
+        guard !points.isEmpty else {
+            return actions + end(.finish(ProbeOutcome(cutBy: .silentDrop, idleTimeout: low, bracketLow: low,
+                                                      bracketHigh: high, serverCap: serverCap)))
+        }
+        for point in points { actions.append(open(point, at: now)) }
+        return actions + [.note(.opened(round: round, silences: points))]
+    }
+
+    private mutating func open(_ silence: Duration, at now: Duration) -> ProbeAction {
+        let id = nextID
+        nextID += 1
+        streams[id] = Stream(requested: silence, silence: silence, openedAt: now)
+        return .open(id: id, silence: silence)
+    }
+
+    /// Ends the run: closes every open stream, then `final`.
+    private mutating func end(_ final: ProbeAction) -> [ProbeAction] {
+        finished = true
+        let closes = streams.keys.sorted().map { ProbeAction.close(id: $0) }
+        streams.removeAll()
+        return closes + [final]
+    }
+
+    private static func roundedToMilliseconds(_ duration: Duration) -> Duration {
+        let (seconds, attoseconds) = duration.components
+        return .seconds(seconds) + .milliseconds(attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,62 @@
+/// The config lines `ssekeeper probe` recommends for a measured path.
+///
+/// - `idle_timeout`: the measured idle timeout rounded down (whole seconds from 10s on, tenths of a second
+///   below), or the low end of a silent drop's bracket: never above what the path tolerated. With no timeout
+///   found, the default 60s stays (other clients' paths may be shorter, and heartbeats cost little).
+/// - `heartbeat_fraction`: 0.33. A heartbeat then comes after a third of the timeout; when one is skipped (the
+///   backend paused mid-line) the next still comes at two thirds, which leaves a third of the timeout for
+///   jitter (timer lateness, queues in intermediaries).
+public struct ProbeRecommendation: Sendable, Equatable {
+    /// The default `idle_timeout`, kept when no timeout was found.
+    public static let defaultIdleTimeout = Duration.seconds(60)
+    /// The recommended `heartbeat_fraction`.
+    public static let heartbeatFraction = 0.33
+    /// The shortest `idle_timeout` recommended.
+    public static let minimumIdleTimeout = Duration.milliseconds(100)
+
+    /// The `idle_timeout` to configure.
+    public var idleTimeout: Duration
+    /// The `heartbeat_fraction` to configure.
+    public var heartbeatFraction: Double
+    /// Why, in one sentence.
+    public var reason: String
+
+    /// The recommendation for `outcome`; `probedUpTo` is the longest silence tried.
+    public init(for outcome: ProbeOutcome, probedUpTo: Duration) {
+        heartbeatFraction = Self.heartbeatFraction
+        guard let measured = outcome.idleTimeout else {
+            idleTimeout = Self.defaultIdleTimeout
+            var reason = "nothing on this path cut a silent stream within \(ConfigValue.formatDuration(probedUpTo)); "
+                + "keep the default: other clients' paths (mobile networks, corporate proxies) may cut sooner, "
+                + "and a heartbeat every \(ProbeReport.seconds(Self.defaultIdleTimeout * heartbeatFraction)) costs little"
+            if probedUpTo < Self.defaultIdleTimeout {
+                reason += "; only silences up to \(ConfigValue.formatDuration(probedUpTo)) were tried: "
+                    + "run again with --max 15m to check that 60s holds"
+            }
+            self.reason = reason
+            return
+        }
+        idleTimeout = Self.roundedDown(measured)
+        let interval = ProbeReport.seconds(idleTimeout * heartbeatFraction)
+        reason = "a heartbeat after \(interval) of silence, a third of the timeout: even if one is skipped or late, "
+            + "the next arrives before the cut"
+    }
+
+    /// The lines to paste into the config.
+    public var configLines: [String] {
+        ["idle_timeout \(idleTimeoutText);", "heartbeat_fraction \(heartbeatFraction);"]
+    }
+
+    /// `idle_timeout` as written in the config: whole seconds (`60s`, `90s`), or milliseconds (`2500ms`).
+    public var idleTimeoutText: String {
+        let milliseconds = ProbeReport.milliseconds(idleTimeout)
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
+    }
+
+    /// `measured` rounded down: to whole seconds from 10s on, to tenths below; at least `minimumIdleTimeout`.
+    static func roundedDown(_ measured: Duration) -> Duration {
+        let milliseconds = ProbeReport.milliseconds(measured)
+        let step: Int64 = milliseconds >= 10_000 ? 1000 : 100
+        return max(minimumIdleTimeout, .milliseconds(milliseconds / step * step))
+    }
+}

@@ -1,0 +1,154 @@
+/// How `ssekeeper probe` writes what it found: the summary lines, progress lines, the JSON object.
+///
+/// JSON (one object, nothing else on stdout with `--json`):
+/// - `url`: the URL probed.
+/// - `idle_timeout_s`: seconds, a number (the measured quiet time for `fin`/`rst`/`http_error`, the low end of
+///   the bracket for `silent_drop`) or null (`none`).
+/// - `bracket_s`: `[low, high]` in seconds. Explicit cuts: both ends are the measured quiet time. `silent_drop`:
+///   the longest silence that survived and the shortest that was dropped. `none`: `[longest survived, null]`.
+/// - `cut_by`: `fin`, `rst`, `http_error`, `silent_drop` or `none`.
+/// - `http_status`: the intermediary's status for `http_error`, else null.
+/// - `max_s`: the longest silence the run would try (`--max`).
+/// - `server_cap_s`: the server's `probe_max_silence` when it capped a silence, else null.
+/// - `tls_verified`: true or false (`--insecure`) for https, null for http.
+/// - `recommended`: `idle_timeout` (a config duration such as `"60s"`), `heartbeat_fraction` (a number),
+///   `config` (the lines to paste, joined with LF).
+/// On failure: `{"url": ..., "error": MESSAGE, "error_kind": KIND}` (`ProbeFailure.Kind`).
+public enum ProbeReport {
+    /// The summary: the result line, what cut it, the lines to paste, and why.
+    public static func lines(for outcome: ProbeOutcome, maxSilence: Duration, tlsVerified: Bool?) -> [String] {
+        var lines: [String] = []
+        let probed = probedUpTo(outcome, maxSilence: maxSilence)
+        switch outcome.cutBy {
+        case .none:
+            lines.append("no idle timeout up to \(ConfigValue.formatDuration(probed))")
+            var detail = "cut by: none (every stream survived its silence"
+            if let cap = outcome.serverCap, cap < maxSilence {
+                detail += "; the server caps silences at \(ConfigValue.formatDuration(cap)) (probe_max_silence)"
+            }
+            lines.append(detail + ")")
+        case .silentDrop:
+            let high = outcome.bracketHigh ?? outcome.bracketLow
+            lines.append("idle timeout: between \(seconds(outcome.bracketLow)) and \(seconds(high))")
+            lines.append("cut by: silent_drop (no FIN, no RST: streams silent for \(seconds(high)) never got "
+                + "their final event, \(seconds(outcome.bracketLow)) survived)")
+        case .fin, .rst, .httpError:
+            let measured = outcome.idleTimeout ?? outcome.bracketLow
+            lines.append("idle timeout: \(seconds(measured))")
+            let how: String
+            switch outcome.cutBy {
+            case .fin: how = "the connection was closed"
+            case .rst: how = "the connection was reset"
+            default: how = "an intermediary answered HTTP \(outcome.httpStatus.map(String.init) ?? "error") instead of the stream"
+            }
+            lines.append("cut by: \(outcome.cutBy.rawValue) (\(how) after \(seconds(measured)) without data)")
+        }
+        let recommendation = ProbeRecommendation(for: outcome, probedUpTo: probed)
+        lines.append(outcome.cutBy == .none ? "recommended (keep the default):" : "recommended (paste into your config):")
+        lines += recommendation.configLines.map { "    " + $0 }
+        lines.append("(\(recommendation.reason))")
+        if tlsVerified == false { lines.append("warning: the TLS certificate was not verified (--insecure)") }
+        return lines
+    }
+
+    /// The one JSON object for `outcome`.
+    public static func json(for outcome: ProbeOutcome, url: String, maxSilence: Duration, tlsVerified: Bool?) -> String {
+        let probed = probedUpTo(outcome, maxSilence: maxSilence)
+        let recommendation = ProbeRecommendation(for: outcome, probedUpTo: probed)
+        let high = outcome.cutBy == .none ? "null" : number(outcome.bracketHigh ?? outcome.bracketLow)
+        let fields: [(String, String)] = [
+            ("url", string(url)),
+            ("idle_timeout_s", outcome.idleTimeout.map(number) ?? "null"),
+            ("bracket_s", "[\(number(outcome.bracketLow)), \(high)]"),
+            ("cut_by", string(outcome.cutBy.rawValue)),
+            ("http_status", outcome.httpStatus.map(String.init) ?? "null"),
+            ("max_s", number(maxSilence)),
+            ("server_cap_s", outcome.serverCap.map(number) ?? "null"),
+            ("tls_verified", tlsVerified.map { $0 ? "true" : "false" } ?? "null"),
+            ("recommended", "{\"idle_timeout\": \(string(recommendation.idleTimeoutText)), "
+                + "\"heartbeat_fraction\": \(recommendation.heartbeatFraction), "
+                + "\"config\": \(string(recommendation.configLines.joined(separator: "\n")))}"),
+        ]
+        return "{" + fields.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+    }
+
+    /// The JSON error object for `failure`.
+    public static func json(for failure: ProbeFailure, url: String) -> String {
+        "{\"url\": \(string(url)), \"error\": \(string(failure.message)), \"error_kind\": \(string(failure.kind.rawValue))}"
+    }
+
+    /// A progress line for `note`.
+    public static func line(for note: ProbeNote) -> String {
+        switch note {
+        case .opened(let round, let silences):
+            let list = silences.map(shortSeconds).joined(separator: " ")
+            if round == 0 { return "opened \(silences.count) stream\(silences.count == 1 ? "" : "s") with silences: \(list)" }
+            return "bisection round \(round): silences \(list)"
+        case .survived(let silence):
+            return "  \(shortSeconds(silence)) of silence: survived"
+        case .dropped(let silence):
+            return "  \(shortSeconds(silence)) of silence: no final event, no FIN, no RST: dropped silently"
+        case .capped(let requested, let actual):
+            return "the server capped a \(shortSeconds(requested)) silence to \(shortSeconds(actual)) (probe_max_silence)"
+        }
+    }
+
+    /// The single updating status line shown on a terminal.
+    public static func statusLine(elapsed: Duration, openStreams: Int, longestSurvived: Duration,
+                                  shortestDropped: Duration?) -> String {
+        var line = "[\(seconds(elapsed))] \(openStreams) stream\(openStreams == 1 ? "" : "s") open"
+        if longestSurvived > .zero { line += ", survived up to \(shortSeconds(longestSurvived))" }
+        if let dropped = shortestDropped { line += ", dropped from \(shortSeconds(dropped))" }
+        return line
+    }
+
+    /// The longest silence the run can vouch for: for `none`, what survived.
+    static func probedUpTo(_ outcome: ProbeOutcome, maxSilence: Duration) -> Duration {
+        outcome.cutBy == .none && outcome.bracketLow > .zero ? outcome.bracketLow : maxSilence
+    }
+
+    /// Seconds with one decimal: `60.1s`, `2.0s`.
+    public static func seconds(_ duration: Duration) -> String {
+        let tenths = (milliseconds(duration) + 50) / 100
+        return "\(tenths / 10).\(tenths % 10)s"
+    }
+
+    /// Seconds with up to three decimals, no trailing zeros: `4s`, `2.5s`, `2.667s`.
+    public static func shortSeconds(_ duration: Duration) -> String {
+        number(duration) + "s"
+    }
+
+    /// Whole milliseconds in `duration` (negative durations count as zero).
+    public static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// Seconds as a JSON number with up to three decimals: `2.503`, `60`, `1.5`.
+    static func number(_ duration: Duration) -> String {
+        let total = milliseconds(duration)
+        var fraction = String(total % 1000)
+        fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(total / 1000)" + (fraction.isEmpty ? "" : ".\(fraction)")
+    }
+
+    /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
+    static func string(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,1 @@
+../../SSEKeeperCoreTests/Metrics/ExpositionChecker.swift
