@@ -121,6 +121,8 @@ public final class ProxyServer: @unchecked Sendable {
         for loop in group.loops {
             loop.queue.async {
                 for case let session as ProxySession in loop.sessions.values { session.drain() }
+                // Nothing new will be sent upstream; responses finishing from now on close their connection.
+                loop.idleUpstreams.closeAll()
             }
         }
         let runtime = self.runtime

@@ -234,6 +234,27 @@ struct UpstreamKeepaliveTests {
         #expect(Self.eventually { upstream.closeTimes.count == 1 }, "the idle connection does not outlive its pool")
     }
 
+    @Test func draining_closesTheIdleConnections_andPoolsNoMore() throws {
+        let upstream = try TestUpstream(keepAlive: true) { connection, head, _ in
+            if head.hasPrefix("GET /slow ") { usleep(300_000) }
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        }
+        let proxy = try ProxyHarness(upstream: Self.pool(upstream.port))
+        let inFlight = try proxy.client()
+        try inFlight.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+        #expect(Self.eventually { upstream.connectionCount == 1 })
+        // The slow request holds the first connection, so this one opens a second, which is then pooled.
+        let idle = try proxy.client()
+        #expect(try Self.exchange(idle, "GET /a HTTP/1.1\r\nHost: test\r\n\r\n") == (200, "ok"))
+        #expect(upstream.connectionCount == 2)
+        #expect(Self.eventually { proxy.server.idleUpstreamConnectionCount == 1 })
+        proxy.server.drain { _ in }
+        #expect(Self.eventually { upstream.closeTimes.count == 1 }, "the idle pooled connection closed at once")
+        #expect(try ReceivedHead.read(from: inFlight).status == 200, "the request in flight still finishes")
+        #expect(Self.eventually { upstream.closeTimes.count == 2 }, "and its connection is closed, not pooled")
+        #expect(proxy.server.idleUpstreamConnectionCount == 0)
+    }
+
     @Test func aReloadThatKeepsThePool_keepsItsIdleConnections() throws {
         let upstream = try Self.keepAliveUpstream()
         let proxy = try ProxyHarness(upstream: Self.pool(upstream.port))
