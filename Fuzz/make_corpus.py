@@ -302,6 +302,11 @@ def configs():
         ("controls", "listen 80;\x01\x7f\nroute /\x00 { }\n"),
         ("long word", "listen " + "9" * 5000 + ";\n"),
         ("utf8 names", "r\xc3\xa9oute / { upstream \xc3\xa9; }\nupstream \xc3\xa9 { server h\xc3\xa9:1; }\n"),
+        ("pools", "listen 1;\nupstream u {\n  server a:1 weight=5 max_fails=2 fail_timeout=30s;\n  server b:2;\n"
+         "  server c:3 backup weight=2;\n  upstream_keepalive 16;\n  upstream_keepalive_timeout 5s;\n}\n"
+         "route / { upstream u; }\n"),
+        ("bad pool options", "listen 1;\nupstream u { server a:1 weight=0 wieght=2 max_fails=x fail_timeout= backup=1; "
+         "server b:2 backup; upstream_keepalive 4 5; }\nupstream v { server c:3 backup; }\nroute / { upstream u; }\n"),
         ("prefix problems", "listen 1;\nupstream u { server h:1; }\nroute a { upstream u; }\nroute /a?b { upstream u; }\n"
          "route \"/a b\" { upstream u; }\nroute /# { upstream u; }\n"),
     ]
@@ -347,7 +352,8 @@ CONFIG_TOKENS = [
     "max_connections", "max_header_size", "max_buffer_size", ";", "{", "}", "#", "\"", "\\\"", "\\\\", "\n",
     "127.0.0.1:8080", "[::1]:8080", "*:8080", "8080", "host.example:9000", "[::ffff:1.2.3.4]:1", "ms", "s", "m", "h",
     "k", "M", "0.33", "0.000000000000000000000000000001", "24h", "86400s", "1ms", "route / { upstream u; }",
-    "upstream u { server h:1; }", "listen 1;", "\xef\xbb\xbf",
+    "upstream u { server h:1; }", "listen 1;", "\xef\xbb\xbf", "weight=", "max_fails=", "fail_timeout=", "backup",
+    "upstream_keepalive", "upstream_keepalive_timeout", "=",
 ]
 
 

@@ -3,7 +3,9 @@
 // Checks: parsing either returns a Config or throws a non-empty ConfigErrors in file order (line, then column),
 // every position 1-based and inside the file; a returned Config is complete and consistent (a listen, a route,
 // routes name declared upstreams that have servers, values within their documented ranges), and its addresses
-// and durations survive a round trip through their formatting; the Router finds every route by its own prefix.
+// and durations survive a round trip through their formatting; the Router finds every route by its own prefix;
+// each upstream's pool state machine gives every server once per attempt order, never a backup first while a
+// primary is available.
 // Each input is parsed twice: as it is, and after a small valid skeleton (listen, upstream, route).
 
 /// Prepended to the input for a second parse, so a few valid directives are enough to reach a whole `Config`
@@ -51,13 +53,18 @@ private func check(_ text: String) {
         require(!upstream.servers.isEmpty, "upstream \(upstream.name) without servers")
         require(ConfigBuilder.isValidUpstreamName(upstream.name), "upstream name \(upstream.name)")
         for server in upstream.servers {
-            guard case .success(let again) = ConfigValue.parseServerAddress(server.description) else {
-                invariantFailure("server \(server) does not re-parse")
+            guard case .success(let again) = ConfigValue.parseServerAddress(server.address.description) else {
+                invariantFailure("server \(server.address) does not re-parse")
             }
-            require(again == server, "server \(server) re-parses as \(again)")
+            require(again == server.address, "server \(server.address) re-parses as \(again)")
+            require(ConfigBuilder.serverWeightRange.contains(server.weight), "server weight \(server.weight)")
+            require(ConfigBuilder.serverMaxFailsRange.contains(server.maxFails), "server max_fails \(server.maxFails)")
+            checkDuration(server.failTimeout, "server fail_timeout")
         }
-        var rotation = UpstreamRotation(serverCount: upstream.servers.count)
-        require(rotation.nextAttemptOrder().sorted() == Array(upstream.servers.indices), "rotation order")
+        require(upstream.servers.contains { !$0.isBackup }, "upstream \(upstream.name) of only backups")
+        require(ConfigBuilder.upstreamKeepaliveRange.contains(upstream.keepalive), "upstream_keepalive \(upstream.keepalive)")
+        checkDuration(upstream.keepaliveTimeout, "upstream_keepalive_timeout")
+        checkPool(upstream)
     }
     require(Set(config.upstreams.map(\.name)).count == config.upstreams.count, "duplicate upstream names")
     let router = Router(routes: config.routes)
@@ -80,6 +87,27 @@ private func check(_ text: String) {
     require(ConfigBuilder.maxBufferedBytesRange.contains(limits.maxBufferedBytes), "max_buffer_size \(limits.maxBufferedBytes)")
     for size in [limits.maxHeaderBytes, limits.maxBufferedBytes] {
         require(ConfigValue.parseSize(ConfigValue.formatSize(size)) == size, "size \(size) round trip")
+    }
+}
+
+/// Drives the upstream's pool through a few rounds of picks, failures and successes: every attempt order holds
+/// every server exactly once, and the first pick is an available primary whenever one is available.
+private func checkPool(_ upstream: Upstream) {
+    var pool = UpstreamPool(servers: upstream.servers)
+    var now: UInt64 = 1
+    for round in 0..<(3 * upstream.servers.count + 3) {
+        let order = pool.attemptOrder(now: now)
+        require(order.sorted() == Array(upstream.servers.indices), "attempt order \(order) of \(upstream.name)")
+        let availablePrimary = upstream.servers.indices.contains { !upstream.servers[$0].isBackup && pool.isAvailable(server: $0, now: now) }
+        if availablePrimary {
+            require(!upstream.servers[order[0]].isBackup, "backup picked while a primary is available in \(upstream.name)")
+        }
+        if round % 3 == 2 {
+            _ = pool.noteSuccess(server: order[0], now: now)
+        } else {
+            _ = pool.noteFailure(server: order[0], now: now)
+        }
+        now += 1_000_000_000
     }
 }
 

@@ -27,6 +27,8 @@ final class EventLoop: @unchecked Sendable {
     var outputScratch: [UInt8] = []
     /// Live sessions, so they stay alive while their sources run; removed when they finish.
     var sessions: [ObjectIdentifier: AnyObject] = [:]
+    /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).
+    lazy var idleUpstreams = IdleUpstreamConnections(loop: self)
     /// The figures this loop's connections count (a scrape hops onto `queue` to copy them).
     let metrics = LoopMetrics()
 

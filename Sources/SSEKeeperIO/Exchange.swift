@@ -32,13 +32,33 @@ final class Exchange {
     var clientWantsKeepAlive: Bool
     let route: Route
 
-    /// The request head to send upstream; kept until a connection accepts it (a refused server is retried).
+    /// The request head to send upstream; kept until the response head arrives, so a request whose connection
+    /// fails before any response byte can be sent again (a refused server, a stale pooled connection).
     var upstreamHead: [UInt8]
+    /// Server indices of the upstream in the order to try them (`UpstreamPool.attemptOrder`).
     var attemptOrder: [Int]
     var attemptIndex = 0
     var lastConnectFailure: String?
     var connectTimedOut = false
+    /// The address of the current attempt's server, for messages and the access log.
     var server: String?
+    /// The index of the current attempt's server in its upstream.
+    var serverIndex: Int?
+    /// Whether the current upstream connection came from the keep-alive pool.
+    var reusedConnection = false
+    /// Set when a pooled connection failed and the same server is tried again on a fresh connection.
+    var freshConnectionRequired = false
+    /// Whether any response byte arrived on the current upstream connection.
+    var receivedResponseBytes = false
+    /// Whether the request may be sent again after its connection failed before any response byte: a safe
+    /// method (GET, HEAD, OPTIONS; RFC 9110 §9.2.1) and no body (a body is streamed, not kept). nginx likewise
+    /// never passes a non-idempotent request on once it was sent.
+    let isRetryable: Bool
+    /// Whether the upstream's response lets its connection be reused: HTTP/1.1, no `Connection: close`, and
+    /// framed by length or chunks (not by the close).
+    var upstreamAllowsReuse = false
+    /// Set when the upstream sent bytes after the end of its response: the connection cannot be reused.
+    var upstreamSentExtraBytes = false
 
     var requestBody: RequestBodyState
     /// Request body bytes seen so far (decoded, for chunked bodies), for `max_body_size`.
@@ -95,6 +115,11 @@ final class Exchange {
         self.upstreamHead = upstreamHead
         self.attemptOrder = attemptOrder
         self.requestBody = requestBody
+        if case .none = requestBody {
+            isRetryable = ["GET", "HEAD", "OPTIONS"].contains(head.method)
+        } else {
+            isRetryable = false
+        }
         self.responseParser = HeadParser(maxHeaderBytes: maxHeaderBytes)
         self.metrics = metrics
         metrics.counters.activeRequests += 1

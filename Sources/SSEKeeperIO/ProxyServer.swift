@@ -58,6 +58,12 @@ public final class ProxyServer: @unchecked Sendable {
     /// stop sending new clients. Set by `drain(completion:)`.
     public var isDraining: Bool { runtime.draining.load(ordering: .relaxed) }
 
+    /// Idle keep-alive upstream connections held now, over every loop. Blocks briefly on each loop's queue:
+    /// never call it from a loop.
+    var idleUpstreamConnectionCount: Int {
+        group.loops.reduce(0) { total, loop in total + loop.queue.sync { loop.idleUpstreams.count } }
+    }
+
     /// Client connections open now.
     public var openConnectionCount: Int { runtime.openConnections.load(ordering: .relaxed) }
 
@@ -85,6 +91,22 @@ public final class ProxyServer: @unchecked Sendable {
             }
             current = config.listens.compactMap { listen in (kept + opened).first { $0.listen == listen } }
         }
+        pruneIdleUpstreams(for: context)
+    }
+
+    /// Idle keep-alive connections survive a reload when their upstream and server are still configured (no
+    /// reconnection storm); those of removed servers or pools, and the least recently used above a lowered
+    /// `upstream_keepalive`, are closed at once.
+    private func pruneIdleUpstreams(for context: ProxyContext) {
+        for loop in group.loops {
+            loop.queue.async {
+                loop.idleUpstreams.prune(
+                    keeps: { key in
+                        context.upstreamAddresses[key.upstream]?.contains { $0.description == key.server } == true
+                    },
+                    capacity: { context.upstreams[$0]?.keepalive ?? 0 })
+            }
+        }
     }
 
     /// Stops accepting and ends every connection politely (`Limits.drainTimeout` bounds it): idle connections close,
@@ -99,6 +121,8 @@ public final class ProxyServer: @unchecked Sendable {
         for loop in group.loops {
             loop.queue.async {
                 for case let session as ProxySession in loop.sessions.values { session.drain() }
+                // Nothing new will be sent upstream; responses finishing from now on close their connection.
+                loop.idleUpstreams.closeAll()
             }
         }
         let runtime = self.runtime
@@ -113,10 +137,14 @@ public final class ProxyServer: @unchecked Sendable {
         DispatchQueue.global().async(execute: check)
     }
 
-    /// Closes every listener (the admin endpoint's too). Open connections are left to finish.
+    /// Closes every listener (the admin endpoint's too) and every idle keep-alive upstream connection. Open
+    /// connections are left to finish.
     public func stop() {
         listeners.withLock { $0.forEach { $0.listener.stop() } }
         admin?.stop()
+        for loop in group.loops {
+            loop.queue.async { loop.idleUpstreams.closeAll() }
+        }
     }
 
     private func openListeners(_ addresses: [ListenAddress]) throws(SocketError) -> [(listen: ListenAddress, listener: Listener)] {

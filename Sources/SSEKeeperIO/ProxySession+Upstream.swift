@@ -1,67 +1,11 @@
 import Glibc
 import SSEKeeperCore
 
-/// The upstream side of a session: connecting (round-robin, skipping refused servers), sending the request,
-/// reading the response head, and streaming the body to the client.
+/// The upstream side of a session once connected: reading the response head and streaming the body to the
+/// client (connecting, retries and the keep-alive pool are in `ProxySession+UpstreamConnection.swift`).
 extension ProxySession {
     /// A floor under `idle_timeout × heartbeat_fraction`, whatever the config says: heartbeats at most every 1 ms.
     static let minimumHeartbeatIntervalNanos: UInt64 = 1_000_000
-
-    /// Tries the next server of the exchange's attempt order; 502 (or 504 after a connect timeout) when none is left.
-    func connectNextServer() {
-        guard let exchange else { return }
-        let addresses = context.upstreamAddresses[exchange.route.upstreamName] ?? []
-        while exchange.attemptIndex < exchange.attemptOrder.count {
-            let index = exchange.attemptOrder[exchange.attemptIndex]
-            exchange.attemptIndex += 1
-            let address = addresses[index]
-            exchange.server = address.description
-            do {
-                let fd = try Socket.startConnect(to: address)
-                let channel = SocketChannel(fd: fd, loop: loop, connecting: true)
-                channel.handler = self
-                upstream = channel
-                phase = .connecting
-                setDeadline(EventLoop.now() + limits.upstreamConnectTimeout.nanoseconds)
-                channel.start()
-                return
-            } catch {
-                exchange.lastConnectFailure = error.message
-                exchange.metrics.counters.countConnectError(Self.connectErrorKind(error.errnoCode))
-                context.logger.warn("upstream \(exchange.route.upstreamName): \(error)")
-            }
-        }
-        let failure = exchange.lastConnectFailure ?? "no server"
-        let status = exchange.connectTimedOut ? 504 : 502
-        let end: RequestEnd = exchange.connectTimedOut ? .timeout : .upstreamError
-        let detail = "upstream \(exchange.route.upstreamName) unreachable: \(failure)"
-        if respondUnavailableToEventStream(status: status, detail: detail, end: end) { return }
-        respondError(status: status, detail: detail, end: end)
-    }
-
-    /// A connect finished: on failure try the next server; on success send the head and whatever body arrived.
-    func upstreamConnected(error: Int32) {
-        guard let exchange, let upstream else { return }
-        if error != 0 {
-            let reason = String(cString: strerror(error))
-            exchange.lastConnectFailure = reason
-            exchange.metrics.counters.countConnectError(Self.connectErrorKind(error))
-            context.logger.warn("upstream \(exchange.route.upstreamName): connect \(exchange.server ?? ""): \(reason)")
-            dropUpstream()
-            connectNextServer()
-            return
-        }
-        phase = .awaitingResponse
-        setDeadline(EventLoop.now() + limits.upstreamHeaderTimeout.nanoseconds)
-        _ = upstream.write(exchange.upstreamHead)
-        exchange.upstreamHead = []
-        let early = inbound
-        inbound = []
-        client.resumeReading()
-        early.withUnsafeBytes { bytes in
-            if exchange.requestBodyDone { keepPipelined(bytes) } else { forwardRequestBody(bytes) }
-        }
-    }
 
     func upstreamReadable() {
         guard let upstream else { return }
@@ -69,6 +13,9 @@ extension ProxySession {
             switch upstream.read() {
             case .bytes(let count):
                 exchange?.bytesReceived &+= UInt64(count)
+                // More of a response is expected: ACK at once (see `SocketChannel.acknowledgeQuickly`). SSE
+                // bodies are left to the kernel's delayed ACKs to keep the per-event path one syscall shorter.
+                if exchange?.isSSE == false { upstream.acknowledgeQuickly() }
                 upstreamBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
                 if count < loop.readBuffer.count { return }
             case .wouldBlock:
@@ -87,6 +34,7 @@ extension ProxySession {
         switch phase {
         case .awaitingResponse:
             guard let exchange else { return }
+            exchange.receivedResponseBytes = true
             exchange.responseHead.append(contentsOf: bytes)
             parseResponseHeads(exchange)
         case .streaming:
@@ -122,7 +70,7 @@ extension ProxySession {
             }
             let rest = exchange.responseHead
             exchange.responseHead = []
-            beginResponse(head, exchange: exchange)
+            beginResponse(head, exchange: exchange, bytesAfterHead: rest.count)
             if phase == .streaming, !rest.isEmpty {
                 rest.withUnsafeBytes { streamResponseBody($0, inTheHeadsRead: true) }
             }
@@ -130,7 +78,8 @@ extension ProxySession {
     }
 
     /// Sends the client's response head (plus `retry:` for SSE when configured) and sets up body streaming.
-    private func beginResponse(_ head: ResponseHead, exchange: Exchange) {
+    /// `bytesAfterHead` came with the head: the start of the body, or extra bytes when there is no body.
+    private func beginResponse(_ head: ResponseHead, exchange: Exchange, bytesAfterHead: Int) {
         let framing: BodyFraming
         do {
             framing = try head.bodyFraming(requestMethod: exchange.method)
@@ -143,6 +92,11 @@ extension ProxySession {
             head, upstreamFraming: framing, requestMethod: exchange.method, clientVersion: exchange.clientVersion,
             clientWantsKeepAlive: exchange.clientWantsKeepAlive, isSSE: isSSE)
         exchange.status = head.status
+        exchange.upstreamHead = []
+        exchange.upstreamAllowsReuse = head.allowsConnectionReuse && framing != .closeDelimited
+        if let index = exchange.serverIndex {
+            context.noteResponse(upstream: exchange.route.upstreamName, server: index, now: EventLoop.now())
+        }
         exchange.clientFraming = plan.framing
         exchange.keepAlive = plan.keepAlive
         exchange.isSSE = isSSE
@@ -179,7 +133,10 @@ extension ProxySession {
         }
         exchange.headSent = true
         guard writeScratchToClient(exchange, now: now) else { return }
-        if case .none = exchange.responseBody { finishResponse(exchange) }
+        if case .none = exchange.responseBody {
+            if bytesAfterHead > 0 { exchange.upstreamSentExtraBytes = true }
+            finishResponse(exchange)
+        }
     }
 
     /// Relays one read of response body bytes: decodes the upstream framing, runs SSE bytes through the tracker,
@@ -197,17 +154,20 @@ extension ProxySession {
         switch exchange.responseBody {
         case .none:
             complete = true
+            if !bytes.isEmpty { exchange.upstreamSentExtraBytes = true }
         case .remaining(let remaining):
             let take = Int(min(UInt64(bytes.count), remaining))
             emitBody(UnsafeRawBufferPointer(rebasing: bytes[..<take]), exchange: exchange)
             let left = remaining - UInt64(take)
             exchange.responseBody = .remaining(left)
             complete = left == 0
+            if take < bytes.count { exchange.upstreamSentExtraBytes = true }
         case .chunked(var decoder):
             do {
-                let (_, finished) = try decoder.decode(bytes) { emitBody($0, exchange: exchange) }
+                let (consumed, finished) = try decoder.decode(bytes) { emitBody($0, exchange: exchange) }
                 exchange.responseBody = .chunked(decoder)
                 complete = finished
+                if finished, consumed < bytes.count { exchange.upstreamSentExtraBytes = true }
             } catch {
                 _ = writeScratchToClient(exchange, now: EventLoop.now())
                 upstreamBroke(reason: "invalid chunked body from upstream: \(error)")
@@ -266,7 +226,7 @@ extension ProxySession {
 
     /// The upstream finished its response cleanly: end the client's response and keep the connection if we can.
     func finishResponse(_ exchange: Exchange) {
-        dropUpstream()
+        releaseUpstream(exchange)
         loop.outputScratch.removeAll(keepingCapacity: true)
         if let held = exchange.tracker?.finish(), !held.isEmpty {
             appendClientData(held, exchange: exchange)
@@ -292,7 +252,9 @@ extension ProxySession {
         guard let exchange else { return }
         switch phase {
         case .awaitingResponse:
-            respondError(status: 502, detail: "upstream \(exchange.server ?? "") closed the connection before sending a response head", end: .upstreamError)
+            let detail = "upstream \(exchange.server ?? "") closed the connection before sending a response head"
+            if retryAfterUpstreamFailure(reason: "closed the connection before sending a response head") { return }
+            respondError(status: 502, detail: detail, end: .upstreamError)
         case .streaming:
             if case .untilClose = exchange.responseBody {
                 finishResponse(exchange)
@@ -308,6 +270,7 @@ extension ProxySession {
     /// (no final chunk) so it knows the response is incomplete and reconnects.
     func upstreamBroke(reason: String, end: RequestEnd = .upstreamError) {
         guard phase != .finished else { return }
+        if phase == .awaitingResponse, retryAfterUpstreamFailure(reason: reason) { return }
         context.logger.warn("upstream \(exchange?.server ?? ""): \(reason)")
         if phase == .streaming, let exchange, sendUpstreamErrorEvent(reason: reason) {
             // The event must reach the client, so the close is graceful; without the final chunk the client still

@@ -110,13 +110,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         case .receivingBody:
             respondError(status: 408, detail: "the chunked request body did not arrive within \(ConfigValue.formatDuration(limits.clientHeaderTimeout))", end: .timeout)
         case .connecting:
-            let server = exchange?.server ?? "upstream"
-            context.logger.warn("connect to \(server) timed out after \(ConfigValue.formatDuration(limits.upstreamConnectTimeout))")
-            exchange?.connectTimedOut = true
-            exchange?.metrics.counters.countConnectError(.timeout)
-            exchange?.lastConnectFailure = "connect timed out"
-            dropUpstream()
-            connectNextServer()
+            upstreamConnectTimedOut()
         case .awaitingResponse:
             respondError(status: 504, detail: "upstream \(exchange?.server ?? "") sent no response head within \(ConfigValue.formatDuration(limits.upstreamHeaderTimeout))", end: .timeout)
         case .streaming:
@@ -270,10 +264,12 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         case .contentLength(let length): body = length == 0 ? .none : .remaining(length)
         case .chunked: body = .chunked(ChunkedDecoder())
         }
-        let upstreamHead = UpstreamRequestBuilder.build(head, framing: framing, clientAddress: clientHost, clientProtocol: "http")
+        let keepsConnections = (context.upstreams[route.upstreamName]?.keepalive ?? 0) > 0
+        let upstreamHead = UpstreamRequestBuilder.build(
+            head, framing: framing, clientAddress: clientHost, clientProtocol: "http", keepAlive: keepsConnections)
         let exchange = Exchange(
             startedAt: EventLoop.now(), head: head, route: route, upstreamHead: upstreamHead,
-            attemptOrder: context.attemptOrder(for: route.upstreamName), requestBody: body,
+            attemptOrder: context.attemptOrder(for: route.upstreamName, now: EventLoop.now()), requestBody: body,
             maxHeaderBytes: limits.maxHeaderBytes, metrics: loop.metrics.route(route.prefix))
         if runtime.draining.load(ordering: .relaxed) { exchange.clientWantsKeepAlive = false }
         self.exchange = exchange

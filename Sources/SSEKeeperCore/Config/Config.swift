@@ -75,14 +75,50 @@ public struct ServerAddress: Sendable, Equatable, Hashable, CustomStringConverti
     }
 }
 
-/// A named pool of upstream servers, used round-robin.
+/// A named pool of upstream servers (`upstream NAME { server HOST:PORT ...; }`), used by smooth weighted
+/// round-robin with backups and passive health (see `UpstreamPool`).
 public struct Upstream: Sendable, Equatable {
     public var name: String
-    public var servers: [ServerAddress]
+    /// The servers in declaration order; the parser guarantees at least one that is not a backup.
+    public var servers: [UpstreamServer]
+    /// Idle upstream connections kept per event loop for reuse by non-SSE requests (`upstream_keepalive`,
+    /// default 0: every request gets its own connection, sent with `Connection: close`).
+    public var keepalive: Int
+    /// How long an idle pooled connection is kept (`upstream_keepalive_timeout`, default 60s).
+    public var keepaliveTimeout: Duration
 
-    public init(name: String, servers: [ServerAddress]) {
+    public init(name: String, servers: [UpstreamServer], keepalive: Int = 0, keepaliveTimeout: Duration = .seconds(60)) {
         self.name = name
         self.servers = servers
+        self.keepalive = keepalive
+        self.keepaliveTimeout = keepaliveTimeout
+    }
+
+    /// A pool of plain servers: every option at its default.
+    public init(name: String, servers: [ServerAddress]) {
+        self.init(name: name, servers: servers.map { UpstreamServer(address: $0) })
+    }
+}
+
+/// One `server HOST:PORT [weight=N] [max_fails=N] [fail_timeout=DUR] [backup];` line of an upstream block.
+public struct UpstreamServer: Sendable, Equatable {
+    public var address: ServerAddress
+    /// Share of requests relative to the other servers of its tier (`weight=`, 1...1000, default 1).
+    public var weight: Int
+    /// Used only when no primary server is available (`backup`).
+    public var isBackup: Bool
+    /// Failed connects in a row that mark the server down (`max_fails=`, default 3; 0 never marks it down).
+    public var maxFails: Int
+    /// How long a server marked down is skipped (`fail_timeout=`, default 10s).
+    public var failTimeout: Duration
+
+    public init(address: ServerAddress, weight: Int = 1, isBackup: Bool = false, maxFails: Int = 3,
+                failTimeout: Duration = .seconds(10)) {
+        self.address = address
+        self.weight = weight
+        self.isBackup = isBackup
+        self.maxFails = maxFails
+        self.failTimeout = failTimeout
     }
 }
 

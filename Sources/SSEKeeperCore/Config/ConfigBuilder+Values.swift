@@ -140,7 +140,7 @@ extension ConfigBuilder {
     }
 
     /// The whole number `token` holds when it is well formed and within `range`; otherwise reports and `nil`.
-    private mutating func count(_ name: String, _ token: ConfigToken, in range: ClosedRange<Int>, alternative: String = "") -> Int? {
+    mutating func count(_ name: String, _ token: ConfigToken, in range: ClosedRange<Int>, alternative: String = "") -> Int? {
         guard let text = token.text, let value = ConfigValue.parseInteger(Substring(text)).flatMap(Int.init(exactly:))
         else {
             report("invalid number \(token.quotedText) (use digits only, e.g. 10000\(alternative))", at: token)
@@ -154,7 +154,7 @@ extension ConfigBuilder {
     }
 
     /// The duration `token` holds when it is well formed and within `durationRange`; otherwise reports and `nil`.
-    private mutating func duration(_ name: String, _ token: ConfigToken, alternative: String = "") -> Duration? {
+    mutating func duration(_ name: String, _ token: ConfigToken, alternative: String = "") -> Duration? {
         guard let text = token.text, let value = ConfigValue.parseDuration(text) else {
             report("invalid duration \(token.quotedText) (use 250ms, 15s, 2m, 1h\(alternative))", at: token)
             return nil

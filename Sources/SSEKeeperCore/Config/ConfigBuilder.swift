@@ -38,8 +38,10 @@ struct ConfigBuilder {
     private var listens: [ListenAddress] = []
     /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
     private var listenLines: [ListenAddress: Int] = [:]
-    private var upstreams: [Upstream] = []
-    private var upstreamLines: [String: Int] = [:]
+    /// The upstreams read so far, in declaration order.
+    var upstreams: [Upstream] = []
+    /// First line of each upstream name, for duplicate errors.
+    var upstreamLines: [String: Int] = [:]
     /// Every name written after a top-level `upstream`, valid or not: a route naming one of these is not reported.
     private var mentionedUpstreamNames: Set<String> = []
     private var routes: [PendingRoute] = []
@@ -132,7 +134,7 @@ struct ConfigBuilder {
     }
 
     /// Checks that `statement` is a known directive of `context`, with the right shape, not repeated, and with
-    /// one argument. Returns the directive and its argument; a block directive is returned with a `nil` argument
+    /// one argument (or, for a directive that `takesOptions`, one argument then options the caller checks). Returns the directive and its argument; a block directive is returned with a `nil` argument
     /// after an argument-count error, so its block can still be checked. `nil` means: reported, skip it.
     mutating func check(
         _ statement: ConfigStatement, in context: ConfigContext, seen: inout [String: Int]
@@ -159,6 +161,8 @@ struct ConfigBuilder {
         }
         switch statement.arguments.count {
         case 1:
+            return (directive, statement.arguments[0])
+        case 2... where directive.takesOptions:
             return (directive, statement.arguments[0])
         case 0:
             report("\"\(name)\" needs an argument: \(directive.usage)", at: statement.name)
@@ -199,40 +203,6 @@ struct ConfigBuilder {
             listenLines[key] = token.line
             listens.append(address)
         }
-    }
-
-    private mutating func applyUpstream(_ statement: ConfigStatement, name token: ConfigToken?) {
-        var name = token?.text
-        if let token, let text = name {
-            if !Self.isValidUpstreamName(text) {
-                report("invalid upstream name \(token.quotedText) (use letters, digits, \"_\", \"-\" and \".\")", at: token)
-                name = nil
-            } else if let first = upstreamLines[text] {
-                report("duplicate upstream \"\(text)\", first at line \(first)", at: token)
-                name = nil
-            } else {
-                upstreamLines[text] = token.line
-            }
-        }
-        var servers: [ServerAddress] = []
-        var hasServer = false
-        var seen: [String: Int] = [:]
-        for inner in statement.block ?? [] {
-            if inner.nameText == "server" { hasServer = true }
-            guard let (_, argument) = check(inner, in: .upstream, seen: &seen), let argument,
-                let text = argument.text
-            else { continue }
-            switch ConfigValue.parseServerAddress(text) {
-            case .failure(let problem): report(problem.message, at: argument)
-            case .success(let address): servers.append(address)
-            }
-        }
-        if !hasServer {
-            let shown = token?.text ?? statement.display
-            report("upstream \"\(shown)\" has no \"server\": add one, e.g. \"server 127.0.0.1:9000;\"",
-                   at: token ?? statement.name)
-        }
-        if let name { upstreams.append(Upstream(name: name, servers: servers)) }
     }
 
     private mutating func applyRoute(_ statement: ConfigStatement, prefix token: ConfigToken?) {

@@ -16,7 +16,8 @@ enum ConfigContext: Sendable, Equatable, CaseIterable {
 
 /// One row of the directive table: a name, where it may appear, and its shape.
 ///
-/// Every ssekeeper directive takes exactly one argument; `usage` shows it in messages.
+/// Every ssekeeper directive takes exactly one argument, except `server`, whose address may be followed by
+/// options (`weight=5 backup`); `usage` shows the shape in messages.
 struct ConfigDirective: Sendable {
     /// The directive name as written in the file, e.g. `idle_timeout`.
     var name: String
@@ -28,6 +29,8 @@ struct ConfigDirective: Sendable {
     var isRepeatable: Bool
     /// How to write it, e.g. `listen HOST:PORT;`.
     var usage: String
+    /// True when options may follow the one argument (`server HOST:PORT weight=5;`); the caller checks them.
+    var takesOptions = false
 
     /// The table, nginx style: the parser looks directives up here instead of switching on names.
     static let all: [ConfigDirective] = {
@@ -61,7 +64,12 @@ struct ConfigDirective: Sendable {
             ConfigDirective(
                 name: "route", context: .main, takesBlock: true, isRepeatable: true,
                 usage: "route PREFIX { upstream NAME; }"),
-            simple("server", "HOST:PORT", in: .upstream, repeatable: true),
+            ConfigDirective(
+                name: "server", context: .upstream, takesBlock: false, isRepeatable: true,
+                usage: "server HOST:PORT [weight=N] [max_fails=N] [fail_timeout=DURATION] [backup];",
+                takesOptions: true),
+            simple("upstream_keepalive", "COUNT", in: .upstream),
+            simple("upstream_keepalive_timeout", "DURATION", in: .upstream),
             simple("upstream", "NAME", in: .route),
         ]
         table += (streamSettings + limits + observe).map { simple($0.0, $0.1, in: .main) }

@@ -14,7 +14,9 @@
 ///   `proxy_set_header X-Forwarded-Proto $scheme`). `X-Forwarded-Host` is the Host value, omitted when empty.
 /// - When `Accept` lists `text/event-stream` (any case, any parameters or q), `Accept-Encoding` is dropped so
 ///   the upstream sends the stream uncompressed and the proxy can see event boundaries.
-/// - `Connection: close` is added: one upstream connection per request.
+/// - `Connection: close` is added (one upstream connection per request) unless `keepAlive` is set: then no
+///   `Connection` field at all, so the request is persistent by HTTP/1.1's default (RFC 9112 §9.3) and the
+///   connection can go back to the upstream's keep-alive pool after a complete response.
 /// - A request without Host (HTTP/1.0) gets an empty `Host:`, as HTTP/1.1 requires one (RFC 9110 §7.2).
 /// Every other field, `Last-Event-ID` included, passes untouched, in order, in its original case.
 public enum UpstreamRequestBuilder {
@@ -24,7 +26,10 @@ public enum UpstreamRequestBuilder {
     ///     treated as `.none`.
     ///   - clientAddress: the client's IP address, appended to `X-Forwarded-For`.
     ///   - clientProtocol: `http` or `https`, sent as `X-Forwarded-Proto`.
-    public static func build(_ head: RequestHead, framing: BodyFraming, clientAddress: String, clientProtocol: String) -> [UInt8] {
+    ///   - keepAlive: true when the upstream has a keep-alive pool (`upstream_keepalive` above 0).
+    public static func build(
+        _ head: RequestHead, framing: BodyFraming, clientAddress: String, clientProtocol: String, keepAlive: Bool = false
+    ) -> [UInt8] {
         let filter = HopByHopFilter(head.headers)
         let dropsAcceptEncoding = acceptsEventStream(head)
         let authority = head.absoluteFormAuthority
@@ -74,7 +79,7 @@ public enum UpstreamRequestBuilder {
         if !wroteForwardedFor { writer.appendField("X-Forwarded-For", clientAddress) }
         writer.appendField("X-Forwarded-Proto", clientProtocol)
         if !forwardedHost.isEmpty { writer.appendField("X-Forwarded-Host", forwardedHost) }
-        writer.appendField("Connection", "close")
+        if !keepAlive { writer.appendField("Connection", "close") }
         writer.appendLineEnd()
         return writer.bytes
     }

@@ -96,3 +96,12 @@ import Testing
         #expect(throws: HTTPParseError.upstream(kind)) { try head.bodyFraming(requestMethod: "GET") }
     }
 }
+
+struct ResponsePersistenceTests {
+    @Test func anHTTP11Response_isPersistent_unlessItSaysClose() {
+        #expect(ResponseHead(status: 200, reason: "OK").allowsConnectionReuse)
+        #expect(ResponseHead(status: 200, reason: "OK", headers: ["Connection": "keep-alive"]).allowsConnectionReuse)
+        #expect(!ResponseHead(status: 200, reason: "OK", headers: ["Connection": "Keep-Alive, CLOSE"]).allowsConnectionReuse)
+        #expect(!ResponseHead(version: .http1_0, status: 200, reason: "OK", headers: ["Connection": "keep-alive"]).allowsConnectionReuse)
+    }
+}

@@ -52,6 +52,17 @@ import Testing
         #expect(Self.upstream(request) == expected)
     }
 
+    @Test func withAKeepAlivePool_theRequestCarriesNoConnectionField_soItIsPersistent() {
+        guard let head = HeadFeeding.request("GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").head else {
+            Issue.record("fixture does not parse")
+            return
+        }
+        let text = HeadFeeding.text(UpstreamRequestBuilder.build(
+            head, framing: .none, clientAddress: "203.0.113.7", clientProtocol: "http", keepAlive: true))
+        #expect(text == "GET /a HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: http\r\n"
+            + "X-Forwarded-Host: a\r\n\r\n", "the client's own Connection: close is hop-by-hop and not forwarded")
+    }
+
     @Test func host_isKept_evenWhenConnectionNamesIt() {
         #expect(Self.upstream("GET / HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n").contains("\r\nHost: a\r\n"))
     }

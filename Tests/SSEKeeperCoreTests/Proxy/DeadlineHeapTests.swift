@@ -59,21 +59,6 @@ struct RouterTests {
     }
 }
 
-struct UpstreamRotationTests {
-    @Test func eachRequest_triesEveryServerOnce_startingOneFurther() {
-        var rotation = UpstreamRotation(serverCount: 3)
-        #expect(rotation.nextAttemptOrder() == [0, 1, 2])
-        #expect(rotation.nextAttemptOrder() == [1, 2, 0])
-        #expect(rotation.nextAttemptOrder() == [2, 0, 1])
-        #expect(rotation.nextAttemptOrder() == [0, 1, 2])
-    }
-
-    @Test func aSingleServerPool_alwaysGivesThatServer() {
-        var rotation = UpstreamRotation(serverCount: 1)
-        for _ in 0..<3 { #expect(rotation.nextAttemptOrder() == [0]) }
-    }
-}
-
 struct AccessLogRecordTests {
     @Test func aRecord_isOneLineOfKeyValuePairs_withUnsafeValuesQuoted() {
         let record = AccessLogRecord(

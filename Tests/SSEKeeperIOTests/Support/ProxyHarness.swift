@@ -12,8 +12,9 @@ final class ProxyHarness: @unchecked Sendable {
 
     /// `routes`: (prefix, upstream ports, stream settings). Each route gets its own upstream pool.
     /// `observe`: the admin endpoint and access log settings (`adminListen` is usually `127.0.0.1:0`).
-    init(routes: [(prefix: String, ports: [UInt16], settings: StreamSettings)], limits: Limits = Limits(),
-         probe: ProbeSettings = ProbeSettings(), observe: ObserveSettings = ObserveSettings(), loopCount: Int = 1) throws {
+    convenience init(routes: [(prefix: String, ports: [UInt16], settings: StreamSettings)], limits: Limits = Limits(),
+                     probe: ProbeSettings = ProbeSettings(), observe: ObserveSettings = ObserveSettings(),
+                     loopCount: Int = 1) throws {
         var config = Config(listens: [ListenAddress(host: "127.0.0.1", port: 0)], probe: probe, observe: observe)
         for (index, route) in routes.enumerated() {
             let name = "pool\(index)"
@@ -21,6 +22,21 @@ final class ProxyHarness: @unchecked Sendable {
             config.routes.append(Route(prefix: route.prefix, upstreamName: name, settings: route.settings))
         }
         config.limits = limits
+        try self.init(config: config, loopCount: loopCount)
+    }
+
+    /// One route `/` to `upstream` (named `pool0` whatever its name says), with its servers and keep-alive settings.
+    convenience init(upstream: Upstream, settings: StreamSettings = StreamSettings(), limits: Limits = Limits()) throws {
+        var pool = upstream
+        pool.name = "pool0"
+        var config = Config(listens: [ListenAddress(host: "127.0.0.1", port: 0)], upstreams: [pool])
+        config.routes = [Route(prefix: "/", upstreamName: "pool0", settings: settings)]
+        config.limits = limits
+        try self.init(config: config)
+    }
+
+    /// A proxy for `config` (its first listen address should be `127.0.0.1:0`).
+    init(config: Config, loopCount: Int = 1) throws {
         logPath = NSTemporaryDirectory() + "ssekeeper-test-\(UUID().uuidString).log"
         logFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         server = try ProxyServer(config: config, logger: Logger(fd: logFD), loopCount: loopCount)

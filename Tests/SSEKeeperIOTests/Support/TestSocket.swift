@@ -5,6 +5,8 @@ import Glibc
 final class TestSocket: @unchecked Sendable {
     let fd: Int32
     private(set) var isClosed = false
+    /// Requests a keep-alive `TestUpstream` answered on this connection before the current one.
+    var requestsServed = 0
 
     init(fd: Int32) {
         self.fd = fd

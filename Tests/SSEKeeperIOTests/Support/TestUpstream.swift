@@ -12,9 +12,15 @@ final class TestUpstream: @unchecked Sendable {
     private var closedAt: [Date] = []
     private let handler: @Sendable (TestSocket, String, TestUpstream) throws -> Void
 
+    private let keepAlive: Bool
+
     /// Starts listening; `handler` gets the connection, the request head it read (up to the blank line), and self.
-    init(handler: @escaping @Sendable (TestSocket, String, TestUpstream) throws -> Void) throws {
+    /// With `keepAlive`, a connection serves request after request (the handler must consume any body and answer
+    /// with a framed response) until the proxy closes it or the handler throws; `connection.requestsServed`
+    /// tells the handler how many requests came before on that connection.
+    init(keepAlive: Bool = false, handler: @escaping @Sendable (TestSocket, String, TestUpstream) throws -> Void) throws {
         self.handler = handler
+        self.keepAlive = keepAlive
         (listenFD, port) = Self.listenOnLoopback()
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
@@ -48,16 +54,24 @@ final class TestUpstream: @unchecked Sendable {
             let connection = TestSocket(fd: fd)
             lock.withLock { connections += 1 }
             let thread = Thread { [self] in
-                var head: [UInt8] = []
-                do {
-                    try connection.receive(until: "\r\n\r\n", into: &head)
-                } catch {
-                    connection.close()
-                    return
-                }
-                let text = String(decoding: head, as: UTF8.self)
-                lock.withLock { requests.append(text) }
-                try? handler(connection, text, self)
+                repeat {
+                    var head: [UInt8] = []
+                    do {
+                        try connection.receive(until: "\r\n\r\n", into: &head)
+                    } catch {
+                        if keepAlive { noteClosed() }
+                        connection.close()
+                        return
+                    }
+                    let text = String(decoding: head, as: UTF8.self)
+                    lock.withLock { requests.append(text) }
+                    do {
+                        try handler(connection, text, self)
+                    } catch {
+                        break
+                    }
+                    connection.requestsServed += 1
+                } while keepAlive && !connection.isClosed
                 connection.close()
             }
             thread.start()
@@ -72,7 +86,16 @@ final class TestUpstream: @unchecked Sendable {
     func noteClosed() { lock.withLock { closedAt.append(Date()) } }
     var closeTimes: [Date] { lock.withLock { closedAt } }
 
+    private var stopped = false
+
+    /// Stops listening: new connects are refused. Idempotent, so `deinit` after an explicit `stop()` does not
+    /// close a descriptor number another test may have been given meanwhile.
     func stop() {
+        let first = lock.withLock {
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         shutdown(listenFD, Int32(SHUT_RDWR))
         close(listenFD)
     }

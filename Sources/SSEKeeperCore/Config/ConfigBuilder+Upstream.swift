@@ -1,0 +1,158 @@
+/// `upstream NAME { ... }` blocks: servers with their options, and the keep-alive pool settings.
+extension ConfigBuilder {
+    /// `weight=` accepts 1...1000 (nginx has no documented maximum; 1000 keeps the sums small and is plenty).
+    static let serverWeightRange = 1...1000
+    /// `max_fails=` accepts 0...1000; 0 means failures never mark the server down (as in nginx).
+    static let serverMaxFailsRange = 0...1000
+    /// `upstream_keepalive` accepts 0...10000 idle connections per event loop.
+    static let upstreamKeepaliveRange = 0...10_000
+    /// The options a `server` line may carry after its address.
+    static let serverOptionNames = ["weight", "max_fails", "fail_timeout", "backup"]
+
+    /// Reads an `upstream` block: its name, every `server` line with its options, `upstream_keepalive` and
+    /// `upstream_keepalive_timeout`. A pool that has servers but only backup ones is an error at its first `backup`.
+    mutating func applyUpstream(_ statement: ConfigStatement, name token: ConfigToken?) {
+        var name = token?.text
+        if let token, let text = name {
+            if !Self.isValidUpstreamName(text) {
+                report("invalid upstream name \(token.quotedText) (use letters, digits, \"_\", \"-\" and \".\")", at: token)
+                name = nil
+            } else if let first = upstreamLines[text] {
+                report("duplicate upstream \"\(text)\", first at line \(first)", at: token)
+                name = nil
+            } else {
+                upstreamLines[text] = token.line
+            }
+        }
+        var upstream = Upstream(name: name ?? "", servers: [UpstreamServer]())
+        var hasServer = false
+        var hasPrimary = false
+        var firstBackup: ConfigToken?
+        var seen: [String: Int] = [:]
+        for inner in statement.block ?? [] {
+            if inner.nameText == "server" { hasServer = true }
+            guard let (directive, argument) = check(inner, in: .upstream, seen: &seen), let argument else { continue }
+            switch directive.name {
+            case "server":
+                guard let text = argument.text else { continue }
+                let options = inner.arguments.dropFirst()
+                // A server line with a bad option still counts as a server (and as a primary unless it says
+                // `backup`), so one typo gives one error, not a follow-on "only backups".
+                let backupToken = options.first { $0.text == "backup" }
+                if let backupToken {
+                    firstBackup = firstBackup ?? backupToken
+                } else {
+                    hasPrimary = true
+                }
+                let parsedAddress: ServerAddress?
+                switch ConfigValue.parseServerAddress(text) {
+                case .failure(let problem):
+                    report(problem.message, at: argument)
+                    parsedAddress = nil
+                case .success(let address):
+                    parsedAddress = address
+                }
+                if let server = serverOptions(Array(options), address: parsedAddress) {
+                    upstream.servers.append(server)
+                }
+            case "upstream_keepalive":
+                if let value = count(directive.name, argument, in: Self.upstreamKeepaliveRange) { upstream.keepalive = value }
+            case "upstream_keepalive_timeout":
+                if let value = duration(directive.name, argument) { upstream.keepaliveTimeout = value }
+            default:
+                assertionFailure("directive table and applyUpstream disagree on \(directive.name)")
+            }
+        }
+        let shown = token?.text ?? statement.display
+        if !hasServer {
+            report("upstream \"\(shown)\" has no \"server\": add one, e.g. \"server 127.0.0.1:9000;\"",
+                   at: token ?? statement.name)
+        } else if !hasPrimary, let firstBackup {
+            report("upstream \"\(shown)\" has only backup servers: at least one server must not be \"backup\"",
+                   at: firstBackup)
+        }
+        if name != nil { upstreams.append(upstream) }
+    }
+
+    /// The server at `address` with `options` applied, or `nil` when the address or an option was invalid
+    /// (each problem reported at its token; every option is checked even after a bad one).
+    private mutating func serverOptions(_ options: [ConfigToken], address: ServerAddress?) -> UpstreamServer? {
+        var server = UpstreamServer(address: address ?? ServerAddress(host: "", port: 0))
+        var valid = address != nil
+        var given: Set<String> = []
+        for token in options {
+            guard let text = token.text else { continue }
+            let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0])
+            let value = parts.count > 1 ? String(parts[1]) : nil
+            guard Self.serverOptionNames.contains(key) else {
+                let hint = ConfigDirective.closest(to: key, among: Self.serverOptionNames)
+                    .map { "; did you mean \"\($0)\"?" } ?? " (use weight=N, max_fails=N, fail_timeout=DURATION or backup)"
+                report("unknown server option \(token.quotedText)\(hint)", at: token)
+                valid = false
+                continue
+            }
+            guard given.insert(key).inserted else {
+                report("duplicate server option \"\(key)\"", at: token)
+                valid = false
+                continue
+            }
+            if key == "backup" {
+                if value != nil {
+                    report("server option \"backup\" takes no value", at: token)
+                    valid = false
+                }
+                server.isBackup = true
+                continue
+            }
+            guard let value, !value.isEmpty else {
+                let example = key == "fail_timeout" ? "fail_timeout=10s" : key == "weight" ? "weight=5" : "max_fails=3"
+                report("server option \"\(key)\" needs a value, e.g. \(example)", at: token)
+                valid = false
+                continue
+            }
+            switch key {
+            case "weight":
+                if let number = optionNumber(key, value, in: Self.serverWeightRange, example: "weight=5", at: token) {
+                    server.weight = number
+                } else {
+                    valid = false
+                }
+            case "max_fails":
+                if let number = optionNumber(key, value, in: Self.serverMaxFailsRange, example: "max_fails=3", at: token) {
+                    server.maxFails = number
+                } else {
+                    valid = false
+                }
+            default:
+                guard let duration = ConfigValue.parseDuration(value) else {
+                    report("invalid fail_timeout \"\(value)\" (use 250ms, 15s, 2m, 1h)", at: token)
+                    valid = false
+                    continue
+                }
+                guard Self.durationRange.contains(duration) else {
+                    report("fail_timeout must be between 1ms and 24h, got \(value)", at: token)
+                    valid = false
+                    continue
+                }
+                server.failTimeout = duration
+            }
+        }
+        return valid ? server : nil
+    }
+
+    /// The whole number `value` of option `key` when it is within `range`; otherwise reports at `token`.
+    private mutating func optionNumber(
+        _ key: String, _ value: String, in range: ClosedRange<Int>, example: String, at token: ConfigToken
+    ) -> Int? {
+        guard let number = ConfigValue.parseInteger(Substring(value)).flatMap(Int.init(exactly:)) else {
+            report("invalid \(key) \"\(value)\" (use a whole number from \(range.lowerBound) to \(range.upperBound), e.g. \(example))", at: token)
+            return nil
+        }
+        guard range.contains(number) else {
+            report("\(key) must be between \(range.lowerBound) and \(range.upperBound), got \(value)", at: token)
+            return nil
+        }
+        return number
+    }
+}
