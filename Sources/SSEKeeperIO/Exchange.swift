@@ -81,6 +81,14 @@ final class Exchange {
     let lastEventID: String?
     /// Draining wants this SSE stream ended at its next event boundary.
     var drainRequested = false
+    /// The client's request, kept on `upstream_resume` routes for requests without a body (to re-send it).
+    var requestHead: RequestHead?
+    /// On `upstream_resume` routes: holds a partial event so a break never leaves half of it at the client.
+    var assembler: SSEEventAssembler?
+    /// The resume in progress, if the upstream ended and ssekeeper is reconnecting.
+    var resume: ResumeState?
+    /// How many times the upstream response was resumed into this one.
+    var resumeCount = 0
 
     init(startedAt: UInt64, head: RequestHead, route: Route, upstreamHead: [UInt8], attemptOrder: [Int],
          requestBody: RequestBodyState, maxHeaderBytes: Int, metrics: RouteMetrics) {
