@@ -172,6 +172,7 @@ extension ProxySession {
         exchange.resumeCount += 1
         exchange.metrics.counters.resumesSucceeded &+= 1
         exchange.metrics.counters.resumeGap.observe(nanos: now &- resume.brokeAt)
+        exchange.longestUpstreamGapNanos = max(exchange.longestUpstreamGapNanos, now &- exchange.lastUpstreamBytesAt)
         exchange.lastUpstreamBytesAt = now
         phase = .streaming
         context.logger.info("route \(exchange.route.prefix): resumed from upstream \(exchange.server ?? "") "

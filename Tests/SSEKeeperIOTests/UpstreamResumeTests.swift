@@ -161,4 +161,25 @@ import Testing
         while !reader.finished { tail += try reader.nextChunk(from: client) }
         #expect(String(decoding: tail, as: UTF8.self).contains("retry: 250\n"), "\(String(decoding: tail, as: UTF8.self).debugDescription)")
     }
+
+    @Test func clientClosingDuringTheGap_cancelsTheResumeAtOnce() throws {
+        let backend = try PythonSSEBackend(["--interval-ms", "50"])
+        let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Self.settings(.on))
+        let (client, initialReader) = try Self.open(proxy)
+        var reader = initialReader
+        var stream = ObservedStream()
+        try stream.read(from: client, reader: &reader) { $0.events.count >= 2 }
+        backend.kill()
+        usleep(300_000)
+        #expect(try ExpositionChecker(proxy.server.metricsExposition()).value("ssekeeper_upstream_connect_errors_total", ["route": "/", "kind": "refused"]) ?? 0 >= 2,
+                "the resume keeps trying while the client is there")
+        client.close()
+        let line = proxy.waitForLogLine(containing: ["access", "end=client_closed"], seconds: 2)
+        #expect(line?.contains("resumes=0") == true, "\(proxy.log)")
+        let refused = { try ExpositionChecker(proxy.server.metricsExposition()).value("ssekeeper_upstream_connect_errors_total", ["route": "/", "kind": "refused"]) }
+        let afterClose = try refused()
+        usleep(500_000)
+        #expect(try refused() == afterClose, "no connect after the client left")
+        #expect(try ExpositionChecker(proxy.server.metricsExposition()).value("ssekeeper_open_streams", ["route": "/"]) == 0)
+    }
 }

@@ -23,8 +23,8 @@ struct AccessLogRecordJSONTests {
         let record = AccessLogRecord(client: "c", method: "-", path: "-", status: 400, bytesSent: 90, durationNanos: 0,
                                      heartbeatsSent: 0, heartbeatsSkipped: 0, end: .rejected, upstream: nil, reason: nil)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(record.json(time: "t").utf8)) as? [String: Any])
-        #expect(object.count == 14)
-        for key in ["route", "upstream", "upstream_quiet_max_s", "reason"] {
+        #expect(object.count == 15)
+        for key in ["route", "upstream", "upstream_quiet_max_s", "resumes", "reason"] {
             #expect(object[key] is NSNull, "\(key)")
         }
         #expect(object["duration_s"] as? Int == 0)
