@@ -63,7 +63,19 @@ extension ProxySession {
             }
             guard writeScratchToClient(exchange, now: now) else { return true }
         }
-        startResumeAttempt(now: now)
+        let settings = exchange.route.settings
+        let quick = exchange.lastSpliceAt != 0 && now &- exchange.lastSpliceAt < settings.resumeBackoffMax.nanoseconds
+        exchange.quickResumeStreak = quick ? exchange.quickResumeStreak + 1 : 0
+        guard exchange.quickResumeStreak > 0, let resume = exchange.resume else {
+            startResumeAttempt(now: now)
+            return true
+        }
+        // The last splice was moments ago: go on with the back-off instead of reconnecting at once again.
+        resume.attempts = exchange.quickResumeStreak
+        resume.retryAt = now + ResumePolicy.delayNanos(
+            attempt: resume.attempts, minNanos: settings.resumeBackoffMin.nanoseconds,
+            maxNanos: settings.resumeBackoffMax.nanoseconds, jitter: Double.random(in: 0..<1))
+        updateResumeDeadline()
         return true
     }
 
@@ -169,6 +181,7 @@ extension ProxySession {
         }
         let now = EventLoop.now()
         exchange.resume = nil
+        exchange.lastSpliceAt = now
         exchange.resumeCount += 1
         exchange.metrics.counters.resumesSucceeded &+= 1
         exchange.metrics.counters.resumeGap.observe(nanos: now &- resume.brokeAt)

@@ -182,4 +182,18 @@ import Testing
         #expect(try refused() == afterClose, "no connect after the client left")
         #expect(try ExpositionChecker(proxy.server.metricsExposition()).value("ssekeeper_open_streams", ["route": "/"]) == 0)
     }
+
+    @Test func backendEndingEveryStreamAtOnce_withAlways_isReconnectedToWithBackoff_notInALoop() throws {
+        let backend = try PythonSSEBackend(["--end-after", "1", "--ignore-last-event-id"])
+        let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Self.settings(.always))
+        let (client, initialReader) = try Self.open(proxy)
+        var reader = initialReader
+        var stream = ObservedStream()
+        let until = stream.now + 1.0
+        try stream.read(from: client, reader: &reader) { $0.now >= until }
+        let requests = backend.requestLog.split(separator: "\n").count
+        // Back-off 20 ms doubling to 200 ms: about 8 reconnects in a second; without it, hundreds.
+        #expect(requests >= 3 && requests <= 20, "\(requests) requests in 1 s")
+        #expect(!stream.ended)
+    }
 }
