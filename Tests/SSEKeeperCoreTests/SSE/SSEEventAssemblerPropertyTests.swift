@@ -135,6 +135,57 @@ import Testing
         coverage.cases += 1
     }
 
+    @Test func assemblerThenTracker_takesAHeartbeatAfterEveryRead_andTheClientStillSeesTheUpstreamsEvents() throws {
+        let (base, count) = Self.caseRange
+        var injected = 0
+        for index in 0..<count {
+            let seed = base &+ UInt64(index)
+            var rng = SplitMix64(seed: seed)
+            let upstream = SSEStreamGenerator.stream(using: &rng)
+            let lengths = SSEStreamGenerator.chunkLengths(count: upstream.count, bytes: upstream, using: &rng)
+            var assembler = SSEEventAssembler(maxHeldBytes: rng.chance(0.3) ? rng.int(4...40) : 64 * 1024)
+            var tracker = SSEStreamTracker()
+            var client = SpecEventStreamParser()
+            var original = SpecEventStreamParser()
+            var offset = 0
+            for length in lengths {
+                let chunk = Array(upstream[offset..<offset + length])
+                offset += length
+                original.feed(chunk)
+                chunk.withUnsafeBytes { raw in
+                    assembler.feed(raw) { slice in tracker.forward(slice) { client.feed($0) } }
+                }
+                let heartbeat = tracker.heartbeat(comment: "hb")
+                if !assembler.isPassingThrough {
+                    // The client stands between events: a heartbeat is always possible, and changes nothing.
+                    guard let heartbeat else {
+                        Issue.record("seed \(seed): no heartbeat possible at an event boundary")
+                        return
+                    }
+                    #expect(tracker.isAtEventBoundary, "seed \(seed)")
+                    guard client.events == original.events else {
+                        Issue.record("seed \(seed): events differ after \(offset) bytes: \(client.events) vs \(original.events)")
+                        return
+                    }
+                }
+                if let heartbeat {
+                    injected += 1
+                    client.feed(heartbeat)
+                }
+            }
+            let rest = assembler.finish()
+            rest.withUnsafeBytes { raw in tracker.forward(raw) { client.feed($0) } }
+            client.feed(tracker.finish())
+            original.finish()
+            client.finish()
+            guard client.events == original.events else {
+                Issue.record("seed \(seed): events differ at the end: \(client.events) vs \(original.events)")
+                return
+            }
+        }
+        #expect(injected > count)
+    }
+
     static func runBroken(seed: UInt64, coverage: inout Coverage) throws {
         var rng = SplitMix64(seed: seed)
         let first = SSEStreamGenerator.stream(using: &rng)
