@@ -15,6 +15,7 @@ let package = Package(
         .target(name: "SSEKeeperIO", dependencies: ["SSEKeeperCore"]),
         .executableTarget(name: "ssekeeper", dependencies: ["SSEKeeperCore", "SSEKeeperIO"]),
         .testTarget(name: "SSEKeeperCoreTests", dependencies: ["SSEKeeperCore"]),
-        .testTarget(name: "SSEKeeperIOTests", dependencies: ["SSEKeeperCore", "SSEKeeperIO"]),
+        // Fixtures/ holds scripts the tests run with python3 (by path), not resources.
+        .testTarget(name: "SSEKeeperIOTests", dependencies: ["SSEKeeperCore", "SSEKeeperIO"], exclude: ["Fixtures"]),
     ]
 )

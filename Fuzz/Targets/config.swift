@@ -122,6 +122,10 @@ private func checkStreamSettings(_ settings: StreamSettings, _ what: String) {
     require(settings.heartbeatFraction > 0 && settings.heartbeatFraction < 1, "\(what) heartbeat_fraction \(settings.heartbeatFraction)")
     require(ConfigBuilder.commentProblem(settings.heartbeatComment) == nil, "\(what) heartbeat_comment")
     if let retry = settings.sseRetry { checkDuration(retry, "\(what) sse_retry") }
+    checkDuration(settings.resumeWindow, "\(what) resume_window")
+    checkDuration(settings.resumeBackoffMin, "\(what) resume_backoff minimum")
+    checkDuration(settings.resumeBackoffMax, "\(what) resume_backoff maximum")
+    require(settings.resumeBackoffMin <= settings.resumeBackoffMax, "\(what) resume_backoff \(settings.resumeBackoffMin)..\(settings.resumeBackoffMax)")
     // The proxy schedules heartbeats in whole nanoseconds; an interval of 0 ns makes every poll due.
     let interval = settings.heartbeatInterval
     let (seconds, attoseconds) = interval.components

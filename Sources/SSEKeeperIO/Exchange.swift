@@ -101,6 +101,19 @@ final class Exchange {
     let lastEventID: String?
     /// Draining wants this SSE stream ended at its next event boundary.
     var drainRequested = false
+    /// The client's request, kept on `upstream_resume` routes for requests without a body (to re-send it).
+    var requestHead: RequestHead?
+    /// On `upstream_resume` routes: holds a partial event so a break never leaves half of it at the client.
+    var assembler: SSEEventAssembler?
+    /// The resume in progress, if the upstream ended and ssekeeper is reconnecting.
+    var resume: ResumeState?
+    /// How many times the upstream response was resumed into this one.
+    var resumeCount = 0
+    /// When the last resume spliced its response in (0: never), and how many resumes in a row came within
+    /// `resume_backoff`'s maximum of the previous splice: a backend that ends every stream at once is not
+    /// reconnected to at once every time, the back-off goes on from where it was.
+    var lastSpliceAt: UInt64 = 0
+    var quickResumeStreak = 0
 
     init(startedAt: UInt64, head: RequestHead, route: Route, upstreamHead: [UInt8], attemptOrder: [Int],
          requestBody: RequestBodyState, maxHeaderBytes: Int, metrics: RouteMetrics) {

@@ -9,6 +9,7 @@ extension ProxySession {
     func drain() {
         exchange?.clientWantsKeepAlive = false
         exchange?.keepAlive = false
+        if drainResumingStream() { return }
         switch phase {
         case .idle where requestCount == 0:
             // Accepted just now (the listener hands over its queue before closing): its request is coming and

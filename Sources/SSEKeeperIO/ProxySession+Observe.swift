@@ -33,7 +33,9 @@ extension ProxySession {
 
     /// This session's row in `/streams`, when it is streaming an SSE response.
     func streamRow(now: UInt64) -> StreamRow? {
-        guard phase == .streaming, let exchange, exchange.isSSE, exchange.streamStartedAt != 0 else { return nil }
+        // A stream in a resume gap (`upstream_resume`) is still open for its client.
+        guard let exchange, phase == .streaming || exchange.resume != nil, exchange.isSSE, exchange.streamStartedAt != 0
+        else { return nil }
         return StreamRow(
             route: exchange.route.prefix, path: exchange.path, client: clientAddress, upstream: exchange.server,
             ageNanos: now &- exchange.streamStartedAt, bytesIn: exchange.bytesReceived, bytesOut: exchange.bytesSent,

@@ -62,7 +62,7 @@ extension ProxySession {
                     respondError(status: 502, detail: "upstream switched protocols (101), which ssekeeper does not relay", end: .upstreamError)
                     return
                 }
-                if let interim = ClientResponseBuilder.interim(head, clientVersion: exchange.clientVersion) {
+                if !exchange.headSent, let interim = ClientResponseBuilder.interim(head, clientVersion: exchange.clientVersion) {
                     _ = client.write(interim)
                     exchange.bytesSent += UInt64(interim.count)
                 }
@@ -70,7 +70,11 @@ extension ProxySession {
             }
             let rest = exchange.responseHead
             exchange.responseHead = []
-            beginResponse(head, exchange: exchange, bytesAfterHead: rest.count)
+            if exchange.resume != nil {
+                spliceResumedResponse(head, exchange: exchange)
+            } else {
+                beginResponse(head, exchange: exchange, bytesAfterHead: rest.count)
+            }
             if phase == .streaming, !rest.isEmpty {
                 rest.withUnsafeBytes { streamResponseBody($0, inTheHeadsRead: true) }
             }
@@ -126,6 +130,7 @@ extension ProxySession {
                     appendClientData(tracker.retryPreamble(milliseconds: Int(retry.nanoseconds / 1_000_000)), exchange: exchange)
                 }
                 exchange.tracker = tracker
+                startAssembling(exchange)
                 let interval = max(settings.heartbeatInterval.nanoseconds, Self.minimumHeartbeatIntervalNanos)
                 exchange.heartbeats = HeartbeatSchedule(intervalNanos: interval, startedAt: now)
                 setDeadline(exchange.heartbeats!.nextDeadline)
@@ -188,7 +193,9 @@ extension ProxySession {
 
     private func emitBody(_ data: UnsafeRawBufferPointer, exchange: Exchange) {
         guard !data.isEmpty else { return }
-        if exchange.tracker != nil {
+        if exchange.assembler != nil {
+            assembleBody(data, exchange: exchange)
+        } else if exchange.tracker != nil {
             exchange.tracker!.forward(data) { appendClientData($0, exchange: exchange) }
         } else {
             appendClientData(data, exchange: exchange)
@@ -226,6 +233,7 @@ extension ProxySession {
 
     /// The upstream finished its response cleanly: end the client's response and keep the connection if we can.
     func finishResponse(_ exchange: Exchange) {
+        if resumeOrFlushAtCleanEnd(exchange) { return }
         releaseUpstream(exchange)
         loop.outputScratch.removeAll(keepingCapacity: true)
         if let held = exchange.tracker?.finish(), !held.isEmpty {
@@ -271,6 +279,7 @@ extension ProxySession {
     func upstreamBroke(reason: String, end: RequestEnd = .upstreamError) {
         guard phase != .finished else { return }
         if phase == .awaitingResponse, retryAfterUpstreamFailure(reason: reason) { return }
+        if resumeAfterUpstreamEnd(reason: reason, clean: false) { return }
         context.logger.warn("upstream \(exchange?.server ?? ""): \(reason)")
         if phase == .streaming, let exchange, sendUpstreamErrorEvent(reason: reason) {
             // The event must reach the client, so the close is graceful; without the final chunk the client still

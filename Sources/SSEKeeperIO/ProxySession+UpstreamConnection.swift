@@ -76,6 +76,7 @@ extension ProxySession {
             return
         }
         upstream.acknowledgeQuickly()
+        noteResumeConnected()
         // Kept for a retry only while one is possible (see `retryAfterUpstreamFailure`).
         if !exchange.isRetryable { exchange.upstreamHead = [] }
         let early = inbound

@@ -98,6 +98,10 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         // The loop pops entries up to its slack early; an entry it pops counts as reached, or a target that
         // re-inserts "not yet" inside the slack would be popped again in the same sweep, forever.
         let now = max(loopNow, entryDeadline)
+        if exchange?.resume != nil {
+            resumeTick(now: now)
+            return
+        }
         if deadline > now {
             setDeadline(deadline)
             return
@@ -272,6 +276,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             attemptOrder: context.attemptOrder(for: route.upstreamName, now: EventLoop.now()), requestBody: body,
             maxHeaderBytes: limits.maxHeaderBytes, metrics: loop.metrics.route(route.prefix))
         if runtime.draining.load(ordering: .relaxed) { exchange.clientWantsKeepAlive = false }
+        if route.settings.upstreamResume != .off, case .none = body { exchange.requestHead = head }
         self.exchange = exchange
         guard case .chunked = body else {
             connectNextServer()
@@ -418,6 +423,7 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
     /// out, breaks the connection so the client knows the response is incomplete).
     func respondError(status: Int, detail: String, end: RequestEnd, method: String? = nil, path: String? = nil) {
         guard phase != .finished else { return }
+        if resumeAttemptFailed(detail) { return }
         dropUpstream()
         if end == .rejected || status == 408 { loop.metrics.process.countRejection(RejectionReason(status: status)) }
         if let exchange, exchange.headSent {
@@ -446,7 +452,8 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
             heartbeatsSent: exchange.heartbeats?.sent ?? 0, heartbeatsSkipped: exchange.heartbeats?.skipped ?? 0,
             end: end, upstream: exchange.server, reason: reason,
             longestUpstreamGapNanos: exchange.isSSE ? max(exchange.longestUpstreamGapNanos, EventLoop.now() &- exchange.lastUpstreamBytesAt) : nil,
-            route: exchange.route.prefix), counting: exchange.metrics)
+            route: exchange.route.prefix,
+            resumes: exchange.route.settings.upstreamResume != .off ? exchange.resumeCount : nil), counting: exchange.metrics)
     }
 }
 

@@ -153,6 +153,15 @@ public struct StreamSettings: Sendable, Equatable {
     /// Whether a stream whose upstream breaks gets an `event: error` before it closes
     /// (`sse_upstream_error_event`, default off).
     public var sseUpstreamErrorEvent: Bool
+    /// Whether a stream whose upstream ends is reconnected behind the client's back (`upstream_resume`, default off).
+    public var upstreamResume: UpstreamResumeMode
+    /// How long a resume keeps trying before the client's stream is closed (`resume_window`, default 30s).
+    public var resumeWindow: Duration
+    /// The delay before the second reconnect; it doubles (with jitter) up to `resumeBackoffMax`
+    /// (`resume_backoff MIN..MAX`, default 100ms..5s). The first reconnect is immediate.
+    public var resumeBackoffMin: Duration
+    /// The longest delay between two reconnects.
+    public var resumeBackoffMax: Duration
 
     public init(
         idleTimeout: Duration = .seconds(60),
@@ -160,7 +169,11 @@ public struct StreamSettings: Sendable, Equatable {
         heartbeatComment: String = "heartbeat",
         sseRetry: Duration? = nil,
         sseUnavailable: SSEUnavailableMode = .reconnect,
-        sseUpstreamErrorEvent: Bool = false
+        sseUpstreamErrorEvent: Bool = false,
+        upstreamResume: UpstreamResumeMode = .off,
+        resumeWindow: Duration = .seconds(30),
+        resumeBackoffMin: Duration = .milliseconds(100),
+        resumeBackoffMax: Duration = .seconds(5)
     ) {
         self.idleTimeout = idleTimeout
         self.heartbeatFraction = heartbeatFraction
@@ -168,6 +181,10 @@ public struct StreamSettings: Sendable, Equatable {
         self.sseRetry = sseRetry
         self.sseUnavailable = sseUnavailable
         self.sseUpstreamErrorEvent = sseUpstreamErrorEvent
+        self.upstreamResume = upstreamResume
+        self.resumeWindow = resumeWindow
+        self.resumeBackoffMin = resumeBackoffMin
+        self.resumeBackoffMax = resumeBackoffMax
     }
 
     /// How long a stream may stay silent towards the client before a heartbeat is due.

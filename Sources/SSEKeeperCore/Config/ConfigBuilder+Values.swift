@@ -12,6 +12,20 @@ struct StreamSettingsOverrides: Sendable, Equatable {
     var sseUnavailable: SSEUnavailableMode?
     /// `sse_upstream_error_event`, when set in this block.
     var sseUpstreamErrorEvent: Bool?
+    /// `upstream_resume`, when set in this block.
+    var upstreamResume: UpstreamResumeMode?
+    /// `resume_window`, when set in this block.
+    var resumeWindow: Duration?
+    /// `resume_backoff`, when set in this block.
+    var resumeBackoff: (min: Duration, max: Duration)?
+
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.idleTimeout == rhs.idleTimeout && lhs.heartbeatFraction == rhs.heartbeatFraction
+            && lhs.heartbeatComment == rhs.heartbeatComment && lhs.sseRetry == rhs.sseRetry
+            && lhs.sseUnavailable == rhs.sseUnavailable && lhs.sseUpstreamErrorEvent == rhs.sseUpstreamErrorEvent
+            && lhs.upstreamResume == rhs.upstreamResume && lhs.resumeWindow == rhs.resumeWindow
+            && lhs.resumeBackoff?.min == rhs.resumeBackoff?.min && lhs.resumeBackoff?.max == rhs.resumeBackoff?.max
+    }
 
     /// `base` with every value set here replacing its counterpart.
     func applied(to base: StreamSettings) -> StreamSettings {
@@ -22,6 +36,12 @@ struct StreamSettingsOverrides: Sendable, Equatable {
         if let sseRetry { settings.sseRetry = sseRetry }
         if let sseUnavailable { settings.sseUnavailable = sseUnavailable }
         if let sseUpstreamErrorEvent { settings.sseUpstreamErrorEvent = sseUpstreamErrorEvent }
+        if let upstreamResume { settings.upstreamResume = upstreamResume }
+        if let resumeWindow { settings.resumeWindow = resumeWindow }
+        if let resumeBackoff {
+            settings.resumeBackoffMin = resumeBackoff.min
+            settings.resumeBackoffMax = resumeBackoff.max
+        }
         return settings
     }
 }
@@ -42,7 +62,8 @@ extension ConfigBuilder {
     static let maxHeartbeatCommentBytes = 200
 
     /// Applies a per-stream setting (`idle_timeout`, `heartbeat_fraction`, `heartbeat_comment`, `sse_retry`,
-    /// `sse_unavailable`, `sse_upstream_error_event`); false for other names.
+    /// `sse_unavailable`, `sse_upstream_error_event`, `upstream_resume`, `resume_window`, `resume_backoff`);
+    /// false for other names.
     mutating func applyStreamSetting(
         _ name: String, _ token: ConfigToken, to overrides: inout StreamSettingsOverrides
     ) -> Bool {
@@ -78,6 +99,30 @@ extension ConfigBuilder {
                 break
             }
             overrides.sseUpstreamErrorEvent = text == "on"
+        case "upstream_resume":
+            guard let value = UpstreamResumeMode(rawValue: text) else {
+                report("upstream_resume must be off, on or always, got \(token.quotedText)", at: token)
+                break
+            }
+            overrides.upstreamResume = value
+        case "resume_window":
+            if let value = duration(name, token) { overrides.resumeWindow = value }
+        case "resume_backoff":
+            let parts = text.split(separator: "..", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, let low = ConfigValue.parseDuration(parts[0]),
+                  let high = ConfigValue.parseDuration(parts[1]) else {
+                report("invalid resume_backoff \(token.quotedText) (use MIN..MAX, e.g. 100ms..5s)", at: token)
+                break
+            }
+            guard Self.durationRange.contains(low), Self.durationRange.contains(high) else {
+                report("resume_backoff bounds must be between 1ms and 24h, got \(text)", at: token)
+                break
+            }
+            guard low <= high else {
+                report("resume_backoff minimum \(parts[0]) is larger than its maximum \(parts[1])", at: token)
+                break
+            }
+            overrides.resumeBackoff = (low, high)
         case "sse_retry":
             if text == "off" {
                 overrides.sseRetry = .some(nil)

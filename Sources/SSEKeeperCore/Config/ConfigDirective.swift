@@ -44,7 +44,8 @@ struct ConfigDirective: Sendable {
         let streamSettings: [(String, String)] = [
             ("idle_timeout", "DURATION"), ("heartbeat_fraction", "FRACTION"), ("heartbeat_comment", "TEXT"),
             ("sse_retry", "DURATION|off"), ("sse_unavailable", "reconnect|status"),
-            ("sse_upstream_error_event", "on|off"),
+            ("sse_upstream_error_event", "on|off"), ("upstream_resume", "off|on|always"),
+            ("resume_window", "DURATION"), ("resume_backoff", "MIN..MAX"),
         ]
         let limits: [(String, String)] = [
             ("client_header_timeout", "DURATION"), ("upstream_connect_timeout", "DURATION"),

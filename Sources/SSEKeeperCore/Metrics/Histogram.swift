@@ -83,6 +83,9 @@ public enum HistogramBuckets {
     /// Stream age at a client-side close during upstream quiet: dense around common intermediary idle timeouts
     /// (30, 60, 100, 120 s ...), where a cluster reveals one.
     public static let quietCloseAge: [Double] = [1, 5, 10, 15, 20, 30, 45, 60, 75, 90, 100, 120, 180, 300, 600, 900, 1800, 3600]
+    /// Resume gaps (upstream break → new response head): a quick restart takes well under a second, a slow one
+    /// seconds; `resume_window` (default 30 s) bounds them.
+    public static let resumeGap: [Double] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60]
     /// Client close noticed → upstream socket shut down by ssekeeper: microseconds, unless the loop is busy.
     public static let teardown: [Double] = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]
 }

@@ -9,7 +9,8 @@
 ///   (status class `1xx`...`5xx`), `upstream_received_bytes_total` (bytes in), `client_sent_bytes_total` (bytes
 ///   out), `heartbeats_sent_total`, `heartbeats_skipped_total`, `stream_duration_seconds`,
 ///   `upstream_quiet_seconds`, `quiet_client_closes_total`, `quiet_client_close_age_seconds`,
-///   `teardown_seconds` (histograms where named `_seconds`), `upstream_connect_errors_total{kind}`.
+///   `teardown_seconds`, `resumes_attempted_total`, `resumes_succeeded_total`, `resumes_given_up_total`,
+///   `resume_gap_seconds` (histograms where named `_seconds`), `upstream_connect_errors_total{kind}`.
 ///
 /// Series are written for every route label in the snapshot and every value of `reason`, `code` and `kind`,
 /// zero or not, so a dashboard sees them from the first scrape. Routes are sorted by label.
@@ -74,6 +75,10 @@ public enum MetricsExposition {
         perRoute("ssekeeper_quiet_client_closes_total", .counter, "SSE streams closed by the client side after the upstream was quiet for at least one heartbeat interval.") { $0.quietClientCloses }
         perRouteHistogram("ssekeeper_quiet_client_close_age_seconds", "Stream age at those closes: a cluster at one age reveals an intermediary cutting streams.") { $0.quietCloseAge }
         perRouteHistogram("ssekeeper_teardown_seconds", "From noticing a client's close (EOF, reset, failed write) to shutting the upstream socket.") { $0.teardown }
+        perRoute("ssekeeper_resumes_attempted_total", .counter, "SSE streams whose upstream ended while ssekeeper kept the client and reconnected (upstream_resume).") { $0.resumesAttempted }
+        perRoute("ssekeeper_resumes_succeeded_total", .counter, "Resumes that spliced a new upstream response into the client's stream.") { $0.resumesSucceeded }
+        perRoute("ssekeeper_resumes_given_up_total", .counter, "Resumes that ended the client's stream: resume_window passed, or the upstream answered other than 200 text/event-stream.") { $0.resumesGivenUp }
+        perRouteHistogram("ssekeeper_resume_gap_seconds", "Successful resumes: from the upstream break to the new response head.") { $0.resumeGap }
         writer.family("ssekeeper_upstream_connect_errors_total", type: .counter, help: "Failed connects to upstream servers, by kind.")
         for label in routed {
             let counters = snapshot.routes[label]!

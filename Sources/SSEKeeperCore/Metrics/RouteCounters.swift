@@ -30,6 +30,15 @@ public struct RouteCounters: Sendable, Equatable {
     public var quietCloseAge = Histogram(boundsSeconds: HistogramBuckets.quietCloseAge)
     /// Client close noticed → upstream socket shut down.
     public var teardown = Histogram(boundsSeconds: HistogramBuckets.teardown)
+    /// Resumes started (`upstream_resume`): an SSE stream's upstream ended and ssekeeper kept the client.
+    public var resumesAttempted: UInt64 = 0
+    /// Resumes that spliced a new upstream response into the client's stream.
+    public var resumesSucceeded: UInt64 = 0
+    /// Resumes that ended the client's stream: the window passed, or the upstream answered something other
+    /// than a `200 text/event-stream` (the rest of `resumesAttempted` ended with the client or a drain).
+    public var resumesGivenUp: UInt64 = 0
+    /// For each successful resume: from the break to the new response's head, while the client got no event.
+    public var resumeGap = Histogram(boundsSeconds: HistogramBuckets.resumeGap)
 
     public init() {}
 
@@ -62,6 +71,10 @@ public struct RouteCounters: Sendable, Equatable {
         upstreamQuiet.merge(other.upstreamQuiet)
         quietCloseAge.merge(other.quietCloseAge)
         teardown.merge(other.teardown)
+        resumesAttempted &+= other.resumesAttempted
+        resumesSucceeded &+= other.resumesSucceeded
+        resumesGivenUp &+= other.resumesGivenUp
+        resumeGap.merge(other.resumeGap)
     }
 
     /// A copy sharing no array storage with `self` (see `Histogram.detachedCopy()`).
@@ -73,6 +86,7 @@ public struct RouteCounters: Sendable, Equatable {
         copy.upstreamQuiet = upstreamQuiet.detachedCopy()
         copy.quietCloseAge = quietCloseAge.detachedCopy()
         copy.teardown = teardown.detachedCopy()
+        copy.resumeGap = resumeGap.detachedCopy()
         return copy
     }
 }

@@ -4,7 +4,7 @@ extension AccessLogRecord {
     ///
     /// `{"time":"2026-11-22T03:34:51.567Z","client":"127.0.0.1:39124","method":"GET","path":"/events",`
     /// `"status":200,"bytes":257,"duration_s":10.974,"heartbeats":2,"skipped":0,"end":"client_closed",`
-    /// `"route":"/","upstream":"127.0.0.1:35947","upstream_quiet_max_s":9.8,"reason":"client closed the connection"}`
+    /// `"route":"/","upstream":"127.0.0.1:35947","upstream_quiet_max_s":9.8,"resumes":null,"reason":"client closed the connection"}`
     ///
     /// Durations are seconds with millisecond precision, as in the text line. No trailing newline.
     public func json(time: String) -> String {
@@ -25,6 +25,8 @@ extension AccessLogRecord {
         writer.member("upstream", upstream)
         writer.key("upstream_quiet_max_s")
         if let longestUpstreamGapNanos { writer.seconds(nanos: longestUpstreamGapNanos) } else { writer.null() }
+        writer.key("resumes")
+        if let resumes { writer.integer(resumes) } else { writer.null() }
         writer.member("reason", reason)
         writer.endObject()
         return writer.text

@@ -36,10 +36,12 @@ public struct AccessLogRecord: Sendable, Equatable {
     public var longestUpstreamGapNanos: UInt64?
     /// The prefix of the route that served the request, if one did.
     public var route: String?
+    /// On routes with `upstream_resume`: how many times the upstream response was resumed into this one.
+    public var resumes: Int?
 
     public init(client: String, method: String, path: String, status: Int, bytesSent: UInt64, durationNanos: UInt64,
                 heartbeatsSent: Int, heartbeatsSkipped: Int, end: RequestEnd, upstream: String?, reason: String?,
-                longestUpstreamGapNanos: UInt64? = nil, route: String? = nil) {
+                longestUpstreamGapNanos: UInt64? = nil, route: String? = nil, resumes: Int? = nil) {
         self.client = client
         self.method = method
         self.path = path
@@ -53,6 +55,7 @@ public struct AccessLogRecord: Sendable, Equatable {
         self.reason = reason
         self.longestUpstreamGapNanos = longestUpstreamGapNanos
         self.route = route
+        self.resumes = resumes
     }
 
     /// `key=value` pairs separated by spaces; values with spaces or quotes are quoted.
@@ -72,6 +75,7 @@ public struct AccessLogRecord: Sendable, Equatable {
         ]
         if let route { parts.append("route=\(Self.quoted(route))") }
         if let longestUpstreamGapNanos { parts.append("upstream_quiet_max=\(Self.seconds(longestUpstreamGapNanos))") }
+        if let resumes { parts.append("resumes=\(resumes)") }
         if let upstream { parts.append("upstream=\(upstream)") }
         if let reason { parts.append("reason=\(Self.quoted(reason))") }
         return parts.joined(separator: " ")
