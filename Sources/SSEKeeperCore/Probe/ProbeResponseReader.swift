@@ -50,6 +50,7 @@ public struct ProbeResponseReader: Sendable {
     private var events = SSEEventReader()
     private var sawStart = false
     private var sawEnd = false
+    private var failure: ProbeResponseError?
 
     /// Creates a reader for one response.
     public init(maxHeadBytes: Int = ProbeResponseReader.defaultMaxHeadBytes) {
@@ -63,8 +64,19 @@ public struct ProbeResponseReader: Sendable {
         return true
     }
 
-    /// Consumes `bytes` and returns the probe events they completed. After an error the reader is spent.
+    /// Consumes `bytes` and returns the probe events they completed. After an error the reader is spent: every
+    /// later call throws the same error.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(ProbeResponseError) -> [ProbeStreamEvent] {
+        if let failure { throw failure }
+        do {
+            return try consume(bytes)
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    private mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(ProbeResponseError) -> [ProbeStreamEvent] {
         var found: [ProbeStreamEvent] = []
         var input = bytes
         while !input.isEmpty {
@@ -77,6 +89,9 @@ public struct ProbeResponseReader: Sendable {
                 do {
                     result = try decoder.decode(input) { body.append(contentsOf: $0) }
                 } catch {
+                    // The data decoded before the bad framing came first: its own error (if any) is reported,
+                    // as it would be had the bytes arrived in smaller reads.
+                    _ = try body.withUnsafeBytes { body in Result { () throws(ProbeResponseError) in try readEvents(body) } }.get()
                     throw ProbeResponseError.malformed("bad chunked body: \(error)")
                 }
                 found += try body.withUnsafeBytes { body in Result { () throws(ProbeResponseError) in try readEvents(body) } }.get()
