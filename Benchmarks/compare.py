@@ -104,7 +104,7 @@ def workload_params(name, quick, scale):
             "latency": ["--streams", "200", "--duration", "3"],
             "throughput": ["--streams", "20", "--duration", "2", "--paced-rate", "2000", "--paced-duration", "1"],
             "memory": ["--streams", "500"],
-            "heartbeats": ["--streams", "300", "--duration", "3", "--interval-ms", str(HEARTBEAT_INTERVAL_MS)],
+            "heartbeats": ["--streams", "500", "--duration", "3", "--interval-ms", str(HEARTBEAT_INTERVAL_MS)],
             "teardown": ["--streams", "20"],
             "connrate": ["--steps", "500,1000,2000", "--step-duration", "0.5",
                          "--connrate-p99-ms", str(CONNRATE_P99_MS)],
@@ -186,6 +186,14 @@ def children_of(pid):
     return kids
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
+    except OSError:
+        return "?"
+
+
 def proc_threads(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -248,14 +256,21 @@ class SSEKeeper:
                 self.proc.wait()
                 info["killed"] = True
         self.log.close()
-        warnings = []
+        # Notable log lines: anything but access lines, and but the warning ssekeeper logs when a client closes
+        # a stream during upstream silence (the benchmark closes its silent streams itself, by design).
+        notable, expected_closes = [], 0
         with open(self.log_path, "rb") as f:
             for line in f:
                 text = line.decode("utf-8", "replace").rstrip()
-                if " info " not in text:
-                    warnings.append(text)
-        info["log_lines_not_info"] = len(warnings)
-        info["log_sample"] = warnings[:5]
+                if " info " in text:
+                    continue
+                if "the client side closed a stream" in text:
+                    expected_closes += 1
+                    continue
+                notable.append(text)
+        info["log_lines_not_info"] = len(notable)
+        info["log_sample"] = notable[:5]
+        info["log_client_closed_during_silence"] = expected_closes
         shutil.rmtree(self.dir, ignore_errors=True)
         return info
 
@@ -495,16 +510,16 @@ ROWS = [
     ("latency added p99.9 (ms)", "latency_p999", True, None, None),
     ("  (app clock) added p50 (ms)", "latency_app_p50", True, None, None),
     ("  (app clock) added p99 (ms)", "latency_app_p99", True, None, None),
-    ("  proxy CPU, 1,000 ev/s (% core)", "latency_proxy_cpu_pct", False, None, None),
-    ("CPU per 1M events, paced 20k ev/s (s)", "paced_cpu_s_per_m", False, "ratio_le", 1.0),
-    ("  proxy CPU, paced 20k ev/s (% core)", "paced_proxy_cpu_pct", False, None, None),
+    ("  proxy CPU in the latency run (% core)", "latency_proxy_cpu_pct", False, None, None),
+    ("CPU per 1M events, paced (s)", "paced_cpu_s_per_m", False, "ratio_le", 1.0),
+    ("  proxy CPU, paced (% core)", "paced_proxy_cpu_pct", False, None, None),
     ("  load tool CPU, paced (% core)", "paced_loadgen_cpu_pct", False, None, None),
     ("throughput, saturated (events/s)", "throughput_events_per_s", False, None, None),
     ("CPU per 1M events, saturated (s)", "throughput_cpu_s_per_m", False, "ratio_le", 1.0),
     ("  proxy CPU at saturation (% core)", "throughput_proxy_cpu_pct", False, None, None),
     ("  load tool CPU (% core)", "throughput_loadgen_cpu_pct", False, None, None),
     ("RSS per idle stream (KiB)", "memory_kib_per_stream", False, "le", 4.0),
-    ("  RSS at 9,000 streams (MiB)", "memory_rss_after_mib", False, None, None),
+    ("  RSS with the idle streams open (MiB)", "memory_rss_after_mib", False, None, None),
     ("heartbeats: proxy CPU (% core)", "heartbeat_cpu_pct", False, "le", 10.0),
     ("heartbeat lateness p50 (ms)", "heartbeat_late_p50", False, None, None),
     ("heartbeat lateness p99 (ms)", "heartbeat_late_p99", False, "le", 20.0),
@@ -654,6 +669,7 @@ def main():
     log("compare.py: %s cpus (%s), RLIMIT_NOFILE %d; %s; %s" % (machine["cpus"], machine["cpu_model"], nofile,
                                                               machine.get("ssekeeper"), machine.get("nginx")))
     runs, failures = [], []
+    load_before = loadavg()
     figures = {p: {} for p in PATHS}
     started = time.monotonic()
     for rep in range(args.repeat):
@@ -670,7 +686,8 @@ def main():
                     log("  FAILED %s" % e)
                     continue
                 problems = problems_of(p, w, r)
-                runs.append({"repeat": rep, "workload": w, "path": p, "result": r, "problems": problems})
+                runs.append({"repeat": rep, "workload": w, "path": p, "result": r, "problems": problems,
+                             "loadavg_after": loadavg()})
                 for k, v in figures_of(w, r).items():
                     figures[p].setdefault(k, []).append(v)
                 for prob in problems:
@@ -691,7 +708,12 @@ def main():
     print(render(rows))
     print("latency rows: the direct column is the floor itself (in brackets); the proxies' columns are their "
           "percentile minus the direct one.")
-    print("connection rate: sustained = no errors, >= 99 %% completed, p99 time-to-first-event <= %g ms." % CONNRATE_P99_MS)
+    print("paced: %s events/s of %s streams; the memory and heartbeat runs hold %s streams; "
+          "connection rate: sustained = no errors, >= 99 %% completed, p99 time-to-first-event <= %g ms."
+          % ("{:,}".format(2000 if args.quick else PACED_RATE), 20 if args.quick else 100,
+             "{:,}".format(500 if args.quick else 9000), CONNRATE_P99_MS))
+    print("load average (1 min) before / after: %s / %s -- other work on the machine shows up as noise"
+          % (load_before, loadavg()))
     if medians["direct"].get("connrate_tool_limited") or any(
             medians[p].get("connrate_tool_limited") for p in PATHS):
         print("note: the load tool fell behind its connect schedule on some connection-rate step (see JSON).")
