@@ -930,7 +930,6 @@ static void w_connrate(void) {
                 conn_t *c = client_open(0);
                 if (c) {
                     c->id = -1;
-                    c->t_start = now;  /* schedule-independent: from the connect() call */
                     if (cr_nlive == cr_caplive) {
                         cr_caplive *= 2;
                         cr_live = realloc(cr_live, cr_caplive * sizeof *cr_live);
