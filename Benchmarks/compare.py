@@ -430,6 +430,10 @@ def problems_of(path, workload, r):
     return p
 
 
+def per(count, n):
+    return count / n if count is not None and count >= 0 and n else None
+
+
 def figures_of(workload, r):
     """The figures one run yields, by name."""
     f = {}
@@ -440,18 +444,21 @@ def figures_of(workload, r):
         f["latency_events"] = r["latency_kernel"]["n"]
         f["latency_proxy_cpu_pct"] = 100 * r["proxy_cpu_s"] / r["wall_s"] if r["proxy_cpu_s"] >= 0 else None
         f["latency_loadgen_cpu_pct"] = 100 * r["loadgen_cpu_s"] / r["wall_s"]
+        f["latency_ctxsw_per_event"] = per(r.get("proxy_ctxsw"), r["latency_kernel"]["n"])
     elif workload == "throughput":
         f["throughput_events_per_s"] = r["events_per_s"]
         f["throughput_cpu_s_per_m"] = (r["proxy_cpu_s"] / r["window_events"] * 1e6
                                        if r["proxy_cpu_s"] >= 0 and r["window_events"] else None)
         f["throughput_proxy_cpu_pct"] = 100 * r["proxy_cpu_s"] / r["wall_s"] if r["proxy_cpu_s"] >= 0 else None
         f["throughput_loadgen_cpu_pct"] = 100 * r["loadgen_cpu_s"] / r["wall_s"]
+        f["throughput_ctxsw_per_event"] = per(r.get("proxy_ctxsw"), r["window_events"])
         paced = r.get("paced")
         if paced:
             f["paced_cpu_s_per_m"] = (paced["proxy_cpu_s"] / paced["events"] * 1e6
                                       if paced["proxy_cpu_s"] >= 0 and paced["events"] else None)
             f["paced_proxy_cpu_pct"] = 100 * paced["proxy_cpu_s"] / paced["wall_s"] if paced["proxy_cpu_s"] >= 0 else None
             f["paced_loadgen_cpu_pct"] = 100 * paced["loadgen_cpu_s"] / paced["wall_s"]
+            f["paced_ctxsw_per_event"] = per(paced.get("proxy_ctxsw"), paced["events"])
     elif workload == "memory":
         f["memory_kib_per_stream"] = r["rss_per_stream_kib"]
         f["memory_rss_after_mib"] = r["rss_after_kib"] / 1024
@@ -473,7 +480,13 @@ def figures_of(workload, r):
         f["connrate_first_failing"] = None if not last or last["sustained"] else last["rate"]
         f["connrate_tool_limited"] = any(s["tool_limited"] for s in r["steps"])
         sustained = [s for s in r["steps"] if s["sustained"]]
-        f["connrate_ttfe_p99_first_step"] = r["steps"][0]["ttfe_p99"] if r["steps"] else None
+        if r["steps"]:
+            first = r["steps"][0]
+            f["connrate_ttfe_p50_first_step"] = first["ttfe_p50"]
+            f["connrate_ttfe_p99_first_step"] = first["ttfe_p99"]
+            if first["proxy_cpu_s"] >= 0 and first["completed"]:
+                f["connrate_cpu_us_per_stream"] = first["proxy_cpu_s"] / first["completed"] * 1e6
+                f["connrate_ctxsw_per_stream"] = per(first.get("proxy_ctxsw"), first["completed"])
         if sustained:
             top = sustained[-1]
             f["connrate_proxy_cpu_pct_at_best"] = (100 * top["proxy_cpu_s"] / top["wall_s"]
@@ -494,6 +507,8 @@ def fmt(v, digits=3):
         return "n/a"
     if isinstance(v, bool):
         return "yes" if v else "no"
+    if float(v).is_integer() and abs(v) >= 1 or v == 0:
+        return "{:,}".format(int(v))
     if abs(v) >= 1000:
         return "{:,.0f}".format(v)
     if abs(v) >= 100:
@@ -511,13 +526,16 @@ ROWS = [
     ("  (app clock) added p50 (ms)", "latency_app_p50", True, None, None),
     ("  (app clock) added p99 (ms)", "latency_app_p99", True, None, None),
     ("  proxy CPU in the latency run (% core)", "latency_proxy_cpu_pct", False, None, None),
+    ("  proxy context switches per event", "latency_ctxsw_per_event", False, None, None),
     ("CPU per 1M events, paced (s)", "paced_cpu_s_per_m", False, "ratio_le", 1.0),
     ("  proxy CPU, paced (% core)", "paced_proxy_cpu_pct", False, None, None),
+    ("  proxy context switches per event, paced", "paced_ctxsw_per_event", False, None, None),
     ("  load tool CPU, paced (% core)", "paced_loadgen_cpu_pct", False, None, None),
     ("throughput, saturated (events/s)", "throughput_events_per_s", False, None, None),
     ("CPU per 1M events, saturated (s)", "throughput_cpu_s_per_m", False, "ratio_le", 1.0),
     ("  proxy CPU at saturation (% core)", "throughput_proxy_cpu_pct", False, None, None),
-    ("  load tool CPU (% core)", "throughput_loadgen_cpu_pct", False, None, None),
+    ("  proxy context switches per event, saturated", "throughput_ctxsw_per_event", False, None, None),
+    ("  load tool CPU, saturated (% core)", "throughput_loadgen_cpu_pct", False, None, None),
     ("RSS per idle stream (KiB)", "memory_kib_per_stream", False, "le", 4.0),
     ("  RSS with the idle streams open (MiB)", "memory_rss_after_mib", False, None, None),
     ("heartbeats: proxy CPU (% core)", "heartbeat_cpu_pct", False, "le", 10.0),
@@ -529,7 +547,11 @@ ROWS = [
     ("teardown RST p50 (ms)", "teardown_rst_p50", False, None, None),
     ("teardown RST p99 (ms)", "teardown_rst_p99", False, "le", 1.0),
     ("new streams/s sustained", "connrate_best", False, "ge", 5000),
-    ("  connrate: load tool CPU at best (%)", "connrate_loadgen_cpu_pct_at_best", False, None, None),
+    ("  time to first event p50 at the first step (ms)", "connrate_ttfe_p50_first_step", False, None, None),
+    ("  time to first event p99 at the first step (ms)", "connrate_ttfe_p99_first_step", False, None, None),
+    ("  proxy CPU per new stream at the first step (us)", "connrate_cpu_us_per_stream", False, None, None),
+    ("  proxy context switches per new stream", "connrate_ctxsw_per_stream", False, None, None),
+    ("  load tool CPU at the best step (% core)", "connrate_loadgen_cpu_pct_at_best", False, None, None),
 ]
 
 

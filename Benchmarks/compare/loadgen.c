@@ -30,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -207,6 +208,33 @@ static long rss_kib(const int *ps, int n) {
         fclose(f);
         if (v < 0) return -1;
         total += v;
+    }
+    return total;
+}
+
+/* Context switches (voluntary + involuntary) summed over the threads of the processes alive now; a thread that
+ * ends inside a window takes its count with it, so for a proxy whose threads come and go this undercounts. */
+static long long ctx_switches(const int *ps, int n) {
+    long long total = 0;
+    for (int i = 0; i < n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", ps[i]);
+        DIR *d = opendir(path);
+        if (!d) return -1;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            char sp[300], line[256];
+            snprintf(sp, sizeof sp, "/proc/%d/task/%s/status", ps[i], e->d_name);
+            FILE *f = fopen(sp, "r");
+            if (!f) continue;
+            while (fgets(line, sizeof line, f)) {
+                if (!strncmp(line, "voluntary_ctxt_switches:", 24)) total += atoll(line + 24);
+                else if (!strncmp(line, "nonvoluntary_ctxt_switches:", 27)) total += atoll(line + 27);
+            }
+            fclose(f);
+        }
+        closedir(d);
     }
     return total;
 }
@@ -673,10 +701,10 @@ static void close_all(int n) {
 }
 
 /* ---------------------------------------------------------------- workloads */
-typedef struct { double cpu0, self0; int64_t t0; } window_t;
+typedef struct { double cpu0, self0; long long ctx0; int64_t t0; } window_t;
 
 static window_t window_start(void) {
-    window_t w = { cpu_seconds(pids, npids), self_cpu(), now_ns() };
+    window_t w = { cpu_seconds(pids, npids), self_cpu(), npids ? ctx_switches(pids, npids) : -1, now_ns() };
     return w;
 }
 
@@ -684,7 +712,9 @@ static void window_print(window_t *w) {
     double wall = (now_ns() - w->t0) / 1e9;
     double cpu = npids ? cpu_seconds(pids, npids) - w->cpu0 : -1;
     double self = self_cpu() - w->self0;
-    printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.3f, \"loadgen_cpu_s\": %.3f", wall, npids ? cpu : -1.0, self);
+    long long ctx = npids && w->ctx0 >= 0 ? ctx_switches(pids, npids) - w->ctx0 : -1;
+    printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.3f, \"proxy_ctxsw\": %lld, \"loadgen_cpu_s\": %.3f", wall,
+           npids ? cpu : -1.0, ctx, self);
 }
 
 static void print_common(int open_failed) {
