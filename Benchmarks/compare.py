@@ -430,6 +430,13 @@ def problems_of(path, workload, r):
     return p
 
 
+def others_pct(w):
+    """CPU (% of one core) that processes other than the proxy and the load tool used during a window."""
+    if "machine_busy_s" not in w or not w.get("wall_s"):
+        return None
+    return 100 * (w["machine_busy_s"] - max(w["proxy_cpu_s"], 0) - w["loadgen_cpu_s"]) / w["wall_s"]
+
+
 def per(count, n):
     return count / n if count is not None and count >= 0 and n else None
 
@@ -552,6 +559,7 @@ ROWS = [
     ("  proxy CPU per new stream at the first step (us)", "connrate_cpu_us_per_stream", False, None, None),
     ("  proxy context switches per new stream", "connrate_ctxsw_per_stream", False, None, None),
     ("  load tool CPU at the best step (% core)", "connrate_loadgen_cpu_pct_at_best", False, None, None),
+    ("other processes' CPU in the windows (% core)", "others_pct", False, None, None),
 ]
 
 
@@ -712,13 +720,16 @@ def main():
                              "loadavg_after": loadavg()})
                 for k, v in figures_of(w, r).items():
                     figures[p].setdefault(k, []).append(v)
+                others = others_pct(r)
+                figures[p].setdefault("others_pct", []).append(others)
+                runs[-1]["others_pct"] = others
                 for prob in problems:
                     failures.append("%s/%s (run %d): %s" % (p, w, rep + 1, prob))
                 note = r["proxy"].get("log_lines_not_info")
                 extra = " (proxy log: %d warning/error lines)" % note if note else ""
-                log("  run %d/%d %-10s %-9s %5.1f s%s%s" % (rep + 1, args.repeat, w, p, time.monotonic() - t,
-                                                        "  PROBLEMS: " + "; ".join(problems) if problems else "",
-                                                        extra))
+                log("  run %d/%d %-10s %-9s %5.1f s  (other processes: %s %% of a core)%s%s"
+                    % (rep + 1, args.repeat, w, p, time.monotonic() - t, fmt(others, 0),
+                       "  PROBLEMS: " + "; ".join(problems) if problems else "", extra))
 
     medians = {p: {k: median(v) if not all(isinstance(x, bool) for x in v) else any(v)
                    for k, v in fs.items()} for p, fs in figures.items()}

@@ -239,6 +239,21 @@ static long long ctx_switches(const int *ps, int n) {
     return total;
 }
 
+/* The whole machine's busy and stolen CPU-seconds so far (/proc/stat), so a reader can see what else ran. */
+static void machine_cpu(double *busy, double *steal) {
+    unsigned long long v[10] = { 0 };
+    *busy = *steal = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+               &v[7]) == 8) {
+        long hz = sysconf(_SC_CLK_TCK);
+        *busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;  /* user nice system irq softirq */
+        *steal = (double)v[7] / hz;
+    }
+    fclose(f);
+}
+
 static double self_cpu(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -701,10 +716,11 @@ static void close_all(int n) {
 }
 
 /* ---------------------------------------------------------------- workloads */
-typedef struct { double cpu0, self0; long long ctx0; int64_t t0; } window_t;
+typedef struct { double cpu0, self0, busy0, steal0; long long ctx0; int64_t t0; } window_t;
 
 static window_t window_start(void) {
-    window_t w = { cpu_seconds(pids, npids), self_cpu(), npids ? ctx_switches(pids, npids) : -1, now_ns() };
+    window_t w = { cpu_seconds(pids, npids), self_cpu(), 0, 0, npids ? ctx_switches(pids, npids) : -1, now_ns() };
+    machine_cpu(&w.busy0, &w.steal0);
     return w;
 }
 
@@ -713,8 +729,11 @@ static void window_print(window_t *w) {
     double cpu = npids ? cpu_seconds(pids, npids) - w->cpu0 : -1;
     double self = self_cpu() - w->self0;
     long long ctx = npids && w->ctx0 >= 0 ? ctx_switches(pids, npids) - w->ctx0 : -1;
-    printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.3f, \"proxy_ctxsw\": %lld, \"loadgen_cpu_s\": %.3f", wall,
-           npids ? cpu : -1.0, ctx, self);
+    double busy, steal;
+    machine_cpu(&busy, &steal);
+    printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.3f, \"proxy_ctxsw\": %lld, \"loadgen_cpu_s\": %.3f"
+           ", \"machine_busy_s\": %.3f, \"machine_steal_s\": %.3f", wall, npids ? cpu : -1.0, ctx, self,
+           busy - w->busy0, steal - w->steal0);
 }
 
 static void print_common(int open_failed) {
