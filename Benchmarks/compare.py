@@ -704,7 +704,9 @@ def main():
     started = time.monotonic()
     for rep in range(args.repeat):
         for w in workloads:
-            order = [p for p in PATHS if p in paths and p in WORKLOAD_PATHS[w]]
+            # the latency figures are "added" over the direct path, so latency always runs it too
+            wanted = set(paths) | ({"direct"} if w == "latency" else set())
+            order = [p for p in PATHS if p in wanted and p in WORKLOAD_PATHS[w]]
             # rotate the order from one repeat to the next, so no path always runs first
             order = order[rep % len(order):] + order[:rep % len(order)] if order else order
             for p in order:
