@@ -385,6 +385,9 @@ def run_one(path, workload, args):
         except subprocess.TimeoutExpired:
             path.stop()
             raise Broken("%s/%s: the load tool did not finish within %d s" % (path.name, workload, timeout))
+        except BaseException:
+            path.stop()  # interrupted: run() has killed the load tool; do not leave the proxy behind
+            raise
         notes = path.stop()
         if r.returncode == 2 and "bind 127.0.0.1" in r.stderr and attempt < 2:
             continue  # the free port was taken meanwhile: try another
@@ -432,6 +435,8 @@ def problems_of(path, workload, r):
 
 def others_pct(w):
     """CPU (% of one core) that processes other than the proxy and the load tool used during a window."""
+    if w.get("workload") == "connrate":
+        return median([others_pct(step) for step in w.get("steps", [])])
     if "machine_busy_s" not in w or not w.get("wall_s"):
         return None
     return 100 * (w["machine_busy_s"] - max(w["proxy_cpu_s"], 0) - w["loadgen_cpu_s"]) / w["wall_s"]
@@ -652,7 +657,12 @@ def machine_info(nginx):
 
 # ---------------------------------------------------------------------------------------------- main
 
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
+    signal.signal(signal.SIGTERM, on_sigterm)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="See the module docstring (head of this file) for the workloads.")
@@ -769,4 +779,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("compare.py: interrupted")
+        sys.exit(130)

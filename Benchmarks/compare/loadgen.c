@@ -55,6 +55,9 @@
 #define HEAD_MAX 1024
 #define LINE_MAX_LEN 256
 #define MAX_PIDS 16
+/* connection rate: streams waiting for their first event at most; beyond it a step has failed anyway, and the
+ * client and backend descriptors of this many streams stay well inside RLIMIT_NOFILE (20,000 here) */
+#define CONNRATE_MAX_IN_FLIGHT 8000
 
 enum kind { K_LISTEN = 1, K_CLIENT, K_BACKEND };
 enum cstate { C_CONNECTING = 1, C_HEAD, C_BODY, C_ENDED, C_FAILED };
@@ -114,7 +117,7 @@ typedef struct { int64_t *v; size_t n, cap; } samples_t;
 static samples_t lat_k, lat_app, hb_late, ttfe;
 static uint64_t rec_events, rec_heartbeats, total_events, total_heartbeats, total_gaps, send_failures;
 static uint64_t backend_requests, bad_status, conn_errors, resets, ttfe_timeouts, addr_errors;
-static uint64_t sent_events;
+static uint64_t sent_events, accept_emfile;
 static int64_t late_beyond_interval;  /* heartbeats later than one whole interval */
 static int64_t max_sched_lag;
 
@@ -460,7 +463,12 @@ static void backend_accept(void) {
         int fd = accept4(listener.fd, NULL, NULL, SOCK_NONBLOCK);
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-            if (errno == EMFILE || errno == ENFILE) die("backend accept: %s", strerror(errno));
+            if (errno == EMFILE || errno == ENFILE) {
+                /* out of descriptors: refuse this connection (it counts as an error on the client side) */
+                if (wl != W_CONNRATE) die("backend accept: %s", strerror(errno));
+                accept_emfile++;
+                return;
+            }
             return;
         }
         int one = 1;
@@ -962,7 +970,7 @@ static void w_connrate(void) {
         int64_t total = (int64_t)(step_duration_s * rate);
         ttfe.n = 0;
         cr_done = 0;
-        uint64_t err0 = conn_errors, bad0 = bad_status, addr0 = addr_errors;
+        uint64_t err0 = conn_errors, bad0 = bad_status, addr0 = addr_errors, over_cap = 0;
         ttfe_timeouts = 0;
         int64_t lag_sum = 0, lag_max = 0;
         cr_nlive = 0;
@@ -976,6 +984,7 @@ static void w_connrate(void) {
                 int64_t lag = now - (t0 + j * period);
                 lag_sum += lag;
                 if (lag > lag_max) lag_max = lag;
+                if (cr_nlive >= CONNRATE_MAX_IN_FLIGHT) { conn_errors++; over_cap++; j++; continue; }
                 conn_t *c = client_open(0);
                 if (c) {
                     c->id = -1;
@@ -1014,9 +1023,9 @@ static void w_connrate(void) {
         printf("%s{\"rate\": %d, \"offered\": %" PRId64 ", \"completed\": %" PRIu64 ", \"errors\": %" PRIu64
                ", \"timeouts\": %" PRIu64 ", \"addr_errors\": %" PRIu64 ", \"ttfe_p50\": %.4f, \"ttfe_p99\": %.4f"
                ", \"ttfe_max\": %.4f, \"mean_start_lag_ms\": %.4f, \"max_start_lag_ms\": %.4f, \"tool_limited\": %s"
-               ", \"sustained\": %s, \"attempt\": %d, ",
+               ", \"sustained\": %s, \"attempt\": %d, \"not_started_over_cap\": %" PRIu64 ", ",
                printed++ ? ", " : "", rate, total, cr_done, errors, ttfe_timeouts, addr_errors - addr0, pct(&ttfe, 50), p99,
-               pct(&ttfe, 100), mean_lag_ms, lag_max / 1e6, tool_limited ? "true" : "false", ok ? "true" : "false", attempt + 1);
+               pct(&ttfe, 100), mean_lag_ms, lag_max / 1e6, tool_limited ? "true" : "false", ok ? "true" : "false", attempt + 1, over_cap);
         window_print(&w);
         printf("}");
         (void)wall;
@@ -1030,7 +1039,7 @@ static void w_connrate(void) {
         best = rate;
         run_for(700 * MS);
     }
-    printf("], \"best_rate\": %d, ", best);
+    printf("], \"best_rate\": %d, \"accept_emfile\": %" PRIu64 ", ", best, accept_emfile);
     print_common(0);
     printf("}\n");
 }
