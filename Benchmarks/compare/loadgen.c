@@ -55,6 +55,7 @@
 #define HEAD_MAX 1024
 #define LINE_MAX_LEN 256
 #define MAX_PIDS 16
+#define MAX_BATCH 8
 /* connection rate: streams waiting for their first event at most; beyond it a step has failed anyway, and the
  * client and backend descriptors of this many streams stay well inside RLIMIT_NOFILE (20,000 here) */
 #define CONNRATE_MAX_IN_FLIGHT 8000
@@ -79,7 +80,7 @@ typedef struct conn {
     int64_t t_end;         /* backend: when read() saw the end; client: when closed */
     char head[HEAD_MAX];
     char line[LINE_MAX_LEN];
-    char pend[160];
+    char pend[160 * MAX_BATCH];
     struct conn *next_dead;
 } conn_t;
 
@@ -97,6 +98,7 @@ static double step_duration_s = 2;
 static int steps[64], nsteps;
 static double connrate_p99_ms = 10;
 static int paced_rate = 0;
+static int batch = 1;   /* events per send() in the saturated phase of the throughput workload */
 static double paced_duration_s = 5;
 static double ttfe_timeout_s = 2;
 static int verbose;
@@ -385,32 +387,55 @@ static int backend_flush(conn_t *b) {
     return 1;
 }
 
-/* Builds one event (framed as one chunk unless close-delimited), timestamps it and sends it with one send().
- * Returns 1 sent whole, 0 partly sent (the rest is pending), -1 failed. */
-static int backend_send_event(conn_t *b, int size) {
-    char payload[160];
-    int64_t t = now_ns();
-    int len = snprintf(payload, sizeof payload, "data: %" PRId64 " %" PRId64, t, b->next_seq);
-    if (size > 0 && len < size - 2) {
-        memset(payload + len, 'x', size - 2 - len);
-        payload[len] = ' ';
-        len = size - 2;
-    }
-    payload[len++] = '\n';
-    payload[len++] = '\n';
+/* Decimal digits of v at out; returns how many. */
+static int put_u64(char *out, uint64_t v) {
+    char tmp[24];
+    int n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Builds `count` events (each framed as its own chunk unless close-delimited), stamps each with the time now, and
+ * sends them with one send(). Returns 1 sent whole, 0 partly sent (the rest is pending), -1 failed. */
+static int backend_send_events(conn_t *b, int size, int count) {
     int off = 0;
-    if (!close_delimited) off = snprintf(b->pend, sizeof b->pend, "%x\r\n", len);
-    memcpy(b->pend + off, payload, len);
-    off += len;
-    if (!close_delimited) { b->pend[off++] = '\r'; b->pend[off++] = '\n'; }
+    int64_t t = now_ns();
+    for (int k = 0; k < count; k++) {
+        char payload[160];
+        memcpy(payload, "data: ", 6);
+        int len = 6;
+        len += put_u64(payload + len, (uint64_t)t);
+        payload[len++] = ' ';
+        len += put_u64(payload + len, (uint64_t)b->next_seq);
+        if (size > 0 && len < size - 2) {
+            memset(payload + len, 'x', size - 2 - len);
+            payload[len] = ' ';
+            len = size - 2;
+        }
+        payload[len++] = '\n';
+        payload[len++] = '\n';
+        if (!close_delimited) {
+            static const char hex[] = "0123456789abcdef";
+            if (len >= 16) b->pend[off++] = hex[len >> 4];
+            b->pend[off++] = hex[len & 15];
+            b->pend[off++] = '\r';
+            b->pend[off++] = '\n';
+        }
+        memcpy(b->pend + off, payload, len);
+        off += len;
+        if (!close_delimited) { b->pend[off++] = '\r'; b->pend[off++] = '\n'; }
+        b->next_seq++;
+        sent_events++;
+    }
     b->pend_len = off;
     b->pend_off = 0;
-    b->next_seq++;
-    sent_events++;
     int r = backend_flush(b);
     if (r < 0) send_failures++;
     return r;
 }
+
+static int backend_send_event(conn_t *b, int size) { return backend_send_events(b, size, 1); }
 
 static void backend_send_raw(conn_t *b, const char *p, size_t n) {
     ssize_t w = send(b->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -484,6 +509,16 @@ static void backend_accept(void) {
 }
 
 /* ---------------------------------------------------------------- client side: SSE lines */
+/* A decimal number after optional spaces; stops at the first other byte or at `end`. */
+static inline int64_t parse_num(const char **pp, const char *end) {
+    const char *p = *pp;
+    while (p < end && *p == ' ') p++;
+    int64_t v = 0;
+    while (p < end && *p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
+    *pp = p;
+    return v;
+}
+
 static void on_line(conn_t *c, const char *line, size_t len, int64_t kts, int64_t app) {
     if (len == 0) return;
     if (line[0] == ':') {
@@ -499,9 +534,9 @@ static void on_line(conn_t *c, const char *line, size_t len, int64_t kts, int64_
         return;
     }
     if (len > 6 && !memcmp(line, "data: ", 6)) {
-        char *end;
-        int64_t t = strtoll(line + 6, &end, 10);
-        int64_t seq = strtoll(end, NULL, 10);
+        const char *q = line + 6, *end = line + len;
+        int64_t t = parse_num(&q, end);
+        int64_t seq = parse_num(&q, end);
         total_events++;
         c->events++;
         if (seq != c->next_seq) { c->gaps++; total_gaps++; }
@@ -514,20 +549,32 @@ static void on_line(conn_t *c, const char *line, size_t len, int64_t kts, int64_
     }
 }
 
+static void line_append(conn_t *c, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\r') continue;
+        if (c->llen < LINE_MAX_LEN - 1) c->line[c->llen++] = p[i];
+        else c->line_overflow = 1;
+    }
+}
+
+/* Splits SSE bytes into lines (CR is dropped; the streams here end lines with LF). A line that lies whole in this
+ * read is parsed where it lies; only a line cut by a read boundary is collected in the stream's line buffer. */
 static void sse_feed(conn_t *c, const uint8_t *p, size_t n, int64_t kts, int64_t app) {
     while (n) {
         const uint8_t *q = memchr(p, '\n', n);
-        size_t take = q ? (size_t)(q - p) : n;
-        for (size_t i = 0; i < take; i++) {
-            if (p[i] == '\r') continue;
-            if (c->llen < LINE_MAX_LEN - 1) c->line[c->llen++] = p[i];
-            else c->line_overflow = 1;
+        if (!q) { line_append(c, p, n); return; }
+        size_t take = (size_t)(q - p);
+        if (c->llen == 0) {
+            size_t len = take;
+            if (len && p[len - 1] == '\r') len--;
+            on_line(c, (const char *)p, len, kts, app);
+        } else {
+            line_append(c, p, take);
+            c->line[c->llen] = 0;
+            on_line(c, c->line, c->llen, kts, app);
+            c->llen = 0;
+            c->line_overflow = 0;
         }
-        if (!q) return;
-        c->line[c->llen] = 0;
-        on_line(c, c->line, c->llen, kts, app);
-        c->llen = 0;
-        c->line_overflow = 0;
         n -= take + 1;
         p = q + 1;
     }
@@ -820,7 +867,7 @@ static void w_throughput(void) {
                total ? lag_sum / (double)total / 1e6 : 0.0);
         run_for(300 * MS);
     }
-    /* phase 2, saturated: every backend socket gets events, one send() each, as long as it takes them */
+    /* phase 2, saturated: every backend socket gets events, `batch` per send(), as long as it takes them */
     for (int i = 0; i < nstreams; i++)
         if (bak[i] && bak[i]->fd >= 0) {
             bak[i]->writable = 1;
@@ -840,7 +887,7 @@ static void w_throughput(void) {
             conn_t *b = bak[i];
             if (!b || b->fd < 0 || !b->writable) continue;
             for (int k = 0; k < 4; k++) {
-                int r = b->pend_len ? backend_flush(b) : backend_send_event(b, event_size);
+                int r = b->pend_len ? backend_flush(b) : backend_send_events(b, event_size, batch);
                 if (r <= 0) { b->writable = 0; break; }
             }
             if (b->writable) any = 1;
@@ -860,7 +907,7 @@ static void w_throughput(void) {
         if ((!pending && total_events >= sent_events) || now_ns() > drain) break;
         poll_once(now_ns() + MS);
     }
-    printf(", \"window_events\": %" PRIu64 ", \"events_per_s\": %.1f, ", ev, ev / wall);
+    printf(", \"batch\": %d, \"window_events\": %" PRIu64 ", \"events_per_s\": %.1f, ", batch, ev, ev / wall);
     print_common(failed);
     printf("}\n");
     close_all(nstreams);
@@ -1081,6 +1128,7 @@ int main(int argc, char **argv) {
         else if (OPT("--step-duration")) step_duration_s = atof(v);
         else if (OPT("--connrate-p99-ms")) connrate_p99_ms = atof(v);
         else if (OPT("--paced-rate")) paced_rate = atoi(v);
+        else if (OPT("--batch")) batch = atoi(v) < 1 ? 1 : atoi(v) > MAX_BATCH ? MAX_BATCH : atoi(v);
         else if (OPT("--paced-duration")) paced_duration_s = atof(v);
         else if (!strcmp(a, "--close-delimited")) close_delimited = 1;
         else if (!strcmp(a, "-v")) verbose = 1;
