@@ -764,7 +764,7 @@ def main():
           % (load_before, loadavg()))
     lg = [medians[p].get("throughput_loadgen_cpu_pct") for p in PATHS]
     if any(v is not None and v > 90 for v in lg):
-        print("saturated throughput: the load tool used > 90 %% of a core, so events/s there is the rig's ceiling "
+        print("saturated throughput: the load tool used > 90 % of a core, so events/s there is the rig's ceiling "
               "(2 cores shared by the tool and the proxy), not necessarily the proxy's; CPU per event still holds.")
     if medians["direct"].get("connrate_tool_limited") or any(
             medians[p].get("connrate_tool_limited") for p in PATHS):
