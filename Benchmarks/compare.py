@@ -15,7 +15,8 @@ The load tool (Benchmarks/compare/loadgen.c, compiled with gcc into .build/bench
 one C process with one epoll thread that plays both the SSE backend and the clients; see its header for what it
 measures and how. Every workload starts a fresh proxy, and the proxy's CPU (utime+stime from /proc/PID/stat,
 nginx: master + worker) and RSS (VmRSS; nginx: the worker) are read by the load tool at the edges of each
-measured window. The load tool's own CPU is shown too, so a reader can judge whether it was the bottleneck.
+measured window, with the context switches of all its threads. The load tool's own CPU is shown too, so a
+reader can judge whether it was the bottleneck.
 
 Workloads (full run; --duration scales the timed ones, --quick shrinks everything to a smoke run):
   latency     1,000 streams x 1 event/s for 30 s. Added latency per event = the path's percentile minus the
@@ -42,7 +43,18 @@ Workloads (full run; --duration scales the timed ones, --quick shrinks everythin
               stepped 500, 1000, 2000, 3000, ... /s for 2 s each. A step is sustained when every stream got
               its first event (no error, none later than 2 s), at least 99 % of the offered streams completed,
               and p99 time-to-first-event (connect() to the kernel's receive time of the first event) is at
-              most 10 ms. The figure is the highest sustained step below the first step that is not.
+              most 10 ms. A step that is not is tried once more; the figure is the highest step sustained
+              before the first step that failed twice.
+
+Descriptors: RLIMIT_NOFILE's soft limit is raised to the hard limit (20,000 here) and inherited by the load tool
+and the proxies (nginx: worker_rlimit_nofile). 9,000 streams take 18,000 descriptors in the proxy and 18,000 in
+the load tool (9,000 client and 9,000 backend sockets), so one load-tool process fits; it checks this before it
+starts and refuses a stream count that would not fit.
+
+Noise: the load tool also reads /proc/stat, and the table shows how much CPU other processes used during the
+measured windows. Before each run the driver waits (--wait-quiet, 60 s at most) until other processes use at
+most 20 % of a core, and a run during which they used more than --max-others (50 %) of a core is run again
+(--reruns, up to 2 times; the attempt with the least outside CPU is kept). --quick does neither.
 
 The table shows the median over --repeat runs of each figure, the three paths side by side, the ratio
 ssekeeper / nginx, and the issue's targets (met / not met). --json FILE writes every run and the medians.
