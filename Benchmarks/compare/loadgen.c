@@ -10,14 +10,17 @@
  *     comment line (`: heartbeat`) twice: with the kernel's receive timestamp (SO_TIMESTAMPNS, moved to
  *     CLOCK_MONOTONIC; on loopback it is taken inside the sender's send(), so through a proxy it is the moment
  *     the proxy wrote the bytes) and with CLOCK_MONOTONIC read right after recvmsg() returned ("app").
- * It samples the proxy's CPU (utime+stime from /proc/PID/stat, summed over --pids) and RSS (VmRSS from
- * /proc/PID/status) at the edges of each measured window, and its own CPU (getrusage), so a reader can see it
- * was not the bottleneck. One workload per run; the result is one JSON object on stdout, progress on stderr.
+ * It samples the proxy's CPU (utime+stime from /proc/PID/stat, summed over --pids), RSS (VmRSS from
+ * /proc/PID/status, summed over --rss-pids) and context switches (summed over the threads in /proc/PID/task) at the
+ * edges of each measured window, its own CPU (getrusage), so a reader can see it was not the bottleneck, and the
+ * whole machine's busy CPU (/proc/stat), so a reader can see what else ran meanwhile. One workload per run; the
+ * result is one JSON object on stdout, progress on stderr (-v).
  *
  * Workloads (see Benchmarks/compare.py for the figures drawn from them):
  *   latency     --streams N --duration S: one event per stream per second, spread evenly over the second
- *   throughput  --streams N --duration S --event-size B: the backend sends B-byte events as fast as the
- *               sockets take them (one send() per event); events/s at the clients, CPU per event
+ *   throughput  --streams N --duration S --event-size B [--paced-rate R --paced-duration S2] [--batch K]:
+ *               first (when R > 0) R events/s spread over the streams, one send() per event; then B-byte events
+ *               as fast as the sockets take them, K per send(); events/s at the clients, CPU per event
  *   memory      --streams N: N idle streams (head + one event); proxy RSS before/after
  *   heartbeats  --streams N --duration S --interval-ms I: N silent streams (head only); every comment
  *               line's lateness = arrival - (arrival of the previous bytes on the stream + I)
