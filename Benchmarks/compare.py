@@ -271,7 +271,8 @@ class SSEKeeper:
                   else "idle_timeout 1h;\n")
         conf = os.path.join(self.dir, "generated.conf")
         with open(conf, "w") as f:
-            f.write("listen 127.0.0.1:%d;\n%smax_connections 20000;\n"
+            # like nginx's: no access log (the warnings and errors still go to the log file)
+            f.write("listen 127.0.0.1:%d;\n%smax_connections 20000;\naccess_log off;\n"
                     "upstream backend { server 127.0.0.1:%d; }\nroute / { upstream backend; }\n"
                     % (self.port, stream, backend_port))
         self.log_path = os.path.join(self.dir, "ssekeeper.log")
