@@ -68,7 +68,14 @@ final class ProxyHarness: @unchecked Sendable {
 
     deinit {
         server.stop()
-        close(logFD)
+        // Not close(logFD): sessions still winding down on the loops log their last access lines after the server
+        // stopped, and a closed number is soon reused by another test's socket or pipe, which would then receive
+        // those lines (seen: a Python backend's stdout pipe got an access line). /dev/null takes them instead.
+        let null = open("/dev/null", O_WRONLY)
+        if null >= 0 {
+            dup2(null, logFD)
+            close(null)
+        }
         unlink(logPath)
     }
 }
