@@ -210,6 +210,18 @@ def machine_busy_s():
     return (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf("SC_CLK_TCK")
 
 
+def terminate(proc, info):
+    """SIGTERM, then SIGKILL after 10 s; notes in `info` when it had to kill."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            info["killed"] = True
+
+
 def wait_quiet(limit_s):
     """Waits (at most limit_s) until the machine is quiet: over one second, the CPU used by all processes
     (none of ours runs between two runs) is at most QUIET_PCT % of a core. Returns the last reading."""
@@ -286,14 +298,7 @@ class SSEKeeper:
 
     def stop(self):
         info = {"threads": proc_threads(self.proc.pid), "alive_at_end": self.proc.poll() is None}
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                info["killed"] = True
+        terminate(self.proc, info)
         self.log.close()
         # Notable log lines: anything but access lines, and but the warning ssekeeper logs when a client closes
         # a stream during upstream silence (the benchmark closes its silent streams itself, by design).
@@ -387,14 +392,7 @@ class Nginx:
 
     def stop(self):
         info = {"alive_at_end": self.proc.poll() is None and os.path.exists("/proc/%d" % self.worker)}
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                info["killed"] = True
+        terminate(self.proc, info)
         problems = []
         try:
             with open(os.path.join(self.dir, "error.log"), errors="replace") as f:

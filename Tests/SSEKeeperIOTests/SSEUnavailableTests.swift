@@ -39,40 +39,34 @@ struct SSEUnavailableTests {
         #expect(head.header("Retry-After") == "5", "the default delay when the route sets no sse_retry")
     }
 
-    @Test func upstreamErrorEvent_isSentWhenTheUpstreamBreaksBetweenEvents() throws {
+    /// Streams `first` through a proxy with `sse_upstream_error_event on`, then resets the upstream; returns the
+    /// body the client got and whether its final chunk came.
+    static func bodyAfterUpstreamReset(sending first: String) throws -> (body: String, finished: Bool) {
         let upstream = try TestUpstream { connection, _, _ in
-            try connection.send(sseResponseHead() + chunk("id: 3\ndata: three\n\n"))
+            try connection.send(sseResponseHead() + chunk(first))
             usleep(100_000)
             connection.reset()
         }
         let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: StreamSettings(sseUpstreamErrorEvent: true))
         let client = try proxy.client()
-        try client.send(Self.sseRequest)
+        try client.send(sseRequest)
         let head = try ReceivedHead.read(from: client)
         var reader = ChunkedReader(initial: head.rest)
         var received = ""
         while let piece = try? reader.nextChunk(from: client), !piece.isEmpty {
             received += String(decoding: piece, as: UTF8.self)
         }
+        return (received, reader.finished)
+    }
+
+    @Test func upstreamErrorEvent_isSentWhenTheUpstreamBreaksBetweenEvents() throws {
+        let (received, finished) = try Self.bodyAfterUpstreamReset(sending: "id: 3\ndata: three\n\n")
         #expect(received.hasPrefix("id: 3\ndata: three\n\nid: 12\nevent: error\ndata: {\"status\":502,\"reason\":\"upstream connection failed: "))
-        #expect(!reader.finished, "no final chunk: the client still learns the response is incomplete")
+        #expect(!finished, "no final chunk: the client still learns the response is incomplete")
     }
 
     @Test func upstreamErrorEvent_isNotSentInsideAnUnfinishedEvent() throws {
-        let upstream = try TestUpstream { connection, _, _ in
-            try connection.send(sseResponseHead() + chunk("data: half\n"))
-            usleep(100_000)
-            connection.reset()
-        }
-        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: StreamSettings(sseUpstreamErrorEvent: true))
-        let client = try proxy.client()
-        try client.send(Self.sseRequest)
-        let head = try ReceivedHead.read(from: client)
-        var reader = ChunkedReader(initial: head.rest)
-        var received = ""
-        while let piece = try? reader.nextChunk(from: client), !piece.isEmpty {
-            received += String(decoding: piece, as: UTF8.self)
-        }
+        let (received, _) = try Self.bodyAfterUpstreamReset(sending: "data: half\n")
         #expect(received == "data: half\n")
     }
 
