@@ -714,7 +714,7 @@ def main():
     ap.add_argument("--binary", default=SSEKEEPER_BIN, help="the ssekeeper binary (default: the release build)")
     ap.add_argument("--build", action="store_true", help="run `swift build -c release` first")
     ap.add_argument("--wait-quiet", type=float, default=None, metavar="S",
-                    help="before each run, wait up to S seconds until other processes use at most %d %% of a core "
+                    help="before each run, wait up to S seconds until other processes use at most %d %%%% of a core "
                          "(default 60; 0 with --quick)" % QUIET_PCT)
     ap.add_argument("--max-others", type=float, default=50, metavar="PCT",
                     help="run again when other processes used more than PCT %% of a core during a run (default 50)")
