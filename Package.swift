@@ -12,7 +12,9 @@ let package = Package(
         // Pure core: parsers, trackers, state machines. No sockets, no Dispatch, no clock reads.
         .target(name: "SSEKeeperCore"),
         // Thin Dispatch shell: sockets, event loops, listeners, upstream connections, signals.
-        .target(name: "SSEKeeperIO", dependencies: ["SSEKeeperCore"]),
+        // epoll and accept4, which Glibc's Swift overlay does not export: our own C, no package.
+        .target(name: "CEpoll"),
+        .target(name: "SSEKeeperIO", dependencies: ["SSEKeeperCore", "CEpoll"]),
         .executableTarget(name: "ssekeeper", dependencies: ["SSEKeeperCore", "SSEKeeperIO"]),
         .testTarget(name: "SSEKeeperCoreTests", dependencies: ["SSEKeeperCore"]),
         // Fixtures/ holds scripts the tests run with python3 (by path), not resources.

@@ -12,7 +12,7 @@ protocol DeadlineTarget: AnyObject {
     func deadlineReached(_ deadline: UInt64, now: UInt64)
 }
 
-/// One serial Dispatch queue and what every connection on it shares.
+/// One serial Dispatch queue, its epoll set (`poller`), and what every connection on it shares.
 ///
 /// Confinement: every property is touched only on `queue`. Connections are created on the loop and stay there,
 /// so their handlers never race. The shared `readBuffer` is safe because a handler uses it only synchronously.
@@ -31,6 +31,8 @@ final class EventLoop: @unchecked Sendable {
     lazy var idleUpstreams = IdleUpstreamConnections(loop: self)
     /// The figures this loop's connections count (a scrape hops onto `queue` to copy them).
     let metrics = LoopMetrics()
+    /// The epoll set every socket of this loop is registered with.
+    let poller: ReadinessPoller
 
     private var heap = DeadlineHeap<DeadlineTarget>()
     private let timer: DispatchSourceTimer
@@ -41,10 +43,11 @@ final class EventLoop: @unchecked Sendable {
     /// Size of the shared read buffer.
     static let readBufferBytes = 64 * 1024
 
-    init(label: String) {
+    init(label: String, waiting: ReadinessPoller.Waiting = .thread) {
         queue = DispatchQueue(label: label)
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferBytes, alignment: 16)
         outputScratch.reserveCapacity(Self.readBufferBytes + 64)
+        poller = ReadinessPoller(queue: queue, waiting: waiting)
         timer = DispatchSource.makeTimerSource(queue: queue)
         // Strong capture: a loop lives as long as the process (or the test) that made it; sessions and
         // timers may outlive the server object that created it.
@@ -88,7 +91,10 @@ final class EventLoopGroup: Sendable {
     private let next = Atomic<Int>(0)
 
     init(count: Int, label: String = "ssekeeper.loop") {
-        loops = (0..<max(1, count)).map { EventLoop(label: "\(label).\($0)") }
+        // `SSEKEEPER_POLL_WAIT=dispatch` waits through a Dispatch source instead, for comparing the two (README,
+        // "Performance"); the default is what measured better.
+        let waiting: ReadinessPoller.Waiting = getenv("SSEKEEPER_POLL_WAIT").map { String(cString: $0) } == "dispatch" ? .dispatchSource : .thread
+        loops = (0..<max(1, count)).map { EventLoop(label: "\(label).\($0)", waiting: waiting) }
     }
 
     /// The loop for the next connection. Safe from any thread.

@@ -1,12 +1,16 @@
+import CEpoll
 import Dispatch
 import Glibc
 import SSEKeeperCore
 
 /// One listening socket. Accepts on its own loop's queue and hands each connection to a loop of the group.
 ///
+/// The socket is registered level-triggered with the accept loop's poller, so a connection accepted there is read
+/// in the same batch (no hop through another queue when there is one loop).
+///
 /// Confinement: every method runs on `acceptLoop.queue`. When descriptors run out (EMFILE/ENFILE) it logs,
 /// stops accepting for `acceptBackoff`, and resumes: open streams keep flowing meanwhile.
-final class Listener: @unchecked Sendable {
+final class Listener: @unchecked Sendable, PollTarget {
     let fd: Int32
     let address: SocketAddress
     private let acceptLoop: EventLoop
@@ -14,7 +18,7 @@ final class Listener: @unchecked Sendable {
     private let runtime: ProxyRuntime
     /// Takes each accepted descriptor instead of a `ProxySession` (the admin endpoint); nil for a proxy listener.
     private let onAccept: ((Int32) -> Void)?
-    private var source: DispatchSourceRead?
+    private var registered = false
     private var suspended = false
     private var closed = false
 
@@ -36,12 +40,20 @@ final class Listener: @unchecked Sendable {
     /// Starts accepting.
     func start() {
         acceptLoop.queue.async { [self] in
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptLoop.queue)
-            source.setEventHandler { [self] in acceptBatch() }
-            source.setCancelHandler { [fd] in Glibc.close(fd) }
-            self.source = source
-            source.activate()
+            guard !closed, !registered else { return }
+            let code = acceptLoop.poller.register(self, fd: fd, events: UInt32(SSK_EPOLLIN))
+            if code != 0 {
+                runtime.logger.error("listen on \(address): cannot watch the socket: \(String(cString: strerror(code)))")
+                return
+            }
+            registered = true
         }
+    }
+
+    /// Called by the poller while connections wait in the accept queue.
+    func pollEvents(_ events: UInt32) {
+        guard !closed, !suspended else { return }
+        acceptBatch()
     }
 
     /// Stops accepting and closes the socket. With `acceptingPending`, connections already waiting in the accept
@@ -50,16 +62,12 @@ final class Listener: @unchecked Sendable {
     func stop(acceptingPending: Bool = false) {
         acceptLoop.queue.async { [self] in
             guard !closed else { return }
-            if acceptingPending && source != nil {
+            if acceptingPending && registered {
                 while acceptBatch() {}
             }
             closed = true
-            guard let source else {
-                Glibc.close(fd)
-                return
-            }
-            if suspended { source.resume() }
-            source.cancel()
+            if registered { acceptLoop.poller.unregister(fd: fd) }
+            Glibc.close(fd)
         }
     }
 
@@ -111,14 +119,14 @@ final class Listener: @unchecked Sendable {
     }
 
     private func backOff() {
-        guard let source, !suspended else { return }
+        guard registered, !suspended else { return }
         acceptLoop.metrics.process.acceptBackoffs &+= 1
         suspended = true
-        source.suspend()
+        acceptLoop.poller.modify(fd: fd, events: 0)
         acceptLoop.queue.asyncAfter(deadline: .now() + Self.acceptBackoff) { [self] in
-            guard suspended, !closed, let source = self.source else { return }
+            guard suspended, !closed else { return }
             suspended = false
-            source.resume()
+            acceptLoop.poller.modify(fd: fd, events: UInt32(SSK_EPOLLIN))
         }
     }
 }

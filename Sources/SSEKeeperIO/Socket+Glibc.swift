@@ -1,3 +1,4 @@
+import CEpoll
 import Glibc
 
 /// Thin wrappers over the socket system calls the shell needs. Every descriptor they return is
@@ -32,16 +33,15 @@ enum Socket {
         case failed(Int32)
     }
 
-    /// Accepts one connection and makes it non-blocking with `TCP_NODELAY`.
-    /// (`accept4` is not exported by Glibc's Swift overlay, hence accept + fcntl.)
+    /// Accepts one connection, non-blocking and close-on-exec (`accept4`, through the CEpoll shim: Glibc's Swift
+    /// overlay does not export it), with `TCP_NODELAY`.
     static func accept(from listener: Int32) -> AcceptResult {
-        let fd = Glibc.accept(listener, nil, nil)
+        let fd = ssk_accept(listener)
         if fd < 0 {
             let code = errno
             if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
             return .failed(code)
         }
-        setNonBlocking(fd)
         setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         return .accepted(fd)
     }
@@ -67,12 +67,6 @@ enum Socket {
         var length = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return errno }
         return value
-    }
-
-    static func setNonBlocking(_ fd: Int32) {
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     }
 
     static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {

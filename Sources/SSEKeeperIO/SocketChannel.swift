@@ -1,4 +1,4 @@
-import Dispatch
+import CEpoll
 import Glibc
 
 /// What a `SocketChannel` tells its owner. Called on the channel's loop queue.
@@ -13,13 +13,21 @@ protocol SocketChannelHandler: AnyObject {
     func channelWriteFailed(_ channel: SocketChannel, error: Int32)
 }
 
-/// One non-blocking socket, driven by a Dispatch read source and, only while bytes wait, a write source.
+/// One non-blocking socket, registered edge-triggered with its loop's `ReadinessPoller` for its whole life.
 ///
-/// Confinement: created, used and closed only on `loop.queue`. Lifetimes follow shared/DISPATCH.md: sources
-/// are resumed before they are cancelled, the descriptor is closed only in the last cancel handler, and
-/// `shutdown` runs at once on abort so the peer sees the close within microseconds.
-/// Writes go straight to the kernel; only what the kernel does not take is copied into `pending`.
-final class SocketChannel {
+/// Reading: each report marks the socket readable until a `read()` sees it drained (`EAGAIN`, end of file, an
+/// error, or a short read when no hang-up was reported: a TCP socket that returned less than asked for had nothing
+/// more at that moment, and anything arriving later is reported again). After that, `read()` answers `.wouldBlock`
+/// without a system call. An owner that returns while the socket may still hold bytes, and is not paused, is called
+/// again after the current batch, so no edge is ever lost. Pausing only sets a flag; resuming calls the owner again
+/// when bytes (or a close) arrived meanwhile.
+///
+/// Writing: writes go straight to the kernel; only what it does not take is copied into `pending` and flushed when
+/// the poller reports the socket writable.
+///
+/// Confinement: created, used and closed only on `loop.queue`. `abort` runs `shutdown` at once so the peer sees the
+/// close within microseconds, then closes the descriptor, which also removes it from the epoll set.
+final class SocketChannel: PollTarget {
     /// The outcome of one `read()` into the loop's shared buffer.
     enum ReadOutcome {
         /// `count` bytes are at the start of `loop.readBuffer`, valid until the handler returns.
@@ -40,11 +48,20 @@ final class SocketChannel {
     /// The owner; cleared when the channel closes so the cycle owner → channel → owner ends.
     var handler: SocketChannelHandler?
 
-    private var readSource: DispatchSourceRead?
+    private var started = false
+    /// Reading is delivered to the owner (false until a connect succeeds).
+    private var reading = false
     private var readPaused = false
-    private var writeSource: DispatchSourceWrite?
+    /// Reported readable and not yet seen drained.
+    private var readReady = false
+    /// A hang-up or error was reported: read until end of file or the error, whatever the read sizes.
+    private var hangupReported = false
+    /// End of file or a read error, kept so later reads answer the same without a system call.
+    private var readEnd: ReadOutcome?
+    /// `epoll_ctl` refused the socket: reported as a failed connect or read.
+    private var registrationError: Int32 = 0
+    /// Bytes are pending and a writable report will flush them.
     private var writeArmed = false
-    private var liveSources = 0
     private var connecting: Bool
     private var pending = PendingBytes()
     private var shutdownWriteWhenFlushed = false
@@ -60,41 +77,95 @@ final class SocketChannel {
         self.connecting = connecting
     }
 
-    /// Starts the sources. Call once, on the loop queue, after setting `handler`.
+    /// Registers with the loop's poller. Call once, on the loop queue, after setting `handler`. An accepted socket
+    /// is read once right after the current batch, without waiting for a report: its request is usually there.
     func start() {
+        guard !started, !isClosed else { return }
+        started = true
+        let events = UInt32(SSK_EPOLLIN | SSK_EPOLLOUT | SSK_EPOLLRDHUP) | UInt32(truncatingIfNeeded: SSK_EPOLLET)
+        registrationError = loop.poller.register(self, fd: fd, events: events)
         if connecting {
-            armWriteSource()
-        } else {
-            startReading()
+            // A refused registration is reported as a failed connect, after the batch.
+            if registrationError != 0 { loop.poller.deferRead(self) }
+            return
         }
+        reading = true
+        readReady = true
+        loop.poller.deferRead(self)
     }
 
-    private func startReading() {
-        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
-        source.setEventHandler { [self] in
-            guard !isClosed else { return }
-            handler?.channelReadable(self)
+    /// Called by the poller with the reported `SSK_EPOLL*` bits.
+    func pollEvents(_ events: UInt32) {
+        guard !isClosed else { return }
+        let hangup = events & UInt32(SSK_EPOLLERR | SSK_EPOLLHUP) != 0
+        if hangup || events & UInt32(SSK_EPOLLIN | SSK_EPOLLRDHUP) != 0 {
+            readReady = true
+            if hangup || events & UInt32(SSK_EPOLLRDHUP) != 0 { hangupReported = true }
         }
-        source.setCancelHandler { [self] in sourceCancelled() }
-        liveSources += 1
-        readSource = source
-        source.activate()
+        let writable = hangup || events & UInt32(SSK_EPOLLOUT) != 0
+        if connecting {
+            guard writable else { return }
+            finishConnect(error: Socket.pendingError(fd))
+        } else if writeArmed && writable {
+            flushPending()
+        }
+        guard !isClosed, readReady else { return }
+        deliverReadable()
+    }
+
+    /// Called by the poller after a batch for a channel that asked to be read again.
+    func serveDeferredRead() {
+        guard !isClosed else { return }
+        if registrationError != 0 {
+            if connecting {
+                finishConnect(error: registrationError)
+                return
+            }
+            readEnd = .failed(registrationError)
+        }
+        deliverReadable()
+    }
+
+    /// Tells the owner the socket is readable, again while it leaves bytes unread (a few times, then after the
+    /// next batch, so one busy socket cannot starve the others).
+    private func deliverReadable() {
+        var rounds = 0
+        while reading, !readPaused, readReady, !isClosed, let handler {
+            if rounds == 4 {
+                loop.poller.deferRead(self)
+                return
+            }
+            rounds += 1
+            handler.channelReadable(self)
+        }
     }
 
     /// Reads once into `loop.readBuffer`.
     func read() -> ReadOutcome {
+        if let readEnd { return readEnd }
+        guard readReady else { return .wouldBlock }
         let count = Glibc.read(fd, loop.readBuffer.baseAddress, loop.readBuffer.count)
-        if count > 0 { return .bytes(count) }
-        if count == 0 { return .endOfFile }
+        if count > 0 {
+            if count < loop.readBuffer.count && !hangupReported { readReady = false }
+            return .bytes(count)
+        }
+        if count == 0 {
+            readReady = false
+            readEnd = .endOfFile
+            return .endOfFile
+        }
         let code = errno
-        if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return .wouldBlock }
+        if code == EINTR { return .wouldBlock }
+        readReady = false
+        if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
+        readEnd = .failed(code)
         return .failed(code)
     }
 
     /// Whether an idle connection is still usable: nothing to read, no FIN, no pending error. A `MSG_PEEK`
-    /// that consumes nothing, so it also catches a close whose read event has not been handled yet.
+    /// that consumes nothing, so it also catches a close whose report has not been handled yet.
     func isIdleAndOpen() -> Bool {
-        guard !isClosed, !connecting else { return false }
+        guard !isClosed, !connecting, readEnd == nil else { return false }
         var byte: UInt8 = 0
         let count = recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
         return count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -112,18 +183,19 @@ final class SocketChannel {
         Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, 1)
     }
 
-    /// Stops read events (back-pressure). While paused, a close by the peer is noticed only after resuming.
+    /// Stops delivering reads (back-pressure): the kernel's receive buffer fills and TCP slows the peer down.
+    /// While paused, a close by the peer is noticed only after resuming.
     func pauseReading() {
-        guard let source = readSource, !readPaused, !isClosed else { return }
+        guard !isClosed else { return }
         readPaused = true
-        source.suspend()
     }
 
-    /// Resumes read events after `pauseReading`.
+    /// Resumes reads after `pauseReading`; the owner is called after the current batch when the socket was
+    /// reported readable meanwhile (or never seen drained).
     func resumeReading() {
-        guard let source = readSource, readPaused, !isClosed else { return }
+        guard readPaused, !isClosed else { return }
         readPaused = false
-        source.resume()
+        if readReady && reading { loop.poller.deferRead(self) }
     }
 
     /// Whether reading is paused.
@@ -149,7 +221,7 @@ final class SocketChannel {
             if code == EINTR { continue }
             if code == EAGAIN || code == EWOULDBLOCK {
                 pending.append(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-                armWriteSource()
+                writeArmed = true
                 return .written
             }
             return .failed(code)
@@ -173,77 +245,33 @@ final class SocketChannel {
         }
     }
 
-    /// Tears the socket down now: `shutdown(SHUT_RDWR)` so the peer sees it at once, then cancels the sources.
+    /// Tears the socket down now: `shutdown(SHUT_RDWR)` so the peer sees it at once, then closes it.
     func abort() {
         guard !isClosed else { return }
         shutdown(fd, Int32(SHUT_RDWR))
-        close()
-    }
-
-    private func close() {
         isClosed = true
         handler = nil
         pending.removeAll()
-        if liveSources == 0 {
-            Glibc.close(fd)
+        if started { loop.poller.unregister(fd: fd) }
+        Glibc.close(fd)
+    }
+
+    /// A non-blocking connect finished (`error` 0) or failed: tell the owner; on success start reading and flush
+    /// what was written meanwhile.
+    private func finishConnect(error: Int32) {
+        connecting = false
+        if error != 0 {
+            handler?.channelConnected(self, error: error)
             return
         }
-        if let source = readSource {
-            if readPaused { source.resume() }
-            source.cancel()
-        }
-        if let source = writeSource {
-            if !writeArmed { source.resume() }
-            source.cancel()
-        }
-    }
-
-    private func sourceCancelled() {
-        liveSources -= 1
-        if liveSources == 0 {
-            readSource = nil
-            writeSource = nil
-            Glibc.close(fd)
-        }
-    }
-
-    private func armWriteSource() {
-        if let source = writeSource {
-            if !writeArmed {
-                writeArmed = true
-                source.resume()
-            }
-            return
-        }
-        let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
-        source.setEventHandler { [self] in writable() }
-        source.setCancelHandler { [self] in sourceCancelled() }
-        liveSources += 1
-        writeSource = source
-        writeArmed = true
-        source.activate()
-    }
-
-    private func disarmWriteSource() {
-        guard let source = writeSource, writeArmed else { return }
-        writeArmed = false
-        source.suspend()
-    }
-
-    private func writable() {
+        reading = true
+        handler?.channelConnected(self, error: 0)
+        // As a write source did: flush what was queued meanwhile, then tell the owner the socket is drained.
         guard !isClosed else { return }
-        if connecting {
-            connecting = false
-            let error = Socket.pendingError(fd)
-            if error != 0 {
-                disarmWriteSource()
-                handler?.channelConnected(self, error: error)
-                return
-            }
-            startReading()
-            handler?.channelConnected(self, error: 0)
-            guard !isClosed else { return }
-        }
+        flushPending()
+    }
+
+    private func flushPending() {
         while let chunk = pending.first {
             let sent = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if sent > 0 {
@@ -252,13 +280,16 @@ final class SocketChannel {
             }
             let code = errno
             if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK { return }
+            if code == EAGAIN || code == EWOULDBLOCK {
+                writeArmed = true
+                return
+            }
             let handler = self.handler
             abort()
             handler?.channelWriteFailed(self, error: code)
             return
         }
-        disarmWriteSource()
+        writeArmed = false
         if shutdownWriteWhenFlushed {
             shutdownWriteWhenFlushed = false
             shutdown(fd, Int32(SHUT_WR))

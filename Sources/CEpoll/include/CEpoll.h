@@ -1,0 +1,45 @@
+// The Linux system calls Glibc's Swift overlay does not export: epoll and accept4.
+// Thin wrappers with plain (unpacked) types, so Swift never touches the packed `struct epoll_event`.
+#ifndef SSEKEEPER_CEPOLL_H
+#define SSEKEEPER_CEPOLL_H
+
+#include <stdint.h>
+
+/// One readiness report: the epoll event bits and the 64-bit token given at registration.
+typedef struct {
+    uint32_t events;
+    uint64_t token;
+} ssk_poll_event;
+
+/// The epoll bits ssekeeper uses (same values as <sys/epoll.h>).
+enum {
+    SSK_EPOLLIN = 0x001,
+    SSK_EPOLLOUT = 0x004,
+    SSK_EPOLLERR = 0x008,
+    SSK_EPOLLHUP = 0x010,
+    SSK_EPOLLRDHUP = 0x2000,
+    SSK_EPOLLET = (int)(1u << 31),
+};
+
+/// `epoll_create1(EPOLL_CLOEXEC)`; -1 and errno on failure.
+int ssk_epoll_create(void);
+
+/// `epoll_ctl(EPOLL_CTL_ADD)` of `fd` for `events`, reported with `token`; 0, or -1 and errno.
+int ssk_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
+
+/// `epoll_ctl(EPOLL_CTL_MOD)`; 0, or -1 and errno.
+int ssk_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token);
+
+/// `epoll_ctl(EPOLL_CTL_DEL)`; 0, or -1 and errno.
+int ssk_epoll_remove(int epfd, int fd);
+
+/// `epoll_wait` into `out` (at most `capacity`, which must be <= 1024); the count, or -1 and errno.
+int ssk_epoll_wait(int epfd, ssk_poll_event *out, int capacity, int timeout_ms);
+
+/// `accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)`: the new descriptor, or -1 and errno.
+int ssk_accept(int fd);
+
+/// `eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)`; -1 and errno on failure.
+int ssk_eventfd(void);
+
+#endif
