@@ -9,8 +9,8 @@ import SSEKeeperCore
 /// in the same batch (no hop through another queue when there is one loop).
 ///
 /// Confinement: every method runs on `acceptLoop.queue`. When descriptors run out (EMFILE/ENFILE) it logs,
-/// stops accepting for `acceptBackoff`, and resumes: open streams keep flowing meanwhile.
-final class Listener: @unchecked Sendable, PollTarget {
+/// stops accepting for `acceptBackoffNanos`, and resumes: open streams keep flowing meanwhile.
+final class Listener: @unchecked Sendable, PollTarget, DeadlineTarget {
     let fd: Int32
     let address: SocketAddress
     private let acceptLoop: EventLoop
@@ -23,7 +23,7 @@ final class Listener: @unchecked Sendable, PollTarget {
     private var closed = false
 
     /// How long accepting pauses after the process ran out of descriptors.
-    static let acceptBackoff = DispatchTimeInterval.milliseconds(100)
+    static let acceptBackoffNanos: UInt64 = 100_000_000
     /// Connections accepted per wake-up at most, so one busy listener cannot starve its loop.
     static let acceptBatch = 128
 
@@ -123,10 +123,15 @@ final class Listener: @unchecked Sendable, PollTarget {
         acceptLoop.metrics.process.acceptBackoffs &+= 1
         suspended = true
         acceptLoop.poller.modify(fd: fd, events: 0)
-        acceptLoop.queue.asyncAfter(deadline: .now() + Self.acceptBackoff) { [self] in
-            guard suspended, !closed else { return }
-            suspended = false
-            acceptLoop.poller.modify(fd: fd, events: UInt32(SSK_EPOLLIN))
-        }
+        // On the loop's own deadline heap, not a Dispatch timer: libdispatch creates its timer descriptor lazily,
+        // and with none left (the very reason for backing off) such a timer silently never fired.
+        acceptLoop.schedule(self, at: EventLoop.now() + Self.acceptBackoffNanos)
+    }
+
+    /// The back-off is over: accept again.
+    func deadlineReached(_ deadline: UInt64, now: UInt64) {
+        guard suspended, !closed else { return }
+        suspended = false
+        acceptLoop.poller.modify(fd: fd, events: UInt32(SSK_EPOLLIN))
     }
 }

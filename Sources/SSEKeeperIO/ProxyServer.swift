@@ -125,16 +125,8 @@ public final class ProxyServer: @unchecked Sendable {
                 loop.idleUpstreams.closeAll()
             }
         }
-        let runtime = self.runtime
-        @Sendable func check() {
-            let open = runtime.openConnections.load(ordering: .relaxed)
-            if open == 0 || DispatchTime.now() >= deadline {
-                completion(open)
-            } else {
-                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(20), execute: check)
-            }
-        }
-        DispatchQueue.global().async(execute: check)
+        let watch = DrainWatch(runtime: runtime, deadline: deadline.uptimeNanoseconds, loop: group.loops[0], completion: completion)
+        group.loops[0].queue.async { watch.check(now: EventLoop.now()) }
     }
 
     /// Closes every listener (the admin endpoint's too) and every idle keep-alive upstream connection. Open
@@ -165,4 +157,36 @@ public final class ProxyServer: @unchecked Sendable {
 /// A closed peer must never kill the process: writes use `MSG_NOSIGNAL`, and SIGPIPE is ignored as well.
 public func ignoreSIGPIPE() {
     signal(SIGPIPE, SIG_IGN)
+}
+
+/// Checks every 20 ms, on a loop's own deadline heap, whether a drain is over; then calls its completion on a global
+/// queue. Not a Dispatch timer: libdispatch creates its timer descriptor lazily, so with descriptors exhausted such a
+/// timer never fired, and a drain would never have ended.
+private final class DrainWatch: DeadlineTarget, @unchecked Sendable {
+    private let runtime: ProxyRuntime
+    private let deadline: UInt64
+    private let loop: EventLoop
+    private let completion: @Sendable (Int) -> Void
+
+    init(runtime: ProxyRuntime, deadline: UInt64, loop: EventLoop, completion: @escaping @Sendable (Int) -> Void) {
+        self.runtime = runtime
+        self.deadline = deadline
+        self.loop = loop
+        self.completion = completion
+    }
+
+    /// Runs on the loop's queue.
+    func check(now: UInt64) {
+        let open = runtime.openConnections.load(ordering: .relaxed)
+        if open == 0 || now >= deadline {
+            let completion = self.completion
+            DispatchQueue.global().async { completion(open) }
+        } else {
+            loop.schedule(self, at: now + 20_000_000)
+        }
+    }
+
+    func deadlineReached(_ deadline: UInt64, now: UInt64) {
+        check(now: max(now, deadline))
+    }
 }

@@ -47,51 +47,96 @@ final class ReadinessPoller: @unchecked Sendable {
 
     /// How the poller learns that the epoll set has ready sockets.
     enum Waiting {
-        /// A Dispatch read source on the epoll descriptor (libdispatch's manager thread waits, a worker serves).
+        /// A Dispatch read source on the epoll descriptor (libdispatch's manager thread waits, a worker serves);
+        /// the loop's deadlines run on a Dispatch timer.
         case dispatchSource
-        /// A thread of this loop blocks in `epoll_wait` and serves the batch on `queue` with `queue.sync` (which
-        /// runs on the calling thread when the queue is idle): one wake-up per batch, as in nginx.
+        /// A thread of this loop blocks in `epoll_wait`, with the loop's next deadline as its timeout, and serves
+        /// each batch and the due deadlines on `queue` with `queue.sync` (which runs on the calling thread when the
+        /// queue is idle): one wake-up per batch, as in nginx.
         case thread
     }
 
-    /// Creates the epoll set and starts waiting on it for `queue`. Traps when the kernel refuses an epoll
-    /// descriptor: a process that cannot make one at start cannot serve anything.
+    let waiting: Waiting
+    /// With `.thread`: wakes the waiting thread when a deadline earlier than its timeout is scheduled from
+    /// elsewhere than the thread itself (an `eventfd` in the set).
+    private var wakeFD: Int32 = -1
+    /// With `.thread`: the deadline the waiting thread sleeps until (`.max`: none), set after each batch.
+    private var sleepingUntil: UInt64 = .max
+    /// With `.thread`: a batch is being served on the waiting thread, which recomputes its timeout afterwards.
+    private var servingOnThread = false
+
+    /// Creates the epoll set. Traps when the kernel refuses an epoll descriptor: a process that cannot make one at
+    /// start cannot serve anything. Nothing is reported before `start`.
     init(queue: DispatchQueue, waiting: Waiting = .thread) {
         self.queue = queue
+        self.waiting = waiting
         let fd = ssk_epoll_create()
         precondition(fd >= 0, "epoll_create1: \(String(cString: strerror(errno)))")
         epollFD = fd
         reports = .allocate(capacity: Int(Self.batchCapacity))
+    }
+
+    /// Starts waiting. With `.thread`, `expireDeadlines` runs on `queue` after every batch and every timeout and
+    /// returns the next deadline (`.max`: none); with `.dispatchSource` it is not used (the loop keeps a timer).
+    func start(expireDeadlines: @escaping () -> UInt64) {
         switch waiting {
         case .dispatchSource:
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+            let source = DispatchSource.makeReadSource(fileDescriptor: epollFD, queue: queue)
             // Strong capture: a loop, and so its poller, lives as long as the process (or the test) that made it.
             source.setEventHandler { [self] in serveReadySockets(waitedCount: nil) }
             self.source = source
             source.activate()
         case .thread:
-            // The thread keeps the poller alive (a loop lives as long as the process or the test that made it).
+            wakeFD = ssk_eventfd()
+            precondition(wakeFD >= 0, "eventfd: \(String(cString: strerror(errno)))")
+            precondition(register(WakeReader(fd: wakeFD), fd: wakeFD, events: UInt32(SSK_EPOLLIN)) == 0,
+                         "epoll_ctl for the loop's eventfd")
+            let context = ThreadContext(poller: self, expireDeadlines: expireDeadlines)
             var thread = pthread_t()
-            let started = pthread_create(&thread, nil, { context in
-                let poller = Unmanaged<ReadinessPoller>.fromOpaque(context!).takeRetainedValue()
-                poller.waitOnThread()
+            // The thread keeps the poller alive (a loop lives as long as the process or the test that made it).
+            let started = pthread_create(&thread, nil, { raw in
+                let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+                context.poller.waitOnThread(expireDeadlines: context.expireDeadlines)
                 return nil
-            }, Unmanaged.passRetained(self).toOpaque())
+            }, Unmanaged.passRetained(context).toOpaque())
             precondition(started == 0, "pthread_create: \(String(cString: strerror(started)))")
             pthread_detach(thread)
         }
     }
 
-    /// The waiting thread's loop: block until something is ready, then serve it on the queue.
-    private func waitOnThread() {
+    /// With `.thread`, makes the waiting thread recompute its timeout when `deadline` is earlier than the one it
+    /// sleeps until. Called on `queue` when the loop schedules a new earliest deadline.
+    func wake(before deadline: UInt64) {
+        guard waiting == .thread, !servingOnThread, deadline < sleepingUntil else { return }
+        sleepingUntil = 0
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    /// The waiting thread's loop: block until something is ready or the next deadline, then serve on the queue.
+    private func waitOnThread(expireDeadlines: @escaping () -> UInt64) {
+        var timeout: Int32 = -1
         while true {
-            let count = ssk_epoll_wait(epollFD, reports, Self.batchCapacity, -1)
-            if count < 0 {
-                if errno == EINTR { continue }
-                fatalError("epoll_wait: \(String(cString: strerror(errno)))")
+            let count = ssk_epoll_wait(epollFD, reports, Self.batchCapacity, timeout)
+            if count < 0 && errno != EINTR { fatalError("epoll_wait: \(String(cString: strerror(errno)))") }
+            timeout = queue.sync {
+                servingOnThread = true
+                if count > 0 { serveReadySockets(waitedCount: Int(count)) }
+                let next = expireDeadlines()
+                servingOnThread = false
+                sleepingUntil = next
+                return Self.timeoutMillis(until: next, now: EventLoop.now())
             }
-            queue.sync { serveReadySockets(waitedCount: Int(count)) }
         }
+    }
+
+    /// `epoll_wait`'s timeout for sleeping until `deadline`: rounded up to whole milliseconds (never early), -1 for
+    /// none.
+    static func timeoutMillis(until deadline: UInt64, now: UInt64) -> Int32 {
+        guard deadline != .max else { return -1 }
+        guard deadline > now else { return 0 }
+        let millis = (deadline - now + 999_999) / 1_000_000
+        return Int32(clamping: millis)
     }
 
     /// Adds `fd` to the set for `events`; `target` is told of its reports until `unregister`. Returns 0, or the
@@ -173,5 +218,28 @@ final class ReadinessPoller: @unchecked Sendable {
         swap(&deferred, &serving)
         for channel in serving { channel.serveDeferredRead() }
         serving.removeAll(keepingCapacity: true)
+    }
+}
+
+/// What the waiting thread needs; handed over retained through `pthread_create`'s context pointer.
+private final class ThreadContext {
+    let poller: ReadinessPoller
+    let expireDeadlines: () -> UInt64
+
+    init(poller: ReadinessPoller, expireDeadlines: @escaping () -> UInt64) {
+        self.poller = poller
+        self.expireDeadlines = expireDeadlines
+    }
+}
+
+/// The loop's `eventfd`: reading it resets the wake-up (the thread then recomputes its timeout).
+private final class WakeReader: PollTarget {
+    let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    func pollEvents(_ events: UInt32) {
+        var value: UInt64 = 0
+        _ = Glibc.read(fd, &value, 8)
     }
 }
