@@ -26,6 +26,10 @@ final class EventLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// Scratch space for assembling one write (chunk header, data, CRLF) before a single `send`.
     var outputScratch: [UInt8] = []
+    /// Where the bytes to send start in `outputScratch` (after `ChunkedEncoder.closeChunk`); 0 otherwise.
+    var outputStart = 0
+    /// A chunk is open in `outputScratch` (`ChunkedEncoder.openChunk`): client data is appended as it is.
+    var outputChunkOpen = false
     /// Live sessions, so they stay alive while their sources run; removed when they finish.
     var sessions: [ObjectIdentifier: AnyObject] = [:]
     /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).

@@ -155,6 +155,16 @@ extension ProxySession {
         if exchange.isSSE && !inTheHeadsRead { exchange.metrics.counters.upstreamQuiet.observe(nanos: gap) }
         exchange.lastUpstreamBytesAt = now
         loop.outputScratch.removeAll(keepingCapacity: true)
+        // Everything this read carries goes out as one client chunk (not one per upstream chunk): measured at
+        // saturation, re-encoding each 100-byte event as its own chunk was a tenth of ssekeeper's user time.
+        let chunkSlot = exchange.clientFraming == .chunked ? ChunkedEncoder.openChunk(in: &loop.outputScratch) : nil
+        loop.outputChunkOpen = chunkSlot != nil
+        defer { loop.outputChunkOpen = false }
+        func closeChunk() {
+            guard let chunkSlot, loop.outputChunkOpen else { return }
+            loop.outputChunkOpen = false
+            loop.outputStart = ChunkedEncoder.closeChunk(openedAt: chunkSlot, in: &loop.outputScratch)
+        }
         var complete = false
         switch exchange.responseBody {
         case .none:
@@ -174,6 +184,7 @@ extension ProxySession {
                 complete = finished
                 if finished, consumed < bytes.count { exchange.upstreamSentExtraBytes = true }
             } catch {
+                closeChunk()
                 _ = writeScratchToClient(exchange, now: EventLoop.now())
                 upstreamBroke(reason: "invalid chunked body from upstream: \(error)")
                 return
@@ -181,6 +192,7 @@ extension ProxySession {
         case .untilClose:
             emitBody(bytes, exchange: exchange)
         }
+        closeChunk()
         guard writeScratchToClient(exchange, now: EventLoop.now()) else { return }
         if complete {
             finishResponse(exchange)
@@ -205,7 +217,7 @@ extension ProxySession {
     /// Appends body bytes to the output scratch in the client's framing.
     func appendClientData(_ data: UnsafeRawBufferPointer, exchange: Exchange) {
         guard !data.isEmpty else { return }
-        if exchange.clientFraming == .chunked {
+        if exchange.clientFraming == .chunked && !loop.outputChunkOpen {
             ChunkedEncoder.appendChunk(data, to: &loop.outputScratch)
         } else {
             loop.outputScratch.append(contentsOf: data)
@@ -219,9 +231,14 @@ extension ProxySession {
     /// Writes the output scratch to the client; false (and the session is torn down) when the client is gone.
     @discardableResult
     func writeScratchToClient(_ exchange: Exchange, now: UInt64) -> Bool {
-        guard !loop.outputScratch.isEmpty else { return true }
-        let outcome = loop.outputScratch.withUnsafeBytes { client.write($0) }
-        exchange.bytesSent += UInt64(loop.outputScratch.count)
+        let start = loop.outputStart
+        loop.outputStart = 0
+        guard loop.outputScratch.count > start else {
+            loop.outputScratch.removeAll(keepingCapacity: true)
+            return true
+        }
+        let outcome = loop.outputScratch.withUnsafeBytes { client.write(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        exchange.bytesSent += UInt64(loop.outputScratch.count - start)
         loop.outputScratch.removeAll(keepingCapacity: true)
         if case .failed(let code) = outcome {
             clientGone(reason: "write to client failed: \(String(cString: strerror(code)))")

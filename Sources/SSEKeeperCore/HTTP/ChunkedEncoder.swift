@@ -1,7 +1,7 @@
 /// Writes the chunked transfer coding (RFC 9112 §7.1): `size-in-hex CRLF data CRLF`, ended by `0 CRLF CRLF`.
 ///
-/// The proxy re-encodes every body it forwards as chunked, and each SSE event or heartbeat becomes one chunk.
-/// No chunk extensions and no trailers are ever written.
+/// The proxy re-encodes every body it forwards as chunked: what one read of the upstream carried becomes one chunk
+/// (`openChunk` / `closeChunk`), a heartbeat another. No chunk extensions and no trailers are ever written.
 public enum ChunkedEncoder {
     /// The most bytes `writeHeader(forChunkOf:into:)` writes: 16 hex digits and CRLF.
     public static let maxHeaderBytes = 18
@@ -44,6 +44,40 @@ public enum ChunkedEncoder {
         }
         output.append(contentsOf: data)
         output.append(contentsOf: chunkTrailer)
+    }
+
+    /// Reserves room for a chunk header at the end of `output`, ahead of data appended afterwards (in as many
+    /// pieces as it comes); returns the slot to give `closeChunk`.
+    public static func openChunk(in output: inout [UInt8]) -> Int {
+        let slot = output.count
+        output.append(contentsOf: repeatElement(0, count: maxHeaderBytes))
+        return slot
+    }
+
+    /// Ends the chunk whose header slot `openChunk` reserved at `slot`: writes its size line right before the data
+    /// (exact width, no leading zeros) and the CRLF after it, or removes the slot when no data was appended.
+    /// Returns the offset at which `output` now starts: the unused front of the slot is skipped, and whatever came
+    /// before the slot is moved up against the size line, so `output[start...]` is the whole, contiguous output.
+    public static func closeChunk(openedAt slot: Int, in output: inout [UInt8]) -> Int {
+        let dataCount = output.count - slot - maxHeaderBytes
+        precondition(dataCount >= 0, "ChunkedEncoder: closeChunk without a matching openChunk")
+        guard dataCount > 0 else {
+            output.removeLast(maxHeaderBytes)
+            return 0
+        }
+        let start = output.withUnsafeMutableBytes { raw -> Int in
+            withUnsafeTemporaryAllocation(byteCount: maxHeaderBytes, alignment: 1) { header in
+                let written = writeHeader(forChunkOf: dataCount, into: header)
+                let headerStart = slot + maxHeaderBytes - written
+                raw.baseAddress!.advanced(by: headerStart).copyMemory(from: header.baseAddress!, byteCount: written)
+                if slot > 0 {
+                    raw.baseAddress!.advanced(by: headerStart - slot).copyMemory(from: raw.baseAddress!, byteCount: slot)
+                }
+                return headerStart - slot
+            }
+        }
+        output.append(contentsOf: chunkTrailer)
+        return start
     }
 
     /// The CRLF that follows each chunk's data (RFC 9112 §7.1: `chunk-data CRLF`); not the trailer section.
