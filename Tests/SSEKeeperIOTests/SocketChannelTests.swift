@@ -162,6 +162,27 @@ struct SocketChannelTests {
     }
 
     @Test(arguments: waitingModes)
+    func endOfFile_isNotDeliveredAgain_whenLaterReportsArrive(waiting: ReadinessPoller.Waiting) throws {
+        let loop = ChannelTestLoops.loop(waiting)
+        let listener = try LoopbackListener()
+        defer { listener.close() }
+        let (peer, channel) = try listener.connectedPair(loop: loop)
+        defer { channel.abort() }
+        try peer.send("bye")
+        peer.close()
+        #expect(channel.waitUntil { _, handler in handler.endOfFileCount == 1 })
+        // The owner keeps the channel after the end and writes: the closed peer answers with a reset, which the
+        // poller reports (EPOLLERR, EPOLLHUP). The end was told once; it must not be told again and again.
+        #expect(channel.onLoop { channel, _ in channel.write(Array("late".utf8)) }.isWritten)
+        usleep(300_000)
+        channel.onLoop { _, handler in
+            #expect(handler.received == Array("bye".utf8))
+            #expect(handler.endOfFileCount == 1)
+            #expect(handler.callsAfterEnd == 0, "called \(handler.callsAfterEnd) times after the end")
+        }
+    }
+
+    @Test(arguments: waitingModes)
     func aPeerReset_onAnIdleChannel_isReportedPromptly(waiting: ReadinessPoller.Waiting) throws {
         let loop = ChannelTestLoops.loop(waiting)
         let listener = try LoopbackListener()
