@@ -20,7 +20,8 @@ protocol SocketChannelHandler: AnyObject {
 /// more at that moment, and anything arriving later is reported again). After that, `read()` answers `.wouldBlock`
 /// without a system call. An owner that returns while the socket may still hold bytes, and is not paused, is called
 /// again after the current batch, so no edge is ever lost. Pausing only sets a flag; resuming calls the owner again
-/// when bytes (or a close) arrived meanwhile.
+/// when bytes (or a close) arrived meanwhile. Once `read()` returned the end (end of file or an error), the owner
+/// is not called to read again: later reports cannot bring anything more.
 ///
 /// Writing: writes go straight to the kernel; only what it does not take is copied into `pending` and flushed when
 /// the poller reports the socket writable.
@@ -98,7 +99,10 @@ final class SocketChannel: PollTarget {
     func pollEvents(_ events: UInt32) {
         guard !isClosed else { return }
         let hangup = events & UInt32(SSK_EPOLLERR | SSK_EPOLLHUP) != 0
-        if hangup || events & UInt32(SSK_EPOLLIN | SSK_EPOLLRDHUP) != 0 {
+        // Once the end was read, nothing more can be: a later report (a reset answering a write, a writable turn,
+        // both carrying the read bits) must not call the owner again, where `read()` would repeat the end and
+        // leave the socket "readable", so an owner that keeps the channel would be called without end.
+        if readEnd == nil, hangup || events & UInt32(SSK_EPOLLIN | SSK_EPOLLRDHUP) != 0 {
             readReady = true
             if hangup || events & UInt32(SSK_EPOLLRDHUP) != 0 { hangupReported = true }
         }
