@@ -38,6 +38,9 @@ final class EventLoop: @unchecked Sendable {
     let metrics = LoopMetrics()
     /// The epoll set every socket of this loop is registered with.
     let poller: ReadinessPoller
+    /// Bounds the "client closed a stream while the upstream was quiet" warnings (10 per 10 s per loop): a mass
+    /// disconnect must not flood the log.
+    var quietCloseWarnings = WarningBudget()
 
     private var heap = DeadlineHeap<DeadlineTarget>()
     private var timer: DispatchSourceTimer?

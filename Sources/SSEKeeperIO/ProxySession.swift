@@ -381,10 +381,21 @@ final class ProxySession: SocketChannelHandler, DeadlineTarget {
         guard quiet >= interval else { return }
         exchange.metrics.counters.quietClientCloses &+= 1
         exchange.metrics.counters.quietCloseAge.observe(nanos: now &- exchange.startedAt)
-        context.logger.warn("route \(exchange.route.prefix): the client side closed a stream \(AccessLogRecord.seconds(now &- exchange.startedAt)) "
-            + "after it started, while the upstream had been quiet for \(AccessLogRecord.seconds(quiet)) "
-            + "(heartbeat interval \(AccessLogRecord.seconds(interval)), \(exchange.heartbeats?.sent ?? 0) heartbeats sent); "
-            + "if such closes cluster at one duration, an intermediary is cutting streams")
+        let route = exchange.route.prefix
+        switch loop.quietCloseWarnings.take(now: now) {
+        case .log(let suppressedBefore):
+            let left = suppressedBefore == 0 ? "" : " (\(suppressedBefore) more such closes were not logged before this one)"
+            context.logger.warn("route \(route): the client side closed a stream \(AccessLogRecord.seconds(now &- exchange.startedAt)) "
+                + "after it started, while the upstream had been quiet for \(AccessLogRecord.seconds(quiet)) "
+                + "(heartbeat interval \(AccessLogRecord.seconds(interval)), \(exchange.heartbeats?.sent ?? 0) heartbeats sent); "
+                + "if such closes cluster at one duration, an intermediary is cutting streams\(left)")
+        case .suppressFirst(let until):
+            context.logger.warn("route \(route): the client side closed a stream while the upstream was quiet, again; "
+                + "further such warnings are left out for \(AccessLogRecord.seconds(until &- now)) "
+                + "(ssekeeper_quiet_client_closes_total counts them all)")
+        case .suppress:
+            break
+        }
     }
 
     /// Ends the session: both sockets torn down, deadline dropped, unregistered from the loop.

@@ -48,4 +48,37 @@ struct PassiveMeasurementTests {
         #expect(proxy.waitForLogLine(containing: ["end=client_closed"]) != nil)
         #expect(!proxy.log.contains("the client side closed a stream"), "\(proxy.log)")
     }
+
+    @Test func manyClientsClosingDuringQuiet_logTenWarnings_andOneLineForTheRest_whileTheMetricCountsAll() throws {
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send(sseResponseHead())
+            try connection.send(chunk("data: only\n\n"))
+            _ = try? connection.secondsUntilClosed()
+        }
+        let settings = StreamSettings(idleTimeout: .seconds(1), heartbeatFraction: 0.3)
+        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: settings)
+        var clients: [TestSocket] = []
+        for _ in 0..<25 {
+            let client = try proxy.client()
+            try client.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+            _ = try ReceivedHead.read(from: client)
+            clients.append(client)
+        }
+        usleep(800_000)
+        for client in clients { client.close() }
+        #expect(proxy.waitForLogLine(containing: ["further such warnings are left out"]) != nil, "\(proxy.log)")
+        // Every close is counted, logged or not.
+        let deadline = Date().addingTimeInterval(5)
+        let counted = "ssekeeper_quiet_client_closes_total{route=\"/\"} 25\n"
+        var page = ""
+        while Date() < deadline {
+            page = proxy.server.metricsExposition()
+            if page.contains(counted) { break }
+            usleep(50_000)
+        }
+        #expect(page.contains(counted), "\(page.split(separator: "\n").filter { $0.contains("quiet_client_closes_total") })")
+        let lines = proxy.log.split(separator: "\n")
+        #expect(lines.filter { $0.contains("after it started, while the upstream had been quiet") }.count == 10, "\(proxy.log)")
+        #expect(lines.filter { $0.contains("further such warnings are left out") }.count == 1, "\(proxy.log)")
+    }
 }
