@@ -20,7 +20,7 @@ protocol DeadlineTarget: AnyObject {
 /// thread sleeps until the earliest one, or, when waiting through a Dispatch source, one coarse
 /// `DispatchSourceTimer` is armed at it.
 final class EventLoop: @unchecked Sendable {
-    /// The queue every source of this loop's connections delivers on.
+    /// The queue every handler of this loop runs on (its connections, deadlines and poll batches).
     let queue: DispatchQueue
     /// Scratch space for `read`: one per loop, never held across handler invocations.
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -30,7 +30,7 @@ final class EventLoop: @unchecked Sendable {
     var outputStart = 0
     /// A chunk is open in `outputScratch` (`ChunkedEncoder.openChunk`): client data is appended as it is.
     var outputChunkOpen = false
-    /// Live sessions, so they stay alive while their sources run; removed when they finish.
+    /// Live sessions, so they stay alive while their sockets are registered; removed when they finish.
     var sessions: [ObjectIdentifier: AnyObject] = [:]
     /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).
     lazy var idleUpstreams = IdleUpstreamConnections(loop: self)

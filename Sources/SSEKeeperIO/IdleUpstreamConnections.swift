@@ -8,7 +8,7 @@ import SSEKeeperCore
 /// - A connection is parked only after a complete response (the session decides that); the most recently parked
 ///   one to the wanted server is taken first (the warmest), and the pool's least recently parked one is closed
 ///   when the pool is over its capacity.
-/// - While parked, its read source stays armed with this pool as the handler: a close, reset or stray byte from
+/// - While parked, its socket stays registered with this pool as the handler: a close, reset or stray byte from
 ///   the upstream removes and closes it at once, so it is never handed out known-dead. `take` also peeks
 ///   (`MSG_PEEK`) so a close that arrived but whose event has not run yet is caught.
 /// - Each parked connection has a deadline (`upstream_keepalive_timeout`); one deadline-heap entry for the whole

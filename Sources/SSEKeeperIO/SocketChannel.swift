@@ -270,7 +270,7 @@ final class SocketChannel: PollTarget {
         }
         reading = true
         handler?.channelConnected(self, error: 0)
-        // As a write source did: flush what was queued meanwhile, then tell the owner the socket is drained.
+        // Flush what was queued meanwhile, then tell the owner the socket is drained (as before, also when nothing was).
         guard !isClosed else { return }
         flushPending()
     }
