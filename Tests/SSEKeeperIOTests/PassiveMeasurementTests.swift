@@ -9,13 +9,7 @@ import Testing
 @Suite(.serialized)
 struct PassiveMeasurementTests {
     @Test func aClientCloseDuringUpstreamQuiet_isAWarning_withTheQuietAndTheStreamAge() throws {
-        let upstream = try TestUpstream { connection, _, _ in
-            try connection.send(sseResponseHead())
-            try connection.send(chunk("data: only\n\n"))
-            _ = try? connection.secondsUntilClosed()
-        }
-        let settings = StreamSettings(idleTimeout: .seconds(1), heartbeatFraction: 0.3)
-        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: settings)
+        let proxy = try quietUpstreamProxy()
         let client = try proxy.client()
         try client.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
         _ = try ReceivedHead.read(from: client)
@@ -50,13 +44,7 @@ struct PassiveMeasurementTests {
     }
 
     @Test func manyClientsClosingDuringQuiet_logTenWarnings_andOneLineForTheRest_whileTheMetricCountsAll() throws {
-        let upstream = try TestUpstream { connection, _, _ in
-            try connection.send(sseResponseHead())
-            try connection.send(chunk("data: only\n\n"))
-            _ = try? connection.secondsUntilClosed()
-        }
-        let settings = StreamSettings(idleTimeout: .seconds(1), heartbeatFraction: 0.3)
-        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: settings)
+        let proxy = try quietUpstreamProxy()
         var clients: [TestSocket] = []
         for _ in 0..<25 {
             let client = try proxy.client()
@@ -80,5 +68,18 @@ struct PassiveMeasurementTests {
         let lines = proxy.log.split(separator: "\n")
         #expect(lines.filter { $0.contains("after it started, while the upstream had been quiet") }.count == 10, "\(proxy.log)")
         #expect(lines.filter { $0.contains("further such warnings are left out") }.count == 1, "\(proxy.log)")
+    }
+
+    /// A proxy (idle timeout 1 s, heartbeat interval 0.3 s) in front of an upstream that sends the SSE head and one
+    /// event, then stays quiet until the connection is closed. The upstream needs no owner: its accept thread keeps
+    /// it for the rest of the process, as in every test that starts one.
+    private func quietUpstreamProxy() throws -> ProxyHarness {
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send(sseResponseHead())
+            try connection.send(chunk("data: only\n\n"))
+            _ = try? connection.secondsUntilClosed()
+        }
+        let settings = StreamSettings(idleTimeout: .seconds(1), heartbeatFraction: 0.3)
+        return try ProxyHarness(upstreamPort: upstream.port, settings: settings)
     }
 }

@@ -61,6 +61,9 @@ final class LoopbackChannel: @unchecked Sendable {
 /// Event loops shared by the channel tests, one per waiting mode: a loop lives as long as the process (its waiting
 /// thread keeps its poller), so tests reuse these rather than leak one per test.
 enum ChannelTestLoops {
+    /// Every way of waiting `ReadinessPoller` has: the channel tests run in each.
+    static let waitingModes: [ReadinessPoller.Waiting] = [.thread, .dispatchSource]
+
     static let thread = EventLoop(label: "test.channel.thread", waiting: .thread)
     static let dispatchSource = EventLoop(label: "test.channel.dispatch", waiting: .dispatchSource)
 
@@ -110,6 +113,28 @@ final class LoopbackListener: @unchecked Sendable {
     }
 
     func close() { Glibc.close(fd) }
+}
+
+/// Runs `body` with a channel on the shared loop for `waiting` (started, unless `start` is false; `configure` as in
+/// `LoopbackChannel.init`) and the blocking test peer connected to it, over a fresh listener on 127.0.0.1. The
+/// channel is aborted and the listener closed however `body` ends.
+func withConnectedChannel(_ waiting: ReadinessPoller.Waiting, start: Bool = true,
+                          configure: (RecordingChannelHandler) -> Void = { _ in },
+                          _ body: (_ peer: TestSocket, _ channel: LoopbackChannel) throws -> Void) throws {
+    let listener = try LoopbackListener()
+    defer { listener.close() }
+    let loop = ChannelTestLoops.loop(waiting)
+    let (peer, channel) = try listener.connectedPair(loop: loop, start: start, configure: configure)
+    defer { channel.abort() }
+    try body(peer, channel)
+}
+
+extension SocketChannel.WriteOutcome {
+    /// Whether the write was accepted (`.written`: sent at once, or queued for the writable turn).
+    var isWritten: Bool {
+        if case .written = self { return true }
+        return false
+    }
 }
 
 /// Makes `fd` blocking again (an accepted descriptor handed to a `TestSocket`).
