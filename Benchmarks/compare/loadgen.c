@@ -794,12 +794,14 @@ static void window_print(window_t *w) {
            busy - w->busy0, steal - w->steal0);
 }
 
-static void print_common(int open_failed) {
+/* the fields every workload reports, and the end of its JSON object */
+static void print_common_and_end(int open_failed) {
     printf("\"open_failed\": %d, \"events\": %" PRIu64 ", \"heartbeats\": %" PRIu64 ", \"gaps\": %" PRIu64
            ", \"sent\": %" PRIu64 ", \"send_failures\": %" PRIu64 ", \"conn_errors\": %" PRIu64
            ", \"bad_status\": %" PRIu64 ", \"resets\": %" PRIu64 ", \"proxy_alive\": %s",
            open_failed, total_events, total_heartbeats, total_gaps, sent_events, send_failures, conn_errors,
            bad_status, resets, procs_alive() ? "true" : "false");
+    printf("}\n");
 }
 
 static void w_latency(void) {
@@ -834,8 +836,7 @@ static void w_latency(void) {
     printf(", ");
     print_samples("latency_app", &lat_app);
     printf(", ");
-    print_common(failed);
-    printf("}\n");
+    print_common_and_end(failed);
     close_all(nstreams);
 }
 
@@ -911,8 +912,7 @@ static void w_throughput(void) {
         poll_once(now_ns() + MS);
     }
     printf(", \"batch\": %d, \"window_events\": %" PRIu64 ", \"events_per_s\": %.1f, ", batch, ev, ev / wall);
-    print_common(failed);
-    printf("}\n");
+    print_common_and_end(failed);
     close_all(nstreams);
 }
 
@@ -933,8 +933,7 @@ static void w_memory(void) {
     window_print(&w);
     printf(", \"rss_before_kib\": %ld, \"rss_after_kib\": %ld, \"rss_per_stream_kib\": %.3f, ", rss0, rss1,
            (double)(rss1 - rss0) / (nstreams - failed > 0 ? nstreams - failed : 1));
-    print_common(failed);
-    printf("}\n");
+    print_common_and_end(failed);
     close_all(nstreams);
 }
 
@@ -955,8 +954,7 @@ static void w_heartbeats(void) {
            rec_heartbeats, expected, silent, late_beyond_interval);
     print_samples("lateness", &hb_late);
     printf(", ");
-    print_common(failed);
-    printf("}\n");
+    print_common_and_end(failed);
     close_all(nstreams);
 }
 
@@ -990,8 +988,7 @@ static void w_teardown(void) {
     printf(", ");
     print_samples("rst", &rst);
     printf(", ");
-    print_common(failed);
-    printf("}\n");
+    print_common_and_end(failed);
     nstreams *= 2;
     close_all(nstreams);
 }
@@ -1090,8 +1087,7 @@ static void w_connrate(void) {
         run_for(700 * MS);
     }
     printf("], \"best_rate\": %d, \"accept_emfile\": %" PRIu64 ", ", best, accept_emfile);
-    print_common(0);
-    printf("}\n");
+    print_common_and_end(0);
 }
 
 /* ---------------------------------------------------------------- main */

@@ -19,11 +19,6 @@ int ssk_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token) {
     return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
 }
 
-int ssk_epoll_remove(int epfd, int fd) {
-    struct epoll_event event = { 0 };
-    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event);
-}
-
 int ssk_epoll_wait(int epfd, ssk_poll_event *out, int capacity, int timeout_ms) {
     struct epoll_event events[1024];
     if (capacity > 1024) capacity = 1024;

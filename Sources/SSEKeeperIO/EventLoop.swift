@@ -28,8 +28,9 @@ final class EventLoop: @unchecked Sendable {
     var outputScratch: [UInt8] = []
     /// Where the bytes to send start in `outputScratch` (after `ChunkedEncoder.closeChunk`); 0 otherwise.
     var outputStart = 0
-    /// A chunk is open in `outputScratch` (`ChunkedEncoder.openChunk`): client data is appended as it is.
-    var outputChunkOpen = false
+    /// The header slot of the chunk open in `outputScratch` (`ChunkedEncoder.openChunk`), if any: while one is
+    /// open, client data is appended as it is.
+    var outputChunkSlot: Int?
     /// Live sessions, so they stay alive while their sockets are registered; removed when they finish.
     var sessions: [ObjectIdentifier: AnyObject] = [:]
     /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).

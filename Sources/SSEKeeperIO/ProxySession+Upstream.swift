@@ -157,13 +157,12 @@ extension ProxySession {
         loop.outputScratch.removeAll(keepingCapacity: true)
         // Everything this read carries goes out as one client chunk (not one per upstream chunk): measured at
         // saturation, re-encoding each 100-byte event as its own chunk was a tenth of ssekeeper's user time.
-        let chunkSlot = exchange.clientFraming == .chunked ? ChunkedEncoder.openChunk(in: &loop.outputScratch) : nil
-        loop.outputChunkOpen = chunkSlot != nil
-        defer { loop.outputChunkOpen = false }
+        if exchange.clientFraming == .chunked { loop.outputChunkSlot = ChunkedEncoder.openChunk(in: &loop.outputScratch) }
+        defer { loop.outputChunkSlot = nil }
         func closeChunk() {
-            guard let chunkSlot, loop.outputChunkOpen else { return }
-            loop.outputChunkOpen = false
-            loop.outputStart = ChunkedEncoder.closeChunk(openedAt: chunkSlot, in: &loop.outputScratch)
+            guard let slot = loop.outputChunkSlot else { return }
+            loop.outputChunkSlot = nil
+            loop.outputStart = ChunkedEncoder.closeChunk(openedAt: slot, in: &loop.outputScratch)
         }
         var complete = false
         switch exchange.responseBody {
@@ -185,7 +184,7 @@ extension ProxySession {
                 if finished, consumed < bytes.count { exchange.upstreamSentExtraBytes = true }
             } catch {
                 closeChunk()
-                _ = writeScratchToClient(exchange, now: EventLoop.now())
+                _ = writeScratchToClient(exchange, now: now)
                 upstreamBroke(reason: "invalid chunked body from upstream: \(error)")
                 return
             }
@@ -193,7 +192,7 @@ extension ProxySession {
             emitBody(bytes, exchange: exchange)
         }
         closeChunk()
-        guard writeScratchToClient(exchange, now: EventLoop.now()) else { return }
+        guard writeScratchToClient(exchange, now: now) else { return }
         if complete {
             finishResponse(exchange)
         } else if exchange.drainRequested {
@@ -217,7 +216,7 @@ extension ProxySession {
     /// Appends body bytes to the output scratch in the client's framing.
     func appendClientData(_ data: UnsafeRawBufferPointer, exchange: Exchange) {
         guard !data.isEmpty else { return }
-        if exchange.clientFraming == .chunked && !loop.outputChunkOpen {
+        if exchange.clientFraming == .chunked && loop.outputChunkSlot == nil {
             ChunkedEncoder.appendChunk(data, to: &loop.outputScratch)
         } else {
             loop.outputScratch.append(contentsOf: data)

@@ -8,12 +8,13 @@ protocol PollTarget: AnyObject {
     func pollEvents(_ events: UInt32)
 }
 
-/// One epoll set per event loop, behind a single Dispatch read source on the epoll descriptor.
+/// One epoll set per event loop, waited on by a thread of the loop (or, for comparison, a Dispatch read source on
+/// the epoll descriptor: see `Waiting`).
 ///
 /// Why: a Dispatch source per socket costs, per event, an `epoll_wait` on libdispatch's manager thread, an
 /// `ioctl(FIONREAD)`, a worker wake-up and an `epoll_ctl` re-arm (measured with `strace -f`: about 11 system calls
 /// and 3 thread wake-ups per proxied event, against nginx's 3 and 1); creating and cancelling sources per connection
-/// costs more round trips through the manager. Here that price is paid once per batch of ready sockets, however many
+/// costs more round trips through the manager. Here the wait is paid once per batch of ready sockets, however many
 /// there are, and registering or closing a socket is one direct system call on the loop's own thread.
 ///
 /// Sockets register edge-triggered (`EPOLLET`) with read and write interest once, for their whole life: pausing a
@@ -121,7 +122,7 @@ final class ReadinessPoller: @unchecked Sendable {
             if count < 0 && errno != EINTR { fatalError("epoll_wait: \(String(cString: strerror(errno)))") }
             timeout = queue.sync {
                 servingOnThread = true
-                if count > 0 { serveReadySockets(waitedCount: Int(count)) }
+                if count > 0 { serveReadySockets(waitedCount: count) }
                 let next = expireDeadlines()
                 servingOnThread = false
                 sleepingUntil = next
@@ -164,14 +165,12 @@ final class ReadinessPoller: @unchecked Sendable {
         _ = ssk_epoll_modify(epollFD, fd, events, token(fd))
     }
 
-    /// Forgets `fd`'s target. With `removingFromSet` it also leaves the kernel's set (for a descriptor that stays
-    /// open); otherwise the caller is about to close it, which removes it.
-    func unregister(fd: Int32, removingFromSet: Bool = false) {
+    /// Forgets `fd`'s target. The caller is about to close it, which removes it from the kernel's set.
+    func unregister(fd: Int32) {
         let index = Int(fd)
         guard index < targets.count else { return }
         targets[index] = nil
         generations[index] = 0
-        if removingFromSet { _ = ssk_epoll_remove(epollFD, fd) }
     }
 
     /// Serves `channel`'s unread bytes after the current batch, or soon when no batch is running.
@@ -192,13 +191,13 @@ final class ReadinessPoller: @unchecked Sendable {
 
     /// Tells each target what is ready (`waitedCount` reports already fetched by the waiting thread, else fetched
     /// here), then serves deferred reads.
-    private func serveReadySockets(waitedCount: Int?) {
+    private func serveReadySockets(waitedCount: Int32?) {
         inBatch = true
         var waits = 0
         var fetched = waitedCount
         while waits < Self.maxWaitsPerWakeup {
             waits += 1
-            let count = fetched.map(Int32.init) ?? ssk_epoll_wait(epollFD, reports, Self.batchCapacity, 0)
+            let count = fetched ?? ssk_epoll_wait(epollFD, reports, Self.batchCapacity, 0)
             fetched = nil
             guard count > 0 else { break }
             for report in UnsafeBufferPointer(start: reports, count: Int(count)) {

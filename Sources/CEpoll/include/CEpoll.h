@@ -30,9 +30,6 @@ int ssk_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
 /// `epoll_ctl(EPOLL_CTL_MOD)`; 0, or -1 and errno.
 int ssk_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token);
 
-/// `epoll_ctl(EPOLL_CTL_DEL)`; 0, or -1 and errno.
-int ssk_epoll_remove(int epfd, int fd);
-
 /// `epoll_wait` into `out` (at most `capacity`, which must be <= 1024); the count, or -1 and errno.
 int ssk_epoll_wait(int epfd, ssk_poll_event *out, int capacity, int timeout_ms);
 
