@@ -1,0 +1,275 @@
+/// Everything between an upstream's response body bytes and the client's bytes, for one response.
+///
+/// It owns the upstream body framing (Content-Length, chunked, close-delimited), the event assembler on routes that
+/// need complete events (`upstream_resume`), the `SSEStreamTracker` that decides where heartbeats and ssekeeper's
+/// own events may go, the heartbeat schedule, and the client framing (through `RelayOutput`). Bytes and time in,
+/// bytes and an outcome out; it never touches a socket or reads the clock, so every rule here is tested without
+/// either (`ResponseRelayTests`).
+///
+/// Relaying one upstream read appends to the caller's `RelayOutput` (one chunk for the whole read, no allocation per
+/// event); the caller sends it with one write and then calls `noteClientWrite(at:)`, from which the next heartbeat
+/// is counted.
+///
+/// Heartbeats and injected events follow `SSEStreamTracker`'s rules: never mid-line, never between a CR and the LF
+/// that may follow it, never a blank line inside an event, never in front of a leading byte-order mark (WHATWG HTML
+/// "Server-sent events", §9.2.6).
+public struct ResponseRelay: Sendable {
+    /// How an SSE response that takes heartbeats is relayed.
+    public struct SSEOptions: Sendable, Equatable {
+        /// The silence after which a heartbeat is due (at least 1 ms).
+        public var heartbeatIntervalNanos: UInt64
+        /// The heartbeat comment's text (`: <comment>`).
+        public var heartbeatComment: String
+        /// `sse_retry`: a `retry:` line sent before the first upstream byte, when set.
+        public var retryMilliseconds: Int?
+        /// Hold partial events so a break of the upstream never leaves half an event at the client
+        /// (`upstream_resume`); the limit is `maxHeldBytes` (an event larger than that passes through as it comes).
+        public var assemblesEvents: Bool
+        /// The most bytes of one partial event the assembler holds.
+        public var maxHeldBytes: Int
+
+        /// Options as the route's settings give them.
+        public init(heartbeatIntervalNanos: UInt64, heartbeatComment: String, retryMilliseconds: Int?,
+                    assemblesEvents: Bool, maxHeldBytes: Int) {
+            self.heartbeatIntervalNanos = heartbeatIntervalNanos
+            self.heartbeatComment = heartbeatComment
+            self.retryMilliseconds = retryMilliseconds
+            self.assemblesEvents = assemblesEvents
+            self.maxHeldBytes = maxHeldBytes
+        }
+    }
+
+    /// What relaying one read did.
+    public enum Outcome: Sendable, Equatable {
+        /// More of the body is expected.
+        case more
+        /// The upstream's body is complete: the caller calls `finish(into:)`.
+        case complete
+        /// The upstream's chunked framing is invalid: the response cannot go on.
+        case broken(ChunkedDecodingError)
+    }
+
+    /// What `heartbeat(now:clientBacklogged:into:)` did; each carries the deadline to wait for next.
+    public enum HeartbeatOutcome: Sendable, Equatable {
+        /// Not due yet.
+        case notYet(until: UInt64)
+        /// Due, but the client's parser stood mid-line: counted as skipped.
+        case skipped(next: UInt64)
+        /// The heartbeat's bytes were appended: the caller writes them.
+        case sent(next: UInt64)
+    }
+
+    /// Where the upstream body stands.
+    enum UpstreamBody: Sendable {
+        case none
+        case remaining(UInt64)
+        case chunked(ChunkedDecoder)
+        case untilClose
+
+        init(_ framing: BodyFraming) {
+            switch framing {
+            case .none: self = .none
+            case .contentLength(let length): self = length == 0 ? .none : .remaining(length)
+            case .chunked: self = .chunked(ChunkedDecoder())
+            case .closeDelimited: self = .untilClose
+            }
+        }
+    }
+
+    /// A floor under the heartbeat interval, whatever the caller asks for.
+    static let minimumHeartbeatIntervalNanos: UInt64 = 1_000_000
+
+    private var body: UpstreamBody
+    /// The client's framing (chunked, close-delimited, ...).
+    public let clientFraming: ClientFraming
+    /// Set for uncompressed SSE responses: where the client's parser stands.
+    public private(set) var tracker: SSEStreamTracker?
+    /// Set on routes that need complete events.
+    public private(set) var assembler: SSEEventAssembler?
+    /// Set with the tracker.
+    public private(set) var heartbeats: HeartbeatSchedule?
+    private let heartbeatComment: String
+    private let retryMilliseconds: Int?
+    /// Whether the upstream sent bytes after its body ended (its connection cannot be reused).
+    public private(set) var trailingBytes = false
+    /// Whether an assembler held back an event larger than its limit (it then passes through), at least once.
+    public var assemblerOverflowed: Bool { (assembler?.overflowCount ?? 0) > 0 }
+
+    /// A relay for a response whose upstream body is framed by `upstreamFraming` and goes to the client in
+    /// `clientFraming`. `sse`: set for an uncompressed event stream (heartbeats, `retry:`, events of ssekeeper's own);
+    /// nil for everything else, which passes through unchanged. `now`: when the head goes out.
+    public init(upstreamFraming: BodyFraming, clientFraming: ClientFraming, sse: SSEOptions?, now: UInt64) {
+        body = UpstreamBody(upstreamFraming)
+        self.clientFraming = clientFraming
+        heartbeatComment = sse?.heartbeatComment ?? ""
+        retryMilliseconds = sse?.retryMilliseconds
+        guard let sse else { return }
+        tracker = SSEStreamTracker()
+        if sse.assemblesEvents { assembler = SSEEventAssembler(maxHeldBytes: sse.maxHeldBytes) }
+        let interval = max(sse.heartbeatIntervalNanos, Self.minimumHeartbeatIntervalNanos)
+        heartbeats = HeartbeatSchedule(intervalNanos: interval, startedAt: now)
+    }
+
+    /// Whether the response has no body at all (the caller finishes at once after the head).
+    public var hasNoBody: Bool { if case .none = body { true } else { false } }
+    /// Whether this response takes heartbeats and events of ssekeeper's own.
+    public var takesHeartbeats: Bool { tracker != nil }
+    /// Whether the client's parser stands between events: an event of ssekeeper's own (or the end) may go now.
+    public var isAtEventBoundary: Bool { tracker?.isAtEventBoundary ?? false }
+    /// When the next heartbeat is due, if this response takes heartbeats.
+    public var nextHeartbeatDeadline: UInt64? { heartbeats?.nextDeadline }
+    /// Heartbeats sent and skipped so far.
+    public var heartbeatsSent: Int { heartbeats?.sent ?? 0 }
+    public var heartbeatsSkipped: Int { heartbeats?.skipped ?? 0 }
+
+    /// Appends the client's response head and the stream's preamble (`retry:` when `sse_retry` is set).
+    public mutating func begin(head: [UInt8], into output: inout RelayOutput) {
+        output.framing = clientFraming
+        output.appendRaw(head)
+        if let retryMilliseconds, tracker != nil {
+            output.appendBody(tracker!.retryPreamble(milliseconds: retryMilliseconds))
+        }
+    }
+
+    /// Relays one read of upstream body bytes: decodes the upstream framing, passes SSE bytes through the assembler
+    /// and the tracker, and appends the result in the client's framing, as one chunk.
+    public mutating func relay(_ bytes: UnsafeRawBufferPointer, into output: inout RelayOutput) -> Outcome {
+        output.framing = clientFraming
+        output.openChunk()
+        defer { output.closeChunk() }
+        switch body {
+        case .none:
+            if !bytes.isEmpty { trailingBytes = true }
+            return .complete
+        case .remaining(let remaining):
+            let take = Int(min(UInt64(bytes.count), remaining))
+            emit(UnsafeRawBufferPointer(rebasing: bytes[..<take]), into: &output)
+            let left = remaining - UInt64(take)
+            body = left == 0 ? .none : .remaining(left)
+            if take < bytes.count { trailingBytes = true }
+            return left == 0 ? .complete : .more
+        case .chunked(var decoder):
+            body = .none  // the decoder is out of `body` while it runs (no copy-on-write of its state)
+            do {
+                let (consumed, finished) = try decoder.decode(bytes) { emit($0, into: &output) }
+                body = finished ? .none : .chunked(decoder)
+                if finished, consumed < bytes.count { trailingBytes = true }
+                return finished ? .complete : .more
+            } catch let error as ChunkedDecodingError {
+                body = .chunked(decoder)
+                return .broken(error)
+            } catch {
+                body = .chunked(decoder)
+                return .broken(.invalidChunkSize(offset: 0))
+            }
+        case .untilClose:
+            emit(bytes, into: &output)
+            return .more
+        }
+    }
+
+    /// Whether the upstream ending its connection now completes the body (close-delimited framing).
+    public var endsAtUpstreamClose: Bool { if case .untilClose = body { true } else { false } }
+
+    private mutating func emit(_ data: UnsafeRawBufferPointer, into output: inout RelayOutput) {
+        guard !data.isEmpty else { return }
+        if assembler != nil {
+            assembler!.feed(data) { slice in
+                tracker!.forward(slice) { output.appendBody($0) }
+            }
+        } else if tracker != nil {
+            tracker!.forward(data) { output.appendBody($0) }
+        } else {
+            output.appendBody(data)
+        }
+    }
+
+    /// Bytes were written to the client at `now`: the next heartbeat is due a full interval later.
+    public mutating func noteClientWrite(at now: UInt64) {
+        heartbeats?.noteWrite(at: now)
+    }
+
+    /// A heartbeat may be due at `now`. `clientBacklogged`: bytes are still waiting for the client, so the connection
+    /// is not idle and the silence counts from now. When one is sent its bytes are appended to `output`.
+    public mutating func heartbeat(now: UInt64, clientBacklogged: Bool, into output: inout RelayOutput) -> HeartbeatOutcome {
+        guard var schedule = heartbeats, tracker != nil else { return .notYet(until: .max) }
+        defer { heartbeats = schedule }
+        if clientBacklogged {
+            schedule.noteWrite(at: now)
+            return .notYet(until: schedule.nextDeadline)
+        }
+        switch schedule.poll(now: now, canInject: tracker!.isAtSafePoint) {
+        case .notYet(let until):
+            return .notYet(until: until)
+        case .skip:
+            return .skipped(next: schedule.nextDeadline)
+        case .send:
+            output.framing = clientFraming
+            if let bytes = tracker!.heartbeat(comment: heartbeatComment) { output.appendBody(bytes) }
+            return .sent(next: schedule.nextDeadline)
+        }
+    }
+
+    /// The upstream's body is complete: appends what is still held (a partial event, a partial byte-order mark
+    /// that was not one; the client discards a partial event at the end anyway) and the end of the client's body.
+    public mutating func finish(into output: inout RelayOutput) {
+        output.framing = clientFraming
+        if assembler != nil, tracker != nil {
+            let held = assembler!.finish()
+            if !held.isEmpty {
+                held.withUnsafeBytes { bytes in tracker!.forward(bytes) { output.appendBody($0) } }
+            }
+        }
+        if let held = tracker?.finish(), !held.isEmpty { output.appendBody(held) }
+        output.appendEndOfBody()
+    }
+
+    /// Ends the client's body as it stands (the last chunk when chunked), without anything held: a stream ssekeeper
+    /// gives up on, or ends for draining after `appendRetry`.
+    public func endBody(into output: inout RelayOutput) {
+        output.framing = clientFraming
+        output.appendEndOfBody()
+    }
+
+    /// Appends a whole event of ssekeeper's own (one `name: value` line per field, then the blank line), when the
+    /// client stands between events; false (nothing appended) otherwise.
+    public mutating func appendEvent(fields: [String], into output: inout RelayOutput) -> Bool {
+        guard tracker != nil, let event = tracker!.event(fields: fields) else { return false }
+        output.framing = clientFraming
+        output.appendBody(event)
+        return true
+    }
+
+    /// Appends `retry: <milliseconds>` when the client stands between events; false (nothing appended) otherwise.
+    public mutating func appendRetry(milliseconds: Int, into output: inout RelayOutput) -> Bool {
+        guard tracker != nil, tracker!.isAtEventBoundary else { return false }
+        output.framing = clientFraming
+        output.appendBody(tracker!.retryPreamble(milliseconds: milliseconds))
+        return true
+    }
+
+    // MARK: Resuming the upstream (`upstream_resume`)
+
+    /// Whether a broken upstream can be replaced by a new response spliced into this one: the route assembles
+    /// events, no oversized event was cut, and the last event id can be sent as `Last-Event-ID`.
+    public var isResumable: Bool { tracker != nil && (assembler?.isResumable ?? false) }
+    /// The last complete event's id (WHATWG sense), for `Last-Event-ID` on a resume.
+    public var lastEventID: SSEEventAssembler.EventID { assembler?.lastEventID ?? .unset }
+
+    /// The upstream broke and a resume starts: drops the partial event the client never saw and appends what
+    /// realigns the client's parser to a line start (an LF after a lone CR). Call only when `isResumable`.
+    public mutating func breakForResume(into output: inout RelayOutput) {
+        guard assembler != nil, tracker != nil else { return }
+        let realign = assembler!.beginResumedStream()
+        body = .none
+        guard !realign.isEmpty else { return }
+        output.framing = clientFraming
+        realign.withUnsafeBytes { bytes in tracker!.forward(bytes) { output.appendBody($0) } }
+    }
+
+    /// A resumed response's head arrived: its body, framed by `upstreamFraming`, continues this one.
+    public mutating func spliceResumed(upstreamFraming: BodyFraming) {
+        body = UpstreamBody(upstreamFraming)
+        trailingBytes = false
+    }
+}
