@@ -24,13 +24,8 @@ final class EventLoop: @unchecked Sendable {
     let queue: DispatchQueue
     /// Scratch space for `read`: one per loop, never held across handler invocations.
     let readBuffer: UnsafeMutableRawBufferPointer
-    /// Scratch space for assembling one write (chunk header, data, CRLF) before a single `send`.
-    var outputScratch: [UInt8] = []
-    /// Where the bytes to send start in `outputScratch` (after `ChunkedEncoder.closeChunk`); 0 otherwise.
-    var outputStart = 0
-    /// The header slot of the chunk open in `outputScratch` (`ChunkedEncoder.openChunk`), if any: while one is
-    /// open, client data is appended as it is.
-    var outputChunkSlot: Int?
+    /// Scratch space for assembling one client write (head, chunk header, data, CRLF) before a single `send`.
+    var output = RelayOutput(capacity: EventLoop.readBufferBytes + 64)
     /// Live sessions, so they stay alive while their sockets are registered; removed when they finish.
     var sessions: [ObjectIdentifier: AnyObject] = [:]
     /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).
@@ -57,7 +52,6 @@ final class EventLoop: @unchecked Sendable {
     init(label: String, waiting: ReadinessPoller.Waiting = .thread) {
         queue = DispatchQueue(label: label)
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferBytes, alignment: 16)
-        outputScratch.reserveCapacity(Self.readBufferBytes + 64)
         poller = ReadinessPoller(queue: queue, waiting: waiting)
         // Strong captures: a loop lives as long as the process (or the test) that made it; sessions and
         // timers may outlive the server object that created it.

@@ -16,7 +16,7 @@ final class Listener: @unchecked Sendable, PollTarget, DeadlineTarget {
     private let acceptLoop: EventLoop
     private let group: EventLoopGroup
     private let runtime: ProxyRuntime
-    /// Takes each accepted descriptor instead of a `ProxySession` (the admin endpoint); nil for a proxy listener.
+    /// Takes each accepted descriptor instead of an `HTTP1Connection` (the admin endpoint); nil for a proxy listener.
     private let onAccept: ((Int32) -> Void)?
     private var registered = false
     private var suspended = false
@@ -112,9 +112,9 @@ final class Listener: @unchecked Sendable, PollTarget, DeadlineTarget {
         let loop = group.nextLoop()
         let runtime = self.runtime
         if loop === acceptLoop {
-            ProxySession(fd: connection, peer: peer, loop: loop, runtime: runtime).start()
+            HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime).start()
         } else {
-            loop.queue.async { ProxySession(fd: connection, peer: peer, loop: loop, runtime: runtime).start() }
+            loop.queue.async { HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime).start() }
         }
     }
 

@@ -44,7 +44,7 @@ extension ProxyServer {
             dispatchPrecondition(condition: .notOnQueue(loop.queue))
             rows += loop.queue.sync {
                 let now = EventLoop.now()
-                return loop.sessions.values.compactMap { ($0 as? ProxySession)?.streamRow(now: now) }
+                return loop.sessions.values.compactMap { ($0 as? HTTP1Connection)?.streamRow(now: now) }
             }
         }
         return StreamRow.json(rows)

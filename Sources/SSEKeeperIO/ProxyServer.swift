@@ -120,7 +120,7 @@ public final class ProxyServer: @unchecked Sendable {
         let deadline = DispatchTime.now() + .nanoseconds(Int(limits.drainTimeout.nanoseconds))
         for loop in group.loops {
             loop.queue.async {
-                for case let session as ProxySession in loop.sessions.values { session.drain() }
+                for case let connection as HTTP1Connection in loop.sessions.values { connection.drain() }
                 // Nothing new will be sent upstream; responses finishing from now on close their connection.
                 loop.idleUpstreams.closeAll()
             }

@@ -12,8 +12,8 @@ struct ProbeState {
     var bytesSent: UInt64 = 0
 }
 
-/// The probe endpoint, served by the session itself: one event, silence without heartbeats, a final event.
-extension ProxySession {
+/// The probe endpoint, served by the connection itself: one event, silence without heartbeats, a final event.
+extension HTTP1Connection {
     /// Serves `head` as a probe request.
     func startProbe(_ head: RequestHead) {
         guard head.method == "GET" else {
@@ -38,10 +38,10 @@ extension ProxySession {
                         chunked: chunked, to: &bytes)
         state.bytesSent = UInt64(bytes.count)
         probe = state
-        phase = .probing
-        setDeadline(now + state.silenceNanos)
+        machine.probing(until: now + state.silenceNanos)
+        updateDeadline()
         if case .failed(let code) = client.write(bytes) {
-            clientGone(reason: "write to client failed: \(String(cString: strerror(code)))")
+            clientGone(reason: "write to client failed: \(SocketError.text(errno: code))")
         }
     }
 
@@ -56,17 +56,16 @@ extension ProxySession {
         state.bytesSent += UInt64(bytes.count)
         probe = nil
         if case .failed(let code) = client.write(bytes) {
-            logProbe(state, end: .clientClosed, reason: "write to client failed: \(String(cString: strerror(code)))")
+            logProbe(state, end: .clientClosed, reason: "write to client failed: \(SocketError.text(errno: code))")
             finish()
             return
         }
         logProbe(state, end: .completed, reason: nil)
-        guard state.keepAlive else {
-            finishGracefully()
+        guard machine.responseComplete(now: EventLoop.now(), keepAlive: state.keepAlive, pendingBytes: client.pendingByteCount) else {
+            closeGracefully()
             return
         }
-        phase = .idle
-        setDeadline(EventLoop.now() + limits.keepaliveTimeout.nanoseconds)
+        updateDeadline()
         processInbound()
     }
 

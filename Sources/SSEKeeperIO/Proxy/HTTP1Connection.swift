@@ -1,0 +1,394 @@
+import SSEKeeperCore
+
+/// One HTTP/1.1 client connection: reads request heads, routes each request to a new `ProxyStream` and is that
+/// stream's `StreamClient` until its response ends, serves the probe endpoint, keeps the connection alive between
+/// requests, and closes it politely. Where it stands is the `HTTP1ConnectionMachine`'s state; this class does the
+/// I/O.
+///
+/// Confinement: created on `loop.queue` and every method runs there (socket handlers, deadlines). It stays alive
+/// through `loop.sessions` until `finish()`.
+final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient {
+    let runtime: ProxyRuntime
+    /// The configuration of the current request: taken from `runtime` when a request starts, so a reload applies
+    /// to the next request while one in flight keeps what it started with.
+    var context: ProxyContext
+    let loop: EventLoop
+    let client: SocketChannel
+    let clientHost: String
+    let clientAddress: String
+    var machine: HTTP1ConnectionMachine
+    /// The stream of the request in flight, while attached.
+    private(set) var stream: ProxyStream?
+    /// The probe response in flight.
+    var probe: ProbeState?
+
+    /// Client bytes not consumed yet: a request head being assembled, or pipelined requests.
+    var inbound: [UInt8] = []
+    var headParser: HeadParser
+    private var processingInbound = false
+    /// The errno of the last failed write, for the log.
+    private var lastWriteError: Int32 = 0
+
+    private var scheduledDeadline: UInt64 = .max
+
+    var limits: Limits { context.config.limits }
+
+    /// `peer` is the client's address; the runtime has admitted the connection under `peer?.host`.
+    init(fd: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime) {
+        self.runtime = runtime
+        self.context = runtime.context
+        self.loop = loop
+        client = SocketChannel(fd: fd, loop: loop)
+        clientHost = peer?.host ?? "unknown"
+        clientAddress = peer?.description ?? "unknown"
+        headParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
+        machine = HTTP1ConnectionMachine(now: EventLoop.now(), timeouts: Self.timeouts(context.config.limits))
+    }
+
+    static func timeouts(_ limits: Limits) -> HTTP1ConnectionMachine.Timeouts {
+        HTTP1ConnectionMachine.Timeouts(
+            headerNanos: limits.clientHeaderTimeout.nanoseconds, keepaliveNanos: limits.keepaliveTimeout.nanoseconds)
+    }
+
+    /// Registers with the loop and starts reading. Call on the loop queue.
+    func start() {
+        loop.sessions[ObjectIdentifier(self)] = self
+        client.handler = self
+        client.start()
+        updateDeadline()
+    }
+
+    // MARK: Deadlines
+
+    /// Puts the machine's deadline in the loop's heap when it is earlier than the entry there.
+    func updateDeadline() {
+        guard let deadline = machine.deadline, deadline < scheduledDeadline else { return }
+        scheduledDeadline = deadline
+        loop.schedule(self, at: deadline)
+    }
+
+    func deadlineReached(_ entryDeadline: UInt64, now loopNow: UInt64) {
+        if entryDeadline == scheduledDeadline { scheduledDeadline = .max }
+        guard !machine.isFinished else { return }
+        let now = max(loopNow, entryDeadline)
+        switch machine.deadlineReached(now: now) {
+        case .wait, .none:
+            updateDeadline()
+        case .close:
+            finish()
+        case .requestTimeout(let body):
+            let what = body ? "the chunked request body" : "the request head"
+            let detail = "\(what) did not arrive within \(ConfigValue.formatDuration(limits.clientHeaderTimeout))"
+            if body, let stream {
+                stream.respondError(status: 408, detail: detail, end: .timeout)
+            } else {
+                respondError(status: 408, detail: detail, end: .timeout)
+            }
+        case .finishProbe:
+            finishProbe(now: now)
+        }
+    }
+
+    // MARK: Socket events
+
+    func channelReadable(_ channel: SocketChannel) {
+        while !machine.isFinished && !client.isReadingPaused {
+            switch client.read() {
+            case .bytes(let count):
+                clientBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
+                if count < loop.readBuffer.count { return }
+            case .wouldBlock:
+                return
+            case .endOfFile:
+                clientGone(reason: "client closed the connection")
+                return
+            case .failed(let code):
+                clientGone(reason: "client connection failed: \(SocketError.text(errno: code))")
+                return
+            }
+        }
+    }
+
+    func channelConnected(_ channel: SocketChannel, error: Int32) {}
+
+    func channelDrained(_ channel: SocketChannel) {
+        if machine.isClosing {
+            machine.flushed(now: EventLoop.now())
+            updateDeadline()
+        } else {
+            stream?.clientDrained()
+        }
+    }
+
+    func channelWriteFailed(_ channel: SocketChannel, error: Int32) {
+        clientGone(reason: "write to client failed: \(SocketError.text(errno: error))")
+    }
+
+    /// Routes client bytes by the machine's state: head assembly, the body check, the stream, or pipelined data.
+    private func clientBytes(_ bytes: UnsafeRawBufferPointer) {
+        switch machine.bytesArrived(now: EventLoop.now()) {
+        case .parseHead(let newRequest):
+            if newRequest {
+                context = runtime.context
+                machine.timeouts = Self.timeouts(limits)
+                updateDeadline()
+            }
+            inbound.append(contentsOf: bytes)
+            processInbound()
+        case .checkBody, .toStream:
+            guard let stream else { return }
+            let used = stream.requestBodyBytes(bytes)
+            if used < bytes.count, self.stream === stream { keepPipelined(UnsafeRawBufferPointer(rebasing: bytes[used...])) }
+            checkedBodyBytesArrived()
+        case .keep:
+            keepPipelined(bytes)
+        case .discard:
+            break
+        }
+    }
+
+    /// Keeps bytes a client sent after its request (pipelining) for after the response, up to the head limit;
+    /// beyond it the bytes are dropped and the connection closes after this response.
+    func keepPipelined(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        if inbound.count + bytes.count <= limits.maxHeaderBytes {
+            inbound.append(contentsOf: bytes)
+        } else {
+            stream?.forbidKeepAlive()
+        }
+    }
+
+    /// Parses request heads out of `inbound` while the connection is between requests.
+    func processInbound() {
+        guard !processingInbound else { return }
+        processingInbound = true
+        defer { processingInbound = false }
+        while machine.parsesHeads, !inbound.isEmpty {
+            if machine.isIdle {
+                context = runtime.context
+                machine.timeouts = Self.timeouts(limits)
+                machine.pipelinedBytesPending(now: EventLoop.now())
+                updateDeadline()
+            }
+            let result: HeadParseResult<RequestHead>
+            do {
+                result = try inbound.withUnsafeBytes { try headParser.parseRequest($0) }
+            } catch {
+                respondError(status: (error as? HTTPParseError)?.status ?? 400, detail: "\(error)", end: .rejected)
+                return
+            }
+            guard case .complete(let head, let consumed) = result else { return }
+            inbound.removeFirst(consumed)
+            headParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
+            machine.headParsed()
+            startRequest(head)
+        }
+    }
+
+    /// Routes a parsed request: the probe, an error answered here, or a new stream to the upstream.
+    private func startRequest(_ head: RequestHead) {
+        if let probePath = context.config.probe.path, head.path == probePath {
+            startProbe(head)
+            return
+        }
+        let framing: BodyFraming
+        do {
+            framing = try head.bodyFraming()
+        } catch {
+            respondError(status: error.status, detail: error.description, end: .rejected, method: head.method, path: head.path)
+            return
+        }
+        guard let route = context.router.route(forPath: head.path) else {
+            respondError(status: 404, detail: "no route for \(head.path)", end: .completed, method: head.method, path: head.path)
+            return
+        }
+        let body: RequestBodyForwarder
+        do {
+            body = try RequestBodyForwarder(framing: framing, maxBodyBytes: limits.maxBodyBytes.map { UInt64($0) })
+        } catch {
+            respondError(status: error.status, detail: error.description, end: .rejected, method: head.method, path: head.path)
+            return
+        }
+        let keepsConnections = (context.upstreams[route.upstreamName]?.keepalive ?? 0) > 0
+        let upstreamHead = UpstreamRequestBuilder.build(
+            head, framing: framing, clientAddress: clientHost, clientProtocol: "http", keepAlive: keepsConnections)
+        let stream = ProxyStream(
+            head: head, route: route, body: body, upstreamHead: upstreamHead, client: self, loop: loop,
+            context: context, runtime: runtime)
+        self.stream = stream
+        machine.streamAttached()
+        // Bytes after the head are body (or the next request): the stream takes what is body.
+        let early = inbound
+        inbound = []
+        guard framing == .chunked else {
+            stream.start()
+            if !early.isEmpty, self.stream === stream { handBodyToStream(early, stream) }
+            return
+        }
+        // A chunked body can be malformed or too large: it is checked (and held) before the upstream sees
+        // anything; the connect starts once it is complete, or once more than `max_buffer_size` is held (a large
+        // upload then streams, and a later error aborts the upstream connection mid-body).
+        machine.checkingBody(now: EventLoop.now())
+        updateDeadline()
+        handBodyToStream(early, stream)
+    }
+
+    /// Gives bytes that arrived with or before the stream's start to it; what is not body is kept as pipelined.
+    private func handBodyToStream(_ bytes: [UInt8], _ stream: ProxyStream) {
+        bytes.withUnsafeBytes { raw in
+            let used = stream.requestBodyBytes(raw)
+            if used < raw.count, self.stream === stream { keepPipelined(UnsafeRawBufferPointer(rebasing: raw[used...])) }
+        }
+        if case .receivingBody = machine.state, self.stream === stream,
+           stream.body.isComplete || stream.pendingUpstreamBody.count > limits.maxBufferedBytes {
+            machine.streamAttached()
+            stream.start()
+        }
+    }
+
+    /// Bytes during the body check: fed to the stream, and the connect starts once the check allows it.
+    func checkedBodyBytesArrived() {
+        guard let stream, case .receivingBody = machine.state,
+              stream.body.isComplete || stream.pendingUpstreamBody.count > limits.maxBufferedBytes
+        else { return }
+        machine.streamAttached()
+        stream.start()
+    }
+
+    // MARK: StreamClient
+
+    var pendingClientBytes: Int { client.pendingByteCount }
+
+    func writeToClient(_ output: borrowing RelayOutput) -> Bool {
+        let outcome = output.withUnsafeBytes { client.write($0) }
+        if case .failed(let code) = outcome {
+            lastWriteError = code
+            return false
+        }
+        return true
+    }
+
+    func writeToClient(_ bytes: [UInt8]) -> Bool {
+        if case .failed(let code) = client.write(bytes) {
+            lastWriteError = code
+            return false
+        }
+        return true
+    }
+
+    func clientWriteFailed() {
+        clientGone(reason: "write to client failed: \(SocketError.text(errno: lastWriteError))")
+    }
+
+    func pauseClientReading() { client.pauseReading() }
+
+    func resumeClientReading() { client.resumeReading() }
+
+    func streamCompleted(keepAlive: Bool) {
+        stream = nil
+        guard machine.responseComplete(now: EventLoop.now(), keepAlive: keepAlive, pendingBytes: client.pendingByteCount) else {
+            closeGracefully()
+            return
+        }
+        client.resumeReading()
+        updateDeadline()
+        processInbound()
+    }
+
+    func streamAborted() {
+        stream = nil
+        finish()
+    }
+
+    // MARK: Endings
+
+    /// The client closed, reset, or could not be written to: the stream (if any) drops its upstream at once, then
+    /// the connection finishes.
+    func clientGone(reason: String) {
+        guard !machine.isFinished else { return }
+        if machine.isClosing {
+            finish()
+            return
+        }
+        if let stream {
+            self.stream = nil
+            stream.clientGone(reason: reason)
+        }
+        if probe != nil { probeCut(reason: reason) }
+        finish()
+    }
+
+    /// Ends the connection: the socket torn down, unregistered from the loop (the stream, if any, ends too).
+    func finish() {
+        guard !machine.isFinished else { return }
+        machine.finish()
+        if let stream {
+            self.stream = nil
+            stream.clientGone(reason: "connection closed")
+        }
+        client.abort()
+        inbound = []
+        loop.sessions[ObjectIdentifier(self)] = nil
+        runtime.release(host: clientHost)
+    }
+
+    /// Ends the connection politely: what was written still reaches the client, then a FIN, then the connection
+    /// lingers (reading and discarding) until the client closes or the closing deadlines pass.
+    func closeGracefully() {
+        guard !machine.isFinished else { return }
+        inbound = []
+        machine.close(now: EventLoop.now(), pendingBytes: client.pendingByteCount)
+        client.resumeReading()
+        client.shutdownWriteAfterFlush()
+        updateDeadline()
+    }
+
+    /// Answers a request that got no stream with a short plain-text error and closes politely.
+    func respondError(status: Int, detail: String, end: RequestEnd, method: String? = nil, path: String? = nil) {
+        guard !machine.isFinished, !machine.isClosing else { return }
+        if let stream {
+            stream.respondError(status: status, detail: detail, end: end)
+            return
+        }
+        if end == .rejected || status == 408 { loop.metrics.process.countRejection(RejectionReason(status: status)) }
+        let bytes = ErrorResponse.bytes(status: status, detail: detail)
+        _ = client.write(bytes)
+        writeAccess(AccessLogRecord(
+            client: clientAddress, method: method ?? "-", path: path ?? "-", status: status,
+            bytesSent: UInt64(bytes.count), durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0,
+            end: end, upstream: nil, reason: detail), counting: loop.metrics.unrouted)
+        closeGracefully()
+    }
+
+    /// Counts a finished request in `metrics` (its status class) and writes its access record.
+    func writeAccess(_ record: AccessLogRecord, counting metrics: RouteMetrics) {
+        metrics.counters.countRequest(status: record.status)
+        context.accessLog.write(record)
+    }
+
+    /// Ends this connection politely because the process is draining: an idle kept-alive connection closes, a
+    /// request in flight finishes with `Connection: close`, and an SSE stream gets `retry: <drain_retry>` at its
+    /// next event boundary, then a clean end. Call on the loop queue.
+    func drain() {
+        if let stream {
+            stream.drain()
+            return
+        }
+        switch machine.state {
+        case .idle where machine.requestCount == 0:
+            // Accepted just now (the listener hands over its queue before closing): its request is coming and
+            // is answered with `Connection: close`; `client_header_timeout` still bounds the wait.
+            break
+        case .idle, .probing:
+            probe = nil
+            closeGracefully()
+        default:
+            break
+        }
+    }
+
+    /// The row of this connection's stream in `/streams`, if it streams an SSE response.
+    func streamRow(now: UInt64) -> StreamRow? {
+        stream?.streamRow(now: now)
+    }
+}

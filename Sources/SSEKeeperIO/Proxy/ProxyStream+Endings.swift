@@ -1,0 +1,179 @@
+import SSEKeeperCore
+
+/// How a stream ends other than by a complete response: an error answer, the client leaving, draining
+/// (`SIGTERM`), `sse_unavailable` and `sse_upstream_error_event`; and what it tells the access log, the metrics and
+/// `/streams`. Every update is a plain integer operation on the loop's own `LoopMetrics`, so none takes a lock.
+extension ProxyStream {
+    /// Answers with a short plain-text error and closes the connection (or, when the response head already went
+    /// out, breaks the connection so the client knows the response is incomplete). During a resume, the failure is
+    /// the attempt's: the next one is scheduled instead.
+    func respondError(status errorStatus: Int, detail: String, end how: RequestEnd) {
+        guard end == nil else { return }
+        if attempt.isResuming {
+            resumeAttemptFailed(detail)
+            return
+        }
+        dropUpstream()
+        if how == .rejected || errorStatus == 408 { loop.metrics.process.countRejection(RejectionReason(status: errorStatus)) }
+        let client = self.client
+        if headSent {
+            logAccess(status: status, end: how, reason: detail)
+            markEnded(how)
+            client?.streamAborted()
+            return
+        }
+        let bytes = ErrorResponse.bytes(status: errorStatus, detail: detail)
+        _ = client?.writeToClient(bytes)
+        bytesSent += UInt64(bytes.count)
+        logAccess(status: errorStatus, end: how, reason: detail)
+        markEnded(how)
+        client?.streamCompleted(keepAlive: false)
+    }
+
+    /// The client closed, reset, or could not be written to: drop the upstream at once (timed, for
+    /// `ssekeeper_teardown_seconds`), then log. The client adapter closes its connection itself.
+    func clientGone(reason: String) {
+        guard end == nil else { return }
+        if upstream != nil {
+            let noticed = EventLoop.now()
+            dropUpstream()
+            metrics.counters.teardown.observe(nanos: EventLoop.now() &- noticed)
+        }
+        if headSent, isSSE { noteQuietClientClose() }
+        logAccess(status: headSent ? status : 499, end: .clientClosed, reason: reason)
+        markEnded(.clientClosed)
+    }
+
+    /// A client-side close that comes while the upstream has been quiet for at least one heartbeat interval is
+    /// worth a warning: if such closes cluster at one stream age, something between the clients and ssekeeper
+    /// cuts streams (an idle timeout shorter than `idle_timeout`, or one that heartbeats do not reset).
+    private func noteQuietClientClose() {
+        let now = EventLoop.now()
+        let quiet = now &- lastUpstreamBytesAt
+        let interval = route.settings.heartbeatInterval.nanoseconds
+        guard quiet >= interval else { return }
+        metrics.counters.quietClientCloses &+= 1
+        metrics.counters.quietCloseAge.observe(nanos: now &- startedAt)
+        let prefix = route.prefix
+        switch loop.quietCloseWarnings.take(now: now) {
+        case .log(let suppressedBefore):
+            let left = suppressedBefore == 0 ? "" : " (\(suppressedBefore) more such closes were not logged before this one)"
+            context.logger.warn("route \(prefix): the client side closed a stream \(AccessLogRecord.seconds(now &- startedAt)) "
+                + "after it started, while the upstream had been quiet for \(AccessLogRecord.seconds(quiet)) "
+                + "(heartbeat interval \(AccessLogRecord.seconds(interval)), \(relay?.heartbeatsSent ?? 0) heartbeats sent); "
+                + "if such closes cluster at one duration, an intermediary is cutting streams\(left)")
+        case .suppressFirst(let until):
+            context.logger.warn("route \(prefix): the client side closed a stream while the upstream was quiet, again; "
+                + "further such warnings are left out for \(AccessLogRecord.seconds(until &- now)) "
+                + "(ssekeeper_quiet_client_closes_total counts them all)")
+        case .suppress:
+            break
+        }
+    }
+
+    /// The process is draining: a request in flight finishes with `Connection: close`, and an SSE stream gets
+    /// `retry: <drain_retry>` at its next event boundary, then a clean end.
+    func drain() {
+        forbidKeepAlive()
+        if drainResumingStream() { return }
+        guard isRelaying, isSSE, let relay else { return }
+        guard relay.takesHeartbeats else {
+            // A compressed stream cannot take a `retry:` line; closing still makes the client reconnect.
+            logAccess(status: status, end: .draining, reason: "draining")
+            let client = self.client
+            markEnded(.draining)
+            client?.streamCompleted(keepAlive: false)
+            return
+        }
+        drainRequested = true
+        endStreamIfDraining()
+    }
+
+    /// When draining asked for it and the client's parser is between events: `retry:`, the end of the response,
+    /// and a graceful close. Otherwise the stream goes on until the upstream completes the event it is sending.
+    func endStreamIfDraining() {
+        guard drainRequested, end == nil, relay?.isAtEventBoundary == true else { return }
+        let retry = Int(limits.drainRetry.nanoseconds / 1_000_000)
+        loop.output.removeAll()
+        _ = relay!.appendRetry(milliseconds: retry, into: &loop.output)
+        relay!.endBody(into: &loop.output)
+        guard writeOutputToClient(now: EventLoop.now()) else { return }
+        logAccess(status: status, end: .draining, reason: "draining")
+        let client = self.client
+        markEnded(.draining)
+        client?.streamCompleted(keepAlive: false)
+    }
+
+    /// No upstream server took an SSE request: with `sse_unavailable reconnect`, a `200 text/event-stream` that
+    /// tells the browser to retry; with `status`, the error status with `Retry-After`. False when the request is
+    /// not an SSE request (the caller answers the plain error).
+    func respondUnavailableToEventStream(status errorStatus: Int, detail: String, end how: RequestEnd) -> Bool {
+        guard acceptsEventStream, !headSent, end == nil else { return false }
+        let settings = route.settings
+        let retry = settings.sseRetry ?? Self.unavailableRetry
+        let bytes: [UInt8]
+        let logged: Int
+        let reason: String
+        switch settings.sseUnavailable {
+        case .reconnect:
+            bytes = SSEErrorEvent.unavailableResponse(
+                status: errorStatus, reason: detail, retryMilliseconds: Int(retry.nanoseconds / 1_000_000),
+                lastEventID: lastEventID)
+            logged = 200
+            reason = "\(errorStatus) answered as an SSE error event: \(detail)"
+        case .status:
+            let retrySeconds = Int((retry.nanoseconds + 999_999_999) / 1_000_000_000)
+            bytes = ErrorResponse.bytes(status: errorStatus, detail: detail, retryAfterSeconds: retrySeconds)
+            logged = errorStatus
+            reason = detail
+        }
+        dropUpstream()
+        let client = self.client
+        _ = client?.writeToClient(bytes)
+        bytesSent += UInt64(bytes.count)
+        logAccess(status: logged, end: how, reason: reason)
+        markEnded(how)
+        client?.streamCompleted(keepAlive: false)
+        return true
+    }
+
+    /// With `sse_upstream_error_event on`, an SSE stream whose upstream broke gets `event: error` with the reason
+    /// when the client stands between events (never inside the upstream's unfinished event). Returns whether it
+    /// was written.
+    func sendUpstreamErrorEvent(reason: String) -> Bool {
+        guard headSent, route.settings.sseUpstreamErrorEvent, relay != nil else { return false }
+        let fields = SSEErrorEvent.fields(status: 502, reason: reason, lastEventID: lastEventID)
+        loop.output.removeAll()
+        guard relay!.appendEvent(fields: fields, into: &loop.output) else { return false }
+        return writeOutputToClient(now: EventLoop.now())
+    }
+
+    /// The reconnection delay sent with `sse_unavailable` when the route sets no `sse_retry`.
+    static let unavailableRetry = Duration.seconds(5)
+
+    // MARK: What the stream tells
+
+    func logAccess(status logged: Int, end how: RequestEnd, reason: String?) {
+        let now = EventLoop.now()
+        let record = AccessLogRecord(
+            client: clientAddress, method: method, path: path, status: logged,
+            bytesSent: bytesSent, durationNanos: now &- startedAt,
+            heartbeatsSent: relay?.heartbeatsSent ?? 0, heartbeatsSkipped: relay?.heartbeatsSkipped ?? 0,
+            end: how, upstream: server, reason: reason,
+            longestUpstreamGapNanos: isSSE ? max(longestUpstreamGapNanos, now &- lastUpstreamBytesAt) : nil,
+            route: route.prefix,
+            resumes: route.settings.upstreamResume != .off ? resumeCount : nil)
+        metrics.counters.countRequest(status: record.status)
+        context.accessLog.write(record)
+    }
+
+    /// This stream's row in `/streams`, when it is streaming an SSE response (a resume gap included).
+    func streamRow(now: UInt64) -> StreamRow? {
+        guard end == nil, isRelaying || attempt.isResuming, isSSE, streamStartedAt != 0 else { return nil }
+        return StreamRow(
+            route: route.prefix, path: path, client: clientAddress, upstream: server,
+            ageNanos: now &- streamStartedAt, bytesIn: bytesReceived, bytesOut: bytesSent,
+            lastActivityNanos: now &- lastUpstreamBytesAt, heartbeats: relay?.heartbeatsSent ?? 0,
+            heartbeatsSkipped: relay?.heartbeatsSkipped ?? 0)
+    }
+}

@@ -1,0 +1,263 @@
+import SSEKeeperCore
+
+/// The response: reading the upstream's head, sending the client's, relaying the body through the
+/// `ResponseRelay` (one client write per upstream read), heartbeats, and the end of the response.
+extension ProxyStream {
+    func upstreamReadable() {
+        guard let upstream else { return }
+        while end == nil, self.upstream === upstream, !upstream.isReadingPaused {
+            switch upstream.read() {
+            case .bytes(let count):
+                bytesReceived &+= UInt64(count)
+                // More of a response is expected: ACK at once (see `SocketChannel.acknowledgeQuickly`). SSE
+                // bodies are left to the kernel's delayed ACKs to keep the per-event path one syscall shorter.
+                if !isSSE { upstream.acknowledgeQuickly() }
+                upstreamBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
+                if count < loop.readBuffer.count { return }
+            case .wouldBlock:
+                return
+            case .endOfFile:
+                upstreamEnded()
+                return
+            case .failed(let code):
+                upstreamBroke(reason: "upstream connection failed: \(SocketError.text(errno: code))")
+                return
+            }
+        }
+    }
+
+    private func upstreamBytes(_ bytes: UnsafeRawBufferPointer) {
+        switch attempt.state {
+        case .awaitingHead, .resumeAttempting:
+            attempt.responseBytesArrived()
+            responseHeadBytes.append(contentsOf: bytes)
+            parseResponseHeads()
+        case .relaying:
+            relayBody(bytes)
+        case .idle, .connecting, .resumeWaiting, .done:
+            break
+        }
+    }
+
+    /// Parses interim (1xx) heads and the final head out of the bytes received so far.
+    private func parseResponseHeads() {
+        while end == nil, attempt.attempt != nil, !isRelaying {
+            let result: HeadParseResult<ResponseHead>
+            do {
+                result = try responseHeadBytes.withUnsafeBytes { try responseParser.parseResponse($0) }
+            } catch {
+                respondError(status: 502, detail: "invalid response head from upstream \(server ?? ""): \(error)", end: .upstreamError)
+                return
+            }
+            guard case .complete(let head, let consumed) = result else { return }
+            responseHeadBytes.removeFirst(consumed)
+            responseParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
+            if (100..<200).contains(head.status) {
+                if head.status == 101 {
+                    respondError(status: 502, detail: "upstream switched protocols (101), which ssekeeper does not relay", end: .upstreamError)
+                    return
+                }
+                if !headSent, let interim = ClientResponseBuilder.interim(head, clientVersion: clientVersion) {
+                    guard let client else { return }
+                    guard client.writeToClient(interim) else {
+                        client.clientWriteFailed()
+                        return
+                    }
+                    bytesSent += UInt64(interim.count)
+                }
+                continue
+            }
+            let rest = responseHeadBytes
+            responseHeadBytes = []
+            loop.output.removeAll()
+            if attempt.isResuming {
+                guard spliceResumedResponse(head) else { return }
+            } else {
+                guard beginResponse(head) else { return }
+            }
+            // The body's first bytes, when they came with the head, go out in the same write as the head.
+            if !rest.isEmpty, isRelaying {
+                rest.withUnsafeBytes { relayBody($0, inTheHeadsRead: true, outputStarted: true) }
+            } else if !loop.output.isEmpty {
+                guard writeOutputToClient(now: EventLoop.now()) else { return }
+                if relay?.hasNoBody == true { finishResponse() }
+            }
+            return
+        }
+    }
+
+    var isRelaying: Bool {
+        if case .relaying = attempt.state { return true }
+        return false
+    }
+
+    /// Builds the client's response head (plus `retry:` for SSE when configured) into the loop's output and sets
+    /// up the relay. False when the response cannot go on (answered already).
+    private func beginResponse(_ head: ResponseHead) -> Bool {
+        let framing: BodyFraming
+        do {
+            framing = try head.bodyFraming(requestMethod: method)
+        } catch {
+            respondError(status: 502, detail: "upstream \(server ?? "") sent ambiguous framing: \(error)", end: .upstreamError)
+            return false
+        }
+        isSSE = framing != .none && ClientResponseBuilder.isEventStream(head)
+        let plan = ClientResponseBuilder.build(
+            head, upstreamFraming: framing, requestMethod: method, clientVersion: clientVersion,
+            clientWantsKeepAlive: clientWantsKeepAlive, isSSE: isSSE)
+        status = head.status
+        upstreamHead = []
+        upstreamAllowsReuse = head.allowsConnectionReuse && framing != .closeDelimited
+        let now = EventLoop.now()
+        if let index = attempt.attempt?.server {
+            context.noteResponse(upstream: route.upstreamName, server: index, now: now)
+        }
+        attempt.headArrived(now: now)
+        keepAlive = plan.keepAlive
+        deadline = 0
+        lastUpstreamBytesAt = now
+        var sse: ResponseRelay.SSEOptions?
+        if isSSE {
+            beginStream(at: now)
+            let encoding = head.headers.first("Content-Encoding")?.lowercased() ?? "identity"
+            if encoding != "identity" {
+                if context.firstCompressedStream(on: route.prefix) {
+                    context.logger.warn("route \(route.prefix): upstream sent a compressed (\(encoding)) SSE stream; it is forwarded without heartbeats")
+                }
+            } else {
+                let settings = route.settings
+                sse = ResponseRelay.SSEOptions(
+                    heartbeatIntervalNanos: settings.heartbeatInterval.nanoseconds,
+                    heartbeatComment: settings.heartbeatComment,
+                    retryMilliseconds: settings.sseRetry.map { Int($0.nanoseconds / 1_000_000) },
+                    assemblesEvents: settings.upstreamResume != .off && resumableRequest != nil,
+                    maxHeldBytes: limits.maxBufferedBytes)
+            }
+        }
+        var relay = ResponseRelay(upstreamFraming: framing, clientFraming: plan.framing, sse: sse, now: now)
+        relay.begin(head: plan.head, into: &loop.output)
+        self.relay = relay
+        if let next = relay.nextHeartbeatDeadline { setDeadline(next) }
+        return true
+    }
+
+    /// Relays one read of response body bytes and writes the result with one `send`. `inTheHeadsRead`: the bytes
+    /// came in the same read as the response head, so there was no gap before them to observe. `outputStarted`:
+    /// the loop's output already holds the head (sent in the same write).
+    func relayBody(_ bytes: UnsafeRawBufferPointer, inTheHeadsRead: Bool = false, outputStarted: Bool = false) {
+        guard relay != nil else { return }
+        let now = EventLoop.now()
+        let gap = now &- lastUpstreamBytesAt
+        longestUpstreamGapNanos = max(longestUpstreamGapNanos, gap)
+        if isSSE && !inTheHeadsRead { metrics.counters.upstreamQuiet.observe(nanos: gap) }
+        lastUpstreamBytesAt = now
+        if !outputStarted { loop.output.removeAll() }
+        let overflowedBefore = relay!.assemblerOverflowed
+        let outcome = relay!.relay(bytes, into: &loop.output)
+        if !overflowedBefore, relay!.assemblerOverflowed {
+            context.logger.warn("route \(route.prefix): an event from upstream \(server ?? "") is larger than "
+                + "max_buffer_size \(limits.maxBufferedBytes); it is forwarded as it comes, and a break inside it is not resumed")
+        }
+        switch outcome {
+        case .broken(let error):
+            guard writeOutputToClient(now: now) else { return }
+            upstreamBroke(reason: "invalid chunked body from upstream: \(error)")
+        case .complete:
+            guard writeOutputToClient(now: now) else { return }
+            finishResponse()
+        case .more:
+            guard writeOutputToClient(now: now) else { return }
+            if drainRequested {
+                endStreamIfDraining()
+            } else if let client, client.pendingClientBytes > limits.maxBufferedBytes {
+                upstream?.pauseReading()
+            }
+        }
+    }
+
+    /// Writes the loop's output to the client; false (and the stream is ended by the client adapter) when the client
+    /// is gone.
+    @discardableResult
+    func writeOutputToClient(now: UInt64) -> Bool {
+        guard !loop.output.isEmpty else { return true }
+        guard let client else { return false }
+        let count = loop.output.count
+        let written = client.writeToClient(loop.output)
+        loop.output.removeAll()
+        guard written else {
+            client.clientWriteFailed()
+            return false
+        }
+        bytesSent += UInt64(count)
+        relay?.noteClientWrite(at: now)
+        return true
+    }
+
+    /// The upstream finished its response cleanly: end the client's response and keep the connection if we can.
+    func finishResponse() {
+        guard end == nil, relay != nil else { return }
+        if resumeAfterUpstreamEnd(reason: "upstream ended the stream", clean: true) { return }
+        releaseUpstream()
+        loop.output.removeAll()
+        relay!.finish(into: &loop.output)
+        guard writeOutputToClient(now: EventLoop.now()) else { return }
+        logAccess(status: status, end: .completed, reason: nil)
+        let client = self.client
+        let keep = keepAlive && body.isComplete
+        markEnded(.completed)
+        client?.streamCompleted(keepAlive: keep)
+    }
+
+    /// The upstream closed its side: the end of a close-delimited body, otherwise a broken response.
+    func upstreamEnded() {
+        switch attempt.state {
+        case .awaitingHead:
+            if retryAfterUpstreamFailure(reason: "closed the connection before sending a response head") { return }
+            respondError(status: 502, detail: "upstream \(server ?? "") closed the connection before sending a response head", end: .upstreamError)
+        case .relaying:
+            if relay?.endsAtUpstreamClose == true {
+                finishResponse()
+            } else {
+                upstreamBroke(reason: "upstream closed the connection before the response was complete", end: .upstreamClosed)
+            }
+        default:
+            upstreamBroke(reason: "upstream closed the connection")
+        }
+    }
+
+    /// The upstream failed mid-way: 502 if the client has no head yet, else break the client connection
+    /// (no final chunk) so it knows the response is incomplete and reconnects.
+    func upstreamBroke(reason: String, end how: RequestEnd = .upstreamError) {
+        guard end == nil else { return }
+        if case .awaitingHead = attempt.state, retryAfterUpstreamFailure(reason: reason) { return }
+        if resumeAfterUpstreamEnd(reason: reason, clean: false) { return }
+        context.logger.warn("upstream \(server ?? ""): \(reason)")
+        if isRelaying, sendUpstreamErrorEvent(reason: reason) {
+            // The event must reach the client, so the close is graceful; without the final chunk the client still
+            // knows the response is incomplete.
+            logAccess(status: status, end: how, reason: reason)
+            let client = self.client
+            markEnded(how)
+            client?.streamCompleted(keepAlive: false)
+            return
+        }
+        respondError(status: 502, detail: reason, end: how)
+    }
+
+    /// A heartbeat may be due: ask the relay, write it.
+    func heartbeatDue(now: UInt64) {
+        guard relay?.takesHeartbeats == true, let client else { return }
+        loop.output.removeAll()
+        switch relay!.heartbeat(now: now, clientBacklogged: client.pendingClientBytes > 0, into: &loop.output) {
+        case .notYet(let until):
+            setDeadline(until)
+        case .skipped(let next):
+            metrics.counters.heartbeatsSkipped &+= 1
+            setDeadline(next)
+        case .sent(let next):
+            metrics.counters.heartbeatsSent &+= 1
+            guard writeOutputToClient(now: now) else { return }
+            setDeadline(relay?.nextHeartbeatDeadline ?? next)
+        }
+    }
+}

@@ -1,0 +1,233 @@
+import SSEKeeperCore
+
+/// One proxied request and its response: the upstream attempt (`UpstreamAttemptMachine`), the upstream connection,
+/// the request body forwarder, and the `ResponseRelay` — joined to at most one client at a time through a
+/// `StreamClient` adapter. The stream owns everything upstream of the client; the adapter owns the client
+/// connection, so a stream can later outlive its client connection or be one of many on a connection.
+///
+/// Confinement: created on `loop.queue` and every method runs there (socket handlers, deadlines). It stays alive
+/// through its client adapter (and its deadline entries) until it ends.
+///
+/// `init` counts it in its route's `active_requests`, the SSE head in `open_streams`, and its end (`markEnded`, or
+/// `deinit` for a stream that never ended) takes both back and records the stream's duration, so no exit path can
+/// leave a gauge behind. The files beside this one hold its parts: `+Upstream` (connecting, retries, the keep-alive pool),
+/// `+Response` (head, body, heartbeats), `+Resume` (`upstream_resume`), `+Endings` (errors, drain, the access log).
+final class ProxyStream: SocketChannelHandler, DeadlineTarget {
+    let loop: EventLoop
+    /// The configuration the request started with (a reload applies to the next request).
+    let context: ProxyContext
+    let runtime: ProxyRuntime
+    /// The client adapter while attached.
+    private(set) weak var client: StreamClient?
+    /// The client's address, kept for the access log after a detach.
+    let clientAddress: String
+    let clientHost: String
+
+    // The request.
+    let startedAt: UInt64
+    let method: String
+    let path: String
+    let clientVersion: HTTPVersion
+    let route: Route
+    /// The route's figures on this loop.
+    let metrics: RouteMetrics
+    /// Whether the request's `Accept` lists `text/event-stream` (for `sse_unavailable`).
+    let acceptsEventStream: Bool
+    /// The request's `Last-Event-ID`, carried into ssekeeper's own error events.
+    let lastEventID: String?
+    /// The client's request, kept on `upstream_resume` routes for requests without a body (to re-send it).
+    let resumableRequest: RequestHead?
+    /// Whether the client asked to keep its connection (false once draining or pipelining overflowed).
+    var clientWantsKeepAlive: Bool
+
+    // The upstream side.
+    var attempt: UpstreamAttemptMachine
+    var upstream: SocketChannel?
+    /// The address of the current attempt's server, for messages and the access log.
+    var server: String?
+    /// The request head to send upstream; kept while a retry may send it again.
+    var upstreamHead: [UInt8]
+    /// The request body: decoded, counted against `max_body_size`, re-encoded for the upstream.
+    var body: RequestBodyForwarder
+    /// Body bytes ready for the upstream but not written yet (the connection is not up).
+    var pendingUpstreamBody: [UInt8] = []
+    /// Response head bytes received so far, and the parser of the next head (interim heads come first).
+    var responseHeadBytes: [UInt8] = []
+    var responseParser: HeadParser
+
+    // The response.
+    /// Set once the response head went to the client: everything between upstream bytes and client bytes.
+    var relay: ResponseRelay?
+    var status = 0
+    /// Whether the connection may serve another request after this response.
+    var keepAlive = false
+    /// Whether the upstream's response lets its connection be reused (HTTP/1.1, no `close`, length or chunked).
+    var upstreamAllowsReuse = false
+    /// Set for any `text/event-stream` response.
+    var isSSE = false
+    /// Draining wants this SSE stream ended at its next event boundary.
+    var drainRequested = false
+    /// The request a resume in progress sends on every attempt.
+    var resumeRequest: ResumeRequest?
+    /// How many times the upstream response was resumed into this one.
+    var resumeCount = 0
+    /// Set when the stream ended: how (nil while it runs).
+    private(set) var end: RequestEnd?
+
+    // Figures.
+    /// Bytes written to the client; every addition is counted in the route's bytes out at once.
+    var bytesSent: UInt64 = 0 {
+        didSet { metrics.counters.bytesOut &+= bytesSent &- oldValue }
+    }
+    /// Bytes read from the upstream (head and body); every addition is counted in the route's bytes in.
+    var bytesReceived: UInt64 = 0 {
+        didSet { metrics.counters.bytesIn &+= bytesReceived &- oldValue }
+    }
+    /// When the SSE response head went to the client (0: not an SSE stream).
+    private(set) var streamStartedAt: UInt64 = 0
+    /// When the upstream last sent body bytes (or the head), and the longest silence between them so far.
+    var lastUpstreamBytesAt: UInt64 = 0
+    var longestUpstreamGapNanos: UInt64 = 0
+
+    /// The deadline this stream wants now (0: none), and the earliest one it has in the loop's heap.
+    var deadline: UInt64 = 0
+    private var scheduledDeadline: UInt64 = .max
+
+    var limits: Limits { context.config.limits }
+
+    init(head: RequestHead, route: Route, body: RequestBodyForwarder, upstreamHead: [UInt8], client: StreamClient,
+         loop: EventLoop, context: ProxyContext, runtime: ProxyRuntime) {
+        self.loop = loop
+        self.context = context
+        self.runtime = runtime
+        self.client = client
+        clientAddress = client.clientAddress
+        clientHost = client.clientHost
+        startedAt = EventLoop.now()
+        method = head.method
+        path = head.path
+        clientVersion = head.version
+        self.route = route
+        metrics = loop.metrics.route(route.prefix)
+        acceptsEventStream = UpstreamRequestBuilder.acceptsEventStream(head)
+        lastEventID = head.headers.first("Last-Event-ID")
+        clientWantsKeepAlive = ClientResponseBuilder.clientWantsKeepAlive(head) && !runtime.draining.load(ordering: .relaxed)
+        resumableRequest = route.settings.upstreamResume != .off && !body.hasBody ? head : nil
+        attempt = UpstreamAttemptMachine(isRetryable: !body.hasBody && ["GET", "HEAD", "OPTIONS"].contains(head.method))
+        self.upstreamHead = upstreamHead
+        self.body = body
+        responseParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
+        metrics.counters.activeRequests += 1
+    }
+
+    deinit {
+        if end == nil { releaseGauges() }
+    }
+
+    /// Takes the request back from `active_requests` and the stream from `open_streams` (recording its duration):
+    /// once, when it ends (a deadline entry may keep the object a little longer).
+    private func releaseGauges() {
+        metrics.counters.activeRequests -= 1
+        if streamStartedAt != 0 {
+            metrics.counters.openStreams -= 1
+            metrics.counters.streamDuration.observe(nanos: EventLoop.now() &- streamStartedAt)
+        }
+    }
+
+    /// Whether the stream has ended.
+    var isEnded: Bool { end != nil }
+    /// Whether the response head went to the client.
+    var headSent: Bool { relay != nil }
+
+    /// The SSE response head went out at `now`: the stream is an open stream until it ends.
+    func beginStream(at now: UInt64) {
+        guard streamStartedAt == 0 else { return }
+        streamStartedAt = max(now, 1)
+        metrics.counters.openStreams += 1
+    }
+
+    /// Marks the stream ended (`how`), drops the upstream and the deadline, and lets go of the client.
+    func markEnded(_ how: RequestEnd) {
+        guard end == nil else { return }
+        end = how
+        releaseGauges()
+        deadline = 0
+        dropUpstream()
+        attempt.finish()
+        client = nil
+    }
+
+    /// The connection may not serve another request after this one (pipelining overflowed, or draining).
+    func forbidKeepAlive() {
+        clientWantsKeepAlive = false
+        keepAlive = false
+    }
+
+    // MARK: Deadlines
+
+    /// Sets the deadline this stream wants; the heap gets a new entry only when it is earlier than the one it has.
+    func setDeadline(_ newDeadline: UInt64) {
+        deadline = newDeadline
+        guard newDeadline != 0, newDeadline < scheduledDeadline else { return }
+        scheduledDeadline = newDeadline
+        loop.schedule(self, at: newDeadline)
+    }
+
+    func deadlineReached(_ entryDeadline: UInt64, now loopNow: UInt64) {
+        if entryDeadline == scheduledDeadline { scheduledDeadline = .max }
+        guard end == nil, deadline != 0 else { return }
+        // The loop pops entries up to its slack early; an entry it pops counts as reached (see `DeadlineTarget`).
+        let now = max(loopNow, entryDeadline)
+        if attempt.isResuming {
+            resumeTick(now: now)
+            return
+        }
+        if deadline > now {
+            setDeadline(deadline)
+            return
+        }
+        switch attempt.state {
+        case .connecting:
+            upstreamConnectTimedOut()
+        case .awaitingHead:
+            respondError(status: 504, detail: "upstream \(server ?? "") sent no response head within \(ConfigValue.formatDuration(limits.upstreamHeaderTimeout))", end: .timeout)
+        case .relaying:
+            heartbeatDue(now: now)
+        case .idle, .done, .resumeWaiting, .resumeAttempting:
+            break
+        }
+    }
+
+    // MARK: Upstream socket events
+
+    func channelReadable(_ channel: SocketChannel) {
+        guard channel === upstream else { return }
+        upstreamReadable()
+    }
+
+    func channelConnected(_ channel: SocketChannel, error: Int32) {
+        guard channel === upstream else { return }
+        upstreamConnected(error: error)
+    }
+
+    func channelDrained(_ channel: SocketChannel) {
+        guard channel === upstream, attempt.attempt != nil else { return }
+        if case .connecting = attempt.state { return }
+        client?.resumeClientReading()
+    }
+
+    func channelWriteFailed(_ channel: SocketChannel, error: Int32) {
+        guard channel === upstream else { return }
+        upstreamBroke(reason: "write to upstream failed: \(SocketError.text(errno: error))")
+    }
+
+    /// The client can take bytes again: the upstream may be read again.
+    func clientDrained() {
+        upstream?.resumeReading()
+    }
+
+    func dropUpstream() {
+        upstream?.abort()
+        upstream = nil
+    }
+}

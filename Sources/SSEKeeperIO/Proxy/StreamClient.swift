@@ -1,0 +1,33 @@
+import SSEKeeperCore
+
+/// The client side of a `ProxyStream`, as the stream sees it: one adapter per client protocol (HTTP/1.1 today,
+/// each HTTP/2 stream later). A stream is attached to at most one client at a time; the adapter owns the client
+/// connection, the stream owns the upstream attempt and the relay.
+///
+/// Confinement: called on the stream's loop only.
+protocol StreamClient: AnyObject {
+    /// The client's address (`host:port`), for the access log and `/streams`.
+    var clientAddress: String { get }
+    /// The client's host, for `X-Forwarded-For`.
+    var clientHost: String { get }
+    /// Bytes written but not yet accepted by the client's socket.
+    var pendingClientBytes: Int { get }
+    /// Writes `output`'s bytes (queueing what the socket does not take yet); false when the client is gone, after
+    /// which the stream calls `clientWriteFailed()` once it has let go of `output`.
+    func writeToClient(_ output: borrowing RelayOutput) -> Bool
+    /// Writes bytes ssekeeper made (an error answer, an interim head); false as above.
+    func writeToClient(_ bytes: [UInt8]) -> Bool
+    /// A write reported false: the adapter ends the stream as a client that left (`ProxyStream.clientGone`) and
+    /// closes the connection.
+    func clientWriteFailed()
+    /// Stops reading the client (its request body cannot go anywhere yet).
+    func pauseClientReading()
+    /// Reads the client again.
+    func resumeClientReading()
+    /// The stream's response is complete and written: with `keepAlive` the connection serves its next request,
+    /// otherwise it closes politely (flush, FIN, linger). The stream is detached.
+    func streamCompleted(keepAlive: Bool)
+    /// The response cannot be completed (the upstream broke after the head): the connection is cut so the client
+    /// knows the response is incomplete. The stream is detached.
+    func streamAborted()
+}
