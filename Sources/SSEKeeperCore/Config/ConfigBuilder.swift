@@ -105,13 +105,13 @@ struct ConfigBuilder {
         }
     }
 
-    /// Resolves routes against upstreams and defaults; returns the `Config` when no error was found at all.
-    ///
-    /// A missing `listen` or `route` is reported at line 1, column 1.
     /// The shortest heartbeat interval a route may resolve to (found by fuzzing: a tiny heartbeat_fraction
     /// rounded the interval to zero, a heartbeat on every poll).
     static let minimumHeartbeatInterval = Duration.milliseconds(10)
 
+    /// Resolves routes against upstreams and defaults; returns the `Config` when no error was found at all.
+    ///
+    /// A missing `listen` or `route` is reported at line 1, column 1.
     mutating func finish() -> Config? {
         let start = ConfigToken(kind: .endOfFile, line: 1, column: 1)
         if !hasListen {
