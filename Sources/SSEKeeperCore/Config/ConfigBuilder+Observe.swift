@@ -1,40 +1,32 @@
+/// `admin_listen` and `access_log`, with the checks that keep the admin endpoint and the log file usable.
 extension ConfigBuilder {
-    /// Applies `admin_listen`, `access_log` or `log_format`; false for other names.
-    mutating func applyObserveSetting(_ name: String, _ token: ConfigToken) -> Bool {
-        guard let text = token.text else { return ["admin_listen", "access_log", "log_format"].contains(name) }
-        switch name {
-        case "admin_listen":
-            if text == "off" {
-                observe.adminListen = nil
-                break
-            }
-            switch ConfigValue.parseListenAddress(text) {
-            case .failure(let problem): report("admin_listen: \(problem.message)", at: token)
-            case .success(let address):
-                observe.adminListen = address
-                adminListenToken = token
-            }
-        case "access_log":
-            switch text {
-            case "stderr": observe.accessLog = .stderr
-            case "off": observe.accessLog = .off
-            default:
-                if let problem = Self.accessLogPathProblem(text) {
-                    report(problem, at: token)
-                } else {
-                    observe.accessLog = .file(text)
-                }
-            }
-        case "log_format":
-            guard let format = LogFormat(rawValue: text) else {
-                report("log_format must be text or json, got \(token.quotedText)", at: token)
-                break
-            }
-            observe.logFormat = format
-        default:
-            return false
+    /// `admin_listen HOST:PORT|off;`: the admin endpoint's address (its overlap with a `listen` is checked in
+    /// `finish()`, wherever the two stand), or `off`.
+    mutating func applyAdminListen(_ argument: ConfigArgument) {
+        if argument.text == "off" {
+            observe.adminListen = nil
+            return
         }
-        return true
+        switch ConfigValue.parseListenAddress(argument.text) {
+        case .failure(let problem): report("admin_listen: \(problem.message)", at: argument.token)
+        case .success(let address):
+            observe.adminListen = address
+            adminListenToken = argument.token
+        }
+    }
+
+    /// `access_log PATH|stderr|off;`: an absolute file path (see `accessLogPathProblem`), `stderr` or `off`.
+    mutating func applyAccessLog(_ argument: ConfigArgument) {
+        switch argument.text {
+        case "stderr": observe.accessLog = .stderr
+        case "off": observe.accessLog = .off
+        case let path:
+            if let problem = Self.accessLogPathProblem(path) {
+                report(problem, at: argument.token)
+            } else {
+                observe.accessLog = .file(path)
+            }
+        }
     }
 
     /// Why `path` cannot be an access log file, or nil: it must be absolute (a daemon's working directory is

@@ -9,8 +9,19 @@ extension ConfigBuilder {
     /// The options a `server` line may carry after its address.
     static let serverOptionNames = ["weight", "max_fails", "fail_timeout", "backup"]
 
-    /// Reads an `upstream` block: its name, every `server` line with its options, `upstream_keepalive` and
-    /// `upstream_keepalive_timeout`. A pool that has servers but only backup ones is an error at its first `backup`.
+    /// An `upstream` block as read: the pool, and what its `server` lines said about backups so far.
+    struct UpstreamDraft {
+        /// The pool being built; its name is empty when the name was invalid or a duplicate (then it is dropped).
+        var upstream: Upstream
+        /// True once a `server` line without `backup` was read (valid or not).
+        var hasPrimary = false
+        /// The first `backup` option, where "only backup servers" is reported.
+        var firstBackup: ConfigToken?
+    }
+
+    /// Reads an `upstream` block: its name, then its statements through the directive table (`server` with its
+    /// options, `upstream_keepalive`, `upstream_keepalive_timeout`). A pool that has servers but only backup ones
+    /// is an error at its first `backup`.
     mutating func applyUpstream(_ statement: ConfigStatement, name token: ConfigToken?) {
         var name = token?.text
         if let token, let text = name {
@@ -24,54 +35,42 @@ extension ConfigBuilder {
                 upstreamLines[text] = token.line
             }
         }
-        var upstream = Upstream(name: name ?? "", servers: [UpstreamServer]())
-        var hasServer = false
-        var hasPrimary = false
-        var firstBackup: ConfigToken?
-        var seen: [String: Int] = [:]
-        for inner in statement.block ?? [] {
-            if inner.nameText == "server" { hasServer = true }
-            guard let (directive, argument) = check(inner, in: .upstream, seen: &seen), let argument else { continue }
-            switch directive.name {
-            case "server":
-                guard let text = argument.text else { continue }
-                let options = inner.arguments.dropFirst()
-                // A server line with a bad option still counts as a server (and as a primary unless it says
-                // `backup`), so one typo gives one error, not a follow-on "only backups".
-                let backupToken = options.first { $0.text == "backup" }
-                if let backupToken {
-                    firstBackup = firstBackup ?? backupToken
-                } else {
-                    hasPrimary = true
-                }
-                let parsedAddress: ServerAddress?
-                switch ConfigValue.parseServerAddress(text) {
-                case .failure(let problem):
-                    report(problem.message, at: argument)
-                    parsedAddress = nil
-                case .success(let address):
-                    parsedAddress = address
-                }
-                if let server = serverOptions(Array(options), address: parsedAddress) {
-                    upstream.servers.append(server)
-                }
-            case "upstream_keepalive":
-                if let value = count(directive.name, argument, in: Self.upstreamKeepaliveRange) { upstream.keepalive = value }
-            case "upstream_keepalive_timeout":
-                if let value = duration(directive.name, argument) { upstream.keepaliveTimeout = value }
-            default:
-                assertionFailure("directive table and applyUpstream disagree on \(directive.name)")
-            }
-        }
+        let block = statement.block ?? []
+        currentUpstream = UpstreamDraft(upstream: Upstream(name: name ?? "", servers: [UpstreamServer]()))
+        apply(block, in: .upstream)
+        guard let draft = currentUpstream else { return }
+        currentUpstream = nil
         let shown = token?.text ?? statement.display
-        if !hasServer {
+        if !block.contains(where: { $0.nameText == "server" }) {
             report("upstream \"\(shown)\" has no \"server\": add one, e.g. \"server 127.0.0.1:9000;\"",
                    at: token ?? statement.name)
-        } else if !hasPrimary, let firstBackup {
+        } else if !draft.hasPrimary, let firstBackup = draft.firstBackup {
             report("upstream \"\(shown)\" has only backup servers: at least one server must not be \"backup\"",
                    at: firstBackup)
         }
-        if name != nil { upstreams.append(upstream) }
+        if name != nil { upstreams.append(draft.upstream) }
+    }
+
+    /// `server HOST:PORT [OPTION ...];` in the upstream block being read: adds the server when its address and
+    /// every option are valid. A line with a bad option still counts as a server (and as a primary unless it says
+    /// `backup`), so one typo gives one error, not a follow-on "only backups".
+    mutating func applyServer(_ argument: ConfigArgument, options: [ConfigToken]) {
+        if let backupToken = options.first(where: { $0.text == "backup" }) {
+            if currentUpstream?.firstBackup == nil { currentUpstream?.firstBackup = backupToken }
+        } else {
+            currentUpstream?.hasPrimary = true
+        }
+        let parsedAddress: ServerAddress?
+        switch ConfigValue.parseServerAddress(argument.text) {
+        case .failure(let problem):
+            report(problem.message, at: argument.token)
+            parsedAddress = nil
+        case .success(let address):
+            parsedAddress = address
+        }
+        if let server = serverOptions(options, address: parsedAddress) {
+            currentUpstream?.upstream.servers.append(server)
+        }
     }
 
     /// The server at `address` with `options` applied, or `nil` when the address or an option was invalid

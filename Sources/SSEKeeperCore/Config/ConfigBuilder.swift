@@ -1,5 +1,6 @@
-/// Gives meaning to the statements of a whole file: checks each directive against `ConfigDirective.all`, validates
-/// its argument, and assembles a `Config`, collecting every error instead of stopping at the first.
+/// Gives meaning to the statements of a whole file: checks each statement against `ConfigDirective.all` (known name,
+/// allowed context, shape, repetition, argument count) and hands it to its row's handler, which validates the
+/// argument and stores it; assembles a `Config`, collecting every error instead of stopping at the first.
 ///
 /// Cross-references are resolved in `finish()`, after the whole file was read: a route may name an upstream declared
 /// further down, and top-level stream settings apply to every route wherever they are written.
@@ -38,6 +39,10 @@ struct ConfigBuilder {
     private var listens: [ListenAddress] = []
     /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
     private var listenLines: [ListenAddress: Int] = [:]
+    /// The route block being read, which route-level directives write into; `nil` outside a route block.
+    var currentRoute: PendingRoute?
+    /// The upstream block being read, which `server` and the keep-alive directives write into; `nil` outside one.
+    var currentUpstream: UpstreamDraft?
     /// The upstreams read so far, in declaration order.
     var upstreams: [Upstream] = []
     /// First line of each upstream name, for duplicate errors.
@@ -66,36 +71,47 @@ struct ConfigBuilder {
         for statement in statements where statement.nameText == "upstream" && statement.block != nil {
             if let name = statement.arguments.first?.text { mentionedUpstreamNames.insert(name) }
         }
+        hasListen = statements.contains { $0.nameText == "listen" }
+        hasRoute = statements.contains { $0.nameText == "route" }
+        apply(statements, in: .main)
+    }
+
+    /// Dispatches the statements of one block through the directive table: each one `check` accepts goes to its
+    /// row's handler; the others were reported.
+    mutating func apply(_ statements: [ConfigStatement], in context: ConfigContext) {
         var seen: [String: Int] = [:]
         for statement in statements {
-            if statement.nameText == "listen" { hasListen = true }
-            if statement.nameText == "route" { hasRoute = true }
-            guard let (directive, argument) = check(statement, in: .main, seen: &seen) else { continue }
-            switch directive.name {
-            case "listen": if let argument { applyListen(argument) }
-            case "upstream": applyUpstream(statement, name: argument)
-            case "route": applyRoute(statement, prefix: argument)
-            default:
-                guard let argument else { continue }
-                var overrides = defaults
-                if applyStreamSetting(directive.name, argument, to: &overrides) {
-                    defaults = overrides
-                } else if applyObserveSetting(directive.name, argument) {
-                    continue
-                } else {
-                    applyLimit(directive.name, argument)
-                }
+            guard let (directive, token) = check(statement, in: context, seen: &seen) else { continue }
+            switch directive.form {
+            case .block(let handler):
+                handler(&self, statement, token)
+            case .value(let handler):
+                guard let token, let text = token.text else { continue }
+                handler(&self, ConfigArgument(name: directive.name, token: token, text: text, context: context))
+            case .valueWithOptions(let handler):
+                guard let token, let text = token.text else { continue }
+                handler(&self, ConfigArgument(name: directive.name, token: token, text: text, context: context),
+                        Array(statement.arguments.dropFirst()))
             }
         }
     }
 
-    /// Resolves routes against upstreams and defaults; returns the `Config` when no error was found at all.
-    ///
-    /// A missing `listen` or `route` is reported at line 1, column 1.
+    /// Stores a stream setting where `context` says: the top-level defaults, or the route block being read.
+    mutating func setStream(in context: ConfigContext, _ update: (inout StreamSettingsOverrides) -> Void) {
+        switch context {
+        case .main: update(&defaults)
+        case .route: if currentRoute != nil { update(&currentRoute!.overrides) }
+        case .upstream: assertionFailure("no stream setting belongs in an upstream block")
+        }
+    }
+
     /// The shortest heartbeat interval a route may resolve to (found by fuzzing: a tiny heartbeat_fraction
     /// rounded the interval to zero, a heartbeat on every poll).
     static let minimumHeartbeatInterval = Duration.milliseconds(10)
 
+    /// Resolves routes against upstreams and defaults; returns the `Config` when no error was found at all.
+    ///
+    /// A missing `listen` or `route` is reported at line 1, column 1.
     mutating func finish() -> Config? {
         let start = ConfigToken(kind: .endOfFile, line: 1, column: 1)
         if !hasListen {
@@ -134,8 +150,9 @@ struct ConfigBuilder {
     }
 
     /// Checks that `statement` is a known directive of `context`, with the right shape, not repeated, and with
-    /// one argument (or, for a directive that `takesOptions`, one argument then options the caller checks). Returns the directive and its argument; a block directive is returned with a `nil` argument
-    /// after an argument-count error, so its block can still be checked. `nil` means: reported, skip it.
+    /// one argument (or, for a directive that `takesOptions`, one argument then options its handler checks).
+    /// Returns the directive and its argument; a block directive is returned with a `nil` argument after an
+    /// argument-count error, so its block can still be checked. `nil` means: reported, skip it.
     mutating func check(
         _ statement: ConfigStatement, in context: ConfigContext, seen: inout [String: Int]
     ) -> (ConfigDirective, ConfigToken?)? {
@@ -145,14 +162,14 @@ struct ConfigBuilder {
             return nil
         }
         if directive.takesBlock, statement.block == nil {
-            report("\"\(name)\" needs a block here: \(directive.usage)", at: statement.terminator)
+            report("\"\(name)\" needs a block here: \(directive.syntax)", at: statement.terminator)
             return nil
         }
         if !directive.takesBlock, statement.block != nil {
-            report("\"\(name)\" takes no block \(context.phrase): \(directive.usage)", at: statement.terminator)
+            report("\"\(name)\" takes no block \(context.phrase): \(directive.syntax)", at: statement.terminator)
             return nil
         }
-        if !directive.isRepeatable {
+        if directive.repetition == .once {
             if let first = seen[name] {
                 report("duplicate directive \"\(name)\", first at line \(first)", at: statement.name)
                 return nil
@@ -165,9 +182,9 @@ struct ConfigBuilder {
         case 2... where directive.takesOptions:
             return (directive, statement.arguments[0])
         case 0:
-            report("\"\(name)\" needs an argument: \(directive.usage)", at: statement.name)
+            report("\"\(name)\" needs an argument: \(directive.syntax)", at: statement.name)
         default:
-            report("\"\(name)\" takes one argument, got \(statement.arguments.count): \(directive.usage)",
+            report("\"\(name)\" takes one argument, got \(statement.arguments.count): \(directive.syntax)",
                    at: statement.arguments[1])
         }
         return directive.takesBlock ? (directive, nil) : nil
@@ -189,9 +206,10 @@ struct ConfigBuilder {
         report(message, at: statement.name)
     }
 
-    private mutating func applyListen(_ token: ConfigToken) {
-        guard let text = token.text else { return }
-        switch ConfigValue.parseListenAddress(text) {
+    /// `listen HOST:PORT;`: one more address, unless invalid or already listed (by host, case-insensitively).
+    mutating func applyListen(_ argument: ConfigArgument) {
+        let token = argument.token
+        switch ConfigValue.parseListenAddress(argument.text) {
         case .failure(let problem):
             report(problem.message, at: token)
         case .success(let address):
@@ -205,7 +223,9 @@ struct ConfigBuilder {
         }
     }
 
-    private mutating func applyRoute(_ statement: ConfigStatement, prefix token: ConfigToken?) {
+    /// `route PREFIX { ... }`: checks the prefix, applies the block's statements to a new `PendingRoute`, and
+    /// requires an `upstream` in it (a damaged or misplaced one counts, to avoid a follow-on error).
+    mutating func applyRoute(_ statement: ConfigStatement, prefix token: ConfigToken?) {
         var route = PendingRoute(prefix: nil, prefixToken: token, statement: statement)
         if let token, let text = token.text {
             if let problem = Self.prefixProblem(text) {
@@ -217,18 +237,12 @@ struct ConfigBuilder {
                 route.prefix = text
             }
         }
-        var hasUpstream = false
-        var seen: [String: Int] = [:]
-        for inner in statement.block ?? [] {
-            if inner.nameText == "upstream" { hasUpstream = true }
-            guard let (directive, argument) = check(inner, in: .route, seen: &seen), let argument else { continue }
-            if directive.name == "upstream" {
-                route.upstreamToken = argument
-            } else {
-                _ = applyStreamSetting(directive.name, argument, to: &route.overrides)
-            }
-        }
-        if !hasUpstream {
+        let block = statement.block ?? []
+        currentRoute = route
+        apply(block, in: .route)
+        route = currentRoute ?? route
+        currentRoute = nil
+        if !block.contains(where: { $0.nameText == "upstream" }) {
             let shown = token?.text ?? statement.display
             report("route \"\(shown)\" has no \"upstream\" directive: add one, e.g. \"upstream NAME;\"",
                    at: token ?? statement.name)

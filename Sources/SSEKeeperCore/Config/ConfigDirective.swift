@@ -1,89 +1,84 @@
-/// Where a directive appears: at top level, or inside an `upstream` or `route` block.
-enum ConfigContext: Sendable, Equatable, CaseIterable {
-    case main
-    case upstream
-    case route
-
-    /// `at top level`, `in an upstream block`, `in a route block`: ready to follow "is not allowed".
-    var phrase: String {
-        switch self {
-        case .main: "at top level"
-        case .upstream: "in an upstream block"
-        case .route: "in a route block"
-        }
-    }
-}
-
-/// One row of the directive table: a name, where it may appear, and its shape.
+/// One row of the directive table `ConfigDirective.all`, in the manner of nginx's `ngx_command_t`: a directive's
+/// name, the contexts it may appear in, its shape with the handler that parses and stores its value, its syntax,
+/// default and a one-line summary.
 ///
-/// Every ssekeeper directive takes exactly one argument, except `server`, whose address may be followed by
-/// options (`weight=5 backup`); `usage` shows the shape in messages.
+/// `ConfigBuilder` looks every statement up here and calls the row's handler: adding a directive means adding a
+/// row (and a section to `docs/configuration.md`, which `DirectiveTableTests` checks against the table). Every
+/// directive takes exactly one argument, except `server`, whose address may be followed by options
+/// (`weight=5 backup`). Two rows may share a name in different contexts (`upstream NAME { ... }` at top level,
+/// `upstream NAME;` in a route), as nginx's `server` does in `http` and in `upstream`.
 struct ConfigDirective: Sendable {
+    /// How a statement of this directive is shaped, with the handler that gives it meaning.
+    enum Form: Sendable {
+        /// `name ARG;`: the handler reads the one argument, reports a bad value at it, and stores a good one.
+        case value(@Sendable (inout ConfigBuilder, ConfigArgument) -> Void)
+        /// `name ARG OPTION ...;`: the one argument, then the options the handler checks (`server`).
+        case valueWithOptions(@Sendable (inout ConfigBuilder, ConfigArgument, [ConfigToken]) -> Void)
+        /// `name ARG { ... }`: the handler gets the whole statement and its argument; the argument is `nil` after
+        /// an argument-count error (already reported), so the block is still checked.
+        case block(@Sendable (inout ConfigBuilder, ConfigStatement, ConfigToken?) -> Void)
+    }
+
+    /// Whether a directive may be written more than once in the same block.
+    enum Repetition: Sendable, Equatable {
+        /// A second one is a "duplicate directive" error (most directives).
+        case once
+        /// Each occurrence adds one (`listen`, `server`, `upstream`, `route`).
+        case repeatable
+    }
+
+    /// The `defaultValue` of a directive that has none (`listen`, `upstream`, `route`, `server`), as in nginx's docs.
+    static let noDefault = "—"
+
     /// The directive name as written in the file, e.g. `idle_timeout`.
     var name: String
-    /// The block kind it may appear in.
-    var context: ConfigContext
-    /// True for `name ARG { ... }`, false for `name ARG;`.
-    var takesBlock: Bool
-    /// True when it may appear more than once in the same block (`listen`, `server`, `upstream`, `route`).
-    var isRepeatable: Bool
-    /// How to write it, e.g. `listen HOST:PORT;`.
-    var usage: String
-    /// True when options may follow the one argument (`server HOST:PORT weight=5;`); the caller checks them.
-    var takesOptions = false
+    /// The blocks it may appear in, in `ConfigContext.allCases` order.
+    var contexts: [ConfigContext]
+    /// Its shape and handler.
+    var form: Form
+    /// Whether it may be repeated in one block.
+    var repetition: Repetition
+    /// How to write it, e.g. `listen HOST:PORT;`: shown in shape errors and on the `Syntax:` line of the docs.
+    var syntax: String
+    /// The value in effect when the directive is absent, written as in the file (`60s`, `off`), or `noDefault`.
+    var defaultValue: String
+    /// What it does, in one sentence, for references and tooling.
+    var summary: String
 
-    /// The table, nginx style: the parser looks directives up here instead of switching on names.
-    static let all: [ConfigDirective] = {
-        func simple(_ name: String, _ argument: String, in context: ConfigContext, repeatable: Bool = false)
-            -> ConfigDirective
-        {
-            ConfigDirective(
-                name: name, context: context, takesBlock: false, isRepeatable: repeatable,
-                usage: "\(name) \(argument);")
-        }
-        let streamSettings: [(String, String)] = [
-            ("idle_timeout", "DURATION"), ("heartbeat_fraction", "FRACTION"), ("heartbeat_comment", "TEXT"),
-            ("sse_retry", "DURATION|off"), ("sse_unavailable", "reconnect|status"),
-            ("sse_upstream_error_event", "on|off"), ("upstream_resume", "off|on|always"),
-            ("resume_window", "DURATION"), ("resume_backoff", "MIN..MAX"),
-        ]
-        let limits: [(String, String)] = [
-            ("client_header_timeout", "DURATION"), ("upstream_connect_timeout", "DURATION"),
-            ("upstream_header_timeout", "DURATION"), ("keepalive_timeout", "DURATION"),
-            ("max_connections", "COUNT"), ("max_header_size", "SIZE"), ("max_buffer_size", "SIZE"),
-            ("max_body_size", "SIZE|off"), ("probe_path", "PATH|off"), ("probe_max_silence", "DURATION"),
-            ("max_connections_per_ip", "COUNT|off"), ("drain_timeout", "DURATION"), ("drain_retry", "DURATION"),
-        ]
-        let observe: [(String, String)] = [
-            ("admin_listen", "HOST:PORT|off"), ("access_log", "PATH|stderr|off"), ("log_format", "text|json"),
-        ]
-        var table = [
-            simple("listen", "HOST:PORT", in: .main, repeatable: true),
-            ConfigDirective(
-                name: "upstream", context: .main, takesBlock: true, isRepeatable: true,
-                usage: "upstream NAME { server HOST:PORT; }"),
-            ConfigDirective(
-                name: "route", context: .main, takesBlock: true, isRepeatable: true,
-                usage: "route PREFIX { upstream NAME; }"),
-            ConfigDirective(
-                name: "server", context: .upstream, takesBlock: false, isRepeatable: true,
-                usage: "server HOST:PORT [weight=N] [max_fails=N] [fail_timeout=DURATION] [backup];",
-                takesOptions: true),
-            simple("upstream_keepalive", "COUNT", in: .upstream),
-            simple("upstream_keepalive_timeout", "DURATION", in: .upstream),
-            simple("upstream", "NAME", in: .route),
-        ]
-        table += (streamSettings + limits + observe).map { simple($0.0, $0.1, in: .main) }
-        table += streamSettings.map { simple($0.0, $0.1, in: .route) }
-        return table
-    }()
+    /// True for `name ARG { ... }`, false for `name ARG;`.
+    var takesBlock: Bool {
+        if case .block = form { true } else { false }
+    }
+
+    /// True when options may follow the one argument (`server HOST:PORT weight=5;`).
+    var takesOptions: Bool {
+        if case .valueWithOptions = form { true } else { false }
+    }
+
+    /// A `name ARGUMENT;` row: `syntax` is built from the name and `argument` (`DURATION`, `on|off`).
+    static func value(
+        _ name: String, _ argument: String, in contexts: [ConfigContext], default defaultValue: String,
+        _ summary: String, repetition: Repetition = .once,
+        apply: @escaping @Sendable (inout ConfigBuilder, ConfigArgument) -> Void
+    ) -> ConfigDirective {
+        ConfigDirective(
+            name: name, contexts: contexts, form: .value(apply), repetition: repetition,
+            syntax: "\(name) \(argument);", defaultValue: defaultValue, summary: summary)
+    }
 
     /// `all`, indexed by context then name.
-    private static let byContext: [ConfigContext: [String: ConfigDirective]] = Dictionary(
-        grouping: all, by: \.context
-    ).mapValues { Dictionary(uniqueKeysWithValues: $0.map { ($0.name, $0) }) }
+    private static let byContext: [ConfigContext: [String: ConfigDirective]] = {
+        var index: [ConfigContext: [String: ConfigDirective]] = [:]
+        for directive in all {
+            for context in directive.contexts {
+                precondition(index[context]?[directive.name] == nil, "two rows for \(directive.name) in \(context)")
+                index[context, default: [:]][directive.name] = directive
+            }
+        }
+        return index
+    }()
 
-    /// Every distinct directive name, in table order.
+    /// Every distinct directive name, in table order (the order breaks ties between equally close suggestions).
     private static let names: [String] = all.map(\.name).reduce(into: []) { names, name in
         if !names.contains(name) { names.append(name) }
     }

@@ -9,8 +9,8 @@
 ///
 /// Parsing runs in three passes over the whole text, each collecting errors and recovering: `ConfigLexer` (tokens),
 /// `ConfigSyntaxParser` (statements and blocks), `ConfigBuilder` (directives, values, cross-references). All their
-/// errors are merged into file order, so one run reports every problem it can find. The directives, their contexts
-/// and ranges are documented on `ConfigDirective.all`, `ConfigBuilder` and the `Config` types.
+/// errors are merged into file order, so one run reports every problem it can find. The directives, their contexts,
+/// defaults and handlers are the rows of `ConfigDirective.all`; `docs/configuration.md` is their reference.
 public enum ConfigParser {
     /// Parses `text`, the whole content of a configuration file, into a `Config` with every default applied.
     ///

@@ -1,0 +1,47 @@
+/// The stream settings one block sets explicitly; `nil` means "not set here, inherit".
+struct StreamSettingsOverrides: Sendable, Equatable {
+    /// `idle_timeout`, when set in this block.
+    var idleTimeout: Duration?
+    /// `heartbeat_fraction`, when set in this block.
+    var heartbeatFraction: Double?
+    /// `heartbeat_comment`, when set in this block.
+    var heartbeatComment: String?
+    /// `sse_retry`, when set in this block; `.some(nil)` is an explicit `sse_retry off;`.
+    var sseRetry: Duration??
+    /// `sse_unavailable`, when set in this block.
+    var sseUnavailable: SSEUnavailableMode?
+    /// `sse_upstream_error_event`, when set in this block.
+    var sseUpstreamErrorEvent: Bool?
+    /// `upstream_resume`, when set in this block.
+    var upstreamResume: UpstreamResumeMode?
+    /// `resume_window`, when set in this block.
+    var resumeWindow: Duration?
+    /// `resume_backoff`, when set in this block.
+    var resumeBackoff: (min: Duration, max: Duration)?
+
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.idleTimeout == rhs.idleTimeout && lhs.heartbeatFraction == rhs.heartbeatFraction
+            && lhs.heartbeatComment == rhs.heartbeatComment && lhs.sseRetry == rhs.sseRetry
+            && lhs.sseUnavailable == rhs.sseUnavailable && lhs.sseUpstreamErrorEvent == rhs.sseUpstreamErrorEvent
+            && lhs.upstreamResume == rhs.upstreamResume && lhs.resumeWindow == rhs.resumeWindow
+            && lhs.resumeBackoff?.min == rhs.resumeBackoff?.min && lhs.resumeBackoff?.max == rhs.resumeBackoff?.max
+    }
+
+    /// `base` with every value set here replacing its counterpart.
+    func applied(to base: StreamSettings) -> StreamSettings {
+        var settings = base
+        if let idleTimeout { settings.idleTimeout = idleTimeout }
+        if let heartbeatFraction { settings.heartbeatFraction = heartbeatFraction }
+        if let heartbeatComment { settings.heartbeatComment = heartbeatComment }
+        if let sseRetry { settings.sseRetry = sseRetry }
+        if let sseUnavailable { settings.sseUnavailable = sseUnavailable }
+        if let sseUpstreamErrorEvent { settings.sseUpstreamErrorEvent = sseUpstreamErrorEvent }
+        if let upstreamResume { settings.upstreamResume = upstreamResume }
+        if let resumeWindow { settings.resumeWindow = resumeWindow }
+        if let resumeBackoff {
+            settings.resumeBackoffMin = resumeBackoff.min
+            settings.resumeBackoffMax = resumeBackoff.max
+        }
+        return settings
+    }
+}
