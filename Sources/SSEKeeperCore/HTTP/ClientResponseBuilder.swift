@@ -119,3 +119,24 @@ public enum ClientResponseBuilder {
         }
     }
 }
+
+/// What kind of event stream a response is, for ssekeeper: the one rule for "an SSE response whose events it can see".
+public enum EventStreamKind: Sendable, Equatable {
+    /// Not an event stream (another media type, or no body at all).
+    case none
+    /// `text/event-stream` with a `Content-Encoding` other than identity: forwarded as it comes, without
+    /// heartbeats or events of ssekeeper's own (it cannot see the event boundaries).
+    case compressed(encoding: String)
+    /// An uncompressed `text/event-stream` with a body: heartbeats, `retry:`, resume.
+    case uncompressed
+
+    /// The kind of `head`, whose body is framed by `framing`.
+    public init(_ head: ResponseHead, framing: BodyFraming) {
+        guard framing != .none, ClientResponseBuilder.isEventStream(head) else {
+            self = .none
+            return
+        }
+        let encoding = head.headers.first("Content-Encoding")?.lowercased() ?? "identity"
+        self = encoding == "identity" ? .uncompressed : .compressed(encoding: encoding)
+    }
+}

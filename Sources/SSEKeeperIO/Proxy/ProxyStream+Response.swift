@@ -101,7 +101,8 @@ extension ProxyStream {
             respondError(status: 502, detail: "upstream \(server ?? "") sent ambiguous framing: \(error)", end: .upstreamError)
             return false
         }
-        isSSE = framing != .none && ClientResponseBuilder.isEventStream(head)
+        let kind = EventStreamKind(head, framing: framing)
+        isSSE = kind != .none
         let plan = ClientResponseBuilder.build(
             head, upstreamFraming: framing, requestMethod: method, clientVersion: clientVersion,
             clientWantsKeepAlive: clientWantsKeepAlive, isSSE: isSSE)
@@ -117,22 +118,22 @@ extension ProxyStream {
         deadline = 0
         lastUpstreamBytesAt = now
         var sse: ResponseRelay.SSEOptions?
-        if isSSE {
-            beginStream(at: now)
-            let encoding = head.headers.first("Content-Encoding")?.lowercased() ?? "identity"
-            if encoding != "identity" {
-                if context.firstCompressedStream(on: route.prefix) {
-                    context.logger.warn("route \(route.prefix): upstream sent a compressed (\(encoding)) SSE stream; it is forwarded without heartbeats")
-                }
-            } else {
-                let settings = route.settings
-                sse = ResponseRelay.SSEOptions(
-                    heartbeatIntervalNanos: settings.heartbeatInterval.nanoseconds,
-                    heartbeatComment: settings.heartbeatComment,
-                    retryMilliseconds: settings.sseRetry.map { Int($0.nanoseconds / 1_000_000) },
-                    assemblesEvents: settings.upstreamResume != .off && resumableRequest != nil,
-                    maxHeldBytes: limits.maxBufferedBytes)
+        if isSSE { beginStream(at: now) }
+        switch kind {
+        case .none:
+            break
+        case .compressed(let encoding):
+            if context.firstCompressedStream(on: route.prefix) {
+                context.logger.warn("route \(route.prefix): upstream sent a compressed (\(encoding)) SSE stream; it is forwarded without heartbeats")
             }
+        case .uncompressed:
+            let settings = route.settings
+            sse = ResponseRelay.SSEOptions(
+                heartbeatIntervalNanos: settings.heartbeatInterval.nanoseconds,
+                heartbeatComment: settings.heartbeatComment,
+                retryMilliseconds: settings.sseRetry.map { Int($0.nanoseconds / 1_000_000) },
+                assemblesEvents: settings.upstreamResume != .off && resumableRequest != nil,
+                maxHeldBytes: limits.maxBufferedBytes)
         }
         var relay = ResponseRelay(upstreamFraming: framing, clientFraming: plan.framing, sse: sse, now: now)
         relay.begin(head: plan.head, into: &loop.output)

@@ -100,10 +100,7 @@ extension ProxyStream {
     func spliceResumedResponse(_ head: ResponseHead) -> Bool {
         guard let resume = attempt.resume else { return false }
         let framing = try? head.bodyFraming(requestMethod: method)
-        let encoding = head.headers.first("Content-Encoding")?.lowercased() ?? "identity"
-        guard head.status == 200, let framing, framing != .none, ClientResponseBuilder.isEventStream(head),
-              encoding == "identity"
-        else {
+        guard head.status == 200, let framing, EventStreamKind(head, framing: framing) == .uncompressed else {
             let what = head.status == 200 ? "a 200 that is not an uncompressed event stream" : "status \(head.status)"
             endResumedStream(reason: "upstream \(server ?? "") answered the resume with \(what)", end: .completed)
             return false

@@ -17,8 +17,10 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// The configuration the request started with (a reload applies to the next request).
     let context: ProxyContext
     let runtime: ProxyRuntime
-    /// The client adapter while attached.
-    private(set) weak var client: StreamClient?
+    /// The client adapter while attached. A strong reference (a weak load per event costs more): the cycle with the
+    /// adapter's `stream` is broken on every end, since the stream lets go in `markEnded` and the adapter on
+    /// `streamCompleted`, `streamAborted` and its own `finish`.
+    private(set) var client: StreamClient?
     /// The client's address, kept for the access log after a detach.
     let clientAddress: String
     let clientHost: String
