@@ -1,6 +1,7 @@
 import CEpoll
 import Dispatch
 import Glibc
+import SSEKeeperCore
 
 /// Something registered with a loop's poller: told the epoll bits each time its descriptor is reported.
 protocol PollTarget: AnyObject {
@@ -136,8 +137,7 @@ final class ReadinessPoller: @unchecked Sendable {
     static func timeoutMillis(until deadline: UInt64, now: UInt64) -> Int32 {
         guard deadline != .max else { return -1 }
         guard deadline > now else { return 0 }
-        let millis = (deadline - now + 999_999) / 1_000_000
-        return Int32(clamping: millis)
+        return Int32(clamping: TimeAmount(nanoseconds: deadline - now).millisecondsRoundedUp)
     }
 
     /// Adds `fd` to the set for `events`; `target` is told of its reports until `unregister`. Returns 0, or the

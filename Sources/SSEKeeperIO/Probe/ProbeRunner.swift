@@ -85,7 +85,7 @@ private struct Loop {
                 }
             }
             for stream in streams.values.sorted(by: { $0.id < $1.id }) where stream.isConnecting && current >= stream.connectDeadline {
-                if let outcome = try connectFailed(stream, reason: "timed out after \(ProbeReport.seconds(ProbeRunner.connectTimeout))", at: current) {
+                if let outcome = try connectFailed(stream, reason: "timed out after \(TimeAmount(ProbeRunner.connectTimeout).formatted(.secondsToTenths))", at: current) {
                     return outcome
                 }
             }
@@ -189,8 +189,7 @@ private struct Loop {
         if let deadline = plan.nextDeadline { next = min(next, deadline) }
         for stream in streams.values where stream.isConnecting { next = min(next, stream.connectDeadline) }
         if progress.onStatus != nil { next = min(next, nextStatus) }
-        let milliseconds = ProbeReport.milliseconds(next - current + .nanoseconds(999_999))
-        return Int32(clamping: milliseconds)
+        return Int32(clamping: TimeAmount(next - current).millisecondsRoundedUp)
     }
 
     private mutating func showStatus(at now: Duration) {
