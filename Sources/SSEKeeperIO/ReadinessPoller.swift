@@ -73,7 +73,7 @@ final class ReadinessPoller: @unchecked Sendable {
         self.queue = queue
         self.waiting = waiting
         let fd = ssk_epoll_create()
-        precondition(fd >= 0, "epoll_create1: \(String(cString: strerror(errno)))")
+        precondition(fd >= 0, "epoll_create1: \(SocketError.message(errno: errno))")
         epollFD = fd
         reports = .allocate(capacity: Int(Self.batchCapacity))
     }
@@ -90,7 +90,7 @@ final class ReadinessPoller: @unchecked Sendable {
             source.activate()
         case .thread:
             wakeFD = ssk_eventfd()
-            precondition(wakeFD >= 0, "eventfd: \(String(cString: strerror(errno)))")
+            precondition(wakeFD >= 0, "eventfd: \(SocketError.message(errno: errno))")
             precondition(register(WakeReader(fd: wakeFD), fd: wakeFD, events: UInt32(SSK_EPOLLIN)) == 0,
                          "epoll_ctl for the loop's eventfd")
             let context = ThreadContext(poller: self, expireDeadlines: expireDeadlines)
@@ -101,7 +101,7 @@ final class ReadinessPoller: @unchecked Sendable {
                 context.poller.waitOnThread(expireDeadlines: context.expireDeadlines)
                 return nil
             }, Unmanaged.passRetained(context).toOpaque())
-            precondition(started == 0, "pthread_create: \(String(cString: strerror(started)))")
+            precondition(started == 0, "pthread_create: \(SocketError.message(errno: started))")
             pthread_detach(thread)
         }
     }
@@ -120,7 +120,7 @@ final class ReadinessPoller: @unchecked Sendable {
         var timeout: Int32 = -1
         while true {
             let count = ssk_epoll_wait(epollFD, reports, Self.batchCapacity, timeout)
-            if count < 0 && errno != EINTR { fatalError("epoll_wait: \(String(cString: strerror(errno)))") }
+            if count < 0 && errno != EINTR { fatalError("epoll_wait: \(SocketError.message(errno: errno))") }
             timeout = queue.sync {
                 servingOnThread = true
                 if count > 0 { serveReadySockets(waitedCount: count) }

@@ -74,7 +74,7 @@ private struct Loop {
             let timeout = pollTimeout()
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 && errno != EINTR {
-                throw ProbeFailure(.unreachable, "poll failed: \(String(cString: strerror(errno)))")
+                throw ProbeFailure(.unreachable, "poll failed: \(SocketError.message(errno: errno))")
             }
             let current = now()
             for (index, stream) in polled.enumerated() where fds[index].revents != 0 {
@@ -112,7 +112,7 @@ private struct Loop {
             drop(stream)
             return try apply(plan.streamFailed(stream.id, error, lastActivity: stream.lastActivity, at: now))
         case .connectFailed(let code):
-            return try connectFailed(stream, reason: String(cString: strerror(code)), at: now)
+            return try connectFailed(stream, reason: SocketError.message(errno: code), at: now)
         case .tlsFailed(let detail):
             drop(stream)
             var message = "TLS handshake with \(options.url.hostField) failed: \(detail)"
