@@ -16,8 +16,12 @@ let package = Package(
         .target(name: "CEpoll"),
         .target(name: "SSEKeeperIO", dependencies: ["SSEKeeperCore", "CEpoll"]),
         .executableTarget(name: "ssekeeper", dependencies: ["SSEKeeperCore", "SSEKeeperIO"]),
-        .testTarget(name: "SSEKeeperCoreTests", dependencies: ["SSEKeeperCore"]),
+        // Test-only helpers both test targets share (the Prometheus text-format checker). A library target, since a
+        // test target cannot import another; no product names it, so it never reaches the ssekeeper binary.
+        .target(name: "SSEKeeperTestSupport", path: "Tests/SSEKeeperTestSupport"),
+        .testTarget(name: "SSEKeeperCoreTests", dependencies: ["SSEKeeperCore", "SSEKeeperTestSupport"]),
         // Fixtures/ holds scripts the tests run with python3 (by path), not resources.
-        .testTarget(name: "SSEKeeperIOTests", dependencies: ["SSEKeeperCore", "SSEKeeperIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "SSEKeeperIOTests", dependencies: ["SSEKeeperCore", "SSEKeeperIO", "SSEKeeperTestSupport"],
+                    exclude: ["Fixtures"]),
     ]
 )

@@ -19,7 +19,7 @@ public final class DemoBackend: @unchecked Sendable {
 
     /// Binds 127.0.0.1 on an ephemeral port.
     public init(quietInterval: Duration) throws(SocketError) {
-        quietIntervalNanos = quietInterval.nanoseconds
+        quietIntervalNanos = TimeAmount(quietInterval).nanoseconds
         let address = try SocketAddress.forListen(ListenAddress(host: "127.0.0.1", port: 0))
         listenFD = try Socket.listen(on: address)
         port = SocketAddress.local(of: listenFD)?.port ?? 0
@@ -105,7 +105,7 @@ private final class DemoStream: SocketChannelHandler, DeadlineTarget {
     }
 
     private func tick() {
-        let seconds = backend.quietIntervalNanos / 1_000_000_000
+        let seconds = TimeAmount(nanoseconds: backend.quietIntervalNanos).seconds
         let event = "id: \(nextID)\nevent: tick\ndata: {\"n\": \(nextID), \"time\": \"\(Logger.timestamp())\", \"next_in_s\": \(seconds)}\n\n"
         nextID += 1
         var bytes: [UInt8] = []

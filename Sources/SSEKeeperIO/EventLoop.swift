@@ -16,8 +16,8 @@ protocol DeadlineTarget: AnyObject {
 ///
 /// Confinement: every property is touched only on `queue`. Connections are created on the loop and stay there,
 /// so their handlers never race. The shared `readBuffer` is safe because a handler uses it only synchronously.
-/// Deadlines live in one heap (instead of one timer per connection, see shared/DISPATCH.md): the poller's waiting
-/// thread sleeps until the earliest one, or, when waiting through a Dispatch source, one coarse
+/// Deadlines live in one heap (instead of one timer per connection, see docs/dispatch-history.md): the poller's
+/// waiting thread sleeps until the earliest one, or, when waiting through a Dispatch source, one coarse
 /// `DispatchSourceTimer` is armed at it.
 final class EventLoop: @unchecked Sendable {
     /// The queue every handler of this loop runs on (its connections, deadlines and poll batches).

@@ -43,7 +43,7 @@ final class Listener: @unchecked Sendable, PollTarget, DeadlineTarget {
             guard !closed, !registered else { return }
             let code = acceptLoop.poller.register(self, fd: fd, events: UInt32(SSK_EPOLLIN))
             if code != 0 {
-                runtime.logger.error("listen on \(address): cannot watch the socket: \(String(cString: strerror(code)))")
+                runtime.logger.error("listen on \(address): cannot watch the socket: \(SocketError.message(errno: code))")
                 return
             }
             registered = true
@@ -83,10 +83,10 @@ final class Listener: @unchecked Sendable, PollTarget, DeadlineTarget {
             case .failed(let code):
                 if code == EINTR || code == ECONNABORTED { continue }
                 if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
-                    runtime.logger.error("accept on \(address): \(String(cString: strerror(code))); pausing accepts for 100ms")
+                    runtime.logger.error("accept on \(address): \(SocketError.message(errno: code)); pausing accepts for 100ms")
                     backOff()
                 } else {
-                    runtime.logger.error("accept on \(address): \(String(cString: strerror(code)))")
+                    runtime.logger.error("accept on \(address): \(SocketError.message(errno: code))")
                 }
                 return false
             }

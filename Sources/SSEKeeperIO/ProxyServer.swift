@@ -117,7 +117,7 @@ public final class ProxyServer: @unchecked Sendable {
         guard !runtime.draining.exchange(true, ordering: .relaxed) else { return }
         listeners.withLock { $0.forEach { $0.listener.stop(acceptingPending: true) } }
         let limits = config.limits
-        let deadline = DispatchTime.now() + .nanoseconds(Int(limits.drainTimeout.nanoseconds))
+        let deadline = DispatchTime.now() + .nanoseconds(Int(clamping: TimeAmount(limits.drainTimeout).nanoseconds))
         for loop in group.loops {
             loop.queue.async {
                 for case let connection as HTTP1Connection in loop.sessions.values { connection.drain() }

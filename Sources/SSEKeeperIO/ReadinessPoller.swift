@@ -1,6 +1,7 @@
 import CEpoll
 import Dispatch
 import Glibc
+import SSEKeeperCore
 
 /// Something registered with a loop's poller: told the epoll bits each time its descriptor is reported.
 protocol PollTarget: AnyObject {
@@ -72,7 +73,7 @@ final class ReadinessPoller: @unchecked Sendable {
         self.queue = queue
         self.waiting = waiting
         let fd = ssk_epoll_create()
-        precondition(fd >= 0, "epoll_create1: \(String(cString: strerror(errno)))")
+        precondition(fd >= 0, "epoll_create1: \(SocketError.message(errno: errno))")
         epollFD = fd
         reports = .allocate(capacity: Int(Self.batchCapacity))
     }
@@ -89,7 +90,7 @@ final class ReadinessPoller: @unchecked Sendable {
             source.activate()
         case .thread:
             wakeFD = ssk_eventfd()
-            precondition(wakeFD >= 0, "eventfd: \(String(cString: strerror(errno)))")
+            precondition(wakeFD >= 0, "eventfd: \(SocketError.message(errno: errno))")
             precondition(register(WakeReader(fd: wakeFD), fd: wakeFD, events: UInt32(SSK_EPOLLIN)) == 0,
                          "epoll_ctl for the loop's eventfd")
             let context = ThreadContext(poller: self, expireDeadlines: expireDeadlines)
@@ -100,7 +101,7 @@ final class ReadinessPoller: @unchecked Sendable {
                 context.poller.waitOnThread(expireDeadlines: context.expireDeadlines)
                 return nil
             }, Unmanaged.passRetained(context).toOpaque())
-            precondition(started == 0, "pthread_create: \(String(cString: strerror(started)))")
+            precondition(started == 0, "pthread_create: \(SocketError.message(errno: started))")
             pthread_detach(thread)
         }
     }
@@ -119,7 +120,7 @@ final class ReadinessPoller: @unchecked Sendable {
         var timeout: Int32 = -1
         while true {
             let count = ssk_epoll_wait(epollFD, reports, Self.batchCapacity, timeout)
-            if count < 0 && errno != EINTR { fatalError("epoll_wait: \(String(cString: strerror(errno)))") }
+            if count < 0 && errno != EINTR { fatalError("epoll_wait: \(SocketError.message(errno: errno))") }
             timeout = queue.sync {
                 servingOnThread = true
                 if count > 0 { serveReadySockets(waitedCount: count) }
@@ -136,8 +137,7 @@ final class ReadinessPoller: @unchecked Sendable {
     static func timeoutMillis(until deadline: UInt64, now: UInt64) -> Int32 {
         guard deadline != .max else { return -1 }
         guard deadline > now else { return 0 }
-        let millis = (deadline - now + 999_999) / 1_000_000
-        return Int32(clamping: millis)
+        return Int32(clamping: TimeAmount(nanoseconds: deadline - now).millisecondsRoundedUp)
     }
 
     /// Adds `fd` to the set for `events`; `target` is told of its reports until `unregister`. Returns 0, or the

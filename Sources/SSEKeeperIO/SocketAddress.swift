@@ -19,7 +19,7 @@ struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
         var result: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &result)
         guard status == 0, let first = result else {
-            throw SocketError(operation: "resolve \(host ?? "*"):\(port)", message: String(cString: gai_strerror(status)))
+            throw SocketError(operation: "resolve \(host ?? "*"):\(port)", message: SocketError.message(resolverStatus: status))
         }
         defer { freeaddrinfo(first) }
         var addresses: [SocketAddress] = []

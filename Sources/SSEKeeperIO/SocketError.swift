@@ -12,7 +12,7 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
     init(operation: String, errno code: Int32) {
         self.operation = operation
         self.errnoCode = code
-        self.message = String(cString: strerror(code))
+        self.message = Self.message(errno: code)
     }
 
     init(operation: String, message: String) {
@@ -22,4 +22,15 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(operation): \(message)" }
+
+    /// The C library's text for the errno value `code` (`strerror`): `Connection refused`. The one place libc
+    /// error text is read, so every message about a failed system call words it the same way.
+    public static func message(errno code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+
+    /// The resolver's text for a `getaddrinfo` status (`gai_strerror`): `Name or service not known`.
+    public static func message(resolverStatus status: Int32) -> String {
+        String(cString: gai_strerror(status))
+    }
 }

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 @testable import SSEKeeperCore
 @testable import SSEKeeperIO
+import SSEKeeperTestSupport
 
 /// `/healthz`, `/streams`, and the admin endpoint's strictness, over real sockets.
 @Suite(.serialized)

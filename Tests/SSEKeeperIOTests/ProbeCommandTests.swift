@@ -39,7 +39,7 @@ struct ProbeCommandTests {
             Issue.record("no idle timeout measured", sourceLocation: sourceLocation)
             return
         }
-        let seconds = Double(ProbeReport.milliseconds(measured)) / 1000
+        let seconds = Double(TimeAmount(measured).milliseconds) / 1000
         #expect(abs(seconds - expected) <= expected * 0.1, "measured \(seconds) s, expected \(expected) s ± 10 %",
                 sourceLocation: sourceLocation)
     }
@@ -89,8 +89,8 @@ struct ProbeCommandTests {
         let outcome = try Self.probe(port: relay.port, max: .seconds(10)).get()
         let elapsed = Date().timeIntervalSince(started)
         #expect(outcome.cutBy == .silentDrop)
-        let low = Double(ProbeReport.milliseconds(outcome.bracketLow)) / 1000
-        let high = Double(ProbeReport.milliseconds(outcome.bracketHigh ?? .zero)) / 1000
+        let low = Double(TimeAmount(outcome.bracketLow).milliseconds) / 1000
+        let high = Double(TimeAmount(outcome.bracketHigh ?? .zero).milliseconds) / 1000
         #expect(low <= Self.idleTimeout * 1.1 && Self.idleTimeout * 0.9 <= high,
                 "the bracket \(low)...\(high) s misses \(Self.idleTimeout) s")
         #expect(high - low <= max(0.25, high * 0.1) + 0.001, "the bracket \(low)...\(high) s is wider than 10 %")

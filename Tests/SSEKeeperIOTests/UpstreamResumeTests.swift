@@ -3,6 +3,7 @@ import Glibc
 import Testing
 @testable import SSEKeeperCore
 @testable import SSEKeeperIO
+import SSEKeeperTestSupport
 
 /// `upstream_resume` over real sockets, against a real Python SSE backend that is killed (SIGKILL) and restarted
 /// on the same port while a client is streaming through ssekeeper.

@@ -44,27 +44,15 @@ public enum ConfigValue {
 
     /// The shortest exact way to write `duration` in a configuration file: `250ms`, `15s`, `2m`, `1h`, `0s`.
     ///
-    /// The largest unit that divides the duration is used (`90s` stays `90s`, `120s` becomes `2m`). A duration that
-    /// is not a whole number of milliseconds is written in `us` or `ns` (for logs only: the parser does not read
-    /// those), and one finer than nanoseconds with `Duration`'s own description. Negative durations get a `-`.
+    /// `TimeAmount.formatted(.config)` (the largest unit that divides the duration: `90s` stays `90s`, `120s` becomes
+    /// `2m`; `us` or `ns` when finer than a millisecond), plus what a `TimeAmount` cannot hold: negative durations
+    /// get a `-`, and one finer than nanoseconds (or beyond `UInt64.max` nanoseconds) is written with `Duration`'s
+    /// own description.
     public static func formatDuration(_ duration: Duration) -> String {
         if duration < .zero { return "-" + formatDuration(.zero - duration) }
-        let (seconds, attoseconds) = duration.components
-        if attoseconds == 0 {
-            if seconds == 0 { return "0s" }
-            if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
-            if seconds % 60 == 0 { return "\(seconds / 60)m" }
-            return "\(seconds)s"
-        }
-        for (attosecondsPerUnit, unit) in [(Int64(1_000_000_000_000_000), "ms"), (1_000_000_000_000, "us"),
-                                           (1_000_000_000, "ns")]
-        where attoseconds % attosecondsPerUnit == 0 {
-            let unitsPerSecond = 1_000_000_000_000_000_000 / attosecondsPerUnit
-            let (whole, overflow) = seconds.multipliedReportingOverflow(by: unitsPerSecond)
-            guard !overflow else { break }
-            return "\(whole + attoseconds / attosecondsPerUnit)\(unit)"
-        }
-        return "\(duration)"
+        let amount = TimeAmount(duration)
+        guard amount.duration == duration else { return "\(duration)" }
+        return amount.formatted(.config)
     }
 
     /// A size in the shortest exact form the parser reads back: `1m`, `16k`, `1000`.

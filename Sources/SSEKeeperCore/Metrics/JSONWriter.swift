@@ -63,10 +63,10 @@ public struct JSONWriter {
         text += String(value)
     }
 
-    /// Seconds from nanoseconds, exact to `fractionDigits` digits (`12.004`).
+    /// Seconds from nanoseconds, exact to `fractionDigits` digits (`12.004`): `TimeAmount.Style.decimal`.
     public mutating func seconds(nanos: UInt64, fractionDigits: Int = 3) {
         beforeValue()
-        text += DecimalSeconds.format(nanos: nanos, fractionDigits: fractionDigits)
+        text += TimeAmount(nanoseconds: nanos).formatted(.decimal(fractionDigits: fractionDigits))
     }
 
     public mutating func bool(_ value: Bool) {

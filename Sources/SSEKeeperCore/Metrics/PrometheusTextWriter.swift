@@ -54,10 +54,10 @@ public struct PrometheusTextWriter {
         guard let family, family.type == .histogram else { preconditionFailure("histogram outside a histogram family") }
         let cumulative = histogram.cumulativeCounts
         for (index, bound) in histogram.boundsNanos.enumerated() {
-            line(family.name + "_bucket", labels + [("le", DecimalSeconds.format(nanos: bound))], String(cumulative[index]))
+            line(family.name + "_bucket", labels + [("le", TimeAmount(nanoseconds: bound).formatted(.decimal(fractionDigits: 9)))], String(cumulative[index]))
         }
         line(family.name + "_bucket", labels + [("le", "+Inf")], String(histogram.count))
-        line(family.name + "_sum", labels, DecimalSeconds.format(nanos: histogram.sumNanos))
+        line(family.name + "_sum", labels, TimeAmount(nanoseconds: histogram.sumNanos).formatted(.decimal(fractionDigits: 9)))
         line(family.name + "_count", labels, String(histogram.count))
     }
 

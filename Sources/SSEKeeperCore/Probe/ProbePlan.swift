@@ -120,14 +120,14 @@ public struct ProbePlan: Sendable {
             case 400...499 where status != 408:
                 return end(.fail(ProbeFailure(.notProbeEndpoint, "\(said): is probe_path set to this path?")))
             default:
-                let after = ProbeReport.seconds(quiet)
+                let after = TimeAmount(quiet).formatted(.secondsToTenths)
                 if quiet < settings.minimumQuiet {
                     return end(.fail(ProbeFailure(.httpError, "\(said) after \(after), before any silence: "
                         + "is ssekeeper running behind it with probe_path set to this path?")))
                 }
                 if quiet > stream.silence + settings.grace(for: stream.silence) {
                     return end(.fail(ProbeFailure(.httpError, "\(said) after \(after) on a stream asking for "
-                        + "\(ProbeReport.seconds(stream.silence)) of silence: not an idle timeout; "
+                        + "\(TimeAmount(stream.silence).formatted(.secondsToTenths)) of silence: not an idle timeout; "
                         + "is ssekeeper reachable behind it?")))
                 }
                 return end(.finish(ProbeOutcome(cutBy: .httpError, idleTimeout: quiet, bracketLow: quiet,
@@ -153,7 +153,7 @@ public struct ProbePlan: Sendable {
         for (id, stream) in streams.sorted(by: { $0.key < $1.key }) where now >= deadline(stream) {
             guard validated else {
                 return end(.fail(ProbeFailure(.noResponse, "no response from \(url) within "
-                    + "\(ProbeReport.seconds(now - stream.openedAt))")))
+                    + "\(TimeAmount(now - stream.openedAt).formatted(.secondsToTenths))")))
             }
             streams[id] = nil
             shortestDropped = min(shortestDropped ?? stream.silence, stream.silence)
@@ -190,7 +190,7 @@ public struct ProbePlan: Sendable {
         var points: [Duration] = []
         let count = settings.streamsPerRound(low: low, high: high)
         for index in 1...count {
-            let point = Self.roundedToMilliseconds(low + (high - low) * (Double(index) / Double(count + 1)))
+            let point = TimeAmount(low + (high - low) * (Double(index) / Double(count + 1))).rounded(downTo: .milliseconds(1)).duration
             if point > low, point < high, !points.contains(point) { points.append(point) }
         }
         guard !points.isEmpty else {
@@ -214,10 +214,5 @@ public struct ProbePlan: Sendable {
         let closes = streams.keys.sorted().map { ProbeAction.close(id: $0) }
         streams.removeAll()
         return closes + [final]
-    }
-
-    private static func roundedToMilliseconds(_ duration: Duration) -> Duration {
-        let (seconds, attoseconds) = duration.components
-        return .seconds(seconds) + .milliseconds(attoseconds / 1_000_000_000_000_000)
     }
 }

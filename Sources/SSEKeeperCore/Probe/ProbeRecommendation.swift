@@ -28,7 +28,7 @@ public struct ProbeRecommendation: Sendable, Equatable {
             idleTimeout = Self.defaultIdleTimeout
             var reason = "nothing on this path cut a silent stream within \(ConfigValue.formatDuration(probedUpTo)); "
                 + "keep the default: other clients' paths (mobile networks, corporate proxies) may cut sooner, "
-                + "and a heartbeat every \(ProbeReport.seconds(Self.defaultIdleTimeout * heartbeatFraction)) costs little"
+                + "and a heartbeat every \(TimeAmount(Self.defaultIdleTimeout * heartbeatFraction).formatted(.secondsToTenths)) costs little"
             if probedUpTo < Self.defaultIdleTimeout {
                 reason += "; only silences up to \(ConfigValue.formatDuration(probedUpTo)) were tried: "
                     + "run again with --max 15m to check that 60s holds"
@@ -37,7 +37,7 @@ public struct ProbeRecommendation: Sendable, Equatable {
             return
         }
         idleTimeout = Self.roundedDown(measured)
-        let interval = ProbeReport.seconds(idleTimeout * heartbeatFraction)
+        let interval = TimeAmount(idleTimeout * heartbeatFraction).formatted(.secondsToTenths)
         reason = "a heartbeat after \(interval) of silence, a third of the timeout: even if one is skipped or late, "
             + "the next arrives before the cut"
     }
@@ -49,14 +49,14 @@ public struct ProbeRecommendation: Sendable, Equatable {
 
     /// `idle_timeout` as written in the config: whole seconds (`60s`, `90s`), or milliseconds (`2500ms`).
     public var idleTimeoutText: String {
-        let milliseconds = ProbeReport.milliseconds(idleTimeout)
+        let milliseconds = TimeAmount(idleTimeout).milliseconds
         return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)s" : "\(milliseconds)ms"
     }
 
     /// `measured` rounded down: to whole seconds from 10s on, to tenths below; at least `minimumIdleTimeout`.
     static func roundedDown(_ measured: Duration) -> Duration {
-        let milliseconds = ProbeReport.milliseconds(measured)
-        let step: Int64 = milliseconds >= 10_000 ? 1000 : 100
-        return max(minimumIdleTimeout, .milliseconds(milliseconds / step * step))
+        let amount = TimeAmount(measured)
+        let step: TimeAmount = amount >= .seconds(10) ? .seconds(1) : .milliseconds(100)
+        return max(minimumIdleTimeout, amount.rounded(downTo: step).duration)
     }
 }

@@ -28,20 +28,21 @@ public enum ProbeReport {
             }
             lines.append(detail + ")")
         case .silentDrop:
-            let high = outcome.bracketHigh ?? outcome.bracketLow
-            lines.append("idle timeout: between \(seconds(outcome.bracketLow)) and \(seconds(high))")
-            lines.append("cut by: silent_drop (no FIN, no RST: streams silent for \(seconds(high)) never got "
-                + "their final event, \(seconds(outcome.bracketLow)) survived)")
+            let low = TimeAmount(outcome.bracketLow).formatted(.secondsToTenths)
+            let high = TimeAmount(outcome.bracketHigh ?? outcome.bracketLow).formatted(.secondsToTenths)
+            lines.append("idle timeout: between \(low) and \(high)")
+            lines.append("cut by: silent_drop (no FIN, no RST: streams silent for \(high) never got "
+                + "their final event, \(low) survived)")
         case .fin, .rst, .httpError:
-            let measured = outcome.idleTimeout ?? outcome.bracketLow
-            lines.append("idle timeout: \(seconds(measured))")
+            let measured = TimeAmount(outcome.idleTimeout ?? outcome.bracketLow).formatted(.secondsToTenths)
+            lines.append("idle timeout: \(measured)")
             let how: String
             switch outcome.cutBy {
             case .fin: how = "the connection was closed"
             case .rst: how = "the connection was reset"
             default: how = "an intermediary answered HTTP \(outcome.httpStatus.map(String.init) ?? "error") instead of the stream"
             }
-            lines.append("cut by: \(outcome.cutBy.rawValue) (\(how) after \(seconds(measured)) without data)")
+            lines.append("cut by: \(outcome.cutBy.rawValue) (\(how) after \(measured) without data)")
         }
         let recommendation = ProbeRecommendation(for: outcome, probedUpTo: probed)
         lines.append(outcome.cutBy == .none ? "recommended (keep the default):" : "recommended (paste into your config):")
@@ -81,24 +82,24 @@ public enum ProbeReport {
     public static func line(for note: ProbeNote) -> String {
         switch note {
         case .opened(let round, let silences):
-            let list = silences.map(shortSeconds).joined(separator: " ")
+            let list = silences.map { TimeAmount($0).formatted(.seconds) }.joined(separator: " ")
             if round == 0 { return "opened \(silences.count) stream\(silences.count == 1 ? "" : "s") with silences: \(list)" }
             return "bisection round \(round): silences \(list)"
         case .survived(let silence):
-            return "  \(shortSeconds(silence)) of silence: survived"
+            return "  \(TimeAmount(silence).formatted(.seconds)) of silence: survived"
         case .dropped(let silence):
-            return "  \(shortSeconds(silence)) of silence: no final event, no FIN, no RST: dropped silently"
+            return "  \(TimeAmount(silence).formatted(.seconds)) of silence: no final event, no FIN, no RST: dropped silently"
         case .capped(let requested, let actual):
-            return "the server capped a \(shortSeconds(requested)) silence to \(shortSeconds(actual)) (probe_max_silence)"
+            return "the server capped a \(TimeAmount(requested).formatted(.seconds)) silence to \(TimeAmount(actual).formatted(.seconds)) (probe_max_silence)"
         }
     }
 
     /// The single updating status line shown on a terminal.
     public static func statusLine(elapsed: Duration, openStreams: Int, longestSurvived: Duration,
                                   shortestDropped: Duration?) -> String {
-        var line = "[\(seconds(elapsed))] \(openStreams) stream\(openStreams == 1 ? "" : "s") open"
-        if longestSurvived > .zero { line += ", survived up to \(shortSeconds(longestSurvived))" }
-        if let dropped = shortestDropped { line += ", dropped from \(shortSeconds(dropped))" }
+        var line = "[\(TimeAmount(elapsed).formatted(.secondsToTenths))] \(openStreams) stream\(openStreams == 1 ? "" : "s") open"
+        if longestSurvived > .zero { line += ", survived up to \(TimeAmount(longestSurvived).formatted(.seconds))" }
+        if let dropped = shortestDropped { line += ", dropped from \(TimeAmount(dropped).formatted(.seconds))" }
         return line
     }
 
@@ -107,30 +108,9 @@ public enum ProbeReport {
         outcome.cutBy == .none && outcome.bracketLow > .zero ? outcome.bracketLow : maxSilence
     }
 
-    /// Seconds with one decimal: `60.1s`, `2.0s`.
-    public static func seconds(_ duration: Duration) -> String {
-        let tenths = (milliseconds(duration) + 50) / 100
-        return "\(tenths / 10).\(tenths % 10)s"
-    }
-
-    /// Seconds with up to three decimals, no trailing zeros: `4s`, `2.5s`, `2.667s`.
-    public static func shortSeconds(_ duration: Duration) -> String {
-        number(duration) + "s"
-    }
-
-    /// Whole milliseconds in `duration` (negative durations count as zero).
-    public static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-    }
-
     /// Seconds as a JSON number with up to three decimals: `2.503`, `60`, `1.5`.
-    static func number(_ duration: Duration) -> String {
-        let total = milliseconds(duration)
-        var fraction = String(total % 1000)
-        fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
-        while fraction.hasSuffix("0") { fraction.removeLast() }
-        return "\(total / 1000)" + (fraction.isEmpty ? "" : ".\(fraction)")
+    private static func number(_ duration: Duration) -> String {
+        TimeAmount(duration).formatted(.decimal(fractionDigits: 3))
     }
 
     /// A JSON string literal (RFC 8259 §7), as every JSON ssekeeper writes quotes it.

@@ -55,7 +55,7 @@ public struct ProbeURL: Sendable, Equatable, CustomStringConvertible {
     /// reads with the config's duration syntax).
     public func target(silence: Duration) -> String {
         let kept = (query ?? "").split(separator: "&").filter { !$0.hasPrefix("silence=") && $0 != "silence" }
-        let milliseconds = max(1, silence.components.seconds * 1000 + silence.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(1, TimeAmount(silence).milliseconds)
         return path + "?" + (kept + ["silence=\(milliseconds)ms"]).joined(separator: "&")
     }
 

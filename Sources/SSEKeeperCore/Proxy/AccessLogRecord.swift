@@ -68,24 +68,24 @@ public struct AccessLogRecord: Sendable, Equatable {
             "path=\(Self.quoted(path))",
             "status=\(status)",
             "bytes=\(bytesSent)",
-            "duration=\(Self.seconds(durationNanos))",
+            "duration=\(TimeAmount(nanoseconds: durationNanos).formatted(.secondsToMilliseconds))",
             "heartbeats=\(heartbeatsSent)",
             "skipped=\(heartbeatsSkipped)",
             "end=\(end.rawValue)",
         ]
         if let route { parts.append("route=\(Self.quoted(route))") }
-        if let longestUpstreamGapNanos { parts.append("upstream_quiet_max=\(Self.seconds(longestUpstreamGapNanos))") }
+        if let longestUpstreamGapNanos { parts.append("upstream_quiet_max=\(TimeAmount(nanoseconds: longestUpstreamGapNanos).formatted(.secondsToMilliseconds))") }
         if let resumes { parts.append("resumes=\(resumes)") }
         if let upstream { parts.append("upstream=\(upstream)") }
         if let reason { parts.append("reason=\(Self.quoted(reason))") }
         return parts.joined(separator: " ")
     }
 
-    /// Seconds with millisecond precision: `12.004s`.
+    /// Seconds with millisecond precision: `12.004s`; the same as
+    /// `TimeAmount(nanoseconds: nanos).formatted(.secondsToMilliseconds)`, which new code should call. Kept only for
+    /// the session files that still call it (`ProxySession*.swift`); delete it once they do not.
     public static func seconds(_ nanos: UInt64) -> String {
-        let millis = nanos / 1_000_000
-        let fraction = String(millis % 1000)
-        return "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)s"
+        TimeAmount(nanoseconds: nanos).formatted(.secondsToMilliseconds)
     }
 
     /// Quotes a value containing spaces, quotes, control bytes or nothing; escapes `"`, `\` and control bytes.

@@ -14,7 +14,7 @@ public enum UpstreamPoolEvent: Sendable, Equatable {
             return "upstream \(upstream): server \(serverName) marked down for \(ConfigValue.formatDuration(coolDown)) "
                 + "after \(failures) \(noun)"
         case .backUp(_, let downFor):
-            return "upstream \(upstream): server \(serverName) is back up after \(AccessLogRecord.seconds(UInt64(downFor.nanosecondsClamped))) down"
+            return "upstream \(upstream): server \(serverName) is back up after \(TimeAmount(downFor).formatted(.secondsToMilliseconds)) down"
         }
     }
 }
@@ -96,8 +96,7 @@ public struct UpstreamPool: Sendable {
         state.lastFailureAt = now
         var event: UpstreamPoolEvent?
         if options.maxFails > 0, state.consecutiveFailures >= options.maxFails {
-            let (until, overflow) = now.addingReportingOverflow(UInt64(options.failTimeout.nanosecondsClamped))
-            state.downUntil = overflow ? .max : until
+            state.downUntil = TimeAmount(options.failTimeout).deadline(after: now)
             if state.markedDownAt == nil {
                 state.markedDownAt = now
                 event = .markedDown(server: server, failures: state.consecutiveFailures, coolDown: options.failTimeout)
@@ -115,7 +114,7 @@ public struct UpstreamPool: Sendable {
         state.downUntil = 0
         guard let since = state.markedDownAt else { return nil }
         state.markedDownAt = nil
-        return .backUp(server: server, downFor: .nanoseconds(Int64(clamping: now &- since)))
+        return .backUp(server: server, downFor: TimeAmount(nanoseconds: now &- since).duration)
     }
 
     /// `candidates` (non-empty or empty) with the smooth weighted pick first, the rest by score.
@@ -135,16 +134,5 @@ public struct UpstreamPool: Sendable {
     /// `candidates` by descending score (then index), without advancing anything: the next best after a pick.
     private func ranked(_ candidates: [Int]) -> [Int] {
         candidates.sorted { (-health[$0].score, $0) < (-health[$1].score, $1) }
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds, clamped to `0...Int64.max`.
-    var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        guard seconds >= 0 else { return 0 }
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let (sum, carry) = product.addingReportingOverflow(attoseconds / 1_000_000_000)
-        return overflow || carry ? .max : sum
     }
 }

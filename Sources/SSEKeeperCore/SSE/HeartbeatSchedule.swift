@@ -20,6 +20,12 @@ public struct HeartbeatSchedule: Sendable {
         case skip
     }
 
+    /// The shortest heartbeat interval ssekeeper runs with: the configuration rejects a route whose
+    /// `idle_timeout × heartbeat_fraction` is shorter (found by fuzzing: a tiny fraction rounded the interval to
+    /// zero, a heartbeat on every poll), and the shell never schedules heartbeats closer together, whatever
+    /// settings it was handed.
+    public static let minimumInterval = TimeAmount.milliseconds(10)
+
     /// The silence, in nanoseconds, after which a heartbeat is due.
     public let intervalNanos: UInt64
     /// When a heartbeat is next due if nothing is written (monotonic nanoseconds).
@@ -33,13 +39,13 @@ public struct HeartbeatSchedule: Sendable {
     /// An interval of 0 makes every poll due. Deadlines saturate at `UInt64.max`.
     public init(intervalNanos: UInt64, startedAt: UInt64) {
         self.intervalNanos = intervalNanos
-        self.nextDeadline = Self.adding(intervalNanos, to: startedAt)
+        self.nextDeadline = TimeAmount(nanoseconds: intervalNanos).deadline(after: startedAt)
     }
 
     /// Records that bytes were written to the client at `now` (forwarded upstream bytes or a
     /// heartbeat): the next heartbeat is due a full interval later.
     public mutating func noteWrite(at now: UInt64) {
-        nextDeadline = Self.adding(intervalNanos, to: now)
+        nextDeadline = TimeAmount(nanoseconds: intervalNanos).deadline(after: now)
     }
 
     /// Decides at `now` whether a heartbeat is due, and whether it can be sent.
@@ -51,17 +57,12 @@ public struct HeartbeatSchedule: Sendable {
     /// at most one heartbeat.
     public mutating func poll(now: UInt64, canInject: Bool) -> Decision {
         guard now >= nextDeadline else { return .notYet(until: nextDeadline) }
-        nextDeadline = Self.adding(intervalNanos, to: now)
+        nextDeadline = TimeAmount(nanoseconds: intervalNanos).deadline(after: now)
         if canInject {
             sent += 1
             return .send
         }
         skipped += 1
         return .skip
-    }
-
-    private static func adding(_ interval: UInt64, to time: UInt64) -> UInt64 {
-        let (sum, overflow) = time.addingReportingOverflow(interval)
-        return overflow ? UInt64.max : sum
     }
 }

@@ -1,7 +1,7 @@
 /// A binary min-heap of deadlines (UInt64 monotonic nanoseconds) with their payloads.
 ///
 /// One event loop keeps one heap and wakes at `earliest`, instead of keeping a Dispatch timer per
-/// connection (a `DispatchSourceTimer` costs ~0.6 KiB and ~28 µs per firing, see shared/DISPATCH.md).
+/// connection (a `DispatchSourceTimer` costs ~0.6 KiB and ~28 µs per firing, see docs/dispatch-history.md).
 /// Entries are never removed early: callers invalidate them lazily (a connection compares the popped
 /// deadline with the one it currently wants), which keeps every operation O(log n) with no index bookkeeping.
 ///

@@ -74,7 +74,7 @@ private struct Loop {
             let timeout = pollTimeout()
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 && errno != EINTR {
-                throw ProbeFailure(.unreachable, "poll failed: \(String(cString: strerror(errno)))")
+                throw ProbeFailure(.unreachable, "poll failed: \(SocketError.message(errno: errno))")
             }
             let current = now()
             for (index, stream) in polled.enumerated() where fds[index].revents != 0 {
@@ -85,7 +85,7 @@ private struct Loop {
                 }
             }
             for stream in streams.values.sorted(by: { $0.id < $1.id }) where stream.isConnecting && current >= stream.connectDeadline {
-                if let outcome = try connectFailed(stream, reason: "timed out after \(ProbeReport.seconds(ProbeRunner.connectTimeout))", at: current) {
+                if let outcome = try connectFailed(stream, reason: "timed out after \(TimeAmount(ProbeRunner.connectTimeout).formatted(.secondsToTenths))", at: current) {
                     return outcome
                 }
             }
@@ -112,7 +112,7 @@ private struct Loop {
             drop(stream)
             return try apply(plan.streamFailed(stream.id, error, lastActivity: stream.lastActivity, at: now))
         case .connectFailed(let code):
-            return try connectFailed(stream, reason: String(cString: strerror(code)), at: now)
+            return try connectFailed(stream, reason: SocketError.message(errno: code), at: now)
         case .tlsFailed(let detail):
             drop(stream)
             var message = "TLS handshake with \(options.url.hostField) failed: \(detail)"
@@ -189,8 +189,7 @@ private struct Loop {
         if let deadline = plan.nextDeadline { next = min(next, deadline) }
         for stream in streams.values where stream.isConnecting { next = min(next, stream.connectDeadline) }
         if progress.onStatus != nil { next = min(next, nextStatus) }
-        let milliseconds = ProbeReport.milliseconds(next - current + .nanoseconds(999_999))
-        return Int32(clamping: milliseconds)
+        return Int32(clamping: TimeAmount(next - current).millisecondsRoundedUp)
     }
 
     private mutating func showStatus(at now: Duration) {

@@ -209,7 +209,7 @@ final class ProbeStream {
         switch code {
         case EAGAIN, EWOULDBLOCK, EINTR: return .wantRead
         case ECONNRESET, EPIPE: return .reset
-        default: return .failed(String(cString: strerror(code)))
+        default: return .failed(SocketError.message(errno: code))
         }
     }
 

@@ -64,7 +64,7 @@ final class TLSSession {
             let detail = library.drainErrors()
             if code == ECONNRESET { return .reset }
             if code == 0 || result == 0 { return .closed }
-            return .failed(detail.isEmpty ? String(cString: strerror(code)) : detail)
+            return .failed(detail.isEmpty ? SocketError.message(errno: code) : detail)
         default:
             let detail = library.drainErrors()
             if detail.contains("unexpected eof") { return .closed }

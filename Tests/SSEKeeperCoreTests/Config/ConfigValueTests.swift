@@ -72,6 +72,14 @@ import Testing
         #expect(ConfigValue.formatDuration(duration) == expected)
     }
 
+    @Test func formatDuration_writesWhatATimeAmountCannotHold_withDurationsOwnText() {
+        let finer = Duration(secondsComponent: 1, attosecondsComponent: 1)
+        #expect(ConfigValue.formatDuration(finer) == "\(finer)")
+        let huge = Duration.seconds(Int64.max)
+        #expect(ConfigValue.formatDuration(huge) == "\(huge)")
+        #expect(ConfigValue.formatDuration(.zero - huge) == "-\(huge)")
+    }
+
     @Test(arguments: ["250ms", "15s", "2m", "1h", "1500ms", "90s", "0s", "36h"])
     func formatDuration_roundTripsThroughParseDuration(text: String) throws {
         let duration = try #require(ConfigValue.parseDuration(text))

@@ -41,6 +41,21 @@ struct HeartbeatIntervalMinimumTests {
         }
     }
 
+    /// One floor for the config and the shell: the check must use `HeartbeatSchedule.minimumInterval`.
+    @Test func theConfigFloor_isHeartbeatScheduleMinimumInterval() throws {
+        let floor = HeartbeatSchedule.minimumInterval
+        let idle = TimeAmount(nanoseconds: floor.nanoseconds * 2).formatted(.config)
+        let route = "upstream u { server h:1; }\nroute / { upstream u; idle_timeout \(idle); "
+        let atFloor = try ConfigParser.parse("listen 80;\n" + route + "heartbeat_fraction 0.5; }\n", fileName: "t")
+        #expect(atFloor.routes.first?.settings.heartbeatInterval == floor.duration)
+        do {
+            _ = try ConfigParser.parse("listen 80;\n" + route + "heartbeat_fraction 0.45; }\n", fileName: "t")
+            Issue.record("accepted a heartbeat interval below \(floor.formatted(.config))")
+        } catch {
+            #expect(error.errors.first?.description.hasSuffix("below the minimum of \(floor.formatted(.config))") == true, "\(error)")
+        }
+    }
+
     @Test func aRouteOverride_canBringTheIntervalBackAboveTheMinimum() throws {
         let text = "listen 80;\nidle_timeout 10ms;\nupstream u { server h:1; }\nroute / { upstream u; idle_timeout 1s; heartbeat_fraction 0.5; }\n"
         let config = try ConfigParser.parse(text, fileName: "t")

@@ -46,15 +46,4 @@ struct HistogramTests {
             #expect(zip(histogram.boundsNanos, histogram.boundsNanos.dropFirst()).allSatisfy { $0 < $1 })
         }
     }
-
-    @Test func decimalSeconds_areExact_andTrimmed() {
-        #expect(DecimalSeconds.format(nanos: 0) == "0")
-        #expect(DecimalSeconds.format(nanos: 2_000_000_000) == "2")
-        #expect(DecimalSeconds.format(nanos: 1_500_000_000) == "1.5")
-        #expect(DecimalSeconds.format(nanos: 10_000) == "0.00001")
-        #expect(DecimalSeconds.format(nanos: 12_004_999_999, fractionDigits: 3) == "12.004")
-        #expect(DecimalSeconds.format(nanos: 999_999, fractionDigits: 3) == "0")
-        #expect(DecimalSeconds.format(nanos: 1) == "0.000000001")
-        #expect(DecimalSeconds.format(nanos: .max) == "18446744073.709551615")
-    }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import SSEKeeperCore
+import SSEKeeperTestSupport
 
 struct MetricsExpositionTests {
     /// Two loops' figures for two routes plus unrouted answers, as a scrape would merge them.

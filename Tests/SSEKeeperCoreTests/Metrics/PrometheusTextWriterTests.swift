@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SSEKeeperCore
+import SSEKeeperTestSupport
 
 struct PrometheusTextWriterTests {
     @Test func aCounterFamily_isHelpTypeThenSamples() throws {

@@ -76,11 +76,6 @@ struct AccessLogRecordTests {
             longestUpstreamGapNanos: 1_500_000_000)
         #expect(record.line.hasSuffix("end=completed upstream_quiet_max=1.500s upstream=u"))
     }
-
-    @Test func durations_keepMillisecondsWithLeadingZeros() {
-        #expect(AccessLogRecord.seconds(5_000_000) == "0.005s")
-        #expect(AccessLogRecord.seconds(61_250_000_000) == "61.250s")
-    }
 }
 
 struct ErrorResponseTests {

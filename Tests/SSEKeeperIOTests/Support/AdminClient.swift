@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 @testable import SSEKeeperCore
 @testable import SSEKeeperIO
+import SSEKeeperTestSupport
 
 /// A response from the admin endpoint (always `Connection: close`, so the whole response is read until EOF).
 struct AdminResponse {

@@ -99,7 +99,7 @@ final class LoopbackListener: @unchecked Sendable {
             case .accepted(let connection): return connection
             case .wouldBlock where Date() < deadline: usleep(1_000)
             case .wouldBlock: throw TestError("no connection to accept on \(port)")
-            case .failed(let code): throw TestError("accept: \(String(cString: strerror(code)))")
+            case .failed(let code): throw TestError("accept: \(SocketError.message(errno: code))")
             }
         }
     }

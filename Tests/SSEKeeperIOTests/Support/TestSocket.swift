@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+@testable import SSEKeeperIO
 
 /// A blocking TCP socket for tests, with a receive timeout so a test can never hang forever.
 final class TestSocket: @unchecked Sendable {
@@ -26,7 +27,7 @@ final class TestSocket: @unchecked Sendable {
         guard status == 0 else {
             let code = errno
             Glibc.close(fd)
-            throw TestError("connect to \(port): \(String(cString: strerror(code)))")
+            throw TestError("connect to \(port): \(SocketError.message(errno: code))")
         }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -44,7 +45,7 @@ final class TestSocket: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            guard sent > 0 else { throw TestError("send: \(String(cString: strerror(errno)))") }
+            guard sent > 0 else { throw TestError("send: \(SocketError.message(errno: errno))") }
             offset += sent
         }
     }
@@ -56,7 +57,7 @@ final class TestSocket: @unchecked Sendable {
         if count < 0 {
             let code = errno
             if code == EAGAIN || code == EWOULDBLOCK { throw TestError("receive timed out") }
-            throw TestError("recv: \(String(cString: strerror(code)))")
+            throw TestError("recv: \(SocketError.message(errno: code))")
         }
         return Array(buffer[..<count])
     }

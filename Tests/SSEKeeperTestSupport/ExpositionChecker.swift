@@ -14,36 +14,48 @@
 /// - per histogram series: bounds strictly increasing, counts cumulative (non-decreasing), the last bucket is
 ///   `le="+Inf"` and equals `_count`; `_sum` and `_count` present.
 ///
-/// Shared by the core and I/O test targets (the I/O copy is a symlink to this file).
-struct ExpositionChecker {
+/// Lives in `SSEKeeperTestSupport`, a library target only the two test targets depend on, so both check metrics
+/// with this one copy and nothing of it reaches the `ssekeeper` binary.
+public struct ExpositionChecker {
     /// One parsed sample.
-    struct Sample: Equatable {
-        var name: String
-        var labels: [String: String]
-        var value: Double
+    public struct Sample: Equatable {
+        /// The sample's metric name (`x_bucket` for a histogram family `x`).
+        public var name: String
+        /// Label names to unescaped values.
+        public var labels: [String: String]
+        /// The value, parsed as Go's `ParseFloat` would.
+        public var value: Double
     }
 
     /// One family: its TYPE, HELP and samples in order.
-    struct Family {
-        var name: String
-        var type: String
-        var help: String?
-        var samples: [Sample] = []
+    public struct Family {
+        /// The family name from `# TYPE`.
+        public var name: String
+        /// `counter`, `gauge` or `histogram`.
+        public var type: String
+        /// The unescaped `# HELP` text, if any.
+        public var help: String?
+        /// Its samples, in order.
+        public var samples: [Sample] = []
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var line: Int
-        var message: String
-        var description: String { "exposition line \(line): \(message)" }
+    /// The first violation found.
+    public struct Failure: Error, CustomStringConvertible {
+        /// The 1-based line number (0 for the text as a whole).
+        public var line: Int
+        /// What is wrong, with the offending line.
+        public var message: String
+        /// `exposition line N: message`.
+        public var description: String { "exposition line \(line): \(message)" }
     }
 
     /// Families by name.
-    private(set) var families: [String: Family] = [:]
+    public private(set) var families: [String: Family] = [:]
     /// Family names in order of appearance.
-    private(set) var order: [String] = []
+    public private(set) var order: [String] = []
 
     /// Parses and checks `text`; throws the first violation.
-    init(_ text: String) throws {
+    public init(_ text: String) throws {
         guard text.isEmpty || text.hasSuffix("\n") else { throw Failure(line: 0, message: "the text does not end with a line feed") }
         var helps: [String: String] = [:]
         var current: String?
@@ -109,7 +121,7 @@ struct ExpositionChecker {
     }
 
     /// The value of the sample `name` with exactly `labels`, if present.
-    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+    public func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
         for family in families.values {
             if let sample = family.samples.first(where: { $0.name == name && $0.labels == labels }) { return sample.value }
         }
@@ -117,7 +129,7 @@ struct ExpositionChecker {
     }
 
     /// Every sample named `name`.
-    func samples(_ name: String) -> [Sample] {
+    public func samples(_ name: String) -> [Sample] {
         families.values.flatMap { $0.samples.filter { $0.name == name } }
     }
 

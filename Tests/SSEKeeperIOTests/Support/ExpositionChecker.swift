@@ -1,1 +1,0 @@
-../../SSEKeeperCoreTests/Metrics/ExpositionChecker.swift
