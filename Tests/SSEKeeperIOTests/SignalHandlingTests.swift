@@ -15,7 +15,7 @@ struct SignalHandlingTests {
         init(config: String, port: UInt16) throws {
             self.port = port
             configPath = try CommandLineTests.temporaryFile(config)
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
             process.executableURL = CommandLineTests.binary
             process.arguments = ["run", "-c", configPath]
             process.standardError = FileHandle(forWritingAtPath: logPath)
