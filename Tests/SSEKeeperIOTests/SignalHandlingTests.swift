@@ -194,7 +194,7 @@ struct SignalHandlingTests {
         }
         // While and after the old process drains, new requests are answered (by the new process). The old process
         // serves what is already in its accept queue before closing its listener; a SYN the kernel hands it in the
-        // microseconds between that last accept and the close is reset (README, Deploying), so one reset among
+        // microseconds between that last accept and the close is reset (docs/operations.md, Deploying), so one reset among
         // 40 is tolerated, not more.
         var resets = 0
         for _ in 0..<40 {
