@@ -6,13 +6,14 @@ public enum ConfigLoader {
     /// Files larger than this are refused before parsing (the parser has its own limit too).
     static let maxFileBytes = 1024 * 1024
 
-    /// Loads `path`. Throws `ConfigErrors` (every problem, with file:line:column) or a single read error.
+    /// Loads `path`. Throws `ConfigErrors`: every problem, with file:line:column, or a single error at line 0 whose
+    /// message is why the file could not be read (its `description` is `cannot read config file PATH: reason`).
     public static func load(path: String) throws(ConfigErrors) -> Config {
         let text: String
         do {
             text = try readFile(path)
         } catch {
-            throw ConfigErrors(errors: [ConfigError(fileName: path, line: 0, column: 0, message: error.description)])
+            throw ConfigErrors(errors: [ConfigError(fileName: path, line: 0, column: 0, message: error.message)])
         }
         return try ConfigParser.parse(text, fileName: path)
     }

@@ -110,8 +110,8 @@ final class EventLoopGroup: Sendable {
     private let next = Atomic<Int>(0)
 
     init(count: Int, label: String = "ssekeeper.loop") {
-        // `SSEKEEPER_POLL_WAIT=dispatch` waits through a Dispatch source instead, for comparing the two (README,
-        // "Performance"); the default is what measured better.
+        // `SSEKEEPER_POLL_WAIT=dispatch` waits through a Dispatch source instead, for comparing the two
+        // (docs/BENCHMARKS.md, "How ssekeeper waits for sockets"); the default is what measured better.
         let waiting: ReadinessPoller.Waiting = getenv("SSEKEEPER_POLL_WAIT").map { String(cString: $0) } == "dispatch" ? .dispatchSource : .thread
         loops = (0..<max(1, count)).map { EventLoop(label: "\(label).\($0)", waiting: waiting) }
     }

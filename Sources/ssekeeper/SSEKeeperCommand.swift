@@ -17,8 +17,8 @@ enum SSEKeeperCommand {
             exit(2)
         }
         switch command {
-        case .help:
-            printOut(Command.usage)
+        case .help(let topic):
+            printOut(topic.text)
             exit(0)
         case .version:
             printOut(versionLine())
@@ -126,7 +126,8 @@ enum SSEKeeperCommand {
         do {
             return try ConfigLoader.load(path: path)
         } catch {
-            for problem in error.errors { printError(problem.description) }
+            // A file that cannot be read is the program's complaint, not a position in the file.
+            for problem in error.errors { printError((problem.line == 0 ? "ssekeeper: " : "") + problem.description) }
             return nil
         }
     }

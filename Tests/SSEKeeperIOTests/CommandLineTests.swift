@@ -61,6 +61,23 @@ struct CommandLineTests {
         #expect(lines.contains { $0.hasPrefix("\(path):5:20: heartbeat_fraction must be between 0 and 1") })
     }
 
+    @Test(arguments: ["run", "check", "demo", "probe", "version"])
+    func eachCommandsHelp_isPrintedOnStdout_andExits0(command: String) throws {
+        let result = try Self.run([command, "--help"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty)
+        #expect(result.stdout.hasPrefix("usage: ssekeeper \(command)"), "\(result.stdout)")
+        #expect(result.stdout.contains("-h, --help"))
+        #expect(!result.stdout.contains("unknown option"))
+    }
+
+    @Test func check_reportsAMissingFileByName_withoutAPosition() throws {
+        let path = NSTemporaryDirectory() + "ssekeeper-missing-\(UUID().uuidString).conf"
+        let result = try Self.run(["check", "-c", path])
+        #expect(result.status == 1)
+        #expect(result.stderr == "ssekeeper: cannot read config file \(path): No such file or directory\n")
+    }
+
     @Test func badArguments_printUsage_andExit2() throws {
         let result = try Self.run(["frobnicate"])
         #expect(result.status == 2)

@@ -15,7 +15,7 @@ struct SignalHandlingTests {
         init(config: String, port: UInt16) throws {
             self.port = port
             configPath = try CommandLineTests.temporaryFile(config)
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
             process.executableURL = CommandLineTests.binary
             process.arguments = ["run", "-c", configPath]
             process.standardError = FileHandle(forWritingAtPath: logPath)
@@ -194,7 +194,7 @@ struct SignalHandlingTests {
         }
         // While and after the old process drains, new requests are answered (by the new process). The old process
         // serves what is already in its accept queue before closing its listener; a SYN the kernel hands it in the
-        // microseconds between that last accept and the close is reset (README, Deploying), so one reset among
+        // microseconds between that last accept and the close is reset (docs/operations.md, Deploying), so one reset among
         // 40 is tolerated, not more.
         var resets = 0
         for _ in 0..<40 {

@@ -8,8 +8,8 @@ public enum Command: Sendable, Equatable {
     case demo(listen: String?)
     /// `ssekeeper probe URL [--max DUR] [--json] [--cacert FILE] [--insecure]`: measure a path's idle timeout.
     case probe(ProbeOptions)
-    /// `ssekeeper help`, `-h`, `--help`.
-    case help
+    /// `ssekeeper help [COMMAND]`, `-h`, `--help`, or `-h`/`--help` among a command's arguments: print that help.
+    case help(HelpTopic)
     /// `ssekeeper version`, `--version`.
     case version
 
@@ -23,17 +23,29 @@ public enum Command: Sendable, Equatable {
                ssekeeper probe URL [--max DUR] [--json] [--cacert FILE] [--insecure]
                                             measure the idle timeout between here and ssekeeper's
                                             probe_path (URL: http:// or https://; --max default 15m)
-               ssekeeper help | version
+               ssekeeper help [COMMAND] | version
+                                            COMMAND --help prints the options of one command
         """
 
     /// Parses the arguments after the program name.
+    ///
+    /// `-h` or `--help` anywhere after a command asks for that command's help, whatever else was given, so
+    /// `ssekeeper probe URL --max 2m --help` explains probe instead of probing.
     public static func parse(_ arguments: [String]) throws(CommandLineError) -> Command {
         guard let first = arguments.first else { throw CommandLineError("no command given") }
         var rest = Array(arguments.dropFirst())
+        if first != "help", let topic = helpTopic(command: first), rest.contains(where: isHelpOption) {
+            return .help(topic)
+        }
         switch first {
-        case "-h", "--help", "help":
+        case "-h", "--help":
             try expectNoMore(rest)
-            return .help
+            return .help(.overview)
+        case "help":
+            guard let name = rest.first else { return .help(.overview) }
+            try expectNoMore(Array(rest.dropFirst()))
+            guard let topic = HelpTopic(command: name) else { throw CommandLineError("no help for \"\(name)\": not a command") }
+            return .help(topic)
         case "--version", "version":
             try expectNoMore(rest)
             return .version
@@ -62,6 +74,17 @@ public enum Command: Sendable, Equatable {
             throw CommandLineError("unknown command \"\(first)\"")
         }
     }
+
+    /// The command whose help `-h`/`--help` after `first` asks for (`-c FILE` alone means `run`).
+    private static func helpTopic(command first: String) -> HelpTopic? {
+        switch first {
+        case "-c", "--config": return .run
+        case "--version": return .version
+        default: return HelpTopic(command: first)
+        }
+    }
+
+    private static func isHelpOption(_ argument: String) -> Bool { argument == "-h" || argument == "--help" }
 
     private static func configPath(from rest: inout [String], command: String) throws(CommandLineError) -> String {
         var path: String?

@@ -6,7 +6,8 @@
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The name the file was loaded under, as passed to `ConfigParser.parse(_:fileName:)`.
     public var fileName: String
-    /// 1-based line of the offending token.
+    /// 1-based line of the offending token; 0 when the file as a whole could not be read (`message` then says why,
+    /// e.g. `No such file or directory`).
     public var line: Int
     /// 1-based column (in Unicode scalars) of the offending token.
     public var column: Int
@@ -20,9 +21,10 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    /// `FILE:LINE:COLUMN: message`, the form compilers use, so editors can jump to it.
+    /// `FILE:LINE:COLUMN: message`, the form compilers use, so editors can jump to it; for a file that could not be
+    /// read (line 0), `cannot read config file FILE: message` instead of a position that does not exist.
     public var description: String {
-        "\(fileName):\(line):\(column): \(message)"
+        line == 0 ? "cannot read config file \(fileName): \(message)" : "\(fileName):\(line):\(column): \(message)"
     }
 }
 

@@ -158,7 +158,7 @@ import Testing
                 let heartbeat = tracker.heartbeat(comment: "hb")
                 if !assembler.isPassingThrough {
                     // The client stands between events: a heartbeat is always possible, and changes nothing.
-                    guard let heartbeat else {
+                    guard heartbeat != nil else {
                         Issue.record("seed \(seed): no heartbeat possible at an event boundary")
                         return
                     }

@@ -24,7 +24,7 @@ final class PythonSSEBackend: @unchecked Sendable {
         let stdout = Pipe()
         process.standardOutput = stdout
         if !FileManager.default.fileExists(atPath: stderrPath) {
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         }
         let errorHandle = FileHandle(forWritingAtPath: stderrPath)!
         _ = try? errorHandle.seekToEnd()
