@@ -105,10 +105,6 @@ struct ConfigBuilder {
         }
     }
 
-    /// The shortest heartbeat interval a route may resolve to (found by fuzzing: a tiny heartbeat_fraction
-    /// rounded the interval to zero, a heartbeat on every poll).
-    static let minimumHeartbeatInterval = Duration.milliseconds(10)
-
     /// Resolves routes against upstreams and defaults; returns the `Config` when no error was found at all.
     ///
     /// A missing `listen` or `route` is reported at line 1, column 1.
@@ -133,9 +129,9 @@ struct ConfigBuilder {
             }
             if let prefix = route.prefix {
                 let routeSettings = route.overrides.applied(to: settings)
-                if routeSettings.heartbeatInterval < Self.minimumHeartbeatInterval, let at = route.prefixToken {
+                if TimeAmount(routeSettings.heartbeatInterval) < HeartbeatSchedule.minimumInterval, let at = route.prefixToken {
                     report("route \"\(prefix)\": idle_timeout x heartbeat_fraction gives a heartbeat every "
-                        + "\(ConfigValue.formatDuration(routeSettings.heartbeatInterval)), below the minimum of 10ms", at: at)
+                        + "\(ConfigValue.formatDuration(routeSettings.heartbeatInterval)), below the minimum of \(HeartbeatSchedule.minimumInterval.formatted(.config))", at: at)
                 }
                 resolved.append(Route(prefix: prefix, upstreamName: name, settings: routeSettings))
             }

@@ -16,7 +16,7 @@
 public struct ResponseRelay: Sendable {
     /// How an SSE response that takes heartbeats is relayed.
     public struct SSEOptions: Sendable, Equatable {
-        /// The silence after which a heartbeat is due (at least 1 ms).
+        /// The silence after which a heartbeat is due (at least `HeartbeatSchedule.minimumInterval`).
         public var heartbeatIntervalNanos: UInt64
         /// The heartbeat comment's text (`: <comment>`).
         public var heartbeatComment: String
@@ -76,9 +76,6 @@ public struct ResponseRelay: Sendable {
         }
     }
 
-    /// A floor under the heartbeat interval, whatever the caller asks for.
-    static let minimumHeartbeatIntervalNanos: UInt64 = 1_000_000
-
     private var body: UpstreamBody
     /// The client's framing (chunked, close-delimited, ...).
     public let clientFraming: ClientFraming
@@ -106,7 +103,7 @@ public struct ResponseRelay: Sendable {
         guard let sse else { return }
         tracker = SSEStreamTracker()
         if sse.assemblesEvents { assembler = SSEEventAssembler(maxHeldBytes: sse.maxHeldBytes) }
-        let interval = max(sse.heartbeatIntervalNanos, Self.minimumHeartbeatIntervalNanos)
+        let interval = max(sse.heartbeatIntervalNanos, HeartbeatSchedule.minimumInterval.nanoseconds)
         heartbeats = HeartbeatSchedule(intervalNanos: interval, startedAt: now)
     }
 

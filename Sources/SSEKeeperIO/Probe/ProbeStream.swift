@@ -127,7 +127,7 @@ final class ProbeStream {
                     sent += count
                     if sent == request.count {
                         lastActivity = now
-                        requestSentWallMillis = Self.wallClockMillis()
+                        requestSentWallMillis = WallClock.milliseconds()
                         phase = .reading
                     }
                     progressing = true
@@ -168,7 +168,7 @@ final class ProbeStream {
                     switch event {
                     case .started(let silence, let serverTime):
                         let backdate = ProbeSilenceStart.backdateMillis(
-                            requestSentAt: requestSentWallMillis, arrivedAt: Self.wallClockMillis(), serverTime: serverTime)
+                            requestSentAt: requestSentWallMillis, arrivedAt: WallClock.milliseconds(), serverTime: serverTime)
                         lastActivity = now - .milliseconds(backdate)
                         events.append(.started(silence))
                     case .ended: return finish(events + [.ended])
@@ -232,9 +232,4 @@ final class ProbeStream {
 
     deinit { close() }
 
-    private static func wallClockMillis() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
-    }
 }

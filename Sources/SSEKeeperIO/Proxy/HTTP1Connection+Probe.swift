@@ -1,4 +1,3 @@
-import Glibc
 import SSEKeeperCore
 
 /// One probe response in flight (`probe_path`): what the session needs to end it and log it.
@@ -30,18 +29,18 @@ extension HTTP1Connection {
         let chunked = head.version >= .http1_1
         let keepAlive = chunked && ClientResponseBuilder.clientWantsKeepAlive(head)
         let now = EventLoop.now()
-        var state = ProbeState(startedAt: now, silenceNanos: silence.nanoseconds, method: head.method, path: head.path,
+        var state = ProbeState(startedAt: now, silenceNanos: TimeAmount(silence).nanoseconds, method: head.method, path: head.path,
                                chunked: chunked, keepAlive: keepAlive)
         var bytes = ProbeResponse.head(chunked: chunked, keepAlive: keepAlive)
-        appendProbeData(ProbeResponse.startEvent(serverTimeMillis: Self.wallClockMillis(),
-                                                 silenceMillis: Int64(state.silenceNanos / 1_000_000)),
+        appendProbeData(ProbeResponse.startEvent(serverTimeMillis: WallClock.milliseconds(),
+                                                 silenceMillis: Int64(TimeAmount(nanoseconds: state.silenceNanos).milliseconds)),
                         chunked: chunked, to: &bytes)
         state.bytesSent = UInt64(bytes.count)
         probe = state
         machine.probing(until: now + state.silenceNanos)
         updateDeadline()
         if case .failed(let code) = client.write(bytes) {
-            clientGone(reason: "write to client failed: \(SocketError.text(errno: code))")
+            clientGone(reason: "write to client failed: \(SocketError.message(errno: code))")
         }
     }
 
@@ -49,14 +48,14 @@ extension HTTP1Connection {
     func finishProbe(now: UInt64) {
         guard var state = probe else { return }
         var bytes: [UInt8] = []
-        appendProbeData(ProbeResponse.endEvent(serverTimeMillis: Self.wallClockMillis(),
-                                               silentMillis: Int64((now &- state.startedAt) / 1_000_000)),
+        appendProbeData(ProbeResponse.endEvent(serverTimeMillis: WallClock.milliseconds(),
+                                               silentMillis: Int64(TimeAmount(nanoseconds: now &- state.startedAt).milliseconds)),
                         chunked: state.chunked, to: &bytes)
         if state.chunked { bytes += ChunkedEncoder.lastChunk }
         state.bytesSent += UInt64(bytes.count)
         probe = nil
         if case .failed(let code) = client.write(bytes) {
-            logProbe(state, end: .clientClosed, reason: "write to client failed: \(SocketError.text(errno: code))")
+            logProbe(state, end: .clientClosed, reason: "write to client failed: \(SocketError.message(errno: code))")
             finish()
             return
         }
@@ -73,7 +72,7 @@ extension HTTP1Connection {
     /// closes the client side after its idle timeout), so it is logged as a warning with the silence that passed.
     func probeCut(reason: String) {
         guard let state = probe else { return }
-        let silent = AccessLogRecord.seconds(EventLoop.now() &- state.startedAt)
+        let silent = TimeAmount(nanoseconds: EventLoop.now() &- state.startedAt).formatted(.secondsToMilliseconds)
         context.logger.warn("probe \(state.path) from \(clientAddress): cut after \(silent) of silence (\(reason))")
         logProbe(state, end: .clientClosed, reason: reason)
         probe = nil
@@ -94,10 +93,4 @@ extension HTTP1Connection {
         }
     }
 
-    /// Milliseconds since the Unix epoch (wall clock, for the client to compare with its own).
-    static func wallClockMillis() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000)
-    }
 }

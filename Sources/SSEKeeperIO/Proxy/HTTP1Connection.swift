@@ -47,7 +47,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
 
     static func timeouts(_ limits: Limits) -> HTTP1ConnectionMachine.Timeouts {
         HTTP1ConnectionMachine.Timeouts(
-            headerNanos: limits.clientHeaderTimeout.nanoseconds, keepaliveNanos: limits.keepaliveTimeout.nanoseconds)
+            headerNanos: TimeAmount(limits.clientHeaderTimeout).nanoseconds, keepaliveNanos: TimeAmount(limits.keepaliveTimeout).nanoseconds)
     }
 
     /// Registers with the loop and starts reading. Call on the loop queue.
@@ -103,7 +103,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
                 clientGone(reason: "client closed the connection")
                 return
             case .failed(let code):
-                clientGone(reason: "client connection failed: \(SocketError.text(errno: code))")
+                clientGone(reason: "client connection failed: \(SocketError.message(errno: code))")
                 return
             }
         }
@@ -121,7 +121,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     }
 
     func channelWriteFailed(_ channel: SocketChannel, error: Int32) {
-        clientGone(reason: "write to client failed: \(SocketError.text(errno: error))")
+        clientGone(reason: "write to client failed: \(SocketError.message(errno: error))")
     }
 
     /// Routes client bytes by the machine's state: head assembly, the body check, the stream, or pipelined data.
@@ -277,7 +277,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     }
 
     func clientWriteFailed() {
-        clientGone(reason: "write to client failed: \(SocketError.text(errno: lastWriteError))")
+        clientGone(reason: "write to client failed: \(SocketError.message(errno: lastWriteError))")
     }
 
     func pauseClientReading() { client.pauseReading() }

@@ -50,7 +50,7 @@ extension ProxyStream {
     private func noteQuietClientClose() {
         let now = EventLoop.now()
         let quiet = now &- lastUpstreamBytesAt
-        let interval = route.settings.heartbeatInterval.nanoseconds
+        let interval = TimeAmount(route.settings.heartbeatInterval).nanoseconds
         guard quiet >= interval else { return }
         metrics.counters.quietClientCloses &+= 1
         metrics.counters.quietCloseAge.observe(nanos: now &- startedAt)
@@ -58,13 +58,13 @@ extension ProxyStream {
         switch loop.quietCloseWarnings.take(now: now) {
         case .log(let suppressedBefore):
             let left = suppressedBefore == 0 ? "" : " (\(suppressedBefore) more such closes were not logged before this one)"
-            context.logger.warn("route \(prefix): the client side closed a stream \(AccessLogRecord.seconds(now &- startedAt)) "
-                + "after it started, while the upstream had been quiet for \(AccessLogRecord.seconds(quiet)) "
-                + "(heartbeat interval \(AccessLogRecord.seconds(interval)), \(relay?.heartbeatsSent ?? 0) heartbeats sent); "
+            context.logger.warn("route \(prefix): the client side closed a stream \(TimeAmount(nanoseconds: now &- startedAt).formatted(.secondsToMilliseconds)) "
+                + "after it started, while the upstream had been quiet for \(TimeAmount(nanoseconds: quiet).formatted(.secondsToMilliseconds)) "
+                + "(heartbeat interval \(TimeAmount(nanoseconds: interval).formatted(.secondsToMilliseconds)), \(relay?.heartbeatsSent ?? 0) heartbeats sent); "
                 + "if such closes cluster at one duration, an intermediary is cutting streams\(left)")
         case .suppressFirst(let until):
             context.logger.warn("route \(prefix): the client side closed a stream while the upstream was quiet, again; "
-                + "further such warnings are left out for \(AccessLogRecord.seconds(until &- now)) "
+                + "further such warnings are left out for \(TimeAmount(nanoseconds: until &- now).formatted(.secondsToMilliseconds)) "
                 + "(ssekeeper_quiet_client_closes_total counts them all)")
         case .suppress:
             break
@@ -93,7 +93,7 @@ extension ProxyStream {
     /// and a graceful close. Otherwise the stream goes on until the upstream completes the event it is sending.
     func endStreamIfDraining() {
         guard drainRequested, end == nil, relay?.isAtEventBoundary == true else { return }
-        let retry = Int(limits.drainRetry.nanoseconds / 1_000_000)
+        let retry = Int(TimeAmount(limits.drainRetry).milliseconds)
         loop.output.removeAll()
         _ = relay!.appendRetry(milliseconds: retry, into: &loop.output)
         relay!.endBody(into: &loop.output)
@@ -117,12 +117,12 @@ extension ProxyStream {
         switch settings.sseUnavailable {
         case .reconnect:
             bytes = SSEErrorEvent.unavailableResponse(
-                status: errorStatus, reason: detail, retryMilliseconds: Int(retry.nanoseconds / 1_000_000),
+                status: errorStatus, reason: detail, retryMilliseconds: Int(TimeAmount(retry).milliseconds),
                 lastEventID: lastEventID)
             logged = 200
             reason = "\(errorStatus) answered as an SSE error event: \(detail)"
         case .status:
-            let retrySeconds = Int((retry.nanoseconds + 999_999_999) / 1_000_000_000)
+            let retrySeconds = Int(TimeAmount(retry).secondsRoundedUp)
             bytes = ErrorResponse.bytes(status: errorStatus, detail: detail, retryAfterSeconds: retrySeconds)
             logged = errorStatus
             reason = detail

@@ -20,7 +20,7 @@ extension ProxyStream {
                 upstreamEnded()
                 return
             case .failed(let code):
-                upstreamBroke(reason: "upstream connection failed: \(SocketError.text(errno: code))")
+                upstreamBroke(reason: "upstream connection failed: \(SocketError.message(errno: code))")
                 return
             }
         }
@@ -129,9 +129,9 @@ extension ProxyStream {
         case .uncompressed:
             let settings = route.settings
             sse = ResponseRelay.SSEOptions(
-                heartbeatIntervalNanos: settings.heartbeatInterval.nanoseconds,
+                heartbeatIntervalNanos: TimeAmount(settings.heartbeatInterval).nanoseconds,
                 heartbeatComment: settings.heartbeatComment,
-                retryMilliseconds: settings.sseRetry.map { Int($0.nanoseconds / 1_000_000) },
+                retryMilliseconds: settings.sseRetry.map { Int(TimeAmount($0).milliseconds) },
                 assemblesEvents: settings.upstreamResume != .off && resumableRequest != nil,
                 maxHeldBytes: limits.maxBufferedBytes)
         }

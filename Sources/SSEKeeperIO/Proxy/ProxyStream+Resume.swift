@@ -29,9 +29,9 @@ extension ProxyStream {
         resumeRequest = ResumeRequest(
             bytes: UpstreamRequestBuilder.build(request, framing: .none, clientAddress: clientHost, clientProtocol: "http"),
             lastEventID: lastEventID)
-        attempt.beginResume(now: now, windowNanos: settings.resumeWindow.nanoseconds,
-                            backoffMinNanos: settings.resumeBackoffMin.nanoseconds,
-                            backoffMaxNanos: settings.resumeBackoffMax.nanoseconds, jitter: Double.random(in: 0..<1))
+        attempt.beginResume(now: now, windowNanos: TimeAmount(settings.resumeWindow).nanoseconds,
+                            backoffMinNanos: TimeAmount(settings.resumeBackoffMin).nanoseconds,
+                            backoffMaxNanos: TimeAmount(settings.resumeBackoffMax).nanoseconds, jitter: Double.random(in: 0..<1))
         metrics.counters.resumesAttempted &+= 1
         context.logger.warn("upstream \(server ?? ""): \(reason); resuming route \(route.prefix) "
             + "with Last-Event-ID \(lastEventID) (client kept, window \(ConfigValue.formatDuration(settings.resumeWindow)))")
@@ -63,7 +63,7 @@ extension ProxyStream {
             responseHeadBytes = []
             responseParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
             perform(attempt.startResumeAttempt(
-                now: now, connectTimeoutNanos: limits.upstreamConnectTimeout.nanoseconds,
+                now: now, connectTimeoutNanos: TimeAmount(limits.upstreamConnectTimeout).nanoseconds,
                 order: context.attemptOrder(for: route.upstreamName, now: now)))
         case .wait:
             break
@@ -82,8 +82,8 @@ extension ProxyStream {
         guard end == nil, attempt.isResuming else { return }
         dropUpstream()
         let settings = route.settings
-        attempt.resumeAttemptFailed(detail, now: EventLoop.now(), backoffMinNanos: settings.resumeBackoffMin.nanoseconds,
-                                    backoffMaxNanos: settings.resumeBackoffMax.nanoseconds, jitter: Double.random(in: 0..<1))
+        attempt.resumeAttemptFailed(detail, now: EventLoop.now(), backoffMinNanos: TimeAmount(settings.resumeBackoffMin).nanoseconds,
+                                    backoffMaxNanos: TimeAmount(settings.resumeBackoffMax).nanoseconds, jitter: Double.random(in: 0..<1))
         updateResumeDeadline()
     }
 
@@ -114,7 +114,7 @@ extension ProxyStream {
         longestUpstreamGapNanos = max(longestUpstreamGapNanos, now &- lastUpstreamBytesAt)
         lastUpstreamBytesAt = now
         context.logger.info("route \(route.prefix): resumed from upstream \(server ?? "") "
-            + "after \(AccessLogRecord.seconds(now &- resume.brokeAt)) and \(resume.attempts) attempts (Last-Event-ID \(resumeRequest?.lastEventID ?? "-"))")
+            + "after \(TimeAmount(nanoseconds: now &- resume.brokeAt).formatted(.secondsToMilliseconds)) and \(resume.attempts) attempts (Last-Event-ID \(resumeRequest?.lastEventID ?? "-"))")
         resumeRequest = nil
         setDeadline(relay?.nextHeartbeatDeadline ?? 0)
         return true

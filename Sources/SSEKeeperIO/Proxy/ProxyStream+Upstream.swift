@@ -1,4 +1,3 @@
-import Glibc
 import SSEKeeperCore
 
 /// Getting the request onto an upstream connection: the machine's attempt order, an idle pooled connection when
@@ -47,7 +46,7 @@ extension ProxyStream {
                     channel.handler = self
                     upstream = channel
                     attempt.connectStarted(reused: false)
-                    if !attempt.isResuming { setDeadline(EventLoop.now() + limits.upstreamConnectTimeout.nanoseconds) }
+                    if !attempt.isResuming { setDeadline(TimeAmount(limits.upstreamConnectTimeout).deadline(after: EventLoop.now())) }
                     channel.start()
                     return
                 } catch {
@@ -67,7 +66,7 @@ extension ProxyStream {
     func upstreamConnected(error: Int32) {
         guard let upstream, let current = attempt.attempt else { return }
         if error != 0 {
-            let reason = SocketError.text(errno: error)
+            let reason = SocketError.message(errno: error)
             metrics.counters.countConnectError(ConnectErrorKind(errno: error))
             context.logger.warn("upstream \(route.upstreamName): connect \(server ?? ""): \(reason)")
             noteServerFailure(current.server)
@@ -78,13 +77,13 @@ extension ProxyStream {
         attempt.requestSent()
         let now = EventLoop.now()
         if attempt.isResuming {
-            attempt.resumeRequestSent(now: now, headerTimeoutNanos: limits.upstreamHeaderTimeout.nanoseconds)
+            attempt.resumeRequestSent(now: now, headerTimeoutNanos: TimeAmount(limits.upstreamHeaderTimeout).nanoseconds)
             updateResumeDeadline()
         } else {
-            setDeadline(now + limits.upstreamHeaderTimeout.nanoseconds)
+            setDeadline(TimeAmount(limits.upstreamHeaderTimeout).deadline(after: now))
         }
         if case .failed(let code) = upstream.write(upstreamHead) {
-            upstreamBroke(reason: "write to upstream failed: \(SocketError.text(errno: code))")
+            upstreamBroke(reason: "write to upstream failed: \(SocketError.message(errno: code))")
             return
         }
         upstream.acknowledgeQuickly()
@@ -186,25 +185,11 @@ extension ProxyStream {
         }
         loop.idleUpstreams.park(
             channel, key: .init(upstream: name, server: server), capacity: pool.keepalive,
-            timeoutNanos: pool.keepaliveTimeout.nanoseconds, now: EventLoop.now())
+            timeoutNanos: TimeAmount(pool.keepaliveTimeout).nanoseconds, now: EventLoop.now())
     }
 
     /// Counts a failure of `serverIndex` (passive health).
     func noteServerFailure(_ serverIndex: Int) {
         context.noteConnectFailure(upstream: route.upstreamName, server: serverIndex, now: EventLoop.now())
-    }
-}
-
-extension ConnectErrorKind {
-    /// The kind of a failed connect's errno (nil: no errno, e.g. a name that did not resolve).
-    init(errno code: Int32?) {
-        switch code {
-        case ECONNREFUSED?: self = .refused
-        case ETIMEDOUT?: self = .timeout
-        case ECONNRESET?, ECONNABORTED?: self = .reset
-        case EHOSTUNREACH?, ENETUNREACH?, EHOSTDOWN?, ENETDOWN?: self = .unreachable
-        case EMFILE?, ENFILE?, ENOBUFS?, ENOMEM?, EADDRNOTAVAIL?: self = .resources
-        default: self = .other
-        }
     }
 }

@@ -220,7 +220,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
 
     func channelWriteFailed(_ channel: SocketChannel, error: Int32) {
         guard channel === upstream else { return }
-        upstreamBroke(reason: "write to upstream failed: \(SocketError.text(errno: error))")
+        upstreamBroke(reason: "write to upstream failed: \(SocketError.message(errno: error))")
     }
 
     /// The client can take bytes again: the upstream may be read again.

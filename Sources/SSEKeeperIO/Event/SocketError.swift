@@ -1,4 +1,5 @@
 import Glibc
+import SSEKeeperCore
 
 /// A failed socket operation, with the operation and the errno it failed with.
 public struct SocketError: Error, Sendable, CustomStringConvertible {
@@ -32,5 +33,19 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
     /// The resolver's text for a `getaddrinfo` status (`gai_strerror`): `Name or service not known`.
     public static func message(resolverStatus status: Int32) -> String {
         String(cString: gai_strerror(status))
+    }
+}
+
+extension ConnectErrorKind {
+    /// The kind of a failed connect's errno (nil: no errno, e.g. a name that did not resolve).
+    init(errno code: Int32?) {
+        switch code {
+        case ECONNREFUSED?: self = .refused
+        case ETIMEDOUT?: self = .timeout
+        case ECONNRESET?, ECONNABORTED?: self = .reset
+        case EHOSTUNREACH?, ENETUNREACH?, EHOSTDOWN?, ENETDOWN?: self = .unreachable
+        case EMFILE?, ENFILE?, ENOBUFS?, ENOMEM?, EADDRNOTAVAIL?: self = .resources
+        default: self = .other
+        }
     }
 }

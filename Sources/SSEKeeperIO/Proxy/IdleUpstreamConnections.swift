@@ -1,4 +1,3 @@
-import Glibc
 import SSEKeeperCore
 
 /// The idle keep-alive connections to upstream servers that one event loop keeps for reuse
