@@ -81,13 +81,6 @@ public struct AccessLogRecord: Sendable, Equatable {
         return parts.joined(separator: " ")
     }
 
-    /// Seconds with millisecond precision: `12.004s`; the same as
-    /// `TimeAmount(nanoseconds: nanos).formatted(.secondsToMilliseconds)`, which new code should call. Kept only for
-    /// the session files that still call it (`ProxySession*.swift`); delete it once they do not.
-    public static func seconds(_ nanos: UInt64) -> String {
-        TimeAmount(nanoseconds: nanos).formatted(.secondsToMilliseconds)
-    }
-
     /// Quotes a value containing spaces, quotes, control bytes or nothing; escapes `"`, `\` and control bytes.
     static func quoted(_ value: String) -> String {
         let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F }
