@@ -22,11 +22,7 @@ import Testing
     static let ownRetry = 4242
     static let sseRetry = 7777
 
-    struct Failure: Error, CustomStringConvertible {
-        var seed: UInt64
-        var message: String
-        var description: String { "seed \(seed): \(message)" }
-    }
+    typealias Failure = PropertyCases.Failure
 
     struct Coverage {
         var cases = 0
@@ -41,23 +37,12 @@ import Testing
         var framings: Set<String> = []
     }
 
-    static var caseRange: (base: UInt64, count: Int) {
-        let environment = ProcessInfo.processInfo.environment
-        return (environment["SSE_PROPERTY_SEED"].flatMap { UInt64($0) } ?? baseSeed,
-                environment["SSE_PROPERTY_CASES"].flatMap { Int($0) } ?? defaultCaseCount)
-    }
+    static var cases: PropertyCases { PropertyCases(baseSeed: baseSeed, defaultCount: defaultCaseCount) }
 
     @Test func relayedStream_dispatchesTheUpstreamsEvents_withHeartbeatsAndOwnEventsInBetween() throws {
-        let (base, count) = Self.caseRange
         var coverage = Coverage()
-        for index in 0..<count {
-            do {
-                try Self.runRelayed(seed: base &+ UInt64(index), coverage: &coverage)
-            } catch let failure as Failure {
-                Issue.record("\(failure)")
-                return
-            }
-        }
+        let count = Self.cases.count
+        guard try Self.cases.run({ try Self.runRelayed(seed: $0, coverage: &coverage) }) == count else { return }
         print("ResponseRelay property: \(coverage.cases) cases, \(coverage.events) events, heartbeats "
             + "\(coverage.heartbeatsSent) sent \(coverage.heartbeatsSkipped) skipped, own events "
             + "\(coverage.ownEventsSent) sent \(coverage.ownEventsRefused) refused, \(coverage.retriesSent) retries, "
@@ -71,16 +56,9 @@ import Testing
     }
 
     @Test func brokenStream_splicedWithAnother_dispatchesTheCompleteEventsOfBoth() throws {
-        let (base, count) = Self.caseRange
         var coverage = Coverage()
-        for index in 0..<count {
-            do {
-                try Self.runResumed(seed: base &+ UInt64(index), coverage: &coverage)
-            } catch let failure as Failure {
-                Issue.record("\(failure)")
-                return
-            }
-        }
+        let count = Self.cases.count
+        guard try Self.cases.run({ try Self.runResumed(seed: $0, coverage: &coverage) }) == count else { return }
         print("ResponseRelay resume property: \(coverage.cases) cases, \(coverage.resumed) resumed, "
             + "\(coverage.realigned) realigned after a CR, \(coverage.events) events")
         #expect(coverage.cases == count)
@@ -129,7 +107,13 @@ import Testing
                 if boundary { ownEvents.append(data) }
                 if boundary { coverage.ownEventsSent += 1 } else { coverage.ownEventsRefused += 1 }
             }
-            if rng.chance(0.1), driver.appendRetry(milliseconds: ownRetry) { coverage.retriesSent += 1 }
+            if rng.chance(0.1) {
+                let boundary = driver.relay.isAtEventBoundary
+                guard driver.appendRetry(milliseconds: ownRetry) == boundary else {
+                    throw fail("appendRetry disagrees with isAtEventBoundary \(boundary)")
+                }
+                if boundary { coverage.retriesSent += 1 }
+            }
         }
     }
 
