@@ -16,11 +16,7 @@ import Testing
     static let baseSeed: UInt64 = 0xA55E_3B1E
     static let defaultCaseCount = 5_000
 
-    struct Failure: Error, CustomStringConvertible {
-        var seed: UInt64
-        var message: String
-        var description: String { "seed \(seed): \(message)" }
-    }
+    typealias Failure = PropertyCases.Failure
 
     struct Coverage {
         var cases = 0
@@ -33,9 +29,8 @@ import Testing
     }
 
     static var caseRange: (base: UInt64, count: Int) {
-        let environment = ProcessInfo.processInfo.environment
-        return (environment["SSE_PROPERTY_SEED"].flatMap { UInt64($0) } ?? baseSeed,
-                environment["SSE_PROPERTY_CASES"].flatMap { Int($0) } ?? defaultCaseCount)
+        let cases = PropertyCases(baseSeed: baseSeed, defaultCount: defaultCaseCount)
+        return (cases.base, cases.count)
     }
 
     @Test func unbrokenStream_forwardsEveryByte_andOnlyCompleteEvents_forRandomStreamsAndSplits() throws {
