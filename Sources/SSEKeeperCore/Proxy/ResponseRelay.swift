@@ -107,7 +107,8 @@ public struct ResponseRelay: Sendable {
         heartbeats = HeartbeatSchedule(intervalNanos: interval, startedAt: now)
     }
 
-    /// Whether the response has no body at all (the caller finishes at once after the head).
+    /// Whether no upstream body is left to read: true for a response without a body (the caller finishes at once
+    /// after the head), and after a body completed or broke for a resume.
     public var hasNoBody: Bool { if case .none = body { true } else { false } }
     /// Whether this response takes heartbeats and events of ssekeeper's own.
     public var takesHeartbeats: Bool { tracker != nil }
@@ -115,8 +116,9 @@ public struct ResponseRelay: Sendable {
     public var isAtEventBoundary: Bool { tracker?.isAtEventBoundary ?? false }
     /// When the next heartbeat is due, if this response takes heartbeats.
     public var nextHeartbeatDeadline: UInt64? { heartbeats?.nextDeadline }
-    /// Heartbeats sent and skipped so far.
+    /// Heartbeats sent so far.
     public var heartbeatsSent: Int { heartbeats?.sent ?? 0 }
+    /// Heartbeats skipped so far (due while the client's parser stood mid-line).
     public var heartbeatsSkipped: Int { heartbeats?.skipped ?? 0 }
 
     /// Appends the client's response head and the stream's preamble (`retry:` when `sse_retry` is set).

@@ -16,7 +16,7 @@ import Testing
 @Suite struct ResponseRelayPropertyTests {
     static let baseSeed: UInt64 = 0x2E1A_7E57
     static let defaultCaseCount = 2_000
-    static let interval: UInt64 = 1_000_000
+    static let interval: UInt64 = 10_000_000
     /// The type and `retry:` values of ssekeeper's own, which the generator never produces.
     static let ownEventType = "ssekeeper-own"
     static let ownRetry = 4242
