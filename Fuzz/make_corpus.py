@@ -231,6 +231,54 @@ def chunked():
     return seeds
 
 
+def request_bodies():
+    """Byte 0: bits 0-1 framing (0 none, 1 Content-Length, 2 chunked, 3 close-delimited), bit 2 a limit, bit 3 a
+    huge Content-Length; bytes 1-2 the length N, bytes 3-4 the limit L (both big-endian); byte 5 the number of piece
+    lengths that follow; then the client's stream."""
+    NONE, LENGTH, CHUNKED, CLOSE, LIMIT, HUGE = 0, 1, 2, 3, 4, 8
+    nxt = "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"
+    bodies = [
+        ("none pipelined", NONE, 0, 0, [], nxt),
+        ("close delimited", CLOSE | LIMIT, 0, 0, [], "stray bytes"),
+        ("length exact", LENGTH, 5, 0, [], "hello"),
+        ("length short", LENGTH, 10, 0, [2], "hello"),
+        ("length pipelined", LENGTH, 5, 0, [3, 0, 4], "hello" + nxt),
+        ("length looks chunked", LENGTH, 38, 0, [], "0\r\n\r\nGET /admin HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("length zero", LENGTH | LIMIT, 0, 0, [], nxt),
+        ("length at limit", LENGTH | LIMIT, 10, 10, [1, 1], "0123456789" + nxt),
+        ("length over limit", LENGTH | LIMIT, 11, 10, [], "0123456789A"),
+        ("length huge", LENGTH | HUGE, 0, 0, [7], "some of an endless body"),
+        ("length huge limit", LENGTH | HUGE | LIMIT, 0, 65535, [], "x"),
+        ("chunked simple", CHUNKED, 0, 0, [], "5\r\nhello\r\n0\r\n\r\n"),
+        ("chunked pieces", CHUNKED, 0, 0, [1, 2, 3, 4, 5], "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+        ("chunked extensions trailers", CHUNKED, 0, 0, [9],
+         "5;name=\"v;x\" ; flag\r\nhello\r\n0;last=1\r\nX-Checksum: 12\r\nContent-Length: 99\r\n\r\n"),
+        ("chunked leading zeros uppercase", CHUNKED, 0, 0, [], "001A\r\n" + "x" * 26 + "\r\n0000\r\n\r\n"),
+        ("chunked pipelined", CHUNKED, 0, 0, [0, 12], "3\r\nabc\r\n0\r\n\r\n" + nxt),
+        ("chunked smuggled request", CHUNKED, 0, 0, [], "0\r\n\r\nPOST /admin HTTP/1.1\r\nHost: a\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+        ("chunked at limit", CHUNKED | LIMIT, 0, 5, [], "5;long-extension-not-counted\r\nhello\r\n0\r\nT: v\r\n\r\n"),
+        ("chunked over limit", CHUNKED | LIMIT, 0, 5, [4], "5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n"),
+        ("chunked zero limit", CHUNKED | LIMIT, 0, 0, [], "0\r\n\r\n"),
+        ("chunked too large then bad", CHUNKED | LIMIT, 0, 5, [], "6\r\nhello!X\r\n"),
+        ("chunked bad then too large", CHUNKED | LIMIT, 0, 5, [], "3\r\nabcX\r\n9\r\n123456789\r\n"),
+        ("chunked max size", CHUNKED | LIMIT, 0, 2, [], "ffffffffffffffff\r\nabc"),
+        ("chunked 17 digits", CHUNKED, 0, 0, [], "00000000000000001\r\nx\r\n0\r\n\r\n"),
+        ("chunked bad hex", CHUNKED, 0, 0, [], "0x5\r\nhello\r\n0\r\n\r\n"),
+        ("chunked bare lf", CHUNKED, 0, 0, [], "5\nhello\n0\n\n"),
+        ("chunked missing crlf after data", CHUNKED, 0, 0, [], "5\r\nhello!\r\n0\r\n\r\n"),
+        ("chunked cr without lf", CHUNKED, 0, 0, [], "5\rhello\r\n"),
+        ("chunked control in extension", CHUNKED, 0, 0, [], "5;a=\x01\r\nhello\r\n0\r\n\r\n"),
+        ("chunked trailer bare lf", CHUNKED, 0, 0, [], "0\r\nX: y\n\r\n"),
+        ("chunked unfinished", CHUNKED, 0, 0, [4], "10\r\nonly part"),
+    ]
+    seeds = []
+    for name, flags, length, limit, lengths, text in bodies:
+        prefix = bytes([flags, length >> 8, length & 0xFF, limit >> 8, limit & 0xFF, len(lengths)] + lengths)
+        seeds.append((name, prefix + b(text)))
+    return seeds
+
+
 def sse():
     seeds = []
     HB = 0x80
@@ -362,11 +410,13 @@ if __name__ == "__main__":
     write("response_head", responses())
     write("builders", builders())
     write("chunked_decoder", chunked())
+    write("request_body", request_bodies())
     write("sse_tracker", sse())
     write("config", configs())
     write_dictionary("request_head", HTTP_TOKENS)
     write_dictionary("response_head", HTTP_TOKENS + STATUS_TOKENS)
     write_dictionary("builders", HTTP_TOKENS + STATUS_TOKENS)
     write_dictionary("chunked_decoder", CHUNKED_TOKENS)
+    write_dictionary("request_body", CHUNKED_TOKENS + ["GET / HTTP/1.1\r\n", "Host: a\r\n", "\r\n\r\n"])
     write_dictionary("sse_tracker", SSE_TOKENS)
     write_dictionary("config", CONFIG_TOKENS)

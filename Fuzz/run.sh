@@ -41,6 +41,7 @@ max_len() {
     case "$1" in
         request_head|response_head|builders) echo 65536 ;;
         chunked_decoder) echo 16384 ;;
+        request_body) echo 20480 ;;
         config) echo 16384 ;;
         sse_tracker) echo 8192 ;;
         *) echo 4096 ;;
