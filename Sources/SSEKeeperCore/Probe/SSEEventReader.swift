@@ -77,19 +77,29 @@ public struct SSEEventReader: Sendable {
         var index = 0
         while index < bytes.count {
             switch lines.next(in: base, from: index, to: bytes.count) {
-            case .content(let run, _):
-                guard line.count + run.count <= maxLineBytes else {
-                    throw SSEReadError.lineTooLong(offset: streamOffset + run.lowerBound + maxLineBytes - line.count)
-                }
-                line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[run]))
-                index = run.upperBound
-            case .lineEnd:
+            case .lineEnd(let content, _):
+                try append(bytes, content, streamOffset: streamOffset)
+                if let event = try endLine(at: streamOffset + content.upperBound) { events.append(event) }
+                index = content.upperBound + 1
+            case .blankLine:
                 if let event = try endLine(at: streamOffset + index) { events.append(event) }
                 index += 1
+            case .lineContinues(let content, _):
+                try append(bytes, content, streamOffset: streamOffset)
+                index = content.upperBound
             case .lineFeedAfterCarriageReturn:
                 index += 1
             }
         }
+    }
+
+    /// Adds `bytes[content]` to the current line, unless that makes it longer than `maxLineBytes`.
+    private mutating func append(_ bytes: UnsafeRawBufferPointer, _ content: Range<Int>,
+                                 streamOffset: Int) throws(SSEReadError) {
+        guard line.count + content.count <= maxLineBytes else {
+            throw SSEReadError.lineTooLong(offset: streamOffset + content.lowerBound + maxLineBytes - line.count)
+        }
+        line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[content]))
     }
 
     /// Processes the line that ended at stream offset `offset`; returns an event when it was an empty line ending

@@ -188,23 +188,30 @@ public struct SSEEventAssembler: Sendable {
         var offset = 0
         while offset < bytes.count {
             switch lines.next(in: base, from: offset, to: bytes.count) {
-            case .content(let run, _):
-                let kept = min(run.count, Self.maxInspectedLineBytes - linePrefix.count)
-                if kept > 0 {
-                    linePrefix.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[run.lowerBound..<run.lowerBound + kept]))
-                }
-                lineLength += run.count
-                offset = run.upperBound
-            case .lineEnd:
+            case .lineContinues(let content, _):
+                inspect(UnsafeRawBufferPointer(rebasing: bytes[content]))
+                offset = content.upperBound
+                continue
+            case .lineEnd(let content, _):
+                inspect(UnsafeRawBufferPointer(rebasing: bytes[content]))
+                endLine()
+                offset = content.upperBound + 1
+            case .blankLine:
                 endLine()
                 offset += 1
-                if atBoundary() { boundaryEnd = offset }
             case .lineFeedAfterCarriageReturn:
                 offset += 1
-                if atBoundary() { boundaryEnd = offset }
             }
+            if atBoundary() { boundaryEnd = offset }
         }
         return boundaryEnd
+    }
+
+    /// Counts bytes of the current line, keeping the first `maxInspectedLineBytes` of it.
+    private mutating func inspect(_ content: UnsafeRawBufferPointer) {
+        let kept = min(content.count, Self.maxInspectedLineBytes - linePrefix.count)
+        if kept > 0 { linePrefix.append(contentsOf: UnsafeRawBufferPointer(rebasing: content[0..<kept])) }
+        lineLength += content.count
     }
 
     /// Whether the client would stand at an event boundary after the line end just scanned; if so, records its

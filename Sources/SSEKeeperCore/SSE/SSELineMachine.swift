@@ -13,16 +13,22 @@
 /// time by `SSELineEndScanner`, so a caller's cost per byte is that of the scan. Calls are `@inline(__always)`:
 /// callers loop over them on every forwarded byte.
 struct SSELineMachine: Sendable {
-    /// What `next(in:from:to:)` found at the offset it was given.
+    /// What `next(in:from:to:)` found from the offset it was given: a blank line, the rest of the current line as
+    /// far as the read goes, or the LF of a split CRLF. `startsLine` says whether `content` begins its line (the
+    /// position was not `midLine`).
     enum Step: Sendable, Equatable {
-        /// Bytes of the current line (no CR, no LF) at these offsets: as many as there are before the next line
-        /// end or the end of the read, at least one. `startsLine` says whether the first of them is the first
-        /// byte of its line (the position was not `midLine`).
-        case content(Range<Int>, startsLine: Bool)
-        /// A CR or an LF at the offset ended a line; `blank` says whether that line was empty (a blank line
-        /// dispatches, §9.2.6). One byte. The position is now `afterCarriageReturn` (CR) or `lineStart` (LF).
-        case lineEnd(blank: Bool)
-        /// An LF right after a CR: the second half of a CRLF whose line already ended. One byte, no new line.
+        /// A CR or an LF at the start of a line: an empty line, which dispatches the event (§9.2.6). One byte;
+        /// the position is now `afterCarriageReturn` (CR) or `lineStart` (LF).
+        case blankLine
+        /// The line's bytes at `content` (no CR, no LF; not empty when `startsLine`, since that is `blankLine`),
+        /// then its line end, a CR or an LF, at `content.upperBound`. The caller continues at
+        /// `content.upperBound + 1`; the position is now `afterCarriageReturn` (CR) or `lineStart` (LF).
+        case lineEnd(content: Range<Int>, startsLine: Bool)
+        /// The line's bytes at `content` (at least one; no CR, no LF) up to the end of the read: the line goes on
+        /// in the next read. The position is now `midLine`.
+        case lineContinues(content: Range<Int>, startsLine: Bool)
+        /// An LF right after a CR: the second half of a CRLF whose line already ended. One byte, no new line; the
+        /// position is now `lineStart`.
         case lineFeedAfterCarriageReturn
     }
 
@@ -66,30 +72,37 @@ struct SSELineMachine: Sendable {
         return 0
     }
 
-    /// Classifies the bytes at `offset` in `base[offset..<end]` and advances the position past them (§9.2.5).
+    /// Reads the bytes from `offset` in `base[offset..<end]` up to and including the next line end, or to `end`,
+    /// and advances the position past them (§9.2.5). One call per line, however long: the line's bytes are
+    /// skipped by `SSELineEndScanner` eight at a time.
     ///
-    /// `offset < end` is required; the caller continues at the end of the returned step (the run's upper bound,
-    /// or `offset + 1`). `base` must be readable for `end` bytes and is only read during the call. Feed bytes only
-    /// after `matchByteOrderMark(_:)` has declared them content.
+    /// `offset < end` is required. `base` must be readable for `end` bytes and is only read during the call. Feed
+    /// bytes only after `matchByteOrderMark(_:)` has declared them content.
     @inline(__always)
     mutating func next(in base: UnsafeRawPointer, from offset: Int, to end: Int) -> Step {
-        let byte = base.load(fromByteOffset: offset, as: UInt8.self)
-        let wasMidLine = position == .midLine
-        if byte == SSELineEndScanner.lineFeed {
-            if position == .afterCarriageReturn {
-                position = .lineStart
-                return .lineFeedAfterCarriageReturn
+        let startsLine = position != .midLine
+        var scanStart = offset
+        if startsLine {
+            // The first byte of a line is looked at alone: a blank line then costs no word scan.
+            let first = base.load(fromByteOffset: offset, as: UInt8.self)
+            if first == SSELineEndScanner.lineFeed {
+                defer { position = .lineStart }
+                return position == .lineStart ? .blankLine : .lineFeedAfterCarriageReturn
             }
-            position = .lineStart
-            return .lineEnd(blank: !wasMidLine)
+            if first == SSELineEndScanner.carriageReturn {
+                position = .afterCarriageReturn
+                return .blankLine
+            }
+            scanStart = offset &+ 1
         }
-        if byte == SSELineEndScanner.carriageReturn {
-            position = .afterCarriageReturn
-            return .lineEnd(blank: !wasMidLine)
+        let stop = SSELineEndScanner.firstLineEnd(in: base, from: scanStart, to: end)
+        guard stop < end else {
+            position = .midLine
+            return .lineContinues(content: Range(uncheckedBounds: (offset, end)), startsLine: startsLine)
         }
-        position = .midLine
-        let stop = SSELineEndScanner.firstLineEnd(in: base, from: offset &+ 1, to: end)
-        return .content(offset..<stop, startsLine: !wasMidLine)
+        let isLineFeed = base.load(fromByteOffset: stop, as: UInt8.self) == SSELineEndScanner.lineFeed
+        position = isLineFeed ? .lineStart : .afterCarriageReturn
+        return .lineEnd(content: Range(uncheckedBounds: (offset, stop)), startsLine: startsLine)
     }
 
     /// Matches the first bytes of one read against a leading BOM while the stream's start is undecided (§9.2.6:

@@ -201,22 +201,28 @@ public struct SSEStreamTracker: Sendable {
         var offset = 0
         while offset < count {
             switch machine.next(in: start, from: offset, to: count) {
-            case .content(let run, let startsLine):
-                // Any field line, known or not, counts as pending until the next blank line: conservative.
-                // A comment line (`:` first) is not a field.
-                if startsLine && start.load(fromByteOffset: run.lowerBound, as: UInt8.self) != Self.colon {
-                    pending = true
-                }
-                offset = run.upperBound
-            case .lineEnd(let blank):
-                // A blank line (LF, or CR that may pair with an LF) dispatches.
-                if blank { pending = false }
+            case .blankLine:
+                // Dispatches (§9.2.6): nothing pending any more.
+                pending = false
                 offset &+= 1
+            case .lineEnd(let content, let startsLine):
+                if startsLine && Self.isFieldLine(at: start, content) { pending = true }
+                offset = content.upperBound &+ 1
+            case .lineContinues(let content, let startsLine):
+                if startsLine && Self.isFieldLine(at: start, content) { pending = true }
+                offset = content.upperBound
             case .lineFeedAfterCarriageReturn:
                 offset &+= 1
             }
         }
         lines = machine
         fieldsPending = pending
+    }
+
+    /// Whether the non-empty line that starts at `content` is a field line (§9.2.6): any line but a comment (`:`
+    /// first). Any field, known or not, counts as pending until the next blank line: conservative.
+    @inline(__always)
+    private static func isFieldLine(at base: UnsafeRawPointer, _ content: Range<Int>) -> Bool {
+        base.load(fromByteOffset: content.lowerBound, as: UInt8.self) != colon
     }
 }
