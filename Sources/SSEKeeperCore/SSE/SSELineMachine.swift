@@ -44,8 +44,8 @@ struct SSELineMachine: Sendable {
     enum ByteOrderMarkMatch: Sendable, Equatable {
         /// Decided by an earlier read: the whole read is content.
         case decided
-        /// Every byte of the read continued a BOM prefix: the machine holds them (`heldByteCount`); nothing of
-        /// the read is content yet.
+        /// Every byte of the read continued a BOM prefix (also said of an empty read): the machine holds them
+        /// (`heldByteCount`); nothing of the read is content yet.
         case held
         /// A complete leading BOM, ending at offset `end` of this read; `heldBefore` of its bytes came in earlier
         /// reads. The read's content starts at `end`.
