@@ -15,7 +15,8 @@ public struct SSEEvent: Sendable, Equatable {
 /// An incremental reader of an event stream, as a client parses it (WHATWG HTML §9.2.6 "Interpreting an event
 /// stream"): lines end with CRLF, LF or CR; a leading BOM is skipped; `:` starts a comment; `event` and `data`
 /// are collected; an empty line dispatches the event when its data is not empty. `id` and `retry` are read and
-/// ignored (the probe needs neither).
+/// ignored (the probe needs neither). Line ends and the leading BOM are decided by `SSELineMachine`, shared with the
+/// proxy's `SSEStreamTracker` and `SSEEventAssembler`.
 ///
 /// Limits: `maxLineBytes` per line (without its line end) and `maxDataBytes` of data per event; over either →
 /// `SSEReadError`. Memory is bounded by them whatever the input.
@@ -31,9 +32,9 @@ public struct SSEEventReader: Sendable {
     public let maxDataBytes: Int
 
     private var line: [UInt8] = []
-    /// The previous byte was a CR: an LF right after it belongs to the same line end.
-    private var afterCarriageReturn = false
-    /// Bytes of the stream seen so far, for the BOM check and error offsets.
+    /// Line ends (an LF right after a CR belongs to the same line end) and the leading BOM.
+    private var lines = SSELineMachine()
+    /// Bytes of the stream seen before this read, for error offsets.
     private var offset = 0
     private var eventType = ""
     private var data: [UInt8] = []
@@ -50,27 +51,60 @@ public struct SSEEventReader: Sendable {
     /// the next call. After an error the reader is spent: discard it.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(SSEReadError) -> [SSEEvent] {
         var events: [SSEEvent] = []
-        for byte in bytes {
-            defer { offset += 1 }
-            if afterCarriageReturn {
-                afterCarriageReturn = false
-                if byte == SSELineEndScanner.lineFeed { continue }
+        defer { offset += bytes.count }
+        switch lines.matchByteOrderMark(bytes) {
+        case .decided:
+            try read(bytes, streamOffset: offset, into: &events)
+        case .held:
+            break
+        case .byteOrderMark(let end, _):
+            try read(UnsafeRawBufferPointer(rebasing: bytes[end...]), streamOffset: offset + end, into: &events)
+        case .notByteOrderMark(let released):
+            // The held bytes were the stream's first: offsets 0 ..< released.
+            try SSELineMachine.withByteOrderMarkPrefix(released) { (prefix) throws(SSEReadError) in
+                try read(prefix, streamOffset: 0, into: &events)
             }
-            switch byte {
-            case SSELineEndScanner.lineFeed, SSELineEndScanner.carriageReturn:
-                afterCarriageReturn = byte == SSELineEndScanner.carriageReturn
-                if let event = try endLine() { events.append(event) }
-            default:
-                guard line.count < maxLineBytes else { throw SSEReadError.lineTooLong(offset: offset) }
-                line.append(byte)
-                if line.count == 3 && offset == 2 && line == [0xEF, 0xBB, 0xBF] { line.removeAll() }
-            }
+            try read(bytes, streamOffset: offset, into: &events)
         }
         return events
     }
 
-    /// Processes the line just ended; returns an event when it was an empty line ending one with data.
-    private mutating func endLine() throws(SSEReadError) -> SSEEvent? {
+    /// Reads content bytes (the BOM decided) that start at `streamOffset` in the stream, appending the events they
+    /// complete.
+    private mutating func read(_ bytes: UnsafeRawBufferPointer, streamOffset: Int,
+                               into events: inout [SSEEvent]) throws(SSEReadError) {
+        guard let base = bytes.baseAddress else { return }
+        var index = 0
+        while index < bytes.count {
+            switch lines.next(in: base, from: index, to: bytes.count) {
+            case .lineEnd(let content, _):
+                try append(bytes, content, streamOffset: streamOffset)
+                if let event = try endLine(at: streamOffset + content.upperBound) { events.append(event) }
+                index = content.upperBound + 1
+            case .blankLine:
+                if let event = try endLine(at: streamOffset + index) { events.append(event) }
+                index += 1
+            case .lineContinues(let content, _):
+                try append(bytes, content, streamOffset: streamOffset)
+                index = content.upperBound
+            case .lineFeedAfterCarriageReturn:
+                index += 1
+            }
+        }
+    }
+
+    /// Adds `bytes[content]` to the current line, unless that makes it longer than `maxLineBytes`.
+    private mutating func append(_ bytes: UnsafeRawBufferPointer, _ content: Range<Int>,
+                                 streamOffset: Int) throws(SSEReadError) {
+        guard line.count + content.count <= maxLineBytes else {
+            throw SSEReadError.lineTooLong(offset: streamOffset + content.lowerBound + maxLineBytes - line.count)
+        }
+        line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[content]))
+    }
+
+    /// Processes the line that ended at stream offset `offset`; returns an event when it was an empty line ending
+    /// one with data.
+    private mutating func endLine(at offset: Int) throws(SSEReadError) -> SSEEvent? {
         defer { line.removeAll(keepingCapacity: true) }
         guard !line.isEmpty else {
             defer { eventType = ""; data.removeAll(); hasData = false }

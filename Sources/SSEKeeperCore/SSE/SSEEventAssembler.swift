@@ -20,16 +20,10 @@
 /// On a break the shell calls `beginResumedStream()`: the held partial event is dropped, the line state returns
 /// to the client's, and the next stream's leading BOM is stripped (it would no longer be first at the client).
 /// No allocation per byte; memory is bounded by `maxHeldBytes` plus one read, and `maxInspectedLineBytes` per line.
+/// Line ends and the leading BOM are decided by `SSELineMachine`, shared with `SSEStreamTracker` and `SSEEventReader`.
 public struct SSEEventAssembler: Sendable {
     /// Where a line parser stands (§9.2.6).
-    public enum LinePosition: Sendable, Equatable {
-        /// At the start of a line.
-        case lineStart
-        /// Just after a CR: the line has ended, an LF next is the second half of CRLF.
-        case afterCarriageReturn
-        /// Inside a line.
-        case midLine
-    }
+    public typealias LinePosition = SSELinePosition
 
     /// What the stream said about the last event ID.
     public enum EventID: Sendable, Equatable {
@@ -45,18 +39,15 @@ public struct SSEEventAssembler: Sendable {
     /// makes the ID `unreadable`.
     public static let maxInspectedLineBytes = 1024
 
-    private static let lineFeed: UInt8 = 0x0A
-    private static let carriageReturn: UInt8 = 0x0D
     private static let colon: UInt8 = 0x3A
     private static let space: UInt8 = 0x20
-    private static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     /// Bytes held back at most before the stream passes through as-is.
     public let maxHeldBytes: Int
     /// Bytes after the last event boundary, not forwarded yet.
     private var held: [UInt8] = []
-    /// The line parser's position after every byte seen.
-    private var position: LinePosition = .lineStart
+    /// The line parser's position after every byte seen, and the current upstream stream's leading-BOM decision.
+    private var lines = SSELineMachine()
     /// The position at the last event boundary: where the client's parser stands.
     public private(set) var clientPosition: LinePosition = .lineStart
     /// Whether a field line came after the last blank line.
@@ -68,8 +59,6 @@ public struct SSEEventAssembler: Sendable {
     private var idBuffer: EventID = .unset
     /// The last event ID buffer at the last dispatch: what the client's last event ID string is.
     public private(set) var lastEventID: EventID = .unset
-    /// Leading bytes matched against a BOM at the start of the current upstream stream; nil once decided.
-    private var byteOrderMarkMatched: Int? = 0
     /// Whether this upstream stream's leading BOM is dropped (resumed streams) or forwarded (the first).
     private var stripsByteOrderMark = false
     /// Whether any byte was forwarded yet: until then the client's decoder still strips a leading BOM itself.
@@ -86,7 +75,7 @@ public struct SSEEventAssembler: Sendable {
     }
 
     /// Bytes held back now (a partial event, or a partial BOM).
-    public var heldByteCount: Int { held.count + (byteOrderMarkMatched ?? 0) }
+    public var heldByteCount: Int { held.count + lines.heldByteCount }
 
     /// Whether a break now could be resumed without the client seeing half an event or a wrong position:
     /// not passing an oversized event through, and the last event ID is known.
@@ -110,41 +99,29 @@ public struct SSEEventAssembler: Sendable {
 
     private mutating func assemble(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) -> Void) {
         var offset = 0
-        if let matched = byteOrderMarkMatched {
-            var count = matched
-            while count < 3, offset < bytes.count, bytes[offset] == Self.byteOrderMark[count] {
-                count += 1
-                offset += 1
-            }
-            if count == 3 {
-                byteOrderMarkMatched = nil
-                if !stripsByteOrderMark { held.append(contentsOf: Self.byteOrderMark) }
-            } else if offset == bytes.count {
-                byteOrderMarkMatched = count
-                return
-            } else {
-                // Not a BOM: the bytes matched so far (from earlier reads and this one) are content.
-                byteOrderMarkMatched = nil
-                let earlier = Array(Self.byteOrderMark[0..<matched])
-                offset = 0
-                if !earlier.isEmpty {
-                    earlier.withUnsafeBytes { scanOwned($0) }
-                }
-            }
+        switch lines.matchByteOrderMark(bytes) {
+        case .decided:
+            break
+        case .held:
+            return
+        case .byteOrderMark(let end, _):
+            // Held without scanning: the client's parser stays at the line start.
+            offset = end
+            if !stripsByteOrderMark { SSELineMachine.withByteOrderMarkPrefix(3) { held.append(contentsOf: $0) } }
+        case .notByteOrderMark(let released):
+            // Not a BOM: the bytes matched so far (from earlier reads and this one) are content.
+            SSELineMachine.withByteOrderMarkPrefix(released) { scanOwned($0) }
         }
         guard offset < bytes.count else { return }
         let body = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-        var boundaryEnd = -1
-        for index in 0..<body.count {
-            if step(body[index]) { boundaryEnd = index + 1 }
-        }
+        let boundaryEnd = scan(body)
         if isPassingThrough {
             // Still inside an oversized event: everything goes now.
             flushHeld(emit)
             emit(body)
             return
         }
-        if boundaryEnd >= 0 {
+        if let boundaryEnd {
             flushHeld(emit)
             emit(UnsafeRawBufferPointer(rebasing: body[0..<boundaryEnd]))
             held.append(contentsOf: UnsafeRawBufferPointer(rebasing: body[boundaryEnd...]))
@@ -162,11 +139,7 @@ public struct SSEEventAssembler: Sendable {
     /// the end of the stream anyway, or a partial BOM), to forward before the response ends.
     public mutating func finish() -> [UInt8] {
         var out: [UInt8] = []
-        if let matched = byteOrderMarkMatched {
-            byteOrderMarkMatched = nil
-            let earlier = Array(Self.byteOrderMark[0..<matched])
-            earlier.withUnsafeBytes { scanOwned($0) }
-        }
+        SSELineMachine.withByteOrderMarkPrefix(lines.finishByteOrderMark()) { scanOwned($0) }
         swap(&out, &held)
         return out
     }
@@ -185,12 +158,11 @@ public struct SSEEventAssembler: Sendable {
         fieldsPending = false
         idBuffer = lastEventID
         isPassingThrough = false
-        byteOrderMarkMatched = 0
         // Before the client got any byte, its decoder strips the new stream's leading BOM itself (or the tracker
         // drops it after an injection); stripping it here too would expose a second BOM as content.
         stripsByteOrderMark = hasForwarded
-        let realign: [UInt8] = clientPosition == .afterCarriageReturn ? [Self.lineFeed] : []
-        position = .lineStart
+        let realign: [UInt8] = clientPosition == .afterCarriageReturn ? [SSELineEndScanner.lineFeed] : []
+        lines = SSELineMachine()
         clientPosition = .lineStart
         return realign
     }
@@ -198,7 +170,7 @@ public struct SSEEventAssembler: Sendable {
     /// Scans bytes that are content but do not come from the current read (a BOM prefix that was not one):
     /// they are appended to `held` and released with the next boundary.
     private mutating func scanOwned(_ bytes: UnsafeRawBufferPointer) {
-        for byte in bytes { _ = step(byte) }
+        _ = scan(bytes)
         held.append(contentsOf: bytes)
     }
 
@@ -208,26 +180,45 @@ public struct SSEEventAssembler: Sendable {
         held.removeAll(keepingCapacity: true)
     }
 
-    /// Advances the line state over one byte; true when the client would stand at an event boundary after it.
-    private mutating func step(_ byte: UInt8) -> Bool {
-        if position == .afterCarriageReturn {
-            position = .lineStart
-            if byte == Self.lineFeed { return atBoundary() }
+    /// Advances the line state over `bytes`; returns the offset just past the last line end after which the client
+    /// would stand at an event boundary, or nil when there is none in `bytes`.
+    private mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        var boundaryEnd: Int?
+        var offset = 0
+        while offset < bytes.count {
+            switch lines.next(in: base, from: offset, to: bytes.count) {
+            case .lineContinues(let content, _):
+                inspect(UnsafeRawBufferPointer(rebasing: bytes[content]))
+                offset = content.upperBound
+                continue
+            case .lineEnd(let content, _):
+                inspect(UnsafeRawBufferPointer(rebasing: bytes[content]))
+                endLine()
+                offset = content.upperBound + 1
+            case .blankLine:
+                endLine()
+                offset += 1
+            case .lineFeedAfterCarriageReturn:
+                offset += 1
+            }
+            if atBoundary() { boundaryEnd = offset }
         }
-        if byte == Self.lineFeed || byte == Self.carriageReturn {
-            endLine()
-            position = byte == Self.carriageReturn ? .afterCarriageReturn : .lineStart
-            return atBoundary()
-        }
-        if linePrefix.count < Self.maxInspectedLineBytes { linePrefix.append(byte) }
-        lineLength += 1
-        position = .midLine
-        return false
+        return boundaryEnd
     }
 
+    /// Counts bytes of the current line, keeping the first `maxInspectedLineBytes` of it.
+    private mutating func inspect(_ content: UnsafeRawBufferPointer) {
+        let kept = min(content.count, Self.maxInspectedLineBytes - linePrefix.count)
+        if kept > 0 { linePrefix.append(contentsOf: UnsafeRawBufferPointer(rebasing: content[0..<kept])) }
+        lineLength += content.count
+    }
+
+    /// Whether the client would stand at an event boundary after the line end just scanned; if so, records its
+    /// position there and ends a pass-through.
     private mutating func atBoundary() -> Bool {
         guard !fieldsPending else { return false }
-        clientPosition = position
+        clientPosition = lines.position
         isPassingThrough = false
         return true
     }

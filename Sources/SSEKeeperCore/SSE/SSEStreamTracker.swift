@@ -7,9 +7,9 @@
 /// times with and without the injected bytes, however the upstream's bytes are split across reads
 /// and pauses, whichever line ends (LF, CRLF, CR, mixed) it uses, with or without a leading BOM.
 ///
-/// The tracker mirrors only what that requires, in O(1) state; it never buffers lines:
-/// - where the client's parser stands in the current line (`LinePosition`);
-/// - at stream start, up to two held-back bytes of a possible UTF-8 BOM (`StreamStart`).
+/// The tracker mirrors only what that requires, in O(1) state; it never buffers lines. Its `SSELineMachine`
+/// (shared with `SSEEventAssembler` and `SSEEventReader`) knows where the client's parser stands in the current
+/// line (`LinePosition`) and, at stream start, holds up to two bytes of a possible UTF-8 BOM.
 ///
 /// Injected forms (`comment` is the heartbeat text, `␊` LF, `␍` CR):
 ///
@@ -30,38 +30,19 @@
 /// upstream sends next is again swallowed as the partner of our CR instead of ending an extra,
 /// blank, line. Any other next byte simply starts a new line, as it did without the injection.
 public struct SSEStreamTracker: Sendable {
-    /// Where the client's line parser stands after the bytes it has received so far (§9.2.6).
-    public enum LinePosition: Sendable, Equatable {
-        /// At the start of a line: every byte so far ended with LF, or nothing was sent yet.
-        case lineStart
-        /// The last byte was a CR: the line has ended, but an LF arriving next is swallowed as CRLF.
-        case afterCarriageReturn
-        /// Inside a line: injecting anything would change that line. No safe point.
-        case midLine
-    }
+    /// Where the client's line parser stands after the bytes it has received so far (§9.2.6). `midLine` means
+    /// injecting anything would change that line: no safe point.
+    public typealias LinePosition = SSELinePosition
 
-    /// The byte-order-mark decision at the very start of the stream (§9.2.6: one leading U+FEFF is
-    /// stripped by the UTF-8 decode algorithm, only when it is the first thing in the stream).
-    enum StreamStart: Sendable, Equatable {
-        /// Nothing from the upstream has been forwarded yet. `heldBytes` (0, 1 or 2) leading bytes
-        /// matching EF BB BF are held back; `injected` says whether the proxy sent anything first.
-        case undecided(heldBytes: Int, injected: Bool)
-        /// The leading BOM, if any, has been forwarded or dropped; every further byte passes through.
-        case decided
-    }
-
-    /// The UTF-8 encoding of U+FEFF BYTE ORDER MARK.
-    static let byteOrderMark: (UInt8, UInt8, UInt8) = (0xEF, 0xBB, 0xBF)
     private static let colon: UInt8 = 0x3A
     private static let space: UInt8 = 0x20
 
-    /// Where the client's line parser stands now (§9.2.6).
-    public private(set) var linePosition: LinePosition = .lineStart
+    /// The client's line position over the forwarded bytes, and the leading-BOM decision. The tracker's own
+    /// injections leave the position as it was (see `inject(line:)`), so only upstream bytes are fed to it.
+    private var lines = SSELineMachine()
     /// Whether a field line came after the last blank line: a blank line now would dispatch the upstream's
     /// unfinished event (only `event(fields:)` writes one, and only when this is false).
     private(set) var fieldsPending = false
-    /// The leading-BOM decision.
-    private(set) var streamStart: StreamStart = .undecided(heldBytes: 0, injected: false)
     /// How many lines the tracker has injected (heartbeats, `retry:` lines, the lines of its own events).
     public private(set) var injectionCount = 0
     /// Whether a leading BOM was dropped because the proxy had injected bytes before it.
@@ -69,6 +50,9 @@ public struct SSEStreamTracker: Sendable {
 
     /// Creates a tracker for a new stream, before its first byte.
     public init() {}
+
+    /// Where the client's line parser stands now (§9.2.6).
+    public var linePosition: LinePosition { lines.position }
 
     /// Whether `heartbeat(comment:)` would inject now (the client's parser is not mid-line).
     public var isAtSafePoint: Bool { linePosition != .midLine }
@@ -78,10 +62,7 @@ public struct SSEStreamTracker: Sendable {
     public var isAtEventBoundary: Bool { linePosition != .midLine && !fieldsPending }
 
     /// How many leading bytes of a possible BOM are held back (0, 1 or 2); `finish()` flushes them.
-    public var heldByteCount: Int {
-        if case .undecided(let held, _) = streamStart { return held }
-        return 0
-    }
+    public var heldByteCount: Int { lines.heldByteCount }
 
     /// Scans one read of upstream bytes in order and passes on what must be forwarded now.
     ///
@@ -94,35 +75,27 @@ public struct SSEStreamTracker: Sendable {
     public mutating func forward(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) -> Void) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         var offset = 0
-        if case .undecided(let held, let injected) = streamStart {
-            var matched = held
-            while matched < 3, offset < bytes.count, bytes[offset] == Self.byteOrderMarkByte(matched) {
-                matched += 1
-                offset += 1
-            }
-            if matched == 3 {
-                // A complete BOM: the client's parser stays at line start either way.
-                streamStart = .decided
-                if injected {
-                    droppedByteOrderMark = true
-                } else {
-                    Self.withByteOrderMarkPrefix(held, emit)
-                    emit(UnsafeRawBufferPointer(rebasing: bytes[0..<offset]))
-                }
-            } else if offset == bytes.count {
-                // Still a possible BOM prefix: hold it; the client has seen none of it.
-                streamStart = .undecided(heldBytes: matched, injected: injected)
-                return
+        switch lines.matchByteOrderMark(bytes) {
+        case .decided:
+            break
+        case .held:
+            // Still a possible BOM prefix: held; the client has seen none of it.
+            return
+        case .byteOrderMark(let end, let heldBefore):
+            // A complete BOM: the client's parser stays at line start either way. Every injection so far came
+            // before it, so forwarding it now would make it part of the first field name.
+            offset = end
+            if injectionCount > 0 {
+                droppedByteOrderMark = true
             } else {
-                // Not a BOM: the held bytes and everything in this read are ordinary content.
-                streamStart = .decided
-                offset = 0
-                if held > 0 {
-                    Self.withByteOrderMarkPrefix(held) { prefix in
-                        scan(prefix.baseAddress!, count: prefix.count)
-                        emit(prefix)
-                    }
-                }
+                SSELineMachine.withByteOrderMarkPrefix(heldBefore, emit)
+                emit(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
+            }
+        case .notByteOrderMark(let released):
+            // Not a BOM: the held bytes and everything in this read are ordinary content.
+            SSELineMachine.withByteOrderMarkPrefix(released) { prefix in
+                scan(prefix.baseAddress!, count: prefix.count)
+                emit(prefix)
             }
         }
         guard offset < bytes.count else { return }
@@ -184,11 +157,8 @@ public struct SSEStreamTracker: Sendable {
     /// At the end of the upstream stream: the bytes still held back (a partial BOM prefix, EF or
     /// EF BB, that turned out not to be a BOM), to forward before closing. Usually empty.
     public mutating func finish() -> [UInt8] {
-        guard case .undecided(let held, _) = streamStart else { return [] }
-        streamStart = .decided
-        guard held > 0 else { return [] }
         var flushed: [UInt8] = []
-        Self.withByteOrderMarkPrefix(held) { prefix in
+        SSELineMachine.withByteOrderMarkPrefix(lines.finishByteOrderMark()) { prefix in
             scan(prefix.baseAddress!, count: prefix.count)
             flushed = Array(prefix)
         }
@@ -204,9 +174,6 @@ public struct SSEStreamTracker: Sendable {
     /// stood before it (LF-terminated or on a CR).
     private mutating func inject(line: [UInt8]) -> [UInt8] {
         injectionCount += 1
-        if case .undecided(let held, _) = streamStart {
-            streamStart = .undecided(heldBytes: held, injected: true)
-        }
         let lf = SSELineEndScanner.lineFeed
         let cr = SSELineEndScanner.carriageReturn
         var out: [UInt8] = []
@@ -226,58 +193,36 @@ public struct SSEStreamTracker: Sendable {
     }
 
     /// Advances the line state over `count` upstream bytes at `start` (§9.2.6 line splitting).
-    /// Only the first byte of each line and the line ends are looked at.
+    /// Only the first byte of each line and the line ends are looked at; the rest of a line is skipped by
+    /// `SSELineMachine` eight bytes at a time.
     private mutating func scan(_ start: UnsafeRawPointer, count: Int) {
-        let lf = SSELineEndScanner.lineFeed
-        let cr = SSELineEndScanner.carriageReturn
-        var position = linePosition
+        var machine = lines
         var pending = fieldsPending
         var offset = 0
         while offset < count {
-            switch position {
-            case .midLine:
-                let end = SSELineEndScanner.firstLineEnd(in: start, from: offset, to: count)
-                if end == count {
-                    offset = count
-                } else {
-                    position = start.load(fromByteOffset: end, as: UInt8.self) == lf ? .lineStart : .afterCarriageReturn
-                    offset = end &+ 1
-                }
-            case .afterCarriageReturn:
-                // An LF right after a CR is the second half of CRLF: swallowed, no new line.
-                if start.load(fromByteOffset: offset, as: UInt8.self) == lf { offset &+= 1 }
-                position = .lineStart
-            case .lineStart:
-                let first = start.load(fromByteOffset: offset, as: UInt8.self)
+            switch machine.next(in: start, from: offset, to: count) {
+            case .blankLine:
+                // Dispatches (§9.2.6): nothing pending any more.
+                pending = false
                 offset &+= 1
-                // A blank line (LF, or CR that may pair with an LF) dispatches and leaves the parser at a
-                // line start; anything else, a comment or a field, starts a line. Any field line, known or
-                // not, counts as pending until the next blank line: conservative.
-                if first == cr {
-                    position = .afterCarriageReturn
-                    pending = false
-                } else if first == lf {
-                    pending = false
-                } else {
-                    if first != Self.colon { pending = true }
-                    position = .midLine
-                }
+            case .lineEnd(let content, let startsLine):
+                if startsLine && Self.isFieldLine(at: start, content) { pending = true }
+                offset = content.upperBound &+ 1
+            case .lineContinues(let content, let startsLine):
+                if startsLine && Self.isFieldLine(at: start, content) { pending = true }
+                offset = content.upperBound
+            case .lineFeedAfterCarriageReturn:
+                offset &+= 1
             }
         }
-        linePosition = position
+        lines = machine
         fieldsPending = pending
     }
 
-    private static func byteOrderMarkByte(_ index: Int) -> UInt8 {
-        switch index {
-        case 0: return byteOrderMark.0
-        case 1: return byteOrderMark.1
-        default: return byteOrderMark.2
-        }
-    }
-
-    private static func withByteOrderMarkPrefix(_ count: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
-        guard count > 0 else { return }
-        withUnsafeBytes(of: byteOrderMark) { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    /// Whether the non-empty line that starts at `content` is a field line (§9.2.6): any line but a comment (`:`
+    /// first). Any field, known or not, counts as pending until the next blank line: conservative.
+    @inline(__always)
+    private static func isFieldLine(at base: UnsafeRawPointer, _ content: Range<Int>) -> Bool {
+        base.load(fromByteOffset: content.lowerBound, as: UInt8.self) != colon
     }
 }
