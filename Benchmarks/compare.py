@@ -671,7 +671,7 @@ def render_markdown(rows):
     return "\n".join(out)
 
 
-def machine_info(nginx):
+def machine_info(nginx, binary=SSEKEEPER_BIN):
     model = None
     try:
         with open("/proc/cpuinfo") as f:
@@ -684,7 +684,7 @@ def machine_info(nginx):
     info = {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     try:
-        info["ssekeeper"] = subprocess.run([SSEKEEPER_BIN, "version"], capture_output=True, text=True).stdout.strip()
+        info["ssekeeper"] = subprocess.run([binary, "version"], capture_output=True, text=True).stdout.strip()
     except OSError:
         pass
     if nginx:
@@ -754,7 +754,7 @@ def main():
         log("compare.py: %s" % e)
         return 2
 
-    machine = machine_info(nginx)
+    machine = machine_info(nginx, args.binary)
     log("compare.py: %s cpus (%s), RLIMIT_NOFILE %d; %s; %s" % (machine["cpus"], machine["cpu_model"], nofile,
                                                               machine.get("ssekeeper"), machine.get("nginx")))
     runs, failures = [], []
