@@ -6,6 +6,11 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+#include <linux/sockios.h>
 
 int ssk_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -33,3 +38,19 @@ int ssk_epoll_wait(int epfd, ssk_poll_event *out, int capacity, int timeout_ms) 
 int ssk_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 
 int ssk_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding) {
+    struct tcp_info info;
+    socklen_t length = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return -1;
+    if (length < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(info.tcpi_bytes_acked)) {
+        errno = EOPNOTSUPP;  // a kernel older than 4.1: no acknowledged total to watch
+        return -1;
+    }
+    int queued = 0;
+    if (ioctl(fd, SIOCOUTQ, &queued) != 0) return -1;
+    *acked = info.tcpi_bytes_acked;
+    *outstanding = queued;
+    return 0;
+}

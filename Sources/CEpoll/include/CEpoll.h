@@ -1,4 +1,4 @@
-// The Linux system calls Glibc's Swift overlay does not export: epoll and accept4.
+// The Linux system calls Glibc's Swift overlay does not export: epoll, accept4, and TCP_INFO's newer fields.
 // Thin wrappers with plain (unpacked) types, so Swift never touches the packed `struct epoll_event`.
 #ifndef SSEKEEPER_CEPOLL_H
 #define SSEKEEPER_CEPOLL_H
@@ -38,5 +38,10 @@ int ssk_accept(int fd);
 
 /// `eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)`; -1 and errno on failure.
 int ssk_eventfd(void);
+
+/// How far a TCP peer has read what was sent: `*acked` is the running total of bytes it acknowledged
+/// (`TCP_INFO`'s `tcpi_bytes_acked`, Linux 4.1+), `*outstanding` the bytes in the send queue, sent or not, that it
+/// has not acknowledged (`SIOCOUTQ`). 0, or -1 and errno. Glibc's `struct tcp_info` lacks the newer fields, hence C.
+int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding);
 
 #endif

@@ -19,9 +19,17 @@ public struct StreamRow: Sendable, Equatable {
     /// Heartbeats sent and skipped on this stream.
     public var heartbeats: Int
     public var heartbeatsSkipped: Int
+    /// Bytes waiting for the client: in ssekeeper's queue plus sent but not acknowledged by its TCP (nil: unknown).
+    public var clientBytesWaiting: Int?
+    /// Time since the client's TCP last acknowledged bytes, while bytes wait for it (nil: nothing waiting, or
+    /// unknown).
+    public var clientLastAcceptedNanos: UInt64?
 
     public init(route: String, path: String, client: String, upstream: String?, ageNanos: UInt64, bytesIn: UInt64,
-                bytesOut: UInt64, lastActivityNanos: UInt64, heartbeats: Int, heartbeatsSkipped: Int) {
+                bytesOut: UInt64, lastActivityNanos: UInt64, heartbeats: Int, heartbeatsSkipped: Int,
+                clientBytesWaiting: Int? = nil, clientLastAcceptedNanos: UInt64? = nil) {
+        self.clientBytesWaiting = clientBytesWaiting
+        self.clientLastAcceptedNanos = clientLastAcceptedNanos
         self.route = route
         self.path = path
         self.client = client

@@ -162,6 +162,19 @@ public struct StreamSettings: Sendable, Equatable {
     public var resumeBackoffMin: Duration
     /// The longest delay between two reconnects.
     public var resumeBackoffMax: Duration
+    /// A client that accepts none of the bytes waiting for it for this long is closed (`client_send_timeout`,
+    /// default 60s; nil: off).
+    public var clientSendTimeout: Duration? = .seconds(60)
+    /// A non-SSE response whose upstream sends nothing for this long mid-body is ended (`upstream_read_timeout`,
+    /// default 60s; nil: off).
+    public var upstreamReadTimeout: Duration? = .seconds(60)
+    /// An SSE upstream silent for this long is treated as broken: resumed or ended (`sse_max_silence`, default off).
+    public var sseMaxSilence: Duration? = nil
+    /// Heartbeats between events are the event `event: <name>` with `data:` (`heartbeat_event`, default off: a
+    /// comment line).
+    public var heartbeatEvent: String? = nil
+    /// The `data:` of a heartbeat event (`heartbeat_data`; nil: the server's Unix time in milliseconds).
+    public var heartbeatData: String? = nil
 
     public init(
         idleTimeout: Duration = .seconds(60),
@@ -243,6 +256,12 @@ public struct Limits: Sendable, Equatable {
     public var drainTimeout: Duration = .seconds(10)
     /// The `retry:` delay sent to SSE clients when draining ends their stream (`drain_retry`, default 1s).
     public var drainRetry: Duration = .seconds(1)
+    /// `TCP_USER_TIMEOUT` on client sockets: a client whose TCP acknowledges nothing for this long is dropped
+    /// (`client_ack_timeout`, default 30s; nil: off, the kernel's own limit of about 15 minutes applies).
+    public var clientAckTimeout: Duration? = .seconds(30)
+    /// TCP keepalive and `TCP_USER_TIMEOUT` on upstream sockets: an upstream host that stopped answering is noticed
+    /// within about this long (`upstream_dead_timeout`, default 60s; nil: off).
+    public var upstreamDeadTimeout: Duration? = .seconds(60)
 
     public init() {}
 }

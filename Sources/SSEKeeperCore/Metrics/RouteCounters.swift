@@ -39,6 +39,12 @@ public struct RouteCounters: Sendable, Equatable {
     public var resumesGivenUp: UInt64 = 0
     /// For each successful resume: from the break to the new response's head, while the client got no event.
     public var resumeGap = Histogram(boundsSeconds: HistogramBuckets.resumeGap)
+    /// Requests ended because a peer was dead or stalled, in `deadPeerReasons` order.
+    public private(set) var deadPeerEnds = [UInt64](repeating: 0, count: RouteCounters.deadPeerReasons.count)
+
+    /// The ends `deadPeerEnds` counts: a stalled or vanished client, a vanished upstream host, an upstream that went
+    /// silent (`upstream_read_timeout`, `sse_max_silence`).
+    public static let deadPeerReasons: [RequestEnd] = [.clientStalled, .clientDead, .upstreamDead, .upstreamReadTimeout, .upstreamSilent]
 
     public init() {}
 
@@ -49,6 +55,12 @@ public struct RouteCounters: Sendable, Equatable {
     public mutating func countRequest(status: Int) {
         let index = (100...599).contains(status) ? status / 100 - 1 : 4
         requestsByClass[index] &+= 1
+    }
+
+    /// Counts a request that ended as `end` when it is one of `deadPeerReasons` (anything else is not counted here).
+    public mutating func countDeadPeer(_ end: RequestEnd) {
+        guard let index = Self.deadPeerReasons.firstIndex(of: end) else { return }
+        deadPeerEnds[index] &+= 1
     }
 
     /// Counts one failed upstream connect.
@@ -67,6 +79,7 @@ public struct RouteCounters: Sendable, Equatable {
         heartbeatsSkipped &+= other.heartbeatsSkipped
         quietClientCloses &+= other.quietClientCloses
         for index in connectErrors.indices { connectErrors[index] &+= other.connectErrors[index] }
+        for index in deadPeerEnds.indices { deadPeerEnds[index] &+= other.deadPeerEnds[index] }
         streamDuration.merge(other.streamDuration)
         upstreamQuiet.merge(other.upstreamQuiet)
         quietCloseAge.merge(other.quietCloseAge)
@@ -82,6 +95,7 @@ public struct RouteCounters: Sendable, Equatable {
         var copy = self
         copy.requestsByClass = requestsByClass.map { $0 }
         copy.connectErrors = connectErrors.map { $0 }
+        copy.deadPeerEnds = deadPeerEnds.map { $0 }
         copy.streamDuration = streamDuration.detachedCopy()
         copy.upstreamQuiet = upstreamQuiet.detachedCopy()
         copy.quietCloseAge = quietCloseAge.detachedCopy()

@@ -14,6 +14,16 @@ public enum RequestEnd: String, Sendable, Equatable {
     case rejected
     /// The process was draining (`SIGTERM`): the stream was ended with `retry:` so the client reconnects elsewhere.
     case draining
+    /// The client accepted none of the bytes waiting for it within `client_send_timeout` (it stopped reading).
+    case clientStalled = "client_stalled"
+    /// The client's TCP stopped acknowledging within `client_ack_timeout` (it vanished without FIN or RST).
+    case clientDead = "client_dead"
+    /// The upstream host stopped answering within `upstream_dead_timeout` (keepalive probes or data unacknowledged).
+    case upstreamDead = "upstream_dead"
+    /// A non-SSE response body stalled for `upstream_read_timeout`.
+    case upstreamReadTimeout = "upstream_read_timeout"
+    /// An SSE upstream sent nothing for `sse_max_silence`.
+    case upstreamSilent = "upstream_silent"
 }
 
 /// One line of the access log: one finished request.

@@ -1,5 +1,6 @@
 import CEpoll
 import Glibc
+import SSEKeeperCore
 
 /// Thin wrappers over the socket system calls the shell needs. Every descriptor they return is
 /// non-blocking and close-on-exec; TCP sockets get `TCP_NODELAY` so small SSE events leave at once.
@@ -67,6 +68,30 @@ enum Socket {
         var length = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return errno }
         return value
+    }
+
+    /// `TCP_USER_TIMEOUT`: the longest time sent data may stay unacknowledged (and, with keepalive, the longest a
+    /// peer may leave probes unanswered) before the kernel drops the connection with `ETIMEDOUT`. Zero turns it off
+    /// (the kernel's own retransmission limit then applies, about 15 minutes).
+    static func setUserTimeout(_ fd: Int32, _ timeout: TimeAmount) {
+        setOption(fd, Int32(IPPROTO_TCP), 18 /* TCP_USER_TIMEOUT */, Int32(clamping: timeout.milliseconds))
+    }
+
+    /// TCP keepalive probes: the first after `idle` without traffic, then every `interval`, `count` in all.
+    static func setKeepalive(_ fd: Int32, idle: TimeAmount, interval: TimeAmount, count: Int32) {
+        setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1)
+        setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, Int32(clamping: max(1, idle.seconds)))
+        setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, Int32(clamping: max(1, interval.seconds)))
+        setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, count)
+    }
+
+    /// How far the peer has read what was sent: its acknowledged total and the bytes it has not acknowledged yet
+    /// (see `ssk_tcp_send_progress`); nil when the kernel cannot tell.
+    static func sendProgress(_ fd: Int32) -> (ackedBytes: UInt64, outstandingBytes: Int)? {
+        var acked: UInt64 = 0
+        var outstanding: Int32 = 0
+        guard ssk_tcp_send_progress(fd, &acked, &outstanding) == 0 else { return nil }
+        return (acked, Int(outstanding))
     }
 
     static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {

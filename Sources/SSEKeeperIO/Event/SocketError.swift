@@ -36,6 +36,13 @@ public struct SocketError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension SocketError {
+    /// Whether an errno says the peer stopped acknowledging (`ETIMEDOUT`: `TCP_USER_TIMEOUT` or keepalive gave up).
+    static func isPeerTimeout(errno code: Int32) -> Bool {
+        code == ETIMEDOUT
+    }
+}
+
 extension ConnectErrorKind {
     /// The kind of a failed connect's errno (nil: no errno, e.g. a name that did not resolve).
     init(errno code: Int32?) {

@@ -53,6 +53,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     /// Registers with the loop and starts reading. Call on the loop queue.
     func start() {
         loop.sessions[ObjectIdentifier(self)] = self
+        if let timeout = limits.clientAckTimeout { Socket.setUserTimeout(client.fd, TimeAmount(timeout)) }
         client.handler = self
         client.start()
         updateDeadline()
@@ -103,7 +104,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
                 clientGone(reason: "client closed the connection")
                 return
             case .failed(let code):
-                clientGone(reason: "client connection failed: \(SocketError.message(errno: code))")
+                clientGone(reason: "client connection failed: \(SocketError.message(errno: code))", errno: code)
                 return
             }
         }
@@ -121,7 +122,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     }
 
     func channelWriteFailed(_ channel: SocketChannel, error: Int32) {
-        clientGone(reason: "write to client failed: \(SocketError.message(errno: error))")
+        clientGone(reason: "write to client failed: \(SocketError.message(errno: error))", errno: error)
     }
 
     /// Routes client bytes by the machine's state: head assembly, the body check, the stream, or pipelined data.
@@ -277,7 +278,12 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     }
 
     func clientWriteFailed() {
-        clientGone(reason: "write to client failed: \(SocketError.message(errno: lastWriteError))")
+        clientGone(reason: "write to client failed: \(SocketError.message(errno: lastWriteError))", errno: lastWriteError)
+    }
+
+    func clientSendProgress() -> (ackedBytes: UInt64, outstandingBytes: Int)? {
+        guard let kernel = Socket.sendProgress(client.fd) else { return nil }
+        return (kernel.ackedBytes, kernel.outstandingBytes + client.pendingByteCount)
     }
 
     func pauseClientReading() { client.pauseReading() }
@@ -303,8 +309,9 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     // MARK: Endings
 
     /// The client closed, reset, or could not be written to: the stream (if any) drops its upstream at once, then
-    /// the connection finishes.
-    func clientGone(reason: String) {
+    /// the connection finishes. `errno` (when a socket call failed) tells a client that stopped acknowledging
+    /// (`client_ack_timeout`) from one that left.
+    func clientGone(reason: String, errno code: Int32 = 0) {
         guard !machine.isFinished else { return }
         if machine.isClosing {
             finish()
@@ -312,7 +319,9 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         }
         if let stream {
             self.stream = nil
-            stream.clientGone(reason: reason)
+            let vanished = SocketError.isPeerTimeout(errno: code)
+            stream.clientGone(reason: vanished ? "the client stopped acknowledging (client_ack_timeout): \(reason)" : reason,
+                              end: vanished ? .clientDead : .clientClosed)
         }
         if probe != nil { probeCut(reason: reason) }
         finish()

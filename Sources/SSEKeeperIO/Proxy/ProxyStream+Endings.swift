@@ -30,18 +30,32 @@ extension ProxyStream {
         client?.streamCompleted(keepAlive: false)
     }
 
-    /// The client closed, reset, or could not be written to: drop the upstream at once (timed, for
-    /// `ssekeeper_teardown_seconds`), then log. The client adapter closes its connection itself.
-    func clientGone(reason: String) {
+    /// The client closed, reset, or could not be written to (`end`: `.clientClosed`, or `.clientDead` when its TCP
+    /// stopped acknowledging): drop the upstream at once (timed, for `ssekeeper_teardown_seconds`), then log. The
+    /// client adapter closes its connection itself.
+    func clientGone(reason: String, end how: RequestEnd = .clientClosed) {
         guard end == nil else { return }
         if upstream != nil {
             let noticed = EventLoop.now()
             dropUpstream()
             metrics.counters.teardown.observe(nanos: EventLoop.now() &- noticed)
         }
-        if headSent, isSSE { noteQuietClientClose() }
-        logAccess(status: headSent ? status : 499, end: .clientClosed, reason: reason)
-        markEnded(.clientClosed)
+        if headSent, isSSE, how == .clientClosed { noteQuietClientClose() }
+        if how != .clientClosed { context.logger.warn("route \(route.prefix): \(clientAddress): \(reason); upstream closed") }
+        logAccess(status: headSent ? status : 499, end: how, reason: reason)
+        markEnded(how)
+    }
+
+    /// The client accepted none of the bytes waiting for it for `client_send_timeout` (`stalledNanos`): it is
+    /// closed and the upstream torn down, so the backend no longer works for nobody.
+    func clientStalled(stalledNanos: UInt64) {
+        guard end == nil else { return }
+        let timeout = route.settings.clientSendTimeout.map { TimeAmount($0).formatted(.config) } ?? "-"
+        let reason = "the client accepted no bytes for \(TimeAmount(nanoseconds: stalledNanos).formatted(.secondsToMilliseconds)) "
+            + "(client_send_timeout \(timeout))"
+        let client = self.client
+        clientGone(reason: reason, end: .clientStalled)
+        client?.streamAborted()
     }
 
     /// A client-side close that comes while the upstream has been quiet for at least one heartbeat interval is
@@ -164,16 +178,24 @@ extension ProxyStream {
             route: route.prefix,
             resumes: route.settings.upstreamResume != .off ? resumeCount : nil)
         metrics.counters.countRequest(status: record.status)
+        metrics.counters.countDeadPeer(how)
         context.accessLog.write(record)
     }
 
     /// This stream's row in `/streams`, when it is streaming an SSE response (a resume gap included).
     func streamRow(now: UInt64) -> StreamRow? {
         guard end == nil, isRelaying || attempt.isResuming, isSSE, streamStartedAt != 0 else { return nil }
+        // A scrape asks the kernel once per open stream: cheap next to the scrape itself, and only on request.
+        let progress = client?.clientSendProgress()
+        var lastAccepted: UInt64?
+        if let progress, progress.outstandingBytes > 0, let watch = sendWatch, watch.lastProgressAt != 0 {
+            lastAccepted = now &- watch.lastProgressAt
+        }
         return StreamRow(
             route: route.prefix, path: path, client: clientAddress, upstream: server,
             ageNanos: now &- streamStartedAt, bytesIn: bytesReceived, bytesOut: bytesSent,
             lastActivityNanos: now &- lastUpstreamBytesAt, heartbeats: relay?.heartbeatsSent ?? 0,
-            heartbeatsSkipped: relay?.heartbeatsSkipped ?? 0)
+            heartbeatsSkipped: relay?.heartbeatsSkipped ?? 0,
+            clientBytesWaiting: progress?.outstandingBytes, clientLastAcceptedNanos: lastAccepted)
     }
 }

@@ -20,7 +20,12 @@ extension ProxyStream {
                 upstreamEnded()
                 return
             case .failed(let code):
-                upstreamBroke(reason: "upstream connection failed: \(SocketError.message(errno: code))")
+                if SocketError.isPeerTimeout(errno: code) {
+                    upstreamBroke(reason: "upstream \(server ?? "") stopped answering (upstream_dead_timeout): "
+                        + SocketError.message(errno: code), end: .upstreamDead)
+                } else {
+                    upstreamBroke(reason: "upstream connection failed: \(SocketError.message(errno: code))")
+                }
                 return
             }
         }
@@ -138,7 +143,10 @@ extension ProxyStream {
         var relay = ResponseRelay(upstreamFraming: framing, clientFraming: plan.framing, sse: sse, now: now)
         relay.begin(head: plan.head, into: &loop.output)
         self.relay = relay
-        if let next = relay.nextHeartbeatDeadline { setDeadline(next) }
+        if let timeout = route.settings.clientSendTimeout {
+            sendWatch = SendProgressWatch(timeoutNanos: TimeAmount(timeout).nanoseconds)
+        }
+        scheduleRelayingDeadline()
         return true
     }
 
@@ -170,8 +178,9 @@ extension ProxyStream {
             guard writeOutputToClient(now: now) else { return }
             if drainRequested {
                 endStreamIfDraining()
-            } else if let client, client.pendingClientBytes > limits.maxBufferedBytes {
-                upstream?.pauseReading()
+            } else if let client, client.pendingClientBytes > 0 {
+                if client.pendingClientBytes > limits.maxBufferedBytes { upstream?.pauseReading() }
+                noteClientBacklog(now: now)
             }
         }
     }
@@ -245,20 +254,18 @@ extension ProxyStream {
         respondError(status: 502, detail: reason, end: how)
     }
 
-    /// A heartbeat may be due: ask the relay, write it.
+    /// A heartbeat may be due: ask the relay, write it. The caller schedules the next deadline.
     func heartbeatDue(now: UInt64) {
         guard relay?.takesHeartbeats == true, let client else { return }
         loop.output.removeAll()
         switch relay!.heartbeat(now: now, clientBacklogged: client.pendingClientBytes > 0, into: &loop.output) {
-        case .notYet(let until):
-            setDeadline(until)
-        case .skipped(let next):
+        case .notYet:
+            break
+        case .skipped:
             metrics.counters.heartbeatsSkipped &+= 1
-            setDeadline(next)
-        case .sent(let next):
+        case .sent:
             metrics.counters.heartbeatsSent &+= 1
-            guard writeOutputToClient(now: now) else { return }
-            setDeadline(relay?.nextHeartbeatDeadline ?? next)
+            writeOutputToClient(now: now)
         }
     }
 }

@@ -116,7 +116,7 @@ extension ProxyStream {
         context.logger.info("route \(route.prefix): resumed from upstream \(server ?? "") "
             + "after \(TimeAmount(nanoseconds: now &- resume.brokeAt).formatted(.secondsToMilliseconds)) and \(resume.attempts) attempts (Last-Event-ID \(resumeRequest?.lastEventID ?? "-"))")
         resumeRequest = nil
-        setDeadline(relay?.nextHeartbeatDeadline ?? 0)
+        scheduleRelayingDeadline()
         return true
     }
 

@@ -42,6 +42,7 @@ extension ProxyStream {
                 }
                 do {
                     let fd = try Socket.startConnect(to: address)
+                    if let timeout = limits.upstreamDeadTimeout { Self.watchForDeadHost(fd, within: TimeAmount(timeout)) }
                     let channel = SocketChannel(fd: fd, loop: loop, connecting: true)
                     channel.handler = self
                     upstream = channel
@@ -186,6 +187,15 @@ extension ProxyStream {
         loop.idleUpstreams.park(
             channel, key: .init(upstream: name, server: server), capacity: pool.keepalive,
             timeoutNanos: TimeAmount(pool.keepaliveTimeout).nanoseconds, now: EventLoop.now())
+    }
+
+    /// `upstream_dead_timeout`: keepalive probes after half the timeout without traffic, then every sixth of it, and
+    /// `TCP_USER_TIMEOUT` at the whole timeout — so a host that vanished is noticed within about `timeout`, while a
+    /// live but quiet backend answers the probes from its kernel and is never disturbed.
+    static func watchForDeadHost(_ fd: Int32, within timeout: TimeAmount) {
+        Socket.setKeepalive(fd, idle: TimeAmount(nanoseconds: timeout.nanoseconds / 2),
+                            interval: TimeAmount(nanoseconds: timeout.nanoseconds / 6), count: 3)
+        Socket.setUserTimeout(fd, timeout)
     }
 
     /// Counts a failure of `serverIndex` (passive health).

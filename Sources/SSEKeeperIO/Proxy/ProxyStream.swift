@@ -90,6 +90,12 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// When the upstream last sent body bytes (or the head), and the longest silence between them so far.
     var lastUpstreamBytesAt: UInt64 = 0
     var longestUpstreamGapNanos: UInt64 = 0
+    /// When ssekeeper last found the upstream paused for a slow client: its silence does not count before that.
+    var upstreamPausedSeenAt: UInt64 = 0
+    /// `client_send_timeout`: whether the client still accepts what is written (set with the response head).
+    var sendWatch: SendProgressWatch?
+    /// When the send watch wants its next look (nil: nothing outstanding seen).
+    var nextSendCheck: UInt64?
 
     /// The deadline this stream wants now (0: none), and the earliest one it has in the loop's heap.
     var deadline: UInt64 = 0
@@ -194,7 +200,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         case .awaitingHead:
             respondError(status: 504, detail: "upstream \(server ?? "") sent no response head within \(ConfigValue.formatDuration(limits.upstreamHeaderTimeout))", end: .timeout)
         case .relaying:
-            heartbeatDue(now: now)
+            relayingDeadline(now: now)
         case .idle, .done, .resumeWaiting, .resumeAttempting:
             break
         }

@@ -20,6 +20,9 @@ protocol StreamClient: AnyObject {
     /// A write reported false: the adapter ends the stream as a client that left (`ProxyStream.clientGone`) and
     /// closes the connection.
     func clientWriteFailed()
+    /// How far the client has read what was written: the bytes not yet acknowledged by its TCP (ssekeeper's queue
+    /// and the kernel's) and the running total it acknowledged; nil when the transport cannot tell.
+    func clientSendProgress() -> (ackedBytes: UInt64, outstandingBytes: Int)?
     /// Stops reading the client (its request body cannot go anywhere yet).
     func pauseClientReading()
     /// Reads the client again.
