@@ -281,8 +281,8 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         clientGone(reason: "write to client failed: \(SocketError.message(errno: lastWriteError))", errno: lastWriteError)
     }
 
-    func clientSendProgress() -> (ackedBytes: UInt64, outstandingBytes: Int)? {
-        guard let kernel = Socket.sendProgress(client.fd) else { return nil }
+    func clientSendProgress(knownAcked: UInt64) -> (ackedBytes: UInt64, outstandingBytes: Int)? {
+        guard let kernel = Socket.sendProgress(client.fd, knownAcked: knownAcked) else { return nil }
         return (kernel.ackedBytes, kernel.outstandingBytes + client.pendingByteCount)
     }
 

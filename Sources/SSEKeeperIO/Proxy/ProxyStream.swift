@@ -190,6 +190,12 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
             resumeTick(now: now)
             return
         }
+        if isRelaying {
+            // Every pop while relaying (at most about one per heartbeat interval, even on a busy stream whose
+            // heartbeat keeps moving) is a chance for the send watch to look at the client.
+            relayingDeadline(now: now)
+            return
+        }
         if deadline > now {
             setDeadline(deadline)
             return
@@ -199,9 +205,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
             upstreamConnectTimedOut()
         case .awaitingHead:
             respondError(status: 504, detail: "upstream \(server ?? "") sent no response head within \(ConfigValue.formatDuration(limits.upstreamHeaderTimeout))", end: .timeout)
-        case .relaying:
-            relayingDeadline(now: now)
-        case .idle, .done, .resumeWaiting, .resumeAttempting:
+        case .idle, .relaying, .done, .resumeWaiting, .resumeAttempting:
             break
         }
     }
