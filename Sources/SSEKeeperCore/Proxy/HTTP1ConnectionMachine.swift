@@ -167,10 +167,10 @@ public struct HTTP1ConnectionMachine: Sendable {
     }
 
     /// The response is complete at `now`. `keepAlive`: the connection serves another request (else it closes
-    /// politely). Returns whether it is kept.
+    /// politely). Returns whether it is kept: never once its close began (closing or closed stays so).
     @discardableResult
     public mutating func responseComplete(now: UInt64, keepAlive: Bool, pendingBytes: Int) -> Bool {
-        guard keepAlive else {
+        guard keepAlive, !isClosing else {
             close(now: now, pendingBytes: pendingBytes)
             return false
         }
