@@ -13,11 +13,17 @@ struct HTTP1ConnectionMachineTests {
 
     static func machine() -> Machine { Machine(now: start, timeouts: timeouts) }
 
-    /// A machine with a request's stream attached (a head arrived at `start + 1` and was routed).
-    static func responding() -> Machine {
+    /// A machine whose first request head arrived at `start + 1` and was parsed (not routed yet).
+    static func headParsed() -> Machine {
         var machine = machine()
         _ = machine.bytesArrived(now: start + 1)
         machine.headParsed()
+        return machine
+    }
+
+    /// A machine with a request's stream attached (a head arrived at `start + 1` and was routed).
+    static func responding() -> Machine {
+        var machine = headParsed()
         machine.streamAttached()
         return machine
     }
@@ -61,9 +67,7 @@ struct HTTP1ConnectionMachineTests {
     }
 
     @Test func aChunkedBodyCheck_feedsBytesToTheCheck_andAnswers408ForTheBody_atTheHeaderTimeout() {
-        var machine = Self.machine()
-        _ = machine.bytesArrived(now: 1_001)
-        machine.headParsed()
+        var machine = Self.headParsed()
         machine.checkingBody(now: 1_004)
         #expect(machine.state == .receivingBody(until: 1_014))
         #expect(!machine.parsesHeads && !machine.isIdle && !machine.isClosing)
@@ -99,9 +103,7 @@ struct HTTP1ConnectionMachineTests {
     }
 
     @Test func theProbe_keepsPipelinedBytes_andEndsItsSilenceAtItsDeadline() {
-        var machine = Self.machine()
-        _ = machine.bytesArrived(now: 1_001)
-        machine.headParsed()
+        var machine = Self.headParsed()
         machine.probing(until: 4_000)
         #expect(machine.state == .probing(until: 4_000))
         let action = machine.bytesArrived(now: 3_999)

@@ -42,6 +42,17 @@ struct UpstreamAttemptMachineResumeTests {
         ResumePolicy.delayNanos(attempt: attempt, minNanos: backoffMin, maxNanos: backoffMax, jitter: jitter)
     }
 
+    /// A machine resuming since 1_000 whose first attempt (started then) sent its request on a pooled (`reused`)
+    /// or fresh connection.
+    static func attemptSent(reused: Bool) -> Machine {
+        var machine = relaying()
+        begin(&machine, now: 1_000)
+        _ = startAttempt(&machine, now: 1_000)
+        machine.connectStarted(reused: reused)
+        machine.requestSent()
+        return machine
+    }
+
     /// Resumes a relaying machine at `brokeAt`, connects on the first attempt and splices at `splicedAt`.
     static func resumeAndSplice(_ machine: inout Machine, brokeAt: UInt64, splicedAt: UInt64) {
         begin(&machine, now: brokeAt)
@@ -82,11 +93,7 @@ struct UpstreamAttemptMachineResumeTests {
     }
 
     @Test func anAttemptWhoseRequestWentOut_timesOutAfterTheHeaderTimeout() {
-        var machine = Self.relaying()
-        Self.begin(&machine, now: 1_000)
-        _ = Self.startAttempt(&machine, now: 1_000)
-        machine.connectStarted(reused: false)
-        machine.requestSent()
+        var machine = Self.attemptSent(reused: false)
         machine.resumeRequestSent(now: 1_030, headerTimeoutNanos: Self.headerTimeout)
         #expect(machine.resume?.stage == .awaitingHead)
         #expect(machine.resumeDeadline == 1_230)
@@ -110,11 +117,7 @@ struct UpstreamAttemptMachineResumeTests {
     }
 
     @Test func aFailureBeforeTheHead_isNeverRetriedWithinAResumeAttempt() {
-        var machine = Self.relaying()
-        Self.begin(&machine, now: 1_000)
-        _ = Self.startAttempt(&machine, now: 1_000)
-        machine.connectStarted(reused: true)
-        machine.requestSent()
+        var machine = Self.attemptSent(reused: true)
         let before = machine.state
         let decision = machine.failedBeforeHead(reason: "reset")
         #expect(decision == .answer(countsAgainstServer: false))
