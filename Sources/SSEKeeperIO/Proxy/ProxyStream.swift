@@ -165,6 +165,16 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         client = nil
     }
 
+    /// Forgets the client (see `detach`).
+    func releaseClient() {
+        client = nil
+    }
+
+    /// Takes `newClient` as the client (see `attach`).
+    func adoptClient(_ newClient: StreamClient) {
+        client = newClient
+    }
+
     /// The connection may not serve another request after this one (pipelining overflowed, or draining).
     func forbidKeepAlive() {
         clientWantsKeepAlive = false
