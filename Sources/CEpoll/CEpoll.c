@@ -40,6 +40,10 @@ int ssk_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLO
 int ssk_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding) {
+    int queued = 0;
+    if (ioctl(fd, SIOCOUTQ, &queued) != 0) return -1;
+    *outstanding = queued;
+    if (queued == 0) return 0;  // nothing outstanding: *acked is left as the caller passed it
     struct tcp_info info;
     socklen_t length = sizeof(info);
     memset(&info, 0, sizeof(info));
@@ -48,9 +52,6 @@ int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding) {
         errno = EOPNOTSUPP;  // a kernel older than 4.1: no acknowledged total to watch
         return -1;
     }
-    int queued = 0;
-    if (ioctl(fd, SIOCOUTQ, &queued) != 0) return -1;
     *acked = info.tcpi_bytes_acked;
-    *outstanding = queued;
     return 0;
 }

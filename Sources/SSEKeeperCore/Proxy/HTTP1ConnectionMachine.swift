@@ -87,7 +87,7 @@ public struct HTTP1ConnectionMachine: Sendable {
     public init(now: UInt64, timeouts: Timeouts) {
         self.timeouts = timeouts
         // Nothing has arrived yet, but the head timeout already runs (a silent connection is not kept).
-        state = .idle(until: Self.adding(timeouts.headerNanos, to: now))
+        state = .idle(until: TimeAmount(nanoseconds: timeouts.headerNanos).deadline(after: now))
     }
 
     /// The deadline of the state, if it has one.
@@ -117,7 +117,7 @@ public struct HTTP1ConnectionMachine: Sendable {
     public mutating func bytesArrived(now: UInt64) -> BytesAction {
         switch state {
         case .idle:
-            state = .readingHead(until: Self.adding(timeouts.headerNanos, to: now))
+            state = .readingHead(until: TimeAmount(nanoseconds: timeouts.headerNanos).deadline(after: now))
             return .parseHead(newRequest: true)
         case .readingHead:
             return .parseHead(newRequest: false)
@@ -143,7 +143,7 @@ public struct HTTP1ConnectionMachine: Sendable {
     /// A pipelined head is about to be parsed from bytes already buffered, at `now` (after a keep-alive response).
     public mutating func pipelinedBytesPending(now: UInt64) {
         guard case .idle = state else { return }
-        state = .readingHead(until: Self.adding(timeouts.headerNanos, to: now))
+        state = .readingHead(until: TimeAmount(nanoseconds: timeouts.headerNanos).deadline(after: now))
     }
 
     /// A request head was parsed: it is counted; the shell routes it.
@@ -153,7 +153,7 @@ public struct HTTP1ConnectionMachine: Sendable {
 
     /// A chunked request body is checked before anything goes upstream (from `now`, within the header timeout).
     public mutating func checkingBody(now: UInt64) {
-        state = .receivingBody(until: Self.adding(timeouts.headerNanos, to: now))
+        state = .receivingBody(until: TimeAmount(nanoseconds: timeouts.headerNanos).deadline(after: now))
     }
 
     /// The request's stream is attached (connecting upstream, awaiting, streaming).
@@ -167,14 +167,14 @@ public struct HTTP1ConnectionMachine: Sendable {
     }
 
     /// The response is complete at `now`. `keepAlive`: the connection serves another request (else it closes
-    /// politely). Returns whether it is kept.
+    /// politely). Returns whether it is kept: never once its close began (closing or closed stays so).
     @discardableResult
     public mutating func responseComplete(now: UInt64, keepAlive: Bool, pendingBytes: Int) -> Bool {
-        guard keepAlive else {
+        guard keepAlive, !isClosing else {
             close(now: now, pendingBytes: pendingBytes)
             return false
         }
-        state = .idle(until: Self.adding(timeouts.keepaliveNanos, to: now))
+        state = .idle(until: TimeAmount(nanoseconds: timeouts.keepaliveNanos).deadline(after: now))
         return true
     }
 
@@ -185,14 +185,14 @@ public struct HTTP1ConnectionMachine: Sendable {
         default: break
         }
         state = pendingBytes == 0
-            ? .lingering(until: Self.adding(timeouts.closingLingerNanos, to: now))
-            : .flushing(until: Self.adding(timeouts.closingFlushNanos, to: now))
+            ? .lingering(until: TimeAmount(nanoseconds: timeouts.closingLingerNanos).deadline(after: now))
+            : .flushing(until: TimeAmount(nanoseconds: timeouts.closingFlushNanos).deadline(after: now))
     }
 
     /// Every byte was written: a flushing connection now lingers.
     public mutating func flushed(now: UInt64) {
         guard case .flushing = state else { return }
-        state = .lingering(until: Self.adding(timeouts.closingLingerNanos, to: now))
+        state = .lingering(until: TimeAmount(nanoseconds: timeouts.closingLingerNanos).deadline(after: now))
     }
 
     /// A deadline reached at `now`.
@@ -211,10 +211,5 @@ public struct HTTP1ConnectionMachine: Sendable {
     /// The connection is closed.
     public mutating func finish() {
         state = .finished
-    }
-
-    private static func adding(_ interval: UInt64, to time: UInt64) -> UInt64 {
-        let (sum, overflow) = time.addingReportingOverflow(interval)
-        return overflow ? .max : sum
     }
 }

@@ -14,7 +14,9 @@ public enum ResumePolicy {
         let (scaled, overflow) = minNanos.multipliedReportingOverflow(by: 1 << shift)
         let base = overflow ? maxNanos : min(maxNanos, scaled)
         let fraction = 0.5 + 0.5 * min(max(jitter, 0), 1)
-        return UInt64(Double(base) * fraction)
+        let delay = Double(base) * fraction
+        // Near `UInt64.max` the product rounds up to 2^64, which does not convert: the base is the delay then.
+        return delay < Double(UInt64.max) ? UInt64(delay) : base
     }
 
     /// The request head for a resume: `original` with `Last-Event-ID` replaced by the stream's last complete

@@ -22,7 +22,9 @@ public struct SendProgressWatch: Sendable, Equatable {
     /// `client_send_timeout`.
     public let timeoutNanos: UInt64
     /// The acknowledged total at the last check.
-    private var ackedBytes: UInt64 = 0
+    public private(set) var ackedBytes: UInt64 = 0
+    /// When the last check was made (0: never).
+    public private(set) var lastCheckAt: UInt64 = 0
     /// When the client last acknowledged bytes, or when bytes became outstanding after an idle spell (0: never
     /// observed).
     public private(set) var lastProgressAt: UInt64 = 0
@@ -43,7 +45,10 @@ public struct SendProgressWatch: Sendable, Equatable {
     /// One check at `now`: `outstandingBytes` not yet acknowledged (ssekeeper's queue plus the kernel's), and the
     /// peer's acknowledged total `ackedBytes` (monotonic for one connection).
     public mutating func check(now: UInt64, outstandingBytes: Int, ackedBytes acked: UInt64) -> Verdict {
-        defer { ackedBytes = acked }
+        defer {
+            ackedBytes = acked
+            lastCheckAt = max(now, 1)
+        }
         if lastProgressAt == 0 || acked != ackedBytes {
             lastProgressAt = max(now, 1)
         }

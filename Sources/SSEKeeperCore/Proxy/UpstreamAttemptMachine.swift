@@ -4,7 +4,8 @@
 ///
 /// A pure machine in the shape of swift-nio's and h11's: the shell reports what happened (`connectFailed`,
 /// `requestSent`, `headArrived`, a deadline...) and gets back an `Action` to carry out. It holds no socket and reads
-/// no clock; times are monotonic nanoseconds passed in, and resume jitter is drawn by the caller.
+/// no clock; times are monotonic nanoseconds passed in (its deadlines saturate at `UInt64.max`), and resume jitter is
+/// drawn by the caller.
 ///
 /// Retry rules (as nginx's default `proxy_next_upstream error timeout`, and never for a request the upstream may have
 /// acted on):
@@ -241,14 +242,15 @@ public struct UpstreamAttemptMachine: Sendable {
     /// within `backoffMaxNanos` of the previous splice goes on with the back-off where it was (`jitter` in 0..<1).
     public mutating func beginResume(now: UInt64, windowNanos: UInt64, backoffMinNanos: UInt64, backoffMaxNanos: UInt64,
                                      jitter: Double) {
-        let (windowEnd, overflow) = now.addingReportingOverflow(windowNanos)
-        var resume = Resume(brokeAt: now, windowEnd: overflow ? .max : windowEnd, attempts: 0, nextAt: now, lastFailure: nil)
+        let windowEnd = TimeAmount(nanoseconds: windowNanos).deadline(after: now)
+        var resume = Resume(brokeAt: now, windowEnd: windowEnd, attempts: 0, nextAt: now, lastFailure: nil)
         let quick = lastSpliceAt != 0 && now &- lastSpliceAt < backoffMaxNanos
         quickResumeStreak = quick ? quickResumeStreak + 1 : 0
         if quickResumeStreak > 0 {
             resume.attempts = quickResumeStreak
-            resume.nextAt = now + ResumePolicy.delayNanos(
+            let delay = ResumePolicy.delayNanos(
                 attempt: resume.attempts, minNanos: backoffMinNanos, maxNanos: backoffMaxNanos, jitter: jitter)
+            resume.nextAt = TimeAmount(nanoseconds: delay).deadline(after: now)
         }
         state = .resumeWaiting(resume)
     }
@@ -257,7 +259,7 @@ public struct UpstreamAttemptMachine: Sendable {
     public mutating func startResumeAttempt(now: UInt64, connectTimeoutNanos: UInt64, order: [Int]) -> Action {
         guard var resume else { return .giveUp(timedOut: false, lastFailure: nil) }
         resume.attempts += 1
-        resume.nextAt = now + connectTimeoutNanos
+        resume.nextAt = TimeAmount(nanoseconds: connectTimeoutNanos).deadline(after: now)
         resume.stage = .connecting
         state = .resumeAttempting(resume, Attempt(server: -1, reused: false, receivedResponseBytes: false))
         return start(order: order)
@@ -266,7 +268,7 @@ public struct UpstreamAttemptMachine: Sendable {
     /// The resume attempt's connection is up and its request went out: its head is awaited until `now + headerTimeout`.
     public mutating func resumeRequestSent(now: UInt64, headerTimeoutNanos: UInt64) {
         guard case .resumeAttempting(var resume, let attempt) = state else { return }
-        resume.nextAt = now + headerTimeoutNanos
+        resume.nextAt = TimeAmount(nanoseconds: headerTimeoutNanos).deadline(after: now)
         resume.stage = .awaitingHead
         state = .resumeAttempting(resume, attempt)
     }
@@ -276,8 +278,9 @@ public struct UpstreamAttemptMachine: Sendable {
                                              jitter: Double) {
         guard var resume else { return }
         resume.lastFailure = detail
-        resume.nextAt = now + ResumePolicy.delayNanos(
+        let delay = ResumePolicy.delayNanos(
             attempt: resume.attempts, minNanos: backoffMinNanos, maxNanos: backoffMaxNanos, jitter: jitter)
+        resume.nextAt = TimeAmount(nanoseconds: delay).deadline(after: now)
         state = .resumeWaiting(resume)
     }
 

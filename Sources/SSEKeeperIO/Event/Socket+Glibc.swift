@@ -86,9 +86,10 @@ enum Socket {
     }
 
     /// How far the peer has read what was sent: its acknowledged total and the bytes it has not acknowledged yet
-    /// (see `ssk_tcp_send_progress`); nil when the kernel cannot tell.
-    static func sendProgress(_ fd: Int32) -> (ackedBytes: UInt64, outstandingBytes: Int)? {
-        var acked: UInt64 = 0
+    /// (see `ssk_tcp_send_progress`); nil when the kernel cannot tell. With nothing outstanding the total is not
+    /// read (one system call, not two) and `knownAcked` is returned as it.
+    static func sendProgress(_ fd: Int32, knownAcked: UInt64) -> (ackedBytes: UInt64, outstandingBytes: Int)? {
+        var acked: UInt64 = knownAcked
         var outstanding: Int32 = 0
         guard ssk_tcp_send_progress(fd, &acked, &outstanding) == 0 else { return nil }
         return (acked, Int(outstanding))

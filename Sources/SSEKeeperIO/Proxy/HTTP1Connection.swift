@@ -281,8 +281,8 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         clientGone(reason: "write to client failed: \(SocketError.message(errno: lastWriteError))", errno: lastWriteError)
     }
 
-    func clientSendProgress() -> (ackedBytes: UInt64, outstandingBytes: Int)? {
-        guard let kernel = Socket.sendProgress(client.fd) else { return nil }
+    func clientSendProgress(knownAcked: UInt64) -> (ackedBytes: UInt64, outstandingBytes: Int)? {
+        guard let kernel = Socket.sendProgress(client.fd, knownAcked: knownAcked) else { return nil }
         return (kernel.ackedBytes, kernel.outstandingBytes + client.pendingByteCount)
     }
 
@@ -304,6 +304,31 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     func streamAborted() {
         stream = nil
         finish()
+    }
+
+    // MARK: A stream apart from this connection
+
+    /// Lets go of the stream in flight without ending it (it is detached: see `ProxyStream.detach`) and closes this
+    /// connection. Returns the stream, or nil when there is none.
+    func releaseStream() -> ProxyStream? {
+        guard let stream, !machine.isFinished else { return nil }
+        self.stream = nil
+        stream.detach()
+        finish()
+        return stream
+    }
+
+    /// Takes up a detached stream as this connection's response, instead of a request of its own: `preamble` (the
+    /// response head this client needs) goes out first. Only between requests; false when it could not be attached.
+    func adopt(_ detached: ProxyStream, preamble: [UInt8]) -> Bool {
+        guard stream == nil, machine.parsesHeads, detached.isDetached, detached.loop === loop else { return false }
+        stream = detached
+        machine.streamAttached()
+        guard detached.attach(self, preamble: preamble) else {
+            if stream === detached { stream = nil }
+            return false
+        }
+        return true
     }
 
     // MARK: Endings

@@ -186,7 +186,7 @@ extension ProxyStream {
     func streamRow(now: UInt64) -> StreamRow? {
         guard end == nil, isRelaying || attempt.isResuming, isSSE, streamStartedAt != 0 else { return nil }
         // A scrape asks the kernel once per open stream: cheap next to the scrape itself, and only on request.
-        let progress = client?.clientSendProgress()
+        let progress = client?.clientSendProgress(knownAcked: sendWatch?.ackedBytes ?? 0)
         var lastAccepted: UInt64?
         if let progress, progress.outstandingBytes > 0, let watch = sendWatch, watch.lastProgressAt != 0 {
             lastAccepted = now &- watch.lastProgressAt

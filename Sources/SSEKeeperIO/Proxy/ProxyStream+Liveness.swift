@@ -18,8 +18,7 @@ extension ProxyStream {
     func scheduleRelayingDeadline() {
         var next = relay?.nextHeartbeatDeadline ?? .max
         if let limit = silenceLimit {
-            let (end, overflow) = max(lastUpstreamBytesAt, upstreamPausedSeenAt).addingReportingOverflow(limit.nanos)
-            next = min(next, overflow ? .max : end)
+            next = min(next, TimeAmount(nanoseconds: limit.nanos).deadline(after: max(lastUpstreamBytesAt, upstreamPausedSeenAt)))
         }
         if let check = nextSendCheck { next = min(next, check) }
         setDeadline(next == .max ? 0 : next)
@@ -40,7 +39,10 @@ extension ProxyStream {
         }
         let heartbeatIsDue = relay?.nextHeartbeatDeadline.map { $0 <= now } ?? false
         let checkDue = nextSendCheck.map { $0 <= now } ?? false
-        if heartbeatIsDue || checkDue {
+        // The kernel's send buffer (megabytes on loopback) can hold everything a stalled reader was sent, so
+        // ssekeeper's own queue stays empty: look at the client's acknowledgements at least once per pop.
+        let lookedRecently = sendWatch.map { now &- $0.lastCheckAt < $0.checkIntervalNanos } ?? true
+        if heartbeatIsDue || checkDue || !lookedRecently {
             guard checkClientProgress(now: now) else { return }
         }
         if heartbeatIsDue {
@@ -53,7 +55,7 @@ extension ProxyStream {
     /// Asks the send watch whether the client still accepts bytes; false when it was stalled and is now closed.
     func checkClientProgress(now: UInt64) -> Bool {
         guard var watch = sendWatch, let client else { return true }
-        guard let progress = client.clientSendProgress() else {
+        guard let progress = client.clientSendProgress(knownAcked: watch.ackedBytes) else {
             // The transport cannot tell (a kernel older than 4.1): the watch is off for this stream.
             sendWatch = nil
             nextSendCheck = nil

@@ -165,6 +165,16 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         client = nil
     }
 
+    /// Forgets the client (see `detach`).
+    func releaseClient() {
+        client = nil
+    }
+
+    /// Takes `newClient` as the client (see `attach`).
+    func adoptClient(_ newClient: StreamClient) {
+        client = newClient
+    }
+
     /// The connection may not serve another request after this one (pipelining overflowed, or draining).
     func forbidKeepAlive() {
         clientWantsKeepAlive = false
@@ -190,6 +200,12 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
             resumeTick(now: now)
             return
         }
+        if isRelaying {
+            // Every pop while relaying (at most about one per heartbeat interval, even on a busy stream whose
+            // heartbeat keeps moving) is a chance for the send watch to look at the client.
+            relayingDeadline(now: now)
+            return
+        }
         if deadline > now {
             setDeadline(deadline)
             return
@@ -199,9 +215,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
             upstreamConnectTimedOut()
         case .awaitingHead:
             respondError(status: 504, detail: "upstream \(server ?? "") sent no response head within \(ConfigValue.formatDuration(limits.upstreamHeaderTimeout))", end: .timeout)
-        case .relaying:
-            relayingDeadline(now: now)
-        case .idle, .done, .resumeWaiting, .resumeAttempting:
+        case .idle, .relaying, .done, .resumeWaiting, .resumeAttempting:
             break
         }
     }

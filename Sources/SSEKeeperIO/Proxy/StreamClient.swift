@@ -21,8 +21,9 @@ protocol StreamClient: AnyObject {
     /// closes the connection.
     func clientWriteFailed()
     /// How far the client has read what was written: the bytes not yet acknowledged by its TCP (ssekeeper's queue
-    /// and the kernel's) and the running total it acknowledged; nil when the transport cannot tell.
-    func clientSendProgress() -> (ackedBytes: UInt64, outstandingBytes: Int)?
+    /// and the kernel's) and the running total it acknowledged (`knownAcked` when nothing is outstanding, so a
+    /// healthy connection costs one system call); nil when the transport cannot tell.
+    func clientSendProgress(knownAcked: UInt64) -> (ackedBytes: UInt64, outstandingBytes: Int)?
     /// Stops reading the client (its request body cannot go anywhere yet).
     func pauseClientReading()
     /// Reads the client again.

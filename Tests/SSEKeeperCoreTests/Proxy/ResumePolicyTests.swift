@@ -16,6 +16,13 @@ struct ResumePolicyTests {
         }
     }
 
+    @Test func delay_staysWithinTheBase_forBoundsNearUInt64Max() {
+        for jitter in [0, 0.999_999_999, 1] {
+            let delay = ResumePolicy.delayNanos(attempt: 3, minNanos: .max / 2, maxNanos: .max, jitter: jitter)
+            #expect(delay >= UInt64.max / 2 && delay <= .max, "jitter \(jitter)")
+        }
+    }
+
     static let head = RequestHead(method: "GET", target: "/events", headers: ["Host": "t", "Last-Event-ID": "client-1"])
 
     @Test func request_keepsTheClientsLastEventID_untilTheUpstreamSentAnId() throws {
