@@ -92,4 +92,5 @@ class Firewall:
                           "add rule inet deadpeers input ip daddr %s tcp dport %d drop\n" % (host, port, host, port))
             else:
                 for side in (["-s", host, "--sport"], ["-d", host, "--dport"]):
-                    self._run([self.tool, "-w", "-A", "INPUT", "-i", "lo", "-p", "tcp"] + side + [str(port), "-j", "DROP"])
+                    self._run([self.tool, "-w", "-A", "INPUT", "-i", "lo", "-p", "tcp"] + side
+                              + [str(port), "-j", "DROP"])

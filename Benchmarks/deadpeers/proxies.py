@@ -18,6 +18,10 @@ from trial import BACKEND_HOST, PROXY_HOST  # noqa: E402
 
 SHORT_SETTINGS = [("idle_timeout", "2s"), ("client_ack_timeout", "2s"), ("client_send_timeout", "3s"),
                   ("upstream_dead_timeout", "3s"), ("sse_upstream_error_event", "on")]
+# (b) alone raises client_ack_timeout above client_send_timeout: a client that stops reading closes its window at
+# once, and the kernel ends a connection whose window stayed shut for TCP_USER_TIMEOUT (it bounds zero-window
+# probing too), which would hide ssekeeper's own send watch, the thing (b) is there to time.
+SHORT_OVERRIDES = {"b": {"client_ack_timeout": "5s"}}
 # ssekeeper's defaults (Sources/SSEKeeperCore/Config/Config.swift), seconds; used for the expected bounds
 DEFAULTS = {"idle_timeout": 60.0, "client_ack_timeout": 30.0, "client_send_timeout": 60.0,
             "upstream_dead_timeout": 60.0}
@@ -40,6 +44,12 @@ def accepted_short_settings(binary):
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return accepted, rejected
+
+
+def short_settings(accepted, scenario):
+    """The accepted short settings as one scenario uses them (SHORT_OVERRIDES applied)."""
+    overrides = SHORT_OVERRIDES.get(scenario, {})
+    return [(name, overrides.get(name, value)) for name, value in accepted]
 
 
 def ssekeeper_config(port, backend_port, settings):

@@ -16,16 +16,20 @@ Three scenarios, each timed from the moment the peer vanished (or stopped readin
       client's unread bytes stopped growing (its window closed), the most bytes the proxy's kernel send queue
       held for the client (/proc/net/tcp tx_queue) and when it stopped growing, and when the backend's own
       writes first blocked.
-  (c) a backend host silently dropped mid-stream while the stream is quiet (every
-      packet of the backend's connection dropped). Figure: seconds until the CLIENT is told: its response ends,
-      its connection closes or is reset, or it receives an `event: error`.
+  (c) a backend host silently dropped mid-stream while the stream is quiet (every packet of the backend's
+      connection dropped). Figure: seconds until the CLIENT is told: its response ends, its connection closes
+      or is reset, or it receives an `event: error`.
 
 Three paths, each scenario with its own fresh proxy, all nine (three with --quick) at the same time:
   ssekeeper-defaults  `ssekeeper run` with listen, upstream and route only: every timeout at its default
   ssekeeper-short     the same plus SHORT_SETTINGS (idle_timeout 2s: a heartbeat after ~0.66 s of silence;
                       client_ack_timeout 2s; client_send_timeout 3s; upstream_dead_timeout 3s;
-                      sse_upstream_error_event on). A directive the binary's `ssekeeper check` rejects is left out
-                      and reported (its default then applies).
+                      sse_upstream_error_event on), except that (b) raises client_ack_timeout to 5s
+                      (SHORT_OVERRIDES): the kernel ends a connection whose window stayed shut for TCP_USER_TIMEOUT,
+                      so with client_ack_timeout below client_send_timeout (b) would time the kernel, not
+                      ssekeeper's send watch. A directive the binary's `ssekeeper check` rejects is left out and
+                      reported (its default then applies). The files: isolation.py (namespace, rules),
+                      proxies.py (the proxies, the settings), trial.py (one scenario through one proxy).
   nginx               Debian's nginx as Benchmarks/compare.py runs it (its NGINX_CONF: proxy_buffering off,
                       HTTP/1.1 upstream, proxy_read_timeout and proxy_send_timeout 24h as SSE users set them;
                       send_timeout and everything else at nginx's defaults).
@@ -33,23 +37,26 @@ Three paths, each scenario with its own fresh proxy, all nine (three with --quic
 Isolation: the script re-executes itself under `unshare --net` (a private network namespace that disappears with
 it), brings that namespace's `lo` up and uses loopback addresses only: clients bind 127.0.0.2, backends listen on
 127.0.0.3, proxies listen on 127.0.0.1. A peer is dropped with nft (or iptables) rules in the namespace's INPUT
-hook matching its address and port, both directions. INPUT, not OUTPUT: a packet dropped in OUTPUT fails inside
-the sender's own stack (the send returns an error and TCP knows nothing left), which is not what a vanished peer
-looks like; dropped at INPUT, the packet was sent and is lost, as on a real network. The host's own rules are
+hook matching its address and port, both directions. INPUT, not OUTPUT: a packet dropped in OUTPUT is refused
+inside the sender's own stack (a local transmit error), which is not what a vanished peer looks like; dropped at
+INPUT, the packet left the sender and is lost, as on a real network. The host's own rules are
 never touched. nftables (or iptables) is installed with apt-get when neither binary exists, nginx with
 Benchmarks/install.sh (full run only), both before entering the namespace.
 
 Caps: 90 s per scenario in the full run, 20 s with --quick (--cap S overrides). A peer not noticed within the
 cap is reported as "> cap".
 
-Expected bounds for ssekeeper (from its effective settings; heartbeat interval = idle_timeout x 0.33):
-  (a) heartbeat interval + client_ack_timeout + 3 s
-  (b) client_send_timeout + 1 s + the measured time until the client's window closed
-  (c) upstream_dead_timeout + 3 s
+Expected bounds for ssekeeper (from its effective settings; heartbeat interval = idle_timeout x 0.33), and the
+directive its warning must name (--check fails when another one ended the stream):
+  (a) heartbeat interval + min(client_ack_timeout, client_send_timeout) + 3 s; the smaller of the two
+  (b) min(client_send_timeout + 1 s, client_ack_timeout + 3 s) + the measured time until the client's window closed;
+      client_send_timeout when it is the smaller, else client_ack_timeout (the kernel's zero-window limit)
+  (c) upstream_dead_timeout + 3 s; upstream_dead_timeout
 
-Exit status: 0 when every trial ran (and, with --check, every ssekeeper bound was met and every short directive
-was accepted); 1 when a trial broke (a stream that did not open, a proxy that died) or, with --check, a bound was
-missed or a directive rejected; 2 on setup errors (not root, no binary, no nginx, no nft/iptables, no namespace).
+Exit status: 0 when every trial ran (and, with --check, every short directive was accepted and every ssekeeper
+trial met its bound and named the expected directive); 1 when a trial broke (a stream that did not open, a proxy
+that died) or, with --check, one of those failed; 2 on setup errors (not root, no binary, no nginx, no nft or
+iptables, no namespace).
 """
 
 import argparse
@@ -64,7 +71,8 @@ import time
 
 from isolation import NETNS_MARK, SetupError, enter_checked_namespace, firewall_tool, Firewall, install_with_apt, \
     log, network_namespace
-from proxies import NginxProxy, SSEKeeperProxy, accepted_short_settings, compare
+from proxies import SHORT_OVERRIDES, NginxProxy, SSEKeeperProxy, accepted_short_settings, compare, \
+    short_settings
 from trial import QUIET_BEFORE_DROP_S, SETUP_TIMEOUT_S, EVENT_BYTES, EVENTS_PER_TICK, TICK_S, CLIENT_RCVBUF, Trial
 
 SCRIPT = os.path.abspath(__file__)
@@ -105,29 +113,25 @@ def prepare(args):
 # ---------------------------------------------------------------------------------------------- the run
 
 def expected_bound(scenario, settings, result):
-    """ssekeeper's expected bound in seconds for one trial (None for nginx, or when the trial measured no fill)."""
+    """ssekeeper's expected bound in seconds for one trial, and the directive it should name when it ends the
+    stream (None, None for nginx). The shorter of the two client limits acts first in (a) and (b)."""
     if settings is None:
-        return None
+        return None, None
+    ack, send = settings["client_ack_timeout"], settings["client_send_timeout"]
     if scenario == "a":
-        return settings["idle_timeout"] * HEARTBEAT_FRACTION + settings["client_ack_timeout"] + SLACK_S
+        return (settings["idle_timeout"] * HEARTBEAT_FRACTION + min(ack, send) + SLACK_S,
+                "client_ack_timeout" if ack <= send else "client_send_timeout")
     if scenario == "b":
-        return settings["client_send_timeout"] + SEND_SLACK_S + result.get("client_window_closed_s", 0.0)
-    return settings["upstream_dead_timeout"] + SLACK_S
+        return (min(send + SEND_SLACK_S, ack + SLACK_S) + result.get("client_window_closed_s", 0.0),
+                "client_send_timeout" if send < ack else "client_ack_timeout")
+    return settings["upstream_dead_timeout"] + SLACK_S, "upstream_dead_timeout"
 
 
-def make_proxies(args, accepted):
-    if args.quick:
-        names = ["ssekeeper-short"]
-    else:
-        names = PATHS
-    made = []
-    for name in names:
-        if name == "nginx":
-            made.append(lambda: NginxProxy(compare.find_nginx()))
-        else:
-            settings = accepted if name == "ssekeeper-short" else []
-            made.append(lambda name=name, settings=settings: SSEKeeperProxy(args.binary, name, settings))
-    return names, made
+def make_proxy(args, path, scenario, accepted):
+    if path == "nginx":
+        return NginxProxy(compare.find_nginx())
+    settings = short_settings(accepted, scenario) if path == "ssekeeper-short" else []
+    return SSEKeeperProxy(args.binary, path, settings)
 
 
 def run_all(args):
@@ -138,12 +142,12 @@ def run_all(args):
     for name, value, reason in rejected:
         log("deadpeers: this binary rejects `%s %s;` (%s); ssekeeper-short runs without it" % (name, value, reason))
     cap = args.cap or (QUICK_CAP_S if args.quick else FULL_CAP_S)
-    names, factories = make_proxies(args, accepted)
+    names = ["ssekeeper-short"] if args.quick else PATHS
     trials = []
     try:
         for scenario in SCENARIOS:
-            for factory in factories:
-                trials.append(Trial(scenario, factory(), cap, firewall))
+            for path in names:
+                trials.append(Trial(scenario, make_proxy(args, path, scenario, accepted), cap, firewall))
         threads = [threading.Thread(target=t.run, daemon=True) for t in trials]
         started = time.monotonic()
         for thread in threads:
@@ -166,14 +170,21 @@ def run_all(args):
         r = trial.result
         settings = trial.proxy.effective()
         r["settings"] = settings
-        r["bound_s"] = expected_bound(r["scenario"], settings, r)
-        if r["bound_s"] is not None:
-            r["bound_s"] = round(r["bound_s"], 2)
+        bound, reason = expected_bound(r["scenario"], settings, r)
+        r["logged_reasons"] = [m.group(1) for line in r.get("proxy", {}).get("log", [])
+                               for m in [END_REASON.search(line)] if m]
+        if bound is not None:
+            r["bound_s"] = round(bound, 2)
             r["bound_met"] = r["seconds"] is not None and r["seconds"] <= r["bound_s"]
+            r["expected_reason"] = reason
+            r["reason_met"] = r["seconds"] is None or reason in r["logged_reasons"]
         if r.get("proxy", {}).get("alive_at_end") is False:
             r["error"] = r.get("error") or "the proxy died"
         results.append(r)
     return {"paths": names, "cap_s": cap, "short_settings": [list(s) for s in accepted],
+            "short_overrides": {scenario: {n: v for n, v in overrides.items() if n in dict(accepted)}
+                                for scenario, overrides in SHORT_OVERRIDES.items()
+                                if any(n in dict(accepted) for n in overrides)},
             "short_settings_rejected": [list(s) for s in rejected], "results": results,
             "firewall": os.path.basename(firewall.tool),
             "events_b": {"event_bytes": EVENT_BYTES, "events_per_tick": EVENTS_PER_TICK, "tick_s": TICK_S,
@@ -201,9 +212,10 @@ def render(report):
     lines.append("")
     for r in report["results"]:
         notes = ["noticed as: %s" % r["noticed_as"]] if r["noticed_as"] else []
-        reasons = [m.group(1) for line in r.get("proxy", {}).get("log", []) for m in [END_REASON.search(line)] if m]
-        if reasons:
-            notes.append("ssekeeper logged: " + reasons[0])
+        if r.get("logged_reasons"):
+            notes.append("ssekeeper logged: " + r["logged_reasons"][0])
+        if r.get("reason_met") is False:
+            notes.append("EXPECTED %s" % r["expected_reason"])
         if r["scenario"] == "b":
             notes.append("client window closed at %.2f s (%d B unread); proxy send queue peaked at %d KiB, full at "
                          "%.2f s; backend blocked at %s" % (
@@ -215,13 +227,15 @@ def render(report):
             notes.append("BROKEN: " + r["error"])
         if r.get("bound_met") is False:
             notes.append("BOUND MISSED" if r["bound_s"] <= r["cap_s"] else
-                         "bound not shown: it lies beyond the cap (counts as missed for --check)")
+                         "its bound lies beyond the cap (counts as missed for --check)")
         lines.append("(%s) %-19s %s" % (r["scenario"], r["path"], "; ".join(notes)))
     if report["short_settings_rejected"]:
         lines.append("")
         lines.append("rejected by this binary (left out of ssekeeper-short, its defaults apply): " + ", ".join(
             "%s %s" % (n, v) for n, v, _ in report["short_settings_rejected"]))
-    lines.append("short settings used: " + " ".join("%s %s;" % (n, v) for n, v in report["short_settings"]))
+    lines.append("short settings used: " + " ".join("%s %s;" % (n, v) for n, v in report["short_settings"]) + "".join(
+        " (%s) with %s" % (scenario, " ".join("%s %s;" % o for o in overrides.items()))
+        for scenario, overrides in report["short_overrides"].items()))
     return "\n".join(lines)
 
 
@@ -266,12 +280,12 @@ def main(argv):
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
     broken = [r for r in report["results"] if r.get("error")]
-    missed = [r for r in report["results"] if r.get("bound_met") is False]
+    missed = [r for r in report["results"] if r.get("bound_met") is False or r.get("reason_met") is False]
     if broken:
         log("deadpeers: %d trial(s) broke" % len(broken))
         return 1
     if args.check and (missed or report["short_settings_rejected"]):
-        log("deadpeers: check failed: %d bound(s) missed, %d short directive(s) rejected"
+        log("deadpeers: check failed: %d bound(s) missed or ended for another reason, %d short directive(s) rejected"
             % (len(missed), len(report["short_settings_rejected"])))
         return 1
     return 0
