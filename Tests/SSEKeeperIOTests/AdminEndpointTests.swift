@@ -56,6 +56,8 @@ struct AdminEndpointTests {
         #expect((row["bytes_out"] as? Int ?? 0) > first.utf8.count)
         #expect((row["heartbeats"] as? Int ?? 0) >= 1)
         #expect(row["heartbeats_skipped"] as? Int == 0)
+        #expect(row["client_bytes_waiting"] as? Int == 0, "the client read everything and its TCP acknowledged it")
+        #expect(row["client_last_accepted_s"] is NSNull, "nothing waits for the client")
         let age = row["age_s"] as? Double ?? 0, quiet = row["last_activity_s"] as? Double ?? 0
         #expect(age >= 0.3 && age < 5, "age \(age)")
         #expect(quiet >= 0.3 && quiet <= age, "last upstream byte \(quiet) s ago")

@@ -168,3 +168,69 @@ struct DeadPeerTests {
         #expect(!proxy.log.contains("upstream_dead"))
     }
 }
+
+/// The kernel timers behind `client_ack_timeout` and `upstream_dead_timeout`, read back from the proxy's own sockets
+/// (what the kernel then does with them is measured in `Benchmarks/deadpeers/run.py`, with packets really dropped).
+@Suite(.serialized)
+struct DeadPeerSocketOptionTests {
+    static func intOption(_ fd: Int32, _ level: Int32, _ name: Int32) -> Int32 {
+        var value: Int32 = -1
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        _ = getsockopt(fd, level, name, &value, &length)
+        return value
+    }
+
+    /// The client connection's and its stream's upstream descriptors, read on the loop.
+    static func descriptors(_ proxy: ProxyHarness) -> (client: Int32, upstream: Int32)? {
+        let loop = proxy.server.group.loops[0]
+        return loop.queue.sync {
+            for case let connection as HTTP1Connection in loop.sessions.values {
+                if let upstream = connection.stream?.upstream { return (connection.client.fd, upstream.fd) }
+            }
+            return nil
+        }
+    }
+
+    static func openStream(_ limits: Limits) throws -> (ProxyHarness, TestSocket, TestUpstream) {
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send(sseResponseHead(chunked: false))
+            try connection.send("data: one\n\n")
+            _ = try? connection.secondsUntilClosed()
+        }
+        let proxy = try ProxyHarness(upstreamPort: upstream.port, limits: limits)
+        let client = try proxy.client()
+        client.setReceiveTimeout(seconds: 5)
+        try client.send("GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
+        var seen: [UInt8] = []
+        try client.receive(until: "data: one\n\n", into: &seen)
+        return (proxy, client, upstream)
+    }
+
+    @Test func clientAckTimeout_isTheClientSocketsUserTimeout_andUpstreamDeadTimeout_setsKeepaliveAndUserTimeout() throws {
+        var limits = Limits()
+        limits.clientAckTimeout = .milliseconds(7_500)
+        limits.upstreamDeadTimeout = .seconds(12)
+        let (proxy, client, upstream) = try Self.openStream(limits)
+        let fds = try #require(Self.descriptors(proxy))
+        let tcp = Int32(IPPROTO_TCP)
+        #expect(Self.intOption(fds.client, tcp, 18 /* TCP_USER_TIMEOUT */) == 7_500)
+        #expect(Self.intOption(fds.upstream, tcp, 18) == 12_000)
+        #expect(Self.intOption(fds.upstream, SOL_SOCKET, SO_KEEPALIVE) == 1)
+        #expect(Self.intOption(fds.upstream, tcp, TCP_KEEPIDLE) == 6)
+        #expect(Self.intOption(fds.upstream, tcp, TCP_KEEPINTVL) == 2)
+        #expect(Self.intOption(fds.upstream, tcp, TCP_KEEPCNT) == 3)
+        withExtendedLifetime((client, upstream)) {}
+    }
+
+    @Test func off_leavesTheKernelsDefaults() throws {
+        var limits = Limits()
+        limits.clientAckTimeout = nil
+        limits.upstreamDeadTimeout = nil
+        let (proxy, client, upstream) = try Self.openStream(limits)
+        let fds = try #require(Self.descriptors(proxy))
+        #expect(Self.intOption(fds.client, Int32(IPPROTO_TCP), 18) == 0)
+        #expect(Self.intOption(fds.upstream, Int32(IPPROTO_TCP), 18) == 0)
+        #expect(Self.intOption(fds.upstream, SOL_SOCKET, SO_KEEPALIVE) == 0)
+        withExtendedLifetime((client, upstream)) {}
+    }
+}

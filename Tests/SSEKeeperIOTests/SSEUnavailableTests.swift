@@ -59,10 +59,18 @@ struct SSEUnavailableTests {
         return (received, reader.finished)
     }
 
-    @Test func upstreamErrorEvent_isSentWhenTheUpstreamBreaksBetweenEvents() throws {
+    @Test func upstreamErrorEvent_isSentWhenTheUpstreamBreaksBetweenEvents_withoutRewindingItsLastEventID() throws {
         let (received, finished) = try Self.bodyAfterUpstreamReset(sending: "id: 3\ndata: three\n\n")
-        #expect(received.hasPrefix("id: 3\ndata: three\n\nid: 12\nevent: error\ndata: {\"status\":502,\"reason\":\"upstream connection failed: "))
+        // No `id: 12` (the request's Last-Event-ID): the client's last event ID is 3 now, and must stay 3.
+        #expect(received.hasPrefix("id: 3\ndata: three\n\nevent: error\ndata: {\"status\":502,\"reason\":\"upstream connection failed: "))
         #expect(!finished, "no final chunk: the client still learns the response is incomplete")
+    }
+
+    @Test func upstreamErrorEvent_beforeTheUpstreamsFirstEvent_keepsTheRequestsLastEventID() throws {
+        // Before the stream's first blank line the client's buffer is empty: dispatching without `id: 12` would
+        // clear the ID it reconnected with.
+        let (received, _) = try Self.bodyAfterUpstreamReset(sending: ": warming up\n")
+        #expect(received.hasPrefix(": warming up\nid: 12\nevent: error\ndata: {\"status\":502,"))
     }
 
     @Test func upstreamErrorEvent_isNotSentInsideAnUnfinishedEvent() throws {

@@ -28,8 +28,6 @@ public struct StreamRow: Sendable, Equatable {
     public init(route: String, path: String, client: String, upstream: String?, ageNanos: UInt64, bytesIn: UInt64,
                 bytesOut: UInt64, lastActivityNanos: UInt64, heartbeats: Int, heartbeatsSkipped: Int,
                 clientBytesWaiting: Int? = nil, clientLastAcceptedNanos: UInt64? = nil) {
-        self.clientBytesWaiting = clientBytesWaiting
-        self.clientLastAcceptedNanos = clientLastAcceptedNanos
         self.route = route
         self.path = path
         self.client = client
@@ -40,11 +38,15 @@ public struct StreamRow: Sendable, Equatable {
         self.lastActivityNanos = lastActivityNanos
         self.heartbeats = heartbeats
         self.heartbeatsSkipped = heartbeatsSkipped
+        self.clientBytesWaiting = clientBytesWaiting
+        self.clientLastAcceptedNanos = clientLastAcceptedNanos
     }
 
     /// The `/streams` document: a JSON array of rows, oldest stream first, seconds with millisecond precision:
     /// `[{"route":"/","path":"/events","client":"127.0.0.1:50312","upstream":"127.0.0.1:9000","age_s":12.004,`
-    /// `"bytes_in":812,"bytes_out":901,"last_activity_s":3.2,"heartbeats":1,"heartbeats_skipped":0}]`
+    /// `"bytes_in":812,"bytes_out":901,"last_activity_s":3.2,"heartbeats":1,"heartbeats_skipped":0,`
+    /// `"client_bytes_waiting":0,"client_last_accepted_s":null}]`. `client_bytes_waiting` is `null` when the
+    /// kernel cannot tell; `client_last_accepted_s` is `null` while nothing waits for the client (or unknown).
     public static func json(_ rows: [StreamRow]) -> String {
         var writer = JSONWriter()
         writer.beginArray()
@@ -62,6 +64,10 @@ public struct StreamRow: Sendable, Equatable {
             writer.seconds(nanos: row.lastActivityNanos)
             writer.member("heartbeats", row.heartbeats)
             writer.member("heartbeats_skipped", row.heartbeatsSkipped)
+            writer.key("client_bytes_waiting")
+            if let waiting = row.clientBytesWaiting { writer.integer(waiting) } else { writer.null() }
+            writer.key("client_last_accepted_s")
+            if let accepted = row.clientLastAcceptedNanos { writer.seconds(nanos: accepted) } else { writer.null() }
             writer.endObject()
         }
         writer.endArray()

@@ -29,18 +29,30 @@ extension ConfigBuilder {
         return value
     }
 
-    /// The duration `argument` holds when it is well formed and within `durationRange`; otherwise reports and `nil`.
-    mutating func duration(_ argument: ConfigArgument, alternative: String = "") -> Duration? {
+    /// The duration `argument` holds when it is well formed and within `range` (`durationRange` unless a directive
+    /// needs a narrower one); otherwise reports "NAME must be between LOW and HIGH" and `nil`.
+    mutating func duration(
+        _ argument: ConfigArgument, in range: ClosedRange<Duration> = durationRange, alternative: String = ""
+    ) -> Duration? {
         let token = argument.token
         guard let value = ConfigValue.parseDuration(argument.text) else {
             report("invalid duration \(token.quotedText) (use 250ms, 15s, 2m, 1h\(alternative))", at: token)
             return nil
         }
-        guard Self.durationRange.contains(value) else {
-            report("\(argument.name) must be between 1ms and 24h, got \(argument.text)", at: token)
+        guard range.contains(value) else {
+            let bounds = "\(ConfigValue.formatDuration(range.lowerBound)) and \(ConfigValue.formatDuration(range.upperBound))"
+            report("\(argument.name) must be between \(bounds), got \(argument.text)", at: token)
             return nil
         }
         return value
+    }
+
+    /// `DURATION|off`: `.some(nil)` for `off`, `.some(value)` for a duration within `range`; `nil` after reporting a
+    /// bad value (the hint then mentions `off`).
+    mutating func durationOrOff(_ argument: ConfigArgument, in range: ClosedRange<Duration> = durationRange) -> Duration?? {
+        if argument.text == "off" { return .some(nil) }
+        guard let value = duration(argument, in: range, alternative: ", or off") else { return nil }
+        return .some(value)
     }
 
     /// The size `argument` holds when it is well formed and within `range`; otherwise reports and `nil`.
@@ -118,12 +130,20 @@ extension ConfigBuilder {
     /// Why `text` cannot be a heartbeat comment, or `nil`: it must be 1-200 bytes of printable text (no C0 or C1
     /// control character, so no CR, LF or NUL) to fit on one `: TEXT` line of an SSE stream.
     static func commentProblem(_ text: String) -> String? {
-        if text.isEmpty { return "heartbeat_comment must not be empty" }
-        if text.utf8.count > maxHeartbeatCommentBytes {
-            return "heartbeat_comment must be at most \(maxHeartbeatCommentBytes) bytes, got \(text.utf8.count)"
+        lineTextProblem(text, name: "heartbeat_comment", maxBytes: maxHeartbeatCommentBytes, allowsEmpty: false)
+    }
+
+    /// Why `text` cannot be the value of one line ssekeeper writes into an SSE stream (a comment, an `event:` or
+    /// `data:` field), or `nil`: at most `maxBytes` bytes of UTF-8, empty only when `allowsEmpty`, and no C0 or C1
+    /// control character, since a CR or LF would end the line early (WHATWG HTML, "Server-sent events", §9.2.5:
+    /// the stream's lines end at CR, LF or CRLF) and the others are invisible in logs and dev tools.
+    static func lineTextProblem(_ text: String, name: String, maxBytes: Int, allowsEmpty: Bool) -> String? {
+        if text.isEmpty, !allowsEmpty { return "\(name) must not be empty" }
+        if text.utf8.count > maxBytes {
+            return "\(name) must be at most \(maxBytes) bytes, got \(text.utf8.count)"
         }
         if text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
-            return "heartbeat_comment must not contain control characters such as CR, LF, NUL or tab"
+            return "\(name) must not contain control characters such as CR, LF, NUL or tab"
         }
         return nil
     }

@@ -20,6 +20,8 @@ struct ConfigBuilder {
         var upstreamToken: ConfigToken?
         /// The stream settings this route sets itself.
         var overrides = StreamSettingsOverrides()
+        /// The route's own `client_send_timeout` argument, checked against its heartbeat interval in `finish()`.
+        var clientSendTimeoutToken: ConfigToken?
     }
 
     /// The semantic errors found so far, in the order found.
@@ -36,6 +38,8 @@ struct ConfigBuilder {
     var observe = ObserveSettings()
     /// The `admin_listen` argument, to report an overlap with a `listen` in `finish()`.
     var adminListenToken: ConfigToken?
+    /// The top-level `client_send_timeout` argument, checked against each route's heartbeat interval in `finish()`.
+    var clientSendTimeoutToken: ConfigToken?
     private var listens: [ListenAddress] = []
     /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
     private var listenLines: [ListenAddress: Int] = [:]
@@ -133,6 +137,7 @@ struct ConfigBuilder {
                     report("route \"\(prefix)\": idle_timeout x heartbeat_fraction gives a heartbeat every "
                         + "\(ConfigValue.formatDuration(routeSettings.heartbeatInterval)), below the minimum of \(HeartbeatSchedule.minimumInterval.formatted(.config))", at: at)
                 }
+                checkClientSendTimeout(route, prefix: prefix, settings: routeSettings)
                 resolved.append(Route(prefix: prefix, upstreamName: name, settings: routeSettings))
             }
         }

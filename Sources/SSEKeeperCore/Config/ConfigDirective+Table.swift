@@ -70,11 +70,7 @@ extension ConfigDirective {
         },
         .value("sse_retry", "DURATION|off", in: [.main, .route], default: "off",
                "When set, `retry: <ms>` starts every SSE stream.") { builder, argument in
-            if argument.text == "off" {
-                builder.setStream(in: argument.context) { $0.sseRetry = .some(nil) }
-            } else if let value = builder.duration(argument, alternative: ", or off") {
-                builder.setStream(in: argument.context) { $0.sseRetry = value }
-            }
+            if let value = builder.durationOrOff(argument) { builder.setStream(in: argument.context) { $0.sseRetry = value } }
         },
         .value("sse_unavailable", "reconnect|status", in: [.main, .route], default: "reconnect",
                "What an SSE request gets when no upstream server can be reached.") { builder, argument in
@@ -187,6 +183,44 @@ extension ConfigDirective {
                "How each access record is written.") { builder, argument in
             if let value = builder.choice(argument, ["text": LogFormat.text, "json": .json]) {
                 builder.observe.logFormat = value
+            }
+        },
+
+        // Dead peers (issue 14): stream settings first, then the socket timeouts (top level only).
+        .value("client_send_timeout", "DURATION|off", in: [.main, .route], default: "60s",
+               "A client that accepts none of the bytes waiting for it for this long is closed.") { builder, argument in
+            builder.applyClientSendTimeout(argument)
+        },
+        .value("upstream_read_timeout", "DURATION|off", in: [.main, .route], default: "60s",
+               "A non-SSE response whose upstream sends nothing for this long mid-body is ended.") { builder, argument in
+            if let value = builder.durationOrOff(argument) {
+                builder.setStream(in: argument.context) { $0.upstreamReadTimeout = value }
+            }
+        },
+        .value("sse_max_silence", "DURATION|off", in: [.main, .route], default: "off",
+               "An SSE upstream that sends nothing for this long is treated as broken: resumed or ended.") { builder, argument in
+            if let value = builder.durationOrOff(argument) {
+                builder.setStream(in: argument.context) { $0.sseMaxSilence = value }
+            }
+        },
+        .value("heartbeat_event", "NAME|off", in: [.main, .route], default: "off",
+               "When set, a heartbeat between events is the event `event: NAME` with `data: TEXT`.") { builder, argument in
+            builder.applyHeartbeatEvent(argument)
+        },
+        .value("heartbeat_data", "TEXT", in: [.main, .route], default: noDefault,
+               "The data of a heartbeat event; without it, the server's Unix time in milliseconds.") { builder, argument in
+            builder.applyHeartbeatData(argument)
+        },
+        .value("client_ack_timeout", "DURATION|off", in: [.main], default: "30s",
+               "A client whose TCP acknowledges nothing sent for this long is dropped (TCP_USER_TIMEOUT).") { builder, argument in
+            if let value = builder.durationOrOff(argument, in: ConfigBuilder.clientAckTimeoutRange) {
+                builder.limits.clientAckTimeout = value
+            }
+        },
+        .value("upstream_dead_timeout", "DURATION|off", in: [.main], default: "60s",
+               "An upstream host that stopped answering is noticed within about this long (TCP keepalive).") { builder, argument in
+            if let value = builder.durationOrOff(argument, in: ConfigBuilder.upstreamDeadTimeoutRange) {
+                builder.limits.upstreamDeadTimeout = value
             }
         },
     ]

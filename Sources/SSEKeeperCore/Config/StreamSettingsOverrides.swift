@@ -18,6 +18,16 @@ struct StreamSettingsOverrides: Sendable, Equatable {
     var resumeWindow: Duration?
     /// `resume_backoff`, when set in this block.
     var resumeBackoff: (min: Duration, max: Duration)?
+    /// `client_send_timeout`, when set in this block; `.some(nil)` is an explicit `off`.
+    var clientSendTimeout: Duration??
+    /// `upstream_read_timeout`, when set in this block; `.some(nil)` is an explicit `off`.
+    var upstreamReadTimeout: Duration??
+    /// `sse_max_silence`, when set in this block; `.some(nil)` is an explicit `off`.
+    var sseMaxSilence: Duration??
+    /// `heartbeat_event`, when set in this block; `.some(nil)` is an explicit `off`.
+    var heartbeatEvent: String??
+    /// `heartbeat_data`, when set in this block (it has no `off`: leaving it out keeps the Unix time).
+    var heartbeatData: String?
 
     static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.idleTimeout == rhs.idleTimeout && lhs.heartbeatFraction == rhs.heartbeatFraction
@@ -25,6 +35,9 @@ struct StreamSettingsOverrides: Sendable, Equatable {
             && lhs.sseUnavailable == rhs.sseUnavailable && lhs.sseUpstreamErrorEvent == rhs.sseUpstreamErrorEvent
             && lhs.upstreamResume == rhs.upstreamResume && lhs.resumeWindow == rhs.resumeWindow
             && lhs.resumeBackoff?.min == rhs.resumeBackoff?.min && lhs.resumeBackoff?.max == rhs.resumeBackoff?.max
+            && lhs.clientSendTimeout == rhs.clientSendTimeout && lhs.upstreamReadTimeout == rhs.upstreamReadTimeout
+            && lhs.sseMaxSilence == rhs.sseMaxSilence && lhs.heartbeatEvent == rhs.heartbeatEvent
+            && lhs.heartbeatData == rhs.heartbeatData
     }
 
     /// `base` with every value set here replacing its counterpart.
@@ -42,6 +55,11 @@ struct StreamSettingsOverrides: Sendable, Equatable {
             settings.resumeBackoffMin = resumeBackoff.min
             settings.resumeBackoffMax = resumeBackoff.max
         }
+        if let clientSendTimeout { settings.clientSendTimeout = clientSendTimeout }
+        if let upstreamReadTimeout { settings.upstreamReadTimeout = upstreamReadTimeout }
+        if let sseMaxSilence { settings.sseMaxSilence = sseMaxSilence }
+        if let heartbeatEvent { settings.heartbeatEvent = heartbeatEvent }
+        if let heartbeatData { settings.heartbeatData = heartbeatData }
         return settings
     }
 }

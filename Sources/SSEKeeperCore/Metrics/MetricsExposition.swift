@@ -10,7 +10,8 @@
 ///   out), `heartbeats_sent_total`, `heartbeats_skipped_total`, `stream_duration_seconds`,
 ///   `upstream_quiet_seconds`, `quiet_client_closes_total`, `quiet_client_close_age_seconds`,
 ///   `teardown_seconds`, `resumes_attempted_total`, `resumes_succeeded_total`, `resumes_given_up_total`,
-///   `resume_gap_seconds` (histograms where named `_seconds`), `upstream_connect_errors_total{kind}`.
+///   `resume_gap_seconds` (histograms where named `_seconds`), `upstream_connect_errors_total{kind}`,
+///   `dead_peer_ends_total{reason}` (`RouteCounters.deadPeerReasons`, labelled with their access-log `end`).
 ///
 /// Series are written for every route label in the snapshot and every value of `reason`, `code` and `kind`,
 /// zero or not, so a dashboard sees them from the first scrape. Routes are sorted by label.
@@ -84,6 +85,13 @@ public enum MetricsExposition {
             let counters = snapshot.routes[label]!
             for kind in ConnectErrorKind.allCases {
                 writer.sample(counters.connectErrors[kind.rawValue], labels: [("route", label), ("kind", kind.label)])
+            }
+        }
+        writer.family("ssekeeper_dead_peer_ends_total", type: .counter, help: "Requests ended because a peer was dead or stalled, by reason: client_stalled (client_send_timeout), client_dead (client_ack_timeout), upstream_dead (upstream_dead_timeout), upstream_read_timeout, upstream_silent (sse_max_silence).")
+        for label in routed {
+            let counters = snapshot.routes[label]!
+            for (index, reason) in RouteCounters.deadPeerReasons.enumerated() {
+                writer.sample(counters.deadPeerEnds[index], labels: [("route", label), ("reason", reason.rawValue)])
             }
         }
         return writer.text

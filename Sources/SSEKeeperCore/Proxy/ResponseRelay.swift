@@ -27,15 +27,28 @@ public struct ResponseRelay: Sendable {
         public var assemblesEvents: Bool
         /// The most bytes of one partial event the assembler holds.
         public var maxHeldBytes: Int
+        /// `heartbeat_event`: a heartbeat that falls between events is the whole event of this type
+        /// (`SSEStreamTracker.heartbeatEvent(type:data:)`); nil (`off`): always the comment.
+        public var heartbeatEvent: String?
+        /// `heartbeat_data`: the heartbeat event's `data:`; nil: the Unix time in milliseconds the caller passes to
+        /// `heartbeat(now:wallClockMilliseconds:clientBacklogged:into:)`.
+        public var heartbeatData: String?
+        /// The request's `Last-Event-ID` (nil or empty: none): heartbeat events wait for the stream's first blank
+        /// line when the client carried an ID over (`SSEStreamTracker.BoundaryDispatch`).
+        public var carriedLastEventID: String?
 
         /// Options as the route's settings give them.
         public init(heartbeatIntervalNanos: UInt64, heartbeatComment: String, retryMilliseconds: Int?,
-                    assemblesEvents: Bool, maxHeldBytes: Int) {
+                    assemblesEvents: Bool, maxHeldBytes: Int, heartbeatEvent: String? = nil,
+                    heartbeatData: String? = nil, carriedLastEventID: String? = nil) {
             self.heartbeatIntervalNanos = heartbeatIntervalNanos
             self.heartbeatComment = heartbeatComment
             self.retryMilliseconds = retryMilliseconds
             self.assemblesEvents = assemblesEvents
             self.maxHeldBytes = maxHeldBytes
+            self.heartbeatEvent = heartbeatEvent
+            self.heartbeatData = heartbeatData
+            self.carriedLastEventID = carriedLastEventID
         }
     }
 
@@ -86,6 +99,8 @@ public struct ResponseRelay: Sendable {
     /// Set with the tracker.
     public private(set) var heartbeats: HeartbeatSchedule?
     private let heartbeatComment: String
+    private let heartbeatEvent: String?
+    private let heartbeatData: String?
     private let retryMilliseconds: Int?
     /// Whether the upstream sent bytes after its body ended (its connection cannot be reused).
     public private(set) var trailingBytes = false
@@ -99,9 +114,11 @@ public struct ResponseRelay: Sendable {
         body = UpstreamBody(upstreamFraming)
         self.clientFraming = clientFraming
         heartbeatComment = sse?.heartbeatComment ?? ""
+        heartbeatEvent = sse?.heartbeatEvent
+        heartbeatData = sse?.heartbeatData
         retryMilliseconds = sse?.retryMilliseconds
         guard let sse else { return }
-        tracker = SSEStreamTracker()
+        tracker = SSEStreamTracker(carriedLastEventID: sse.carriedLastEventID)
         if sse.assemblesEvents { assembler = SSEEventAssembler(maxHeldBytes: sse.maxHeldBytes) }
         let interval = max(sse.heartbeatIntervalNanos, HeartbeatSchedule.minimumInterval.nanoseconds)
         heartbeats = HeartbeatSchedule(intervalNanos: interval, startedAt: now)
@@ -189,8 +206,11 @@ public struct ResponseRelay: Sendable {
     }
 
     /// A heartbeat may be due at `now`. `clientBacklogged`: bytes are still waiting for the client, so the connection
-    /// is not idle and the silence counts from now. When one is sent its bytes are appended to `output`.
-    public mutating func heartbeat(now: UInt64, clientBacklogged: Bool, into output: inout RelayOutput) -> HeartbeatOutcome {
+    /// is not idle and the silence counts from now. When one is sent its bytes are appended to `output`: with
+    /// `heartbeatEvent` set and the client between events, the whole heartbeat event (its data `heartbeatData`, or
+    /// `wallClockMilliseconds`, the server's Unix time in milliseconds, in decimal), else the comment line.
+    public mutating func heartbeat(now: UInt64, wallClockMilliseconds: Int64, clientBacklogged: Bool,
+                                   into output: inout RelayOutput) -> HeartbeatOutcome {
         guard var schedule = heartbeats, tracker != nil else { return .notYet(until: .max) }
         defer { heartbeats = schedule }
         if clientBacklogged {
@@ -204,7 +224,14 @@ public struct ResponseRelay: Sendable {
             return .skipped(next: schedule.nextDeadline)
         case .send:
             output.framing = clientFraming
-            if let bytes = tracker!.heartbeat(comment: heartbeatComment) { output.appendBody(bytes) }
+            // The data is formatted only when the event goes (`takesHeartbeatEvent` first).
+            if let heartbeatEvent, tracker!.takesHeartbeatEvent,
+               let bytes = tracker!.heartbeatEvent(type: heartbeatEvent,
+                                                   data: heartbeatData ?? String(wallClockMilliseconds)) {
+                output.appendBody(bytes)
+            } else if let bytes = tracker!.heartbeat(comment: heartbeatComment) {
+                output.appendBody(bytes)
+            }
             return .sent(next: schedule.nextDeadline)
         }
     }

@@ -19,10 +19,19 @@
 /// | after a lone CR     | `␊: comment␍`       |
 /// | mid-line            | nothing (`nil`)     |
 ///
-/// No injection ever contains a blank line, wherever it lands. For a spec-compliant client a blank
-/// line after a comment is a no-op between events, but widely used clients dispatch an event on every
-/// blank line once an `id:` was seen (httpx-sse 0.4.3, r3labs/sse: an empty `message` event per
+/// With `heartbeat_event`, a heartbeat at an event boundary is instead the whole event
+/// `event: <type>␊data: <data>␊␊` (after a lone CR: `␊event: <type>␍␊data: <data>␍␊␍`), never with an `id:` line;
+/// see `heartbeatEvent(type:data:)` for when it may go.
+///
+/// No heartbeat comment or `retry:` line ever contains a blank line, wherever it lands. For a spec-compliant
+/// client a blank line after a comment is a no-op between events, but widely used clients dispatch an event on
+/// every blank line once an `id:` was seen (httpx-sse 0.4.3, r3labs/sse: an empty `message` event per
 /// heartbeat, which breaks callers that parse `data` as JSON). A lone comment line is ignored by all.
+///
+/// Whole events of ssekeeper's own (`event(fields:)`, `heartbeatEvent(type:data:)`) end with the blank line that
+/// dispatches them, so they go only where `isAtEventBoundary` holds. That blank line also sets the client's last
+/// event ID string from the stream's last event ID buffer (§9.2.6 "dispatch the event"); `boundaryDispatch` says
+/// whether that would change it (only before the stream's first blank line, when the client carried an ID over).
 ///
 /// After a CR the client has already ended the line but would swallow a following LF as the
 /// second half of CRLF (§9.2.6). The injection therefore starts with that LF (swallowed, exactly
@@ -36,20 +45,49 @@ public struct SSEStreamTracker: Sendable {
 
     private static let colon: UInt8 = 0x3A
     private static let space: UInt8 = 0x20
+    private static let emptyCommentPrefix: [UInt8] = [colon]
+    private static let commentPrefix: [UInt8] = [colon, space]
+    private static let eventFieldPrefix: [UInt8] = Array("event: ".utf8)
+    private static let dataFieldPrefix: [UInt8] = Array("data: ".utf8)
 
     /// The client's line position over the forwarded bytes, and the leading-BOM decision. The tracker's own
-    /// injections leave the position as it was (see `inject(line:)`), so only upstream bytes are fed to it.
+    /// injections leave the position as it was (see `appendInjected(_:_:to:)`), so only upstream bytes are fed to it.
     private var lines = SSELineMachine()
     /// Whether a field line came after the last blank line: a blank line now would dispatch the upstream's
-    /// unfinished event (only `event(fields:)` writes one, and only when this is false).
+    /// unfinished event (only `event(fields:)` and `heartbeatEvent(type:data:)` write one, only when this is false).
     private(set) var fieldsPending = false
     /// How many lines the tracker has injected (heartbeats, `retry:` lines, the lines of its own events).
     public private(set) var injectionCount = 0
     /// Whether a leading BOM was dropped because the proxy had injected bytes before it.
     public private(set) var droppedByteOrderMark = false
+    /// What a blank line at an event boundary would do to the client's last event ID string now.
+    public private(set) var boundaryDispatch: BoundaryDispatch
 
-    /// Creates a tracker for a new stream, before its first byte.
-    public init() {}
+    /// What a blank line written at an event boundary would do to the client's last event ID string.
+    ///
+    /// §9.2.6: a blank line sets the last event ID string from the stream's last event ID buffer, which starts
+    /// empty in every new connection and changes only with an `id:` field. At an event boundary no field line is
+    /// pending, so no `id:` came since the last blank line: after one blank line the buffer equals the string at
+    /// every boundary; before the first, the buffer is still empty, which equals the string only when the client
+    /// carried no ID over from an earlier connection (a browser sends a non-empty string as `Last-Event-ID`,
+    /// §9.2.4, and sends no header for an empty one).
+    public enum BoundaryDispatch: Sendable, Equatable {
+        /// Nothing reached the client's parser as a blank line yet, and its request carried a non-empty
+        /// `Last-Event-ID`: a blank line now would clear that ID (and with it the replay position of the next
+        /// reconnect), unless an `id:` field carrying it came first.
+        case clearsCarriedLastEventID
+        /// A blank line reached the client already, or it carried no ID: a blank line at a boundary leaves its
+        /// last event ID string as it is.
+        case keepsLastEventID
+    }
+
+    /// Creates a tracker for a new stream, before its first byte. `carriedLastEventID`: the request's
+    /// `Last-Event-ID`, the ID the client carried over from an earlier connection (nil or empty: none), which
+    /// decides `boundaryDispatch` until the first blank line.
+    public init(carriedLastEventID: String? = nil) {
+        let carries = !(carriedLastEventID ?? "").isEmpty
+        boundaryDispatch = carries ? .clearsCarriedLastEventID : .keepsLastEventID
+    }
 
     /// Where the client's line parser stands now (§9.2.6).
     public var linePosition: LinePosition { lines.position }
@@ -60,6 +98,10 @@ public struct SSEStreamTracker: Sendable {
     /// Whether the client's parser stands between events: not mid-line, and no field line waiting for the blank
     /// line that dispatches it. Ending the stream here loses nothing the upstream completed.
     public var isAtEventBoundary: Bool { linePosition != .midLine && !fieldsPending }
+
+    /// Whether `heartbeatEvent(type:data:)` would inject a whole event now: the client stands between events and
+    /// the event's blank line keeps its last event ID string (`boundaryDispatch`).
+    public var takesHeartbeatEvent: Bool { isAtEventBoundary && boundaryDispatch == .keepsLastEventID }
 
     /// How many leading bytes of a possible BOM are held back (0, 1 or 2); `finish()` flushes them.
     public var heldByteCount: Int { lines.heldByteCount }
@@ -111,28 +153,45 @@ public struct SSEStreamTracker: Sendable {
     /// by spaces so the comment can never end its line early.
     public mutating func heartbeat(comment: String) -> [UInt8]? {
         guard linePosition != .midLine else { return nil }
-        var line: [UInt8] = [Self.colon]
-        if !comment.isEmpty {
-            line.reserveCapacity(comment.utf8.count + 1)
-            line.append(Self.space)
-            for byte in comment.utf8 {
-                let isLineEnd = byte == SSELineEndScanner.lineFeed || byte == SSELineEndScanner.carriageReturn
-                line.append(isLineEnd ? Self.space : byte)
-            }
-        }
-        return inject(line: line)
+        var out: [UInt8] = []
+        out.reserveCapacity(comment.utf8.count + 4)
+        appendInjected(comment.isEmpty ? Self.emptyCommentPrefix : Self.commentPrefix, comment.utf8, to: &out)
+        return out
+    }
+
+    /// A heartbeat the client's `EventSource` sees: the whole event `event: <type>`, `data: <data>` and the blank
+    /// line that dispatches it, or nil unless `takesHeartbeatEvent` (the caller then sends `heartbeat(comment:)`).
+    ///
+    /// The rule (issue 14, `heartbeat_event`): between events the heartbeat is an event; inside an event (a field
+    /// line pending) it stays a comment line; mid-line it is skipped. The event never carries an `id:` field, so
+    /// its blank line must find the last event ID buffer equal to the client's string: it is therefore also
+    /// refused (nil, a comment instead) before the stream's first blank line when the client carried a
+    /// `Last-Event-ID` over (`BoundaryDispatch.clearsCarriedLastEventID`). The dispatched event's `lastEventId` is
+    /// the client's current one, which it leaves as it was; so do the replay positions of `upstream_resume`.
+    /// `type` `message` (or empty) reaches `onmessage`. CR and LF in `type` and `data` become spaces (one line
+    /// each); `data` may be empty (§9.2.6 still dispatches: the data buffer holds an LF). One array per call.
+    public mutating func heartbeatEvent(type: String, data: String) -> [UInt8]? {
+        guard takesHeartbeatEvent else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(type.utf8.count + data.utf8.count + 20)
+        appendInjected(Self.eventFieldPrefix, type.utf8, to: &out)
+        appendInjected(Self.dataFieldPrefix, data.utf8, to: &out)
+        appendInjected([], EmptyCollection(), to: &out)
+        return out
     }
 
     /// A `retry: <milliseconds>` line for the very start of the stream, before any upstream byte.
     ///
     /// §9.2.6 applies the reconnection time as soon as the `retry` field is processed; no blank line
-    /// is needed, and none is sent (see `inject(line:)`: a blank line before the upstream's first
+    /// is needed, and none is sent (see `appendInjected(_:_:to:)`: a blank line before the upstream's first
     /// would clear the last event ID carried over a reconnect). Counts as an injection (a leading BOM that
     /// arrives afterwards is dropped). Negative values are clamped to 0. If called after upstream
     /// bytes were forwarded, it is injected like a heartbeat, or is empty when the client is mid-line.
     public mutating func retryPreamble(milliseconds: Int) -> [UInt8] {
         guard linePosition != .midLine else { return [] }
-        return inject(line: Array("retry: \(max(0, milliseconds))".utf8))
+        var out: [UInt8] = []
+        appendInjected([], "retry: \(max(0, milliseconds))".utf8, to: &out)
+        return out
     }
 
     /// A whole event of ssekeeper's own (`event: error` before a stream closes): one line per entry of `fields`
@@ -141,16 +200,14 @@ public struct SSEStreamTracker: Sendable {
     ///
     /// The blank line sets the client's last event ID string from its buffer (§9.2.6 "dispatch the event"):
     /// before the upstream's first blank line that buffer is this stream's, empty unless an `id:` came, so
-    /// include an `id:` field (the request's `Last-Event-ID`) to keep what the client carried over.
+    /// include an `id:` field (the request's `Last-Event-ID`) to keep what the client carried over. That is needed
+    /// only while `boundaryDispatch` is `.clearsCarriedLastEventID`; later, the carried ID in an `id:` field
+    /// would overwrite the one the upstream's events set since.
     public mutating func event(fields: [String]) -> [UInt8]? {
         guard isAtEventBoundary else { return nil }
-        let lf = SSELineEndScanner.lineFeed
-        let cr = SSELineEndScanner.carriageReturn
         var out: [UInt8] = []
-        for field in fields {
-            out += inject(line: field.utf8.map { $0 == lf || $0 == cr ? Self.space : $0 })
-        }
-        out += inject(line: [])
+        for field in fields { appendInjected([], field.utf8, to: &out) }
+        appendInjected([], EmptyCollection(), to: &out)
         return out
     }
 
@@ -165,31 +222,30 @@ public struct SSEStreamTracker: Sendable {
         return flushed
     }
 
-    /// Builds the injection of one line (without line end) for the current position and records it.
-    /// The injected line is a comment or a `retry` field, neither of which touches the data, event
-    /// type or last event ID buffers, and no blank line follows it (a blank line would dispatch, or,
-    /// before the upstream's first blank line, set the last event ID string to the new stream's empty
-    /// buffer and so clear an ID carried over from the previous connection; lax clients dispatch on
-    /// any blank line). `linePosition` is unchanged: the injection ends the way the client's parser
-    /// stood before it (LF-terminated or on a CR).
-    private mutating func inject(line: [UInt8]) -> [UInt8] {
-        injectionCount += 1
+    /// Appends the injection of one line, `prefix` then `text` (CR and LF in `text` replaced by spaces, so the
+    /// line cannot end early), in the form the current position requires, and records it. An empty line is the
+    /// blank line that dispatches (only `event(fields:)` and `heartbeatEvent(type:data:)` write one, at an event
+    /// boundary; it makes `boundaryDispatch` `.keepsLastEventID`). Any other injected line is a comment or a
+    /// field; comments and `retry` touch none of the data, event type or last event ID buffers, and no blank line
+    /// follows them (a blank line would dispatch, or, before the upstream's first blank line, set the last event ID
+    /// string to the new stream's empty buffer and so clear an ID carried over from the previous connection; lax
+    /// clients dispatch on any blank line). `linePosition` is unchanged: the injection ends the way the client's
+    /// parser stood before it (LF-terminated, or on a CR whose partner LF it swallows next).
+    private mutating func appendInjected(_ prefix: [UInt8], _ text: some Collection<UInt8>, to out: inout [UInt8]) {
         let lf = SSELineEndScanner.lineFeed
         let cr = SSELineEndScanner.carriageReturn
-        var out: [UInt8] = []
-        out.reserveCapacity(line.count + 2)
+        let afterCarriageReturn: Bool
         switch linePosition {
-        case .lineStart:
-            out.append(contentsOf: line)
-            out.append(lf)
-        case .afterCarriageReturn:
-            out.append(lf)
-            out.append(contentsOf: line)
-            out.append(cr)
-        case .midLine:
-            preconditionFailure("inject(line:) called mid-line")
+        case .lineStart: afterCarriageReturn = false
+        case .afterCarriageReturn: afterCarriageReturn = true
+        case .midLine: preconditionFailure("appendInjected called mid-line")
         }
-        return out
+        injectionCount += 1
+        if prefix.isEmpty && text.isEmpty { boundaryDispatch = .keepsLastEventID }
+        if afterCarriageReturn { out.append(lf) }
+        out.append(contentsOf: prefix)
+        for byte in text { out.append(byte == lf || byte == cr ? Self.space : byte) }
+        out.append(afterCarriageReturn ? cr : lf)
     }
 
     /// Advances the line state over `count` upstream bytes at `start` (§9.2.6 line splitting).
@@ -198,12 +254,14 @@ public struct SSEStreamTracker: Sendable {
     private mutating func scan(_ start: UnsafeRawPointer, count: Int) {
         var machine = lines
         var pending = fieldsPending
+        var sawBlankLine = false
         var offset = 0
         while offset < count {
             switch machine.next(in: start, from: offset, to: count) {
             case .blankLine:
-                // Dispatches (§9.2.6): nothing pending any more.
+                // Dispatches (§9.2.6): nothing pending any more, and the last event ID string equals the buffer.
                 pending = false
+                sawBlankLine = true
                 offset &+= 1
             case .lineEnd(let content, let startsLine):
                 if startsLine && Self.isFieldLine(at: start, content) { pending = true }
@@ -217,6 +275,7 @@ public struct SSEStreamTracker: Sendable {
         }
         lines = machine
         fieldsPending = pending
+        if sawBlankLine { boundaryDispatch = .keepsLastEventID }
     }
 
     /// Whether the non-empty line that starts at `content` is a field line (§9.2.6): any line but a comment (`:`

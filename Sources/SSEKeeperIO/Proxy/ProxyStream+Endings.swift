@@ -156,7 +156,10 @@ extension ProxyStream {
     /// was written.
     func sendUpstreamErrorEvent(reason: String) -> Bool {
         guard headSent, route.settings.sseUpstreamErrorEvent, relay != nil else { return false }
-        let fields = SSEErrorEvent.fields(status: 502, reason: reason, lastEventID: lastEventID)
+        // The `id:` keeps the client's last event ID only while its buffer still holds nothing the stream sent:
+        // once the upstream dispatched an event, its own id stands, and the request's would rewind it.
+        let carriesID = relay?.tracker?.boundaryDispatch == .clearsCarriedLastEventID
+        let fields = SSEErrorEvent.fields(status: 502, reason: reason, lastEventID: carriesID ? lastEventID : nil)
         loop.output.removeAll()
         guard relay!.appendEvent(fields: fields, into: &loop.output) else { return false }
         return writeOutputToClient(now: EventLoop.now())

@@ -138,7 +138,9 @@ extension ProxyStream {
                 heartbeatComment: settings.heartbeatComment,
                 retryMilliseconds: settings.sseRetry.map { Int(TimeAmount($0).milliseconds) },
                 assemblesEvents: settings.upstreamResume != .off && resumableRequest != nil,
-                maxHeldBytes: limits.maxBufferedBytes)
+                maxHeldBytes: limits.maxBufferedBytes,
+                heartbeatEvent: settings.heartbeatEvent, heartbeatData: settings.heartbeatData,
+                carriedLastEventID: lastEventID)
         }
         var relay = ResponseRelay(upstreamFraming: framing, clientFraming: plan.framing, sse: sse, now: now)
         relay.begin(head: plan.head, into: &loop.output)
@@ -258,7 +260,8 @@ extension ProxyStream {
     func heartbeatDue(now: UInt64) {
         guard relay?.takesHeartbeats == true, let client else { return }
         loop.output.removeAll()
-        switch relay!.heartbeat(now: now, clientBacklogged: client.pendingClientBytes > 0, into: &loop.output) {
+        switch relay!.heartbeat(now: now, wallClockMilliseconds: WallClock.milliseconds(),
+                                clientBacklogged: client.pendingClientBytes > 0, into: &loop.output) {
         case .notYet:
             break
         case .skipped:

@@ -22,10 +22,14 @@ struct MetricsExpositionTests {
         events.counters.teardown.observe(nanos: 40_000)
         events.counters.streamDuration.observe(nanos: 61_000_000_000)
         events.counters.countConnectError(.refused)
+        events.counters.countDeadPeer(.clientStalled)
+        events.counters.countDeadPeer(.clientClosed)
         let eventsB = loopB.route("/events")
         eventsB.counters.openStreams += 2
         eventsB.counters.countRequest(status: 200)
         eventsB.counters.upstreamQuiet.observe(nanos: 20_000_000_000)
+        eventsB.counters.countDeadPeer(.clientStalled)
+        eventsB.counters.countDeadPeer(.upstreamSilent)
         loopB.route("/api\"x").counters.countConnectError(.timeout)
         loopA.unrouted.counters.countRequest(status: 400)
         loopA.process.countRejection(.badRequest)
@@ -83,11 +87,29 @@ struct MetricsExpositionTests {
 
     @Test func everyFamily_isDeclaredOnce_withHelp() throws {
         let parsed = try ExpositionChecker(MetricsExposition.render(Self.sampleSnapshot(), process: .init(openConnections: 0, draining: false)))
-        #expect(parsed.order.count == 22)
+        #expect(parsed.order.count == 23)
         for name in parsed.order {
             #expect(name.hasPrefix("ssekeeper_"))
             #expect(parsed.families[name]?.help?.isEmpty == false, "\(name) has no HELP")
         }
+    }
+
+    @Test func deadPeerEnds_areCountedPerRouteAndReason_mergedOverLoops_withEveryReasonPresent() throws {
+        let parsed = try ExpositionChecker(MetricsExposition.render(Self.sampleSnapshot(), process: .init(openConnections: 0, draining: false)))
+        let family = try #require(parsed.families["ssekeeper_dead_peer_ends_total"])
+        #expect(family.type == "counter")
+        #expect(family.help?.contains("client_stalled") == true)
+        let reasons = ["client_stalled", "client_dead", "upstream_dead", "upstream_read_timeout", "upstream_silent"]
+        #expect(RouteCounters.deadPeerReasons.map(\.rawValue) == reasons, "the label values are the access log's end reasons")
+        #expect(parsed.value("ssekeeper_dead_peer_ends_total", ["route": "/events", "reason": "client_stalled"]) == 2)
+        #expect(parsed.value("ssekeeper_dead_peer_ends_total", ["route": "/events", "reason": "upstream_silent"]) == 1)
+        #expect(parsed.value("ssekeeper_dead_peer_ends_total", ["route": "/events", "reason": "client_dead"]) == 0)
+        #expect(parsed.value("ssekeeper_dead_peer_ends_total", ["route": "/", "reason": "upstream_dead"]) == 0)
+        #expect(parsed.samples("ssekeeper_dead_peer_ends_total").count == 3 * reasons.count, "three routes, five reasons each")
+        #expect(parsed.value("ssekeeper_dead_peer_ends_total", ["route": "none", "reason": "client_dead"]) == nil,
+                "unrouted answers have no peers to lose")
+        #expect(parsed.value("ssekeeper_dead_peer_ends_total", ["route": "/events", "reason": "client_closed"]) == nil,
+                "a client that closed is not a dead peer")
     }
 
     @Test func liveCounters_keepTheirOwnStorage_afterASnapshot() {

@@ -13,6 +13,8 @@ struct RelayDriver {
     var output = RelayOutput(capacity: 64)
     /// The manual clock, in monotonic nanoseconds.
     var now: UInt64
+    /// The wall clock passed to heartbeats, in Unix milliseconds (the default data of a heartbeat event).
+    var wallClockMilliseconds: Int64 = 1_700_000_000_000
     /// The head given to `begin()`; the client expects it in front of the first write.
     let head: [UInt8]
     /// Every write as sent, head and client framing included.
@@ -38,12 +40,14 @@ struct RelayDriver {
         client = SpecEventStreamParser(lastEventIdString: lastEventIdString)
     }
 
-    /// SSE options with `assemblesEvents` and `retryMilliseconds` as given.
+    /// SSE options as given (heartbeat events off unless `heartbeatEvent` is set).
     static func sse(intervalNanos: UInt64 = 1_000_000_000, comment: String = "hb", retryMilliseconds: Int? = nil,
-                    assemblesEvents: Bool = false, maxHeldBytes: Int = 64 * 1024) -> ResponseRelay.SSEOptions {
+                    assemblesEvents: Bool = false, maxHeldBytes: Int = 64 * 1024, heartbeatEvent: String? = nil,
+                    heartbeatData: String? = nil, carriedLastEventID: String? = nil) -> ResponseRelay.SSEOptions {
         ResponseRelay.SSEOptions(heartbeatIntervalNanos: intervalNanos, heartbeatComment: comment,
                                  retryMilliseconds: retryMilliseconds, assemblesEvents: assemblesEvents,
-                                 maxHeldBytes: maxHeldBytes)
+                                 maxHeldBytes: maxHeldBytes, heartbeatEvent: heartbeatEvent,
+                                 heartbeatData: heartbeatData, carriedLastEventID: carriedLastEventID)
     }
 
     /// The body bytes of each write (the head removed from the first), client framing included.
@@ -85,7 +89,8 @@ struct RelayDriver {
     @discardableResult
     mutating func heartbeat(clientBacklogged: Bool = false) -> ResponseRelay.HeartbeatOutcome {
         output.removeAll()
-        let outcome = relay.heartbeat(now: now, clientBacklogged: clientBacklogged, into: &output)
+        let outcome = relay.heartbeat(now: now, wallClockMilliseconds: wallClockMilliseconds,
+                                      clientBacklogged: clientBacklogged, into: &output)
         send()
         return outcome
     }

@@ -8,6 +8,9 @@ import Testing
 ///   data) under a random upstream framing, cut into random reads, with heartbeats polled on a manual clock,
 ///   `sse_retry` on or off, the assembler on or off, and events and `retry:` of ssekeeper's own attempted at random
 ///   points: the client dispatches exactly the upstream's events, plus ssekeeper's own, whole, between them;
+///   with `heartbeat_event` set, plus whole heartbeat events of that type with the expected data, each sent only
+///   where the client stood between events with nothing its blank line could change, and no heartbeat (event or
+///   comment) altering the client's last event ID string (no `id:`; a carried `Last-Event-ID` survives);
 /// - resumed: a stream broken at a random byte and spliced with another: the client dispatches the first stream's
 ///   complete events, then the second's, and never half an event.
 ///
@@ -31,6 +34,8 @@ import Testing
         var heartbeatsSkipped = 0
         var ownEventsSent = 0
         var ownEventsRefused = 0
+        var heartbeatEventsSent = 0
+        var heartbeatEventsHeldForCarriedID = 0
         var retriesSent = 0
         var resumed = 0
         var realigned = 0
@@ -46,11 +51,14 @@ import Testing
         print("ResponseRelay property: \(coverage.cases) cases, \(coverage.events) events, heartbeats "
             + "\(coverage.heartbeatsSent) sent \(coverage.heartbeatsSkipped) skipped, own events "
             + "\(coverage.ownEventsSent) sent \(coverage.ownEventsRefused) refused, \(coverage.retriesSent) retries, "
+            + "heartbeat events \(coverage.heartbeatEventsSent) sent \(coverage.heartbeatEventsHeldForCarriedID) held "
+            + "for a carried id, "
             + "framings \(coverage.framings.sorted())")
         #expect(coverage.cases == count)
         if count >= 1_000 {
             #expect(coverage.heartbeatsSent > 0 && coverage.heartbeatsSkipped > 0)
             #expect(coverage.ownEventsSent > 0 && coverage.ownEventsRefused > 0 && coverage.retriesSent > 0)
+            #expect(coverage.heartbeatEventsSent > 0 && coverage.heartbeatEventsHeldForCarriedID > 0)
             #expect(coverage.framings.count == 6)
         }
     }
@@ -65,11 +73,44 @@ import Testing
         if count >= 1_000 { #expect(coverage.resumed > count / 2 && coverage.realigned > 0) }
     }
 
-    /// Random SSE options for one case.
-    static func options(using rng: inout SplitMix64, assemblesEvents: Bool) -> ResponseRelay.SSEOptions {
-        RelayDriver.sse(intervalNanos: interval, comment: rng.pick(["", "hb", "a\rb\nc"]),
-                        retryMilliseconds: rng.chance(0.3) ? sseRetry : nil, assemblesEvents: assemblesEvents,
-                        maxHeldBytes: rng.chance(0.2) ? rng.int(4...40) : 64 * 1024)
+    /// Random SSE options for one case; `heartbeatEvents`: also a random `heartbeat_event` (or off) and
+    /// `heartbeat_data`, for a client that carried `carriedLastEventID`.
+    static func options(using rng: inout SplitMix64, assemblesEvents: Bool, heartbeatEvents: Bool = false,
+                        carriedLastEventID: String = "") -> ResponseRelay.SSEOptions {
+        var options = RelayDriver.sse(
+            intervalNanos: interval, comment: rng.pick(["", "hb", "a\rb\nc"]),
+            retryMilliseconds: rng.chance(0.3) ? sseRetry : nil, assemblesEvents: assemblesEvents,
+            maxHeldBytes: rng.chance(0.2) ? rng.int(4...40) : 64 * 1024)
+        if heartbeatEvents, rng.chance(0.6) {
+            options.heartbeatEvent = rng.pick(["ping", "message", "a\rb"])
+            options.heartbeatData = rng.pick([nil, nil, "", "tick", "x\ny"])
+            options.carriedLastEventID = carriedLastEventID
+        }
+        return options
+    }
+
+    /// The heartbeat events a case expects (`heartbeat_event`), and where they landed among the client's events.
+    struct HeartbeatEvents {
+        /// The type the client dispatches them with; nil: `heartbeat_event off`.
+        var type: String?
+        /// `heartbeat_data` as the client reads it; nil: the wall clock.
+        var data: String?
+        /// Indices of heartbeat events in the client's events.
+        var indices: Set<Int> = []
+
+        init(_ options: ResponseRelay.SSEOptions) {
+            func oneLine(_ text: String) -> String {
+                String(decoding: text.utf8.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }, as: UTF8.self)
+            }
+            type = options.heartbeatEvent.map(oneLine)
+            data = options.heartbeatData.map(oneLine)
+        }
+
+        /// The client's events that are neither heartbeat events nor `ownEventType`'s.
+        func upstreamEvents(of client: SpecEventStreamParser) -> [SpecEventStreamParser.Event] {
+            client.events.enumerated().filter { !indices.contains($0.offset) && $0.element.type != ownEventType }
+                .map(\.element)
+        }
     }
 
     /// The reads of `wire`: random cuts, no empty read (a read of 0 bytes is the end of the connection).
@@ -79,15 +120,31 @@ import Testing
 
     /// Between two reads: time passes, heartbeats are polled, and events and `retry:` of ssekeeper's own are tried.
     static func interlude(_ driver: inout RelayDriver, ownEvents: inout [String], allowOwn: Bool,
-                          using rng: inout SplitMix64, coverage: inout Coverage, fail: (String) -> Failure) throws {
+                          heartbeatEvents: inout HeartbeatEvents, using rng: inout SplitMix64,
+                          coverage: inout Coverage, fail: (String) -> Failure) throws {
         for _ in 0..<rng.int(0...2) {
             driver.now += rng.pick([0, interval / 2, interval - 1, interval, 3 * interval])
+            driver.wallClockMilliseconds += Int64(rng.int(0...5_000))
             let writes = driver.writes.count
             let safe = driver.relay.tracker?.isAtSafePoint ?? false
+            let takesEvent = heartbeatEvents.type != nil && driver.relay.tracker?.takesHeartbeatEvent == true
+            let heldForCarriedID = heartbeatEvents.type != nil && driver.relay.isAtEventBoundary && !takesEvent
+            let before = driver.client.observation
             switch driver.heartbeat(clientBacklogged: rng.chance(0.1)) {
             case .sent:
                 guard safe, driver.writes.count == writes + 1 else { throw fail("heartbeat sent mid-line or not written") }
                 coverage.heartbeatsSent += 1
+                guard driver.client.lastEventIdString.utf8.elementsEqual(before.lastEventIdString.utf8) else {
+                    throw fail("a heartbeat changed the last event ID string: \(before) → \(driver.client.observation)")
+                }
+                if takesEvent, let type = heartbeatEvents.type {
+                    try checkHeartbeatEvent(type: type, in: driver, before: before, heartbeatEvents: &heartbeatEvents,
+                                            fail: fail)
+                    coverage.heartbeatEventsSent += 1
+                } else {
+                    guard driver.client.events.count == before.events.count else { throw fail("a comment dispatched") }
+                    if heldForCarriedID { coverage.heartbeatEventsHeldForCarriedID += 1 }
+                }
             case .skipped:
                 guard !safe, driver.writes.count == writes else { throw fail("heartbeat skipped at a safe point") }
                 if driver.relay.assembler?.isPassingThrough == false {
@@ -117,6 +174,23 @@ import Testing
         }
     }
 
+    /// A heartbeat event was sent: it went only where its blank line dispatches nothing but itself and keeps the
+    /// ID, and the client dispatched exactly it, with the expected type, data and the unchanged last event ID.
+    static func checkHeartbeatEvent(type: String, in driver: RelayDriver, before: SpecEventStreamParser.Observation,
+                                    heartbeatEvents: inout HeartbeatEvents, fail: (String) -> Failure) throws {
+        guard before.dataBuffer.isEmpty, before.eventTypeBuffer.isEmpty,
+              before.lastEventIdBuffer.utf8.elementsEqual(before.lastEventIdString.utf8)
+        else { throw fail("a heartbeat event where its blank line changes the client's state: \(before)") }
+        let expected = SpecEventStreamParser.Event(
+            type: type, data: heartbeatEvents.data ?? String(driver.wallClockMilliseconds),
+            lastEventId: before.lastEventIdString)
+        guard driver.client.events.count == before.events.count + 1, driver.client.events.last == expected else {
+            let seen = driver.client.events.dropFirst(before.events.count)
+            throw fail("heartbeat event: expected \(expected), client saw \(seen)")
+        }
+        heartbeatEvents.indices.insert(before.events.count)
+    }
+
     static func runRelayed(seed: UInt64, coverage: inout Coverage) throws {
         var rng = SplitMix64(seed: seed)
         let upstream = SSEStreamGenerator.stream(using: &rng)
@@ -124,12 +198,15 @@ import Testing
         let (framing, wire) = encoding.encode(upstream, using: &rng)
         let clientFraming: ClientFraming = rng.chance(0.5) ? .chunked : .closeDelimited
         let assembles = rng.chance(0.5)
-        let sse = options(using: &rng, assemblesEvents: assembles)
         let carried = rng.chance(0.3) ? "carried-7" : ""
+        let sse = options(using: &rng, assemblesEvents: assembles, heartbeatEvents: true, carriedLastEventID: carried)
+        var heartbeatEvents = HeartbeatEvents(sse)
         coverage.framings.insert("\(encoding.rawValue)→\(clientFraming)")
         func fail(_ message: String) -> Failure {
             Failure(seed: seed, message: "\(encoding.rawValue) → \(clientFraming), assembler \(assembles), "
-                + "retry \(sse.retryMilliseconds.map(String.init) ?? "off"): \(message)\n  upstream: "
+                + "retry \(sse.retryMilliseconds.map(String.init) ?? "off"), heartbeat_event "
+                + "\(sse.heartbeatEvent.map { $0.debugDescription } ?? "off"), carried \(carried.debugDescription): "
+                + "\(message)\n  upstream: "
                 + String(decoding: upstream, as: UTF8.self).debugDescription)
         }
 
@@ -142,12 +219,13 @@ import Testing
         driver.begin()
         let reads = Self.reads(of: wire, using: &rng)
         for (index, read) in reads.enumerated() {
-            try interlude(&driver, ownEvents: &ownEvents, allowOwn: true, using: &rng, coverage: &coverage, fail: fail)
+            try interlude(&driver, ownEvents: &ownEvents, allowOwn: true, heartbeatEvents: &heartbeatEvents,
+                          using: &rng, coverage: &coverage, fail: fail)
             let outcome = driver.relay(read)
             let last = index == reads.count - 1
             let expected: ResponseRelay.Outcome = last && encoding != .closeDelimited ? .complete : .more
             guard outcome == expected else { throw fail("read \(index) of \(reads.count): \(outcome)") }
-            let upstreamEvents = driver.client.events.filter { $0.type != ownEventType }
+            let upstreamEvents = heartbeatEvents.upstreamEvents(of: driver.client)
             guard original.events.starts(with: upstreamEvents) else {
                 throw fail("after read \(index): \(upstreamEvents) is not a prefix of \(original.events)")
             }
@@ -160,7 +238,8 @@ import Testing
             guard driver.relay.hasNoBody || encoding == .closeDelimited else { throw fail("no reads, yet a body") }
         }
         if rng.chance(0.5) {
-            try interlude(&driver, ownEvents: &ownEvents, allowOwn: true, using: &rng, coverage: &coverage, fail: fail)
+            try interlude(&driver, ownEvents: &ownEvents, allowOwn: true, heartbeatEvents: &heartbeatEvents,
+                          using: &rng, coverage: &coverage, fail: fail)
         }
         driver.finish()
         driver.client.finish()
@@ -168,7 +247,7 @@ import Testing
         guard driver.clientFramingProblem == nil, driver.clientSawLastChunk == (clientFraming == .chunked) else {
             throw fail("client framing: \(driver.clientFramingProblem ?? "no last chunk")")
         }
-        let upstreamEvents = driver.client.events.filter { $0.type != ownEventType }
+        let upstreamEvents = heartbeatEvents.upstreamEvents(of: driver.client)
         guard upstreamEvents == original.events else {
             throw fail("events differ\n  upstream: \(original.events)\n  client:   \(upstreamEvents)")
         }
@@ -197,6 +276,7 @@ import Testing
         let (secondFraming, secondWire) = secondEncoding.encode(second, using: &rng)
         let clientFraming: ClientFraming = rng.chance(0.5) ? .chunked : .closeDelimited
         let sse = options(using: &rng, assemblesEvents: true)
+        var noHeartbeatEvents = HeartbeatEvents(sse)
         func fail(_ message: String) -> Failure {
             Failure(seed: seed, message: "\(firstEncoding.rawValue) then \(secondEncoding.rawValue) → \(clientFraming): "
                 + "\(message)\n  first: \(String(decoding: first, as: UTF8.self).debugDescription)"
@@ -210,7 +290,8 @@ import Testing
         driver.begin()
         for read in Self.reads(of: Array(firstWire[..<cut]), using: &rng) {
             guard driver.relay(read) == .more else { throw fail("the cut first body completed") }
-            try interlude(&driver, ownEvents: &unused, allowOwn: false, using: &rng, coverage: &coverage, fail: fail)
+            try interlude(&driver, ownEvents: &unused, allowOwn: false, heartbeatEvents: &noHeartbeatEvents,
+                          using: &rng, coverage: &coverage, fail: fail)
         }
         guard driver.relay.isResumable else { return }
         // What the first stream's body held up to the break, as the upstream meant it.
@@ -227,14 +308,16 @@ import Testing
         let writes = driver.writes.count
         driver.breakForResume()
         if driver.writes.count > writes { coverage.realigned += 1 }
-        try interlude(&driver, ownEvents: &unused, allowOwn: false, using: &rng, coverage: &coverage, fail: fail)
+        try interlude(&driver, ownEvents: &unused, allowOwn: false, heartbeatEvents: &noHeartbeatEvents,
+                      using: &rng, coverage: &coverage, fail: fail)
         driver.relay.spliceResumed(upstreamFraming: secondFraming)
         let reads = Self.reads(of: secondWire, using: &rng)
         for (index, read) in reads.enumerated() {
             let outcome = driver.relay(read)
             let expected: ResponseRelay.Outcome = index == reads.count - 1 && secondEncoding != .closeDelimited ? .complete : .more
             guard outcome == expected else { throw fail("second body, read \(index): \(outcome)") }
-            try interlude(&driver, ownEvents: &unused, allowOwn: false, using: &rng, coverage: &coverage, fail: fail)
+            try interlude(&driver, ownEvents: &unused, allowOwn: false, heartbeatEvents: &noHeartbeatEvents,
+                          using: &rng, coverage: &coverage, fail: fail)
         }
         driver.finish()
         driver.client.finish()

@@ -6,7 +6,10 @@ import Testing
 /// The tracker's invariant, checked on random streams (WHATWG HTML §9.2.6): a spec-compliant client
 /// observes the same events, last event ID string, reconnection times and pending buffers with and
 /// without the proxy's injections, after every upstream read, whatever the split, line ends or BOM;
-/// and it processes the same number of blank lines (lax clients dispatch an event on each).
+/// and it processes the same number of blank lines (lax clients dispatch an event on each). In half the cases
+/// heartbeat events (`heartbeatEvent(type:data:)`) are tried too: each goes only where the client stands between
+/// events with nothing its blank line could change, is dispatched whole with the client's last event ID string
+/// unchanged, and, taken out (with its blank line), leaves the client's observation as without the proxy.
 ///
 /// Deterministic: case `i` uses seed `baseSeed + i`. Replay one case with
 /// `SSE_PROPERTY_SEED=<seed> SSE_PROPERTY_CASES=1 swift test --filter SSEStreamTrackerPropertyTests`.
@@ -36,6 +39,8 @@ import Testing
         var injectionsAfterBlankLine = 0
         var droppedByteOrderMarks = 0
         var eventsDispatched = 0
+        var heartbeatEventsInjected = 0
+        var heartbeatEventsRefusedForCarriedID = 0
     }
 
     @Test func proxiedStream_dispatchesIdenticalEvents_forRandomStreamsSplitsAndHeartbeats() throws {
@@ -56,13 +61,15 @@ import Testing
             "SSE property: \(coverage.cases) cases from seed \(base), \(coverage.eventsDispatched) events, "
                 + "\(coverage.heartbeatsInjected) injections (\(coverage.injectionsAfterCarriageReturn) after CR, "
                 + "\(coverage.injectionsAfterBlankLine) after a blank line), \(coverage.heartbeatsRefused) refused mid-line, "
-                + "\(coverage.droppedByteOrderMarks) BOMs dropped")
+                + "\(coverage.droppedByteOrderMarks) BOMs dropped, \(coverage.heartbeatEventsInjected) heartbeat events "
+                + "(\(coverage.heartbeatEventsRefusedForCarriedID) refused for a carried id)")
         #expect(coverage.cases == count)
         if count >= 1_000 {
             #expect(coverage.injectionsAfterCarriageReturn > 0)
             #expect(coverage.injectionsAfterBlankLine > 0)
             #expect(coverage.heartbeatsRefused > 0)
             #expect(coverage.droppedByteOrderMarks > 0)
+            #expect(coverage.heartbeatEventsInjected > 0 && coverage.heartbeatEventsRefusedForCarriedID > 0)
         }
     }
 
@@ -78,14 +85,18 @@ import Testing
 
         var original = SpecEventStreamParser(lastEventIdString: carriedLastEventId)
         var proxied = SpecEventStreamParser(lastEventIdString: carriedLastEventId)
-        var tracker = SSEStreamTracker()
+        var tracker = SSEStreamTracker(carriedLastEventID: carriedLastEventId)
+        let triesHeartbeatEvents = rng.chance(0.5)
+        var heartbeatEventIndices: [Int] = []
         var forwarded: [UInt8] = []
         var preambleRetry: [String] = []
 
         func check(_ step: String, streamEnded: Bool = false) throws {
             var expected = original.observation
             expected.reconnectionTimes = preambleRetry + expected.reconnectionTimes
-            let actual = proxied.observation
+            var actual = proxied.observation
+            for index in heartbeatEventIndices.reversed() { actual.events.remove(at: index) }
+            actual.blankLines -= heartbeatEventIndices.count
             guard actual == expected else {
                 throw fail("\(step): client state differs\n  without proxy: \(expected)\n  with proxy:    \(actual)")
             }
@@ -94,7 +105,31 @@ import Testing
             }
         }
 
+        func attemptHeartbeatEvent(_ step: String) throws {
+            let before = proxied.observation
+            let boundary = tracker.isAtEventBoundary
+            guard let bytes = tracker.heartbeatEvent(type: "hb-event", data: "t\(before.events.count)") else {
+                if boundary, tracker.boundaryDispatch == .clearsCarriedLastEventID {
+                    coverage.heartbeatEventsRefusedForCarriedID += 1
+                }
+                return
+            }
+            guard proxied.isAtLineStart, before.dataBuffer.isEmpty, before.eventTypeBuffer.isEmpty,
+                  before.lastEventIdBuffer.utf8.elementsEqual(before.lastEventIdString.utf8)
+            else { throw fail("\(step): a heartbeat event where its blank line changes the client's state: \(before)") }
+            proxied.feed(bytes)
+            let expected = SpecEventStreamParser.Event(
+                type: "hb-event", data: "t\(before.events.count)", lastEventId: before.lastEventIdString)
+            guard proxied.events.count == before.events.count + 1, proxied.events.last == expected,
+                  proxied.lastEventIdString.utf8.elementsEqual(before.lastEventIdString.utf8)
+            else { throw fail("\(step): heartbeat event \(expected) seen as \(proxied.observation)") }
+            heartbeatEventIndices.append(before.events.count)
+            coverage.heartbeatEventsInjected += 1
+            try check("\(step) after heartbeat event \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+        }
+
         func attemptHeartbeats(_ step: String) throws {
+            if triesHeartbeatEvents { try attemptHeartbeatEvent(step) }
             for attempt in 0..<rng.int(0...3) {
                 let clientAtLineStart = proxied.isAtLineStart
                 let position = tracker.linePosition
