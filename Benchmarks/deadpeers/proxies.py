@@ -28,28 +28,42 @@ DEFAULTS = {"idle_timeout": 60.0, "client_ack_timeout": 30.0, "client_send_timeo
 
 
 def accepted_short_settings(binary):
-    """SHORT_SETTINGS split into (accepted, rejected with the reason) by `ssekeeper check`, one directive at a time."""
-    accepted, rejected = [], []
+    """SHORT_SETTINGS and SHORT_OVERRIDES as far as the binary's `ssekeeper check` accepts them: (accepted settings,
+    accepted overrides by scenario, rejected ones with the reason). The settings are checked cumulatively, in their
+    order (client_send_timeout is checked against idle_timeout's heartbeat interval, as in the run)."""
+    accepted, overrides, rejected = [], {}, []
     workdir = tempfile.mkdtemp(prefix="deadpeers-check-")
+
+    def check(settings):
+        path = os.path.join(workdir, "check.conf")
+        with open(path, "w") as f:
+            f.write(ssekeeper_config(8080, 8081, settings))
+        r = subprocess.run([binary, "check", "-c", path], capture_output=True, text=True)
+        return None if r.returncode == 0 else (r.stderr or r.stdout).strip().replace(path, "conf")
+
     try:
         for name, value in SHORT_SETTINGS:
-            path = os.path.join(workdir, "check.conf")
-            with open(path, "w") as f:
-                f.write(ssekeeper_config(8080, 8081, [(name, value)]))
-            r = subprocess.run([binary, "check", "-c", path], capture_output=True, text=True)
-            if r.returncode == 0:
+            reason = check(accepted + [(name, value)])
+            if reason is None:
                 accepted.append((name, value))
             else:
-                rejected.append((name, value, (r.stderr or r.stdout).strip().replace(path, "conf")))
+                rejected.append((name, value, reason))
+        for scenario, changes in SHORT_OVERRIDES.items():
+            usable = {n: v for n, v in changes.items() if n in dict(accepted)}
+            reason = check(short_settings(accepted, {scenario: usable}, scenario)) if usable else None
+            if reason is None and usable:
+                overrides[scenario] = usable
+            elif reason is not None:
+                rejected += [("(%s) %s" % (scenario, n), v, reason) for n, v in usable.items()]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return accepted, rejected
+    return accepted, overrides, rejected
 
 
-def short_settings(accepted, scenario):
-    """The accepted short settings as one scenario uses them (SHORT_OVERRIDES applied)."""
-    overrides = SHORT_OVERRIDES.get(scenario, {})
-    return [(name, overrides.get(name, value)) for name, value in accepted]
+def short_settings(accepted, overrides, scenario):
+    """The accepted short settings as one scenario uses them (its accepted overrides applied)."""
+    changes = overrides.get(scenario, {})
+    return [(name, changes.get(name, value)) for name, value in accepted]
 
 
 def ssekeeper_config(port, backend_port, settings):

@@ -49,7 +49,7 @@ cap is reported as "> cap".
 Expected bounds for ssekeeper (from its effective settings; heartbeat interval = idle_timeout x 0.33), and the
 directive its warning must name (--check fails when another one ended the stream):
   (a) heartbeat interval + min(client_ack_timeout, client_send_timeout) + 3 s; the smaller of the two
-  (b) min(client_send_timeout + 1 s, client_ack_timeout + 3 s) + the measured time until the client's window closed;
+  (b) min(client_send_timeout + 1.5 s, client_ack_timeout + 3 s) + the measured time until the client's window closed;
       client_send_timeout when it is the smaller, else client_ack_timeout (the kernel's zero-window limit)
   (c) upstream_dead_timeout + 3 s; upstream_dead_timeout
 
@@ -71,7 +71,7 @@ import time
 
 from isolation import NETNS_MARK, SetupError, enter_checked_namespace, firewall_tool, Firewall, install_with_apt, \
     log, network_namespace
-from proxies import SHORT_OVERRIDES, NginxProxy, SSEKeeperProxy, accepted_short_settings, compare, \
+from proxies import NginxProxy, SSEKeeperProxy, accepted_short_settings, compare, \
     short_settings
 from trial import QUIET_BEFORE_DROP_S, SETUP_TIMEOUT_S, EVENT_BYTES, EVENTS_PER_TICK, TICK_S, CLIENT_RCVBUF, Trial
 
@@ -84,7 +84,7 @@ SCENARIOS = {
 PATHS = ["ssekeeper-defaults", "ssekeeper-short", "nginx"]
 HEARTBEAT_FRACTION = 0.33
 SLACK_S = 3.0  # (a) and (c): kernel timer granularity, retransmission backoff, the check's own wake-ups
-SEND_SLACK_S = 1.0  # (b): ssekeeper looks at a backlog every quarter of client_send_timeout, at most every 1 s
+SEND_SLACK_S = 1.5  # (b): a backlog is looked at every quarter of client_send_timeout (at most 1 s), plus wake-ups
 FULL_CAP_S, QUICK_CAP_S = 90.0, 20.0
 # the directive ssekeeper names in the warning it logs when it ends a stream for a dead or stalled peer
 END_REASON = re.compile(r"\((client_ack_timeout|client_send_timeout|upstream_dead_timeout)[^)]*\)")
@@ -127,10 +127,10 @@ def expected_bound(scenario, settings, result):
     return settings["upstream_dead_timeout"] + SLACK_S, "upstream_dead_timeout"
 
 
-def make_proxy(args, path, scenario, accepted):
+def make_proxy(args, path, scenario, accepted, overrides):
     if path == "nginx":
         return NginxProxy(compare.find_nginx())
-    settings = short_settings(accepted, scenario) if path == "ssekeeper-short" else []
+    settings = short_settings(accepted, overrides, scenario) if path == "ssekeeper-short" else []
     return SSEKeeperProxy(args.binary, path, settings)
 
 
@@ -138,7 +138,7 @@ def run_all(args):
     """Inside the namespace: every scenario through every path at once; returns the report."""
     enter_checked_namespace()
     firewall = Firewall()
-    accepted, rejected = accepted_short_settings(args.binary)
+    accepted, overrides, rejected = accepted_short_settings(args.binary)
     for name, value, reason in rejected:
         log("deadpeers: this binary rejects `%s %s;` (%s); ssekeeper-short runs without it" % (name, value, reason))
     cap = args.cap or (QUICK_CAP_S if args.quick else FULL_CAP_S)
@@ -147,7 +147,8 @@ def run_all(args):
     try:
         for scenario in SCENARIOS:
             for path in names:
-                trials.append(Trial(scenario, make_proxy(args, path, scenario, accepted), cap, firewall))
+                trials.append(Trial(scenario, make_proxy(args, path, scenario, accepted, overrides), cap,
+                                    firewall))
         threads = [threading.Thread(target=t.run, daemon=True) for t in trials]
         started = time.monotonic()
         for thread in threads:
@@ -182,9 +183,7 @@ def run_all(args):
             r["error"] = r.get("error") or "the proxy died"
         results.append(r)
     return {"paths": names, "cap_s": cap, "short_settings": [list(s) for s in accepted],
-            "short_overrides": {scenario: {n: v for n, v in overrides.items() if n in dict(accepted)}
-                                for scenario, overrides in SHORT_OVERRIDES.items()
-                                if any(n in dict(accepted) for n in overrides)},
+            "short_overrides": overrides,
             "short_settings_rejected": [list(s) for s in rejected], "results": results,
             "firewall": os.path.basename(firewall.tool),
             "events_b": {"event_bytes": EVENT_BYTES, "events_per_tick": EVENTS_PER_TICK, "tick_s": TICK_S,
