@@ -338,7 +338,7 @@ http {{
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     upstream backend {{
-        server 127.0.0.1:{backend};
+        server {backend_host}:{backend};
     }}
     server {{
         listen 127.0.0.1:{port};
@@ -359,9 +359,10 @@ http {{
 class Nginx:
     name = "nginx"
 
-    def __init__(self, binary, nofile):
+    def __init__(self, binary, nofile, backend_host="127.0.0.1"):
         self.binary = binary
         self.nofile = nofile
+        self.backend_host = backend_host  # Benchmarks/deadpeers/run.py puts its backends on their own address
 
     def start(self, backend_port, workload):
         self.dir = tempfile.mkdtemp(prefix="compare-nginx-")
@@ -370,7 +371,8 @@ class Nginx:
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(dir=self.dir, nofile=self.nofile, conns=self.nofile - 100,
-                                      backend=backend_port, port=self.port))
+                                      backend=backend_port, backend_host=self.backend_host,
+                                      port=self.port))
         self.proc = subprocess.Popen([self.binary, "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
