@@ -39,7 +39,8 @@ int ssk_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLO
 
 int ssk_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
-int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding) {
+int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding, int64_t *peer_window) {
+    *peer_window = -1;
     int queued = 0;
     if (ioctl(fd, SIOCOUTQ, &queued) != 0) return -1;
     *outstanding = queued;
@@ -53,5 +54,8 @@ int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding) {
         return -1;
     }
     *acked = info.tcpi_bytes_acked;
+    if (length >= offsetof(struct tcp_info, tcpi_snd_wnd) + sizeof(info.tcpi_snd_wnd)) {
+        *peer_window = info.tcpi_snd_wnd;  // Linux 5.4+
+    }
     return 0;
 }

@@ -102,6 +102,51 @@ struct DeadPeerTests {
         #expect(!proxy.log.contains("client_stalled"))
     }
 
+    @Test func aReaderPausedLongerThanClientAckTimeout_butUnderClientSendTimeout_losesNothing() throws {
+        // Linux also ends a connection whose receive window stays closed for TCP_USER_TIMEOUT, answered probes or
+        // not; the proxy holds that off while the client is alive but paused, so only client_send_timeout judges it.
+        let events = 1_000
+        let event = "data: " + String(repeating: "y", count: 1000) + "\n\n"
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send(sseResponseHead(chunked: false))
+            for index in 0..<events {
+                try connection.send(event)
+                if index % 10 == 9 { usleep(25_000) }  // about 2.5 s in all: the pause starts mid-stream
+            }
+        }
+        var settings = StreamSettings(idleTimeout: .milliseconds(600), heartbeatFraction: 0.5)
+        settings.clientSendTimeout = .seconds(5)
+        var limits = Limits()
+        limits.clientAckTimeout = .milliseconds(1500)
+        limits.maxBufferedBytes = 64 * 1024
+        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: settings, limits: limits)
+        let client = try proxy.client()
+        var small: Int32 = 16 * 1024
+        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        client.setReceiveTimeout(seconds: 10)
+        try client.send("GET /events HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        let head = try ReceivedHead.read(from: client)
+        #expect(head.status == 200)
+        var body = head.rest
+        var paused = false
+        while true {
+            if !paused && body.count > 256 * 1024 {
+                sleep(3)  // past client_ack_timeout (1.5 s), under client_send_timeout (5 s)
+                paused = true
+            }
+            let bytes: [UInt8]
+            do { bytes = try client.receiveSome() } catch {
+                Issue.record("\(error) after \(body.count) bytes; log:\n\(proxy.log)")
+                break
+            }
+            if bytes.isEmpty { break }
+            body += bytes
+        }
+        let received = String(decoding: body, as: UTF8.self).components(separatedBy: "data: y").count - 1
+        #expect(received == events, "received \(received) of \(events) events; log:\n\(proxy.log)")
+        #expect(!proxy.log.contains("client_dead") && !proxy.log.contains("client_stalled"))
+    }
+
     @Test func anUpstreamThatStallsMidBody_isCut_afterUpstreamReadTimeout() throws {
         let upstream = try TestUpstream { connection, _, _ in
             try connection.send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nfirst ten.")

@@ -41,9 +41,10 @@ int ssk_eventfd(void);
 
 /// How far a TCP peer has read what was sent: `*acked` is the running total of bytes it acknowledged
 /// (`TCP_INFO`'s `tcpi_bytes_acked`, Linux 4.1+), `*outstanding` the bytes in the send queue, sent or not, that it
-/// has not acknowledged (`SIOCOUTQ`). When nothing is outstanding, `*acked` is left as the caller set it (one system
+/// has not acknowledged (`SIOCOUTQ`), `*peer_window` the receive window it last advertised (`tcpi_snd_wnd`, Linux
+/// 5.4+; -1 when unknown or not read). When nothing is outstanding, `*acked` is left as the caller set it (one system
 /// call instead of two on a healthy connection). 0, or -1 and errno. Glibc's `struct tcp_info` lacks the newer
 /// fields, hence C.
-int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding);
+int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding, int64_t *peer_window);
 
 #endif

@@ -85,18 +85,30 @@ enum Socket {
         setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, count)
     }
 
-    /// How far the peer has read what was sent: its acknowledged total and the bytes it has not acknowledged yet
-    /// (see `ssk_tcp_send_progress`); nil when the kernel cannot tell. With nothing outstanding the total is not
-    /// read (one system call, not two) and `knownAcked` is returned as it.
-    static func sendProgress(_ fd: Int32, knownAcked: UInt64) -> (ackedBytes: UInt64, outstandingBytes: Int)? {
+    /// How far the peer has read what was sent (see `ssk_tcp_send_progress`); nil when the kernel cannot tell.
+    /// With nothing outstanding the acknowledged total is not read (one system call, not two) and `knownAcked` is
+    /// returned as it.
+    static func sendProgress(_ fd: Int32, knownAcked: UInt64) -> SendProgress? {
         var acked: UInt64 = knownAcked
         var outstanding: Int32 = 0
-        guard ssk_tcp_send_progress(fd, &acked, &outstanding) == 0 else { return nil }
-        return (acked, Int(outstanding))
+        var window: Int64 = -1
+        guard ssk_tcp_send_progress(fd, &acked, &outstanding, &window) == 0 else { return nil }
+        return SendProgress(ackedBytes: acked, outstandingBytes: Int(outstanding),
+                            peerWindowClosed: window < 0 ? nil : window == 0)
     }
 
     static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {
         var value = value
         _ = setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
     }
+}
+
+/// How far a TCP peer has read what was sent to it.
+struct SendProgress {
+    /// The running total of bytes the peer acknowledged.
+    var ackedBytes: UInt64
+    /// Bytes not acknowledged yet (the kernel's send queue, plus ssekeeper's own queue where the caller adds it).
+    var outstandingBytes: Int
+    /// Whether the peer's last advertised receive window is zero (it is alive but not reading); nil when unknown.
+    var peerWindowClosed: Bool?
 }

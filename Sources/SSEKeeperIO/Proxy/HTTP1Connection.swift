@@ -28,6 +28,9 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     private var processingInbound = false
     /// The errno of the last failed write, for the log.
     private var lastWriteError: Int32 = 0
+    /// Whether `client_ack_timeout` is held off because the client closed its receive window (see
+    /// `clientReadingPaused`).
+    private var ackTimeoutHeldOff = false
 
     private var scheduledDeadline: UInt64 = .max
 
@@ -281,9 +284,23 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         clientGone(reason: "write to client failed: \(SocketError.message(errno: lastWriteError))", errno: lastWriteError)
     }
 
-    func clientSendProgress(knownAcked: UInt64) -> (ackedBytes: UInt64, outstandingBytes: Int)? {
-        guard let kernel = Socket.sendProgress(client.fd, knownAcked: knownAcked) else { return nil }
-        return (kernel.ackedBytes, kernel.outstandingBytes + client.pendingByteCount)
+    func clientSendProgress(knownAcked: UInt64) -> SendProgress? {
+        guard var progress = Socket.sendProgress(client.fd, knownAcked: knownAcked) else { return nil }
+        progress.outstandingBytes += client.pendingByteCount
+        return progress
+    }
+
+    func clientReadingPaused(_ paused: Bool, sendTimeout: Duration?) {
+        guard let ackTimeout = limits.clientAckTimeout, paused != ackTimeoutHeldOff else { return }
+        ackTimeoutHeldOff = paused
+        guard paused else {
+            Socket.setUserTimeout(client.fd, TimeAmount(ackTimeout))
+            return
+        }
+        // Past client_send_timeout by more than the watch's check interval, so the watch decides; no send timeout:
+        // a live reader is never cut for pausing.
+        let held = sendTimeout.map { TimeAmount(nanoseconds: TimeAmount($0).nanoseconds &+ 2_000_000_000) } ?? .zero
+        Socket.setUserTimeout(client.fd, held == .zero ? .zero : max(held, TimeAmount(ackTimeout)))
     }
 
     func pauseClientReading() { client.pauseReading() }

@@ -63,6 +63,9 @@ extension ProxyStream {
         }
         let verdict = watch.check(now: now, outstandingBytes: progress.outstandingBytes, ackedBytes: progress.ackedBytes)
         sendWatch = watch
+        // A closed window means the client is there but not reading: the send watch judges it, not the kernel.
+        client.clientReadingPaused(progress.outstandingBytes > 0 && progress.peerWindowClosed == true,
+                                   sendTimeout: route.settings.clientSendTimeout)
         switch verdict {
         case .idle:
             nextSendCheck = nil

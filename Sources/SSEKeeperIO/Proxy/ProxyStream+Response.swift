@@ -213,6 +213,9 @@ extension ProxyStream {
         loop.output.removeAll()
         relay!.finish(into: &loop.output)
         guard writeOutputToClient(now: EventLoop.now()) else { return }
+        // One last look: a client whose window is closed now (its last bytes wait in the kernel) keeps its hold on
+        // the kernel's cut while the connection flushes (see `StreamClient.clientReadingPaused`).
+        guard checkClientProgress(now: EventLoop.now()) else { return }
         logAccess(status: status, end: .completed, reason: nil)
         let client = self.client
         let keep = keepAlive && body.isComplete

@@ -21,9 +21,15 @@ protocol StreamClient: AnyObject {
     /// closes the connection.
     func clientWriteFailed()
     /// How far the client has read what was written: the bytes not yet acknowledged by its TCP (ssekeeper's queue
-    /// and the kernel's) and the running total it acknowledged (`knownAcked` when nothing is outstanding, so a
-    /// healthy connection costs one system call); nil when the transport cannot tell.
-    func clientSendProgress(knownAcked: UInt64) -> (ackedBytes: UInt64, outstandingBytes: Int)?
+    /// and the kernel's), the running total it acknowledged (`knownAcked` when nothing is outstanding, so a
+    /// healthy connection costs one system call), and whether its receive window is closed; nil when the transport
+    /// cannot tell.
+    func clientSendProgress(knownAcked: UInt64) -> SendProgress?
+    /// The client is alive but has closed its receive window (`paused`), or reads again: while paused, the kernel's
+    /// own cut (`client_ack_timeout`, which Linux also applies to a window that stays closed) is held off until
+    /// past `client_send_timeout` (`sendTimeout`; nil: no limit), so a reader that pauses is judged by the send
+    /// watch alone.
+    func clientReadingPaused(_ paused: Bool, sendTimeout: Duration?)
     /// Stops reading the client (its request body cannot go anywhere yet).
     func pauseClientReading()
     /// Reads the client again.
