@@ -21,7 +21,7 @@ SHORT_SETTINGS = [("idle_timeout", "2s"), ("client_ack_timeout", "2s"), ("client
 # (b) alone raises client_ack_timeout above client_send_timeout: a client that stops reading closes its window at
 # once, and the kernel ends a connection whose window stayed shut for TCP_USER_TIMEOUT (it bounds zero-window
 # probing too), which would hide ssekeeper's own send watch, the thing (b) is there to time.
-SHORT_OVERRIDES = {"b": {"client_ack_timeout": "5s"}}
+SHORT_OVERRIDES = {}
 # ssekeeper's defaults (Sources/SSEKeeperCore/Config/Config.swift), seconds; used for the expected bounds
 DEFAULTS = {"idle_timeout": 60.0, "client_ack_timeout": 30.0, "client_send_timeout": 60.0,
             "upstream_dead_timeout": 60.0}

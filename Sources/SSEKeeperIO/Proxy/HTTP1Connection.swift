@@ -293,14 +293,9 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     func clientReadingPaused(_ paused: Bool, sendTimeout: Duration?) {
         guard let ackTimeout = limits.clientAckTimeout, paused != ackTimeoutHeldOff else { return }
         ackTimeoutHeldOff = paused
-        guard paused else {
-            Socket.setUserTimeout(client.fd, TimeAmount(ackTimeout))
-            return
-        }
-        // Past client_send_timeout by more than the watch's check interval, so the watch decides; no send timeout:
-        // a live reader is never cut for pausing.
-        let held = sendTimeout.map { TimeAmount(nanoseconds: TimeAmount($0).nanoseconds &+ 2_000_000_000) } ?? .zero
-        Socket.setUserTimeout(client.fd, held == .zero ? .zero : max(held, TimeAmount(ackTimeout)))
+        // While paused the kernel's timer is off: the send watch, which started this, bounds the pause (a client
+        // that then vanishes acknowledges nothing either, and is cut by it just the same).
+        Socket.setUserTimeout(client.fd, paused ? .zero : TimeAmount(ackTimeout))
     }
 
     func pauseClientReading() { client.pauseReading() }

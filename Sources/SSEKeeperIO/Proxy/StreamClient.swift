@@ -26,9 +26,8 @@ protocol StreamClient: AnyObject {
     /// cannot tell.
     func clientSendProgress(knownAcked: UInt64) -> SendProgress?
     /// The client is alive but has closed its receive window (`paused`), or reads again: while paused, the kernel's
-    /// own cut (`client_ack_timeout`, which Linux also applies to a window that stays closed) is held off until
-    /// past `client_send_timeout` (`sendTimeout`; nil: no limit), so a reader that pauses is judged by the send
-    /// watch alone.
+    /// own cut (`client_ack_timeout`, which Linux also applies to a window that stays closed) is suspended, so a
+    /// reader that pauses is judged by the send watch (`client_send_timeout`, `sendTimeout`) alone.
     func clientReadingPaused(_ paused: Bool, sendTimeout: Duration?)
     /// Stops reading the client (its request body cannot go anywhere yet).
     func pauseClientReading()
