@@ -143,6 +143,20 @@ public struct SHA256: Sendable {
         (word &>> count) | (word &<< (32 &- count))
     }
 
+    /// One round (FIPS 180-4 §6.2.2 step 3) with the working variables renamed instead of shifted: the caller
+    /// rotates the argument order, so `d` receives the new `e` and `h` the new `a`.
+    @inline(__always)
+    private static func round(
+        _ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: inout UInt32,
+        _ e: UInt32, _ f: UInt32, _ g: UInt32, _ h: inout UInt32, _ constantPlusWord: UInt32
+    ) {
+        let t1 = h &+ (rotateRight(e, 6) ^ rotateRight(e, 11) ^ rotateRight(e, 25)) &+ ((e & f) ^ (~e & g))
+            &+ constantPlusWord
+        let t2 = (rotateRight(a, 2) ^ rotateRight(a, 13) ^ rotateRight(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+        d &+= t1
+        h = t1 &+ t2
+    }
+
     /// Compresses `count` consecutive 64-byte blocks at `blocks` (no alignment required) into `state`.
     private static func compress(_ state: inout State, blocks: UnsafeRawPointer, count: Int) {
         roundConstants.withUnsafeBufferPointer { constants in
@@ -163,21 +177,17 @@ public struct SHA256: Sendable {
                     }
                     var a = current.h0, b = current.h1, c = current.h2, d = current.h3
                     var e = current.h4, f = current.h5, g = current.h6, h = current.h7
-                    for t in 0..<64 {
-                        let sum1 = rotateRight(e, 6) ^ rotateRight(e, 11) ^ rotateRight(e, 25)
-                        let choice = (e & f) ^ (~e & g)
-                        let t1 = h &+ sum1 &+ choice &+ k[t] &+ w[t]
-                        let sum0 = rotateRight(a, 2) ^ rotateRight(a, 13) ^ rotateRight(a, 22)
-                        let majority = (a & b) ^ (a & c) ^ (b & c)
-                        let t2 = sum0 &+ majority
-                        h = g
-                        g = f
-                        f = e
-                        e = d &+ t1
-                        d = c
-                        c = b
-                        b = a
-                        a = t1 &+ t2
+                    var t = 0
+                    while t < 64 {
+                        round(a, b, c, &d, e, f, g, &h, k[t] &+ w[t])
+                        round(h, a, b, &c, d, e, f, &g, k[t &+ 1] &+ w[t &+ 1])
+                        round(g, h, a, &b, c, d, e, &f, k[t &+ 2] &+ w[t &+ 2])
+                        round(f, g, h, &a, b, c, d, &e, k[t &+ 3] &+ w[t &+ 3])
+                        round(e, f, g, &h, a, b, c, &d, k[t &+ 4] &+ w[t &+ 4])
+                        round(d, e, f, &g, h, a, b, &c, k[t &+ 5] &+ w[t &+ 5])
+                        round(c, d, e, &f, g, h, a, &b, k[t &+ 6] &+ w[t &+ 6])
+                        round(b, c, d, &e, f, g, h, &a, k[t &+ 7] &+ w[t &+ 7])
+                        t &+= 8
                     }
                     current.h0 &+= a
                     current.h1 &+= b
