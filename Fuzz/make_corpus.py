@@ -363,6 +363,39 @@ def configs():
     return seeds
 
 
+def stamped_ids():
+    """The whole input is the text parsed (see Fuzz/Targets/stamped_id.swift); its bytes also build an id."""
+    token = "AAECAwQFBgcICQoLDA0ODw"
+    texts = [
+        ("id", "sk1.%s.42" % token),
+        ("id zero", "sk1.%s.0" % token),
+        ("id max", "sk1.%s.18446744073709551615" % token),
+        ("id overflow", "sk1.%s.18446744073709551616" % token),
+        ("id leading zero", "sk1.%s.007" % token),
+        ("id backend", "sk1.%s.7.evt-9" % token),
+        ("id backend dots", "sk1.%s.7.a.b..c." % token),
+        ("id nested", "sk1.%s.1.sk1.%s.2" % (token, token)),
+        ("id backend crlf", "sk1.%s.7.a\r\nid: x" % token),
+        ("id backend nul", "sk1.%s.7.a\x00b" % token),
+        ("id backend utf8", "sk1.%s.7.caf\xc3\xa9 \xff" % token),
+        ("id empty backend", "sk1.%s.7." % token),
+        ("id no seq", "sk1.%s." % token),
+        ("id bad token bits", "sk1.AAECAwQFBgcICQoLDA0ODx.1"),
+        ("id short token", "sk1.AAECAwQFBgcICQoLDA0OD.1"),
+        ("id padded token", "sk1.AAECAwQFBgcICQoLDA0ODw==.1"),
+        ("id other version", "sk2.%s.1" % token),
+        ("token", token),
+        ("token ones", "_____________________w"),
+        ("base64url rfc", "Zm9vYmFy"),
+        ("base64url tail 2", "Zm9vYg"),
+        ("base64url tail 3", "Zm9vYmE"),
+        ("base64url noncanonical", "Zh"),
+        ("base64 standard", "+/+/Zg=="),
+        ("empty", ""),
+    ]
+    return [(name, b(text)) for name, text in texts]
+
+
 def dict_entry(token):
     out = ""
     for byte in b(token):
@@ -404,6 +437,11 @@ CONFIG_TOKENS = [
     "upstream_keepalive", "upstream_keepalive_timeout", "=",
 ]
 
+STAMPED_ID_TOKENS = [
+    "sk1.", "sk1", ".", "AAECAwQFBgcICQoLDA0ODw", "_____________________w", "0", "1", "9", "18446744073709551615",
+    "18446744073709551616", "99999999999999999999", "=", "==", "+", "/", "-", "_", "\r", "\n", "\x00", " ", "\xff",
+]
+
 
 if __name__ == "__main__":
     write("request_head", requests())
@@ -413,6 +451,7 @@ if __name__ == "__main__":
     write("request_body", request_bodies())
     write("sse_tracker", sse())
     write("config", configs())
+    write("stamped_id", stamped_ids())
     write_dictionary("request_head", HTTP_TOKENS)
     write_dictionary("response_head", HTTP_TOKENS + STATUS_TOKENS)
     write_dictionary("builders", HTTP_TOKENS + STATUS_TOKENS)
@@ -420,3 +459,4 @@ if __name__ == "__main__":
     write_dictionary("request_body", CHUNKED_TOKENS + ["GET / HTTP/1.1\r\n", "Host: a\r\n", "\r\n\r\n"])
     write_dictionary("sse_tracker", SSE_TOKENS)
     write_dictionary("config", CONFIG_TOKENS)
+    write_dictionary("stamped_id", STAMPED_ID_TOKENS)
