@@ -59,8 +59,9 @@ extension ProxyStream {
     }
 
     /// A client-side close that comes while the upstream has been quiet for at least one heartbeat interval is
-    /// worth a warning: if such closes cluster at one stream age, something between the clients and ssekeeper
-    /// cuts streams (an idle timeout shorter than `idle_timeout`, or one that heartbeats do not reset).
+    /// counted, and worth a warning when it repeats: if such closes cluster at one stream age, something between
+    /// the clients and ssekeeper cuts streams (an idle timeout shorter than `idle_timeout`, or one that heartbeats
+    /// do not reset). A lone close (someone stopping `curl`) is counted only (see `QuietCloseAges`).
     private func noteQuietClientClose() {
         let now = EventLoop.now()
         let quiet = now &- lastUpstreamBytesAt
@@ -68,6 +69,7 @@ extension ProxyStream {
         guard quiet >= interval else { return }
         metrics.counters.quietClientCloses &+= 1
         metrics.counters.quietCloseAge.observe(nanos: now &- startedAt)
+        guard loop.quietCloseAges.record(ageNanos: now &- startedAt) else { return }
         let prefix = route.prefix
         switch loop.quietCloseWarnings.take(now: now) {
         case .log(let suppressedBefore):
@@ -75,7 +77,7 @@ extension ProxyStream {
             context.logger.warn("route \(prefix): the client side closed a stream \(TimeAmount(nanoseconds: now &- startedAt).formatted(.secondsToMilliseconds)) "
                 + "after it started, while the upstream had been quiet for \(TimeAmount(nanoseconds: quiet).formatted(.secondsToMilliseconds)) "
                 + "(heartbeat interval \(TimeAmount(nanoseconds: interval).formatted(.secondsToMilliseconds)), \(relay?.heartbeatsSent ?? 0) heartbeats sent); "
-                + "if such closes cluster at one duration, an intermediary is cutting streams\(left)")
+                + "another such close came at about the same age: an intermediary may be cutting streams\(left)")
         case .suppressFirst(let until):
             context.logger.warn("route \(prefix): the client side closed a stream while the upstream was quiet, again; "
                 + "further such warnings are left out for \(TimeAmount(nanoseconds: until &- now).formatted(.secondsToMilliseconds)) "
