@@ -10,7 +10,7 @@
 /// |---------------------------------------------------------|---------------------------------------------------|
 /// | leading U+FEFF (EF BB BF)                               | dropped (the client's decoder would drop it)      |
 /// | any line end (CRLF, LF, CR)                             | LF                                                |
-/// | comment line between events                             | as is, at once                                    |
+/// | comment line between events                             | as is, at its line end (cut to `maxEventBytes`)   |
 /// | `id` field                                              | dropped; tracked as the backend's last event ID   |
 /// | other lines of an event (`data`, `event`, `retry`, ...) | held in order until the event's blank line        |
 /// | blank line of an event with data (a *dispatched* event) | its held lines, `id: <stamped id>`, blank line    |
@@ -104,7 +104,7 @@ public struct EventIDStamper: Sendable {
     }
 
     /// Where the bytes of the current line go.
-    private enum Sink { case output, held, heldAndRetry }
+    private enum Sink { case output, held, heldAndRetry, heldComment }
 
     /// What the backend's `id` lines left in its last event ID buffer.
     private enum BackendIDState: Sendable { case unset, readable, unreadable }
@@ -225,7 +225,8 @@ public struct EventIDStamper: Sendable {
     /// Where the current line's bytes go (not called for `id` lines, which `line` keeps).
     private var sink: Sink {
         switch (line.kind, event) {
-        case (_, .betweenEvents), (_, .passingThrough): return .output  // between events: only comments
+        case (_, .betweenEvents): return .heldComment  // between events: only comments
+        case (_, .passingThrough): return .output
         case (.retry?, .holding): return .heldAndRetry
         case (_, .holding): return .held
         }
@@ -243,11 +244,19 @@ public struct EventIDStamper: Sendable {
             heldRetryLines.append(contentsOf: bytes)
             held.append(contentsOf: bytes)
             if held.count > maxEventBytes { beginPassThrough(into: &output) }
+        case .heldComment:
+            // The client ignores a comment's text: past the limit it is cut short, not passed through.
+            let room = max(0, maxEventBytes - held.count)
+            held.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<min(room, bytes.count)]))
         }
     }
 
     private mutating func writeLineFeed(into output: inout [UInt8]) {
-        withUnsafeBytes(of: Self.lineFeed) { write($0, into: &output) }
+        if sink == .heldComment {
+            held.append(Self.lineFeed)  // even when the comment was cut short
+        } else {
+            withUnsafeBytes(of: Self.lineFeed) { write($0, into: &output) }
+        }
     }
 
     /// The held event outgrew `maxEventBytes`: what is held goes out now and the rest follows as it comes.
@@ -280,6 +289,10 @@ public struct EventIDStamper: Sendable {
             }
         } else {
             writeLineFeed(into: &output)
+        }
+        if line.kind == .comment, event == .betweenEvents {
+            output.append(contentsOf: held)
+            release(&held)
         }
         line.reset()
     }
