@@ -12,6 +12,8 @@
 /// | any line end (CRLF, LF, CR)                             | LF                                                |
 /// | comment line between events                             | as is, at its line end (cut to `maxEventBytes`)   |
 /// | `id` field                                              | dropped; tracked as the backend's last event ID   |
+/// | a line starting with U+FEFF (an unknown field)          | dropped: first in a connection, it would be read  |
+/// |                                                         | as a BOM and the rest as another field            |
 /// | other lines of an event (`data`, `event`, `retry`, ...) | held in order until the event's blank line        |
 /// | blank line of an event with data (a *dispatched* event) | its held lines, `id: <stamped id>`, blank line    |
 /// | blank line of an event without data                     | only its `retry` lines, then `id: <current id>`   |
@@ -77,6 +79,8 @@ public struct EventIDStamper: Sendable {
     private var lines = SSELineMachine()
     /// The line being read.
     private var line = SSEFieldLine()
+    /// Whether the line being read starts with U+FEFF and is dropped (see the type's table).
+    private var dropsLine = false
     /// Where the event being read stands.
     private var event: EventState = .betweenEvents
     /// The held lines of the event being read (`EventState.holding`), LF-terminated.
@@ -104,7 +108,7 @@ public struct EventIDStamper: Sendable {
     }
 
     /// Where the bytes of the current line go.
-    private enum Sink { case output, held, heldAndRetry, heldComment }
+    private enum Sink { case output, held, heldAndRetry, heldComment, nowhere }
 
     /// What the backend's `id` lines left in its last event ID buffer.
     private enum BackendIDState: Sendable { case unset, readable, unreadable }
@@ -214,6 +218,7 @@ public struct EventIDStamper: Sendable {
             break
         }
         guard kind != .id else { return }
+        dropsLine = line.startsWithByteOrderMark
         // The head is swapped out while it is written: `write` mutates `self`, which owns it.
         var head: [UInt8] = []
         swap(&head, &line.bytes)
@@ -224,6 +229,7 @@ public struct EventIDStamper: Sendable {
 
     /// Where the current line's bytes go (not called for `id` lines, which `line` keeps).
     private var sink: Sink {
+        if dropsLine { return .nowhere }
         switch (line.kind, event) {
         case (_, .betweenEvents): return .heldComment  // between events: only comments
         case (_, .passingThrough): return .output
@@ -235,6 +241,8 @@ public struct EventIDStamper: Sendable {
     private mutating func write(_ bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         guard !bytes.isEmpty else { return }
         switch sink {
+        case .nowhere:
+            return
         case .output:
             output.append(contentsOf: bytes)
         case .held:
@@ -252,7 +260,9 @@ public struct EventIDStamper: Sendable {
     }
 
     private mutating func writeLineFeed(into output: inout [UInt8]) {
-        if sink == .heldComment {
+        if sink == .nowhere {
+            return
+        } else if sink == .heldComment {
             held.append(Self.lineFeed)  // even when the comment was cut short
         } else {
             withUnsafeBytes(of: Self.lineFeed) { write($0, into: &output) }
@@ -295,6 +305,7 @@ public struct EventIDStamper: Sendable {
             release(&held)
         }
         line.reset()
+        dropsLine = false
     }
 
     /// §9.2.6: a blank line. Dispatches a held event with its stamp, or forwards what an event without data keeps.

@@ -106,6 +106,12 @@ struct SSEFieldLine: Sendable {
         return .value(start..<bytes.count)
     }
 
+    /// Whether the line starts with U+FEFF (EF BB BF): an unknown field here (names compare literally), which the
+    /// client's decoder would strip instead were the line the first of a connection. Known once `kind` is.
+    var startsWithByteOrderMark: Bool {
+        bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF
+    }
+
     /// Forgets the line that ended, keeping storage.
     mutating func reset() {
         kind = nil

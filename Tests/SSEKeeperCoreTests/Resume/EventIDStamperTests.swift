@@ -109,11 +109,20 @@ import Testing
         #expect(run.text == ": 012345\ndata: a\nid: \(Self.id(1))\n\n")
     }
 
-    @Test(arguments: styles) func otherFields_goWithTheirEvent_byteForByte(style: Int) {
+    @Test(arguments: styles) func otherFields_goWithTheirEvent_byteForByte_butALineStartingWithABOMIsDropped(style: Int) {
         let input = "Data: x\ndata\nidx: 5\nid \n\u{FEFF}data: y\nretry: 10\ndata:  z\n\n"
         let run = Self.stamp(Self.bytes(input), style: style)
-        #expect(run.text == "Data: x\ndata\nidx: 5\nid \n\u{FEFF}data: y\nretry: 10\ndata:  z\nid: \(Self.id(1))\n\n")
+        #expect(run.text == "Data: x\ndata\nidx: 5\nid \nretry: 10\ndata:  z\nid: \(Self.id(1))\n\n")
         #expect(Self.dispatched(run.output).events == [.init(type: "message", data: "\n z", lastEventId: Self.id(1))])
+    }
+
+    @Test(arguments: styles) func lineStartingWithABOM_isDropped_soThatNoOutputUnitStartsWithOne(style: Int) {
+        let bom = "\u{FEFF}"
+        let run = Self.stamp(Self.bytes(bom + bom + "data: a\n\n\(bom)\n\(bom):x\ndata: b\n\n"), style: style)
+        #expect(run.text == "data: b\nid: \(Self.id(1))\n\n")
+        var fresh = SpecEventStreamParser()
+        fresh.feed(run.events.first?.bytes ?? [])
+        #expect(fresh.events.map(\.data) == ["b"])
     }
 
     @Test(arguments: styles) func retryOfAnEventWithoutData_goesOut_closedWithTheClientsCurrentID(style: Int) {
