@@ -22,7 +22,8 @@
 ///
 /// `seq` counts dispatched events from 1. `backend-id` is the backend's last event ID buffer after the event's lines,
 /// as a spec client of the backend would hold it: `id` sets it (an empty `id` empties it, a value with U+0000 is
-/// ignored) and it persists across events; an empty buffer stamps no backend part.
+/// ignored) and it persists across events; an empty buffer stamps no backend part. An event without data stamps
+/// nothing, so an `id` it set shows in the next stamp only (a direct client's id would have moved at its blank line).
 ///
 /// The invariant, for every client attached to the stream: its last event ID string is always the stamped id of
 /// the last event it dispatched (before the first, what it carried in). A spec client sets that string on *every*
@@ -54,19 +55,14 @@ public struct EventIDStamper: Sendable {
         case passedThrough(seq: UInt64)
     }
 
-    /// The first characters of every stamped id: the format's version.
-    public static let idPrefix: [UInt8] = Array("sk1.".utf8)
-    /// The length of a stream token's text (128 random bits in base64url without padding).
-    public static let tokenLength = 22
     /// Default for `maxEventBytes`: the default `client_resume_buffer`, since a larger event cannot be replayed.
     public static let defaultMaxEventBytes = 1 << 20
     /// The longest backend `id` value carried in stamps.
     public static let maxBackendIDBytes = 1024
     /// Held buffers larger than this are released after their event rather than kept for the next.
     private static let retainedCapacity = 64 * 1024
-    private static let idFieldPrefix: [UInt8] = Array("id: ".utf8)
-    private static let lineFeed = SSELineEndScanner.lineFeed
-    private static let dot: UInt8 = 0x2E
+    /// Every line the stamper writes ends with one LF.
+    static let lineFeed = SSELineEndScanner.lineFeed
 
     /// The stream's token text, 22 base64url characters: the `<token>` of every stamped id.
     public let token: [UInt8]
@@ -121,8 +117,7 @@ public struct EventIDStamper: Sendable {
         precondition(token.count == Self.tokenLength && token.allSatisfy(Self.isBase64URL), "not a stream token")
         self.token = token
         self.maxEventBytes = max(1, maxEventBytes)
-        let writable = carriedLastEventID.map { !$0.isEmpty && !$0.contains { $0 == 0 || $0 == 0x0A || $0 == 0x0D } }
-        self.carriedLastEventID = writable == true ? carriedLastEventID : nil
+        self.carriedLastEventID = carriedLastEventID.flatMap { Self.isWritableID($0) ? $0 : nil }
         lastStampedID.reserveCapacity(Self.idPrefix.count + Self.tokenLength + 24)
     }
 
@@ -362,42 +357,12 @@ public struct EventIDStamper: Sendable {
         }
     }
 
-    private func appendIDLine(_ id: [UInt8], to buffer: inout [UInt8]) {
-        buffer.append(contentsOf: Self.idFieldPrefix)
-        buffer.append(contentsOf: id)
-        buffer.append(Self.lineFeed)
-    }
-
     /// Empties a buffer, keeping its storage unless it grew past `retainedCapacity`.
     private func release(_ buffer: inout [UInt8]) {
         if buffer.capacity > Self.retainedCapacity {
             buffer = []
         } else {
             buffer.removeAll(keepingCapacity: true)
-        }
-    }
-
-    /// Appends `value` in decimal ASCII, without allocating beyond `out`'s growth.
-    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-        var digits = 1
-        var rest = value
-        while rest >= 10 {
-            rest /= 10
-            digits += 1
-        }
-        let start = out.count
-        out.append(contentsOf: repeatElement(0x30, count: digits))
-        rest = value
-        for index in stride(from: start + digits - 1, through: start, by: -1) {
-            out[index] = 0x30 + UInt8(rest % 10)
-            rest /= 10
-        }
-    }
-
-    private static func isBase64URL(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x5F: return true
-        default: return false
         }
     }
 }

@@ -64,7 +64,6 @@ import Testing
         var gaveUp = false
         var coverage = Coverage()
         let expectedSize: Int
-        var debug = false
 
         /// How many bytes the next connection gets before its cut.
         mutating func drawCut() -> Int? {
@@ -75,7 +74,6 @@ import Testing
         /// The proxy writes `bytes` to the client, which gets them up to its cut.
         mutating func send(_ bytes: [UInt8]) throws {
             guard connection != nil else { return }
-            if debug { print("send \(bytes.count) remaining \(String(describing: remaining)): \(String(decoding: bytes, as: UTF8.self).debugDescription)") }
             let count = min(remaining ?? .max, bytes.count)
             connection!.feed(bytes[..<count])
             remaining = remaining.map { $0 - count }
@@ -98,14 +96,12 @@ import Testing
             coverage.cuts += 1
             ring.retention = .keepAll
             awayReads = rng.chance(0.5) ? 0 : rng.int(1...3)
-            if debug { print("cut: carried \(carried.debugDescription), away \(awayReads)") }
             if awayReads == 0 { try reconnect() }
         }
 
         /// The client comes back with `carried` as `Last-Event-ID`: the ring's replay, then the live stream.
         mutating func reconnect() throws {
             guard !gaveUp else { return }
-            if debug { print("reconnect \(carried.debugDescription)") }
             let position: UInt64
             if carried.isEmpty {
                 position = 0
@@ -182,7 +178,6 @@ import Testing
                 seed: seed, rng: rng, assembler: assembler, stamper: EventIDStamper(token: Self.token),
                 ring: ReplayRing(budgetBytes: budget), expectedSize: upstream.count + 60)
             simulation.remaining = simulation.drawCut()
-            simulation.debug = cases.count == 1
             var offset = 0
             for length in lengths {
                 try simulation.read(Array(upstream[offset..<offset + length]))
@@ -197,6 +192,11 @@ import Testing
             if var client = simulation.connection {
                 client.finish()
                 simulation.dispatched += client.events
+                let last = simulation.dispatched.last?.lastEventId ?? ""
+                guard client.lastEventIdString.utf8.elementsEqual(last.utf8) else {
+                    throw Failure(seed: seed, message: "at the end the client's last event ID is "
+                        + "\(client.lastEventIdString.debugDescription), its last event's \(last.debugDescription)")
+                }
             }
             let coverage = simulation.coverage
             defer {
@@ -243,12 +243,16 @@ import Testing
             var stamper = EventIDStamper(token: Self.token, maxEventBytes: rng.chance(0.5) ? rng.int(1...40) : 1 << 20)
             var tracker = SSEStreamTracker()
             var client = SpecEventStreamParser()
+            // A client that connects later, after a read, carrying the id it had (all it needs replayed is nothing).
+            var late: SpecEventStreamParser?
+            let lateRead = rng.int(0...max(0, lengths.count - 1))
+            var lateEventsBefore = 0
             var backend = SpecEventStreamParser()
             // Retry times the backend set up to its last blank line: all of them reach the client (later ones are
             // in an event that never ended, held unless it passed through).
             var retriesBeforeLastBlankLine = 0
             var offset = 0
-            for length in lengths {
+            for (index, length) in lengths.enumerated() {
                 let chunk = Array(upstream[offset..<offset + length])
                 offset += length
                 for byte in chunk {
@@ -259,14 +263,22 @@ import Testing
                 var out: [UInt8] = []
                 chunk.withUnsafeBytes { raw in stamper.stamp(raw, into: &out) { _ in } }
                 out.withUnsafeBytes { raw in tracker.forward(raw) { client.feed($0) } }
+                late?.feed(out)
                 guard stamper.isAtEventBoundary else { continue }
+                if late == nil, index >= lateRead {
+                    late = SpecEventStreamParser(lastEventIdString: String(decoding: stamper.lastStampedID, as: UTF8.self))
+                    lateEventsBefore = client.events.count
+                }
                 // Between output units: heartbeats and ssekeeper's own events may go, and the id is the last stamp.
                 let current = String(decoding: stamper.lastStampedID, as: UTF8.self)
                 guard tracker.isAtEventBoundary, client.isAtLineStart, client.dataBuffer.isEmpty,
                       client.lastEventIdString.utf8.elementsEqual(current.utf8),
+                      late.map({ $0.lastEventIdString.utf8.elementsEqual(current.utf8) }) ?? true,
+                      late.map({ $0.events == Array(client.events.dropFirst(lateEventsBefore)) }) ?? true,
                       client.events.count == backend.events.count else {
                     throw Failure(seed: seed, message: "after \(offset) bytes: tracker at boundary \(tracker.isAtEventBoundary), "
-                        + "client \(client.observation), last stamp \(current.debugDescription), backend \(backend.events)")
+                        + "client \(client.observation), late client \(String(describing: late?.observation)), "
+                        + "last stamp \(current.debugDescription), backend \(backend.events)")
                 }
             }
             backend.finish()
