@@ -27,13 +27,16 @@ public enum ClientResponseBuilder {
     /// `keepAlive` is `clientWantsKeepAlive` unless the body is close-delimited; the head says
     /// `Connection: close` when not keeping alive and `Connection: keep-alive` to an HTTP/1.0 client that is.
     /// SSE responses get `X-Accel-Buffering: no` and `Cache-Control: no-cache` unless the upstream set them.
+    /// `addedFields` (ssekeeper's own, e.g. the CORS fields of `CORSPolicy.fields(_:toAddTo:)`) follow the
+    /// upstream's fields as given.
     public static func build(
         _ head: ResponseHead,
         upstreamFraming: BodyFraming,
         requestMethod: String,
         clientVersion: HTTPVersion,
         clientWantsKeepAlive: Bool,
-        isSSE: Bool
+        isSSE: Bool,
+        addedFields: [HTTPField] = []
     ) -> ClientResponsePlan {
         let framing = clientFraming(upstream: upstreamFraming, clientVersion: clientVersion, isSSE: isSSE)
         let keepAlive = clientWantsKeepAlive && framing != .closeDelimited
@@ -46,6 +49,7 @@ public enum ClientResponseBuilder {
             if !head.headers.contains("X-Accel-Buffering") { writer.appendField("X-Accel-Buffering", "no") }
             if !head.headers.contains("Cache-Control") { writer.appendField("Cache-Control", "no-cache") }
         }
+        for field in addedFields { writer.appendField(field.name, field.value) }
         switch framing {
         case .contentLength(let length): writer.appendField("Content-Length", String(length))
         case .chunked: writer.appendField("Transfer-Encoding", "chunked")
