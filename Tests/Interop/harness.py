@@ -114,12 +114,13 @@ def tail(path, lines=20):
 
 
 def ssekeeper_config(port, upstreams, routes):
-    """The config text: `upstreams` maps name -> port, `routes` is a list of (prefix, upstream, idle_timeout)."""
+    """The config text: `upstreams` maps name -> port, `routes` is a list of (prefix, upstream, idle_timeout) or
+    (prefix, upstream, idle_timeout, extra directives of the route)."""
     lines = ["listen 127.0.0.1:%d;" % port, "probe_path /.ssekeeper/probe;", "heartbeat_fraction 0.33;"]
     for name, upstream_port in upstreams.items():
         lines.append("upstream %s { server 127.0.0.1:%d; }" % (name, upstream_port))
-    for prefix, upstream, idle in routes:
-        lines.append("route %s { upstream %s; idle_timeout %s; }" % (prefix, upstream, idle))
+    for prefix, upstream, idle, *extra in routes:
+        lines.append("route %s { upstream %s; idle_timeout %s;%s }" % (prefix, upstream, idle, "".join(" " + e for e in extra)))
     return "\n".join(lines) + "\n"
 
 

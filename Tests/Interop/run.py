@@ -13,6 +13,9 @@ Everything listens on 127.0.0.1 on ports the kernel picked. One ssekeeper instan
     route /bytewise/   -> http.server, chunked, one byte per send      idle_timeout 1500ms
     route /browser/    -> Flask (page + EventSource stream)            idle_timeout 3s (heartbeat after 990 ms)
     route /idle/       -> uvicorn + sse-starlette                      idle_timeout 3s
+    route /cors/       -> Flask, cors_allow_origin <the Flask origin>; cors_allow_credentials on;
+    route /cors-nocred/-> Flask, cors_allow_origin <the Flask origin>; (no credentials)
+    route /nocors/     -> Flask, no CORS directive
     probe_path /.ssekeeper/probe
 
 nginx (proxy_read_timeout 3s) and HAProxy (timeout server 3s) each listen twice: in front of ssekeeper, and in
@@ -26,6 +29,10 @@ Cases (each prints one PASS/FAIL line with what it saw):
                           `finally` runs within 1 s (the direct figure is shown for comparison)
   browser/chromium        headless Chromium's EventSource: ids, heartbeats never surface, reconnect after retry:
                           with Last-Event-ID
+  cors/chromium/...       a page on one loopback origin (Flask, http://127.0.0.1:P) opens an EventSource to
+                          ssekeeper on another (http://localhost:Q): without cors_allow_origin it fails (error,
+                          no event); with it the events arrive and the reconnect (Last-Event-ID, preflighted or
+                          not) goes through; withCredentials needs cors_allow_credentials on
   idle/PROXY/...          10 s of backend silence behind nginx / HAProxy: survives with ssekeeper, cut without
   probe/...               `ssekeeper probe` through nginx / HAProxy finds their 3 s timeout within 10 %
 
@@ -98,6 +105,8 @@ class Suite:
         self.report_path = os.path.join(workdir, "backend-report.jsonl")
         open(self.report_path, "w").close()
         self.ports = {}
+        self._browser = None
+        self._browser_lock = threading.Lock()
 
     # ---- processes ----
 
@@ -119,6 +128,10 @@ class Suite:
         p["ssekeeper"] = harness.free_port()
         routes = [("/%s/" % b, b, BACKEND_IDLE) for b in BACKENDS]
         routes += [("/browser/", "flask", SLOW_IDLE), ("/idle/", "starlette", SLOW_IDLE)]
+        page_origin = "http://127.0.0.1:%d" % p["flask"]
+        routes += [("/cors/", "flask", SLOW_IDLE, "cors_allow_origin %s;" % page_origin, "cors_allow_credentials on;"),
+                   ("/cors-nocred/", "flask", SLOW_IDLE, "cors_allow_origin %s;" % page_origin),
+                   ("/nocors/", "flask", SLOW_IDLE)]
         config = harness.ssekeeper_config(p["ssekeeper"], {b: p[b] for b in BACKENDS}, routes)
         config_path = os.path.join(self.workdir, "ssekeeper.conf")
         with open(config_path, "w") as f:
@@ -139,6 +152,35 @@ class Suite:
         with open(haproxy_conf, "w") as f:
             f.write(harness.haproxy_config({p["haproxy-via"]: p["ssekeeper"], p["haproxy-direct"]: p["starlette"]}))
         self.procs.start("haproxy", [harness.find_tool("haproxy"), "-db", "-f", haproxy_conf], ports=[p["haproxy-via"]])
+
+    def browser(self):
+        """A context manager lending the one shared headless Chromium (started on first use) to one case at a
+        time, so the cross-origin cases do not start a browser each."""
+        suite = self
+
+        class Lease:
+            def __enter__(self):
+                suite._browser_lock.acquire()
+                try:
+                    if suite._browser is None:
+                        suite._browser = start_chromium(suite)
+                except BaseException:
+                    suite._browser_lock.release()
+                    raise
+                return suite._browser
+
+            def __exit__(self, *exc):
+                suite._browser_lock.release()
+
+        return Lease()
+
+    def close_browser(self):
+        if self._browser is not None:
+            try:
+                self._browser.quit()
+            except Exception:
+                pass
+            self._browser = None
 
     # ---- side channels ----
 
@@ -298,6 +340,24 @@ def case_disconnect(suite, backend):
 # ---------------------------------------------------------------------------------------------------------------
 # browser/chromium
 
+def start_chromium(suite):
+    """chromedriver and a headless Chromium with a fresh profile; the caller quits the returned driver."""
+    from selenium import webdriver
+
+    driver_port = harness.free_port()
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=suite.workdir)
+    suite.procs.start("chromedriver-shared", [harness.find_tool("chromedriver"), "--port=%d" % driver_port,
+                                              "--allowed-ips=127.0.0.1"], ports=[driver_port])
+    options = webdriver.ChromeOptions()
+    options.binary_location = harness.find_tool("chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--no-default-browser-check", "--user-data-dir=" + profile, "--no-proxy-server"):
+        options.add_argument(arg)
+    driver = webdriver.Remote(command_executor="http://127.0.0.1:%d" % driver_port, options=options)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
 def case_browser(suite):
     from selenium import webdriver
 
@@ -348,6 +408,72 @@ def case_browser(suite):
     return ("Chromium %s: 4 events with ids, %d heartbeats never surfaced (no message, no error), "
             "1 error at the close, reconnect after %.3f s (retry: %d ms) with Last-Event-ID 3"
             % (version, heartbeats, delay, sse_script.BROWSER_RETRY_MS))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cors/chromium/...
+
+def cross_origin_log(suite, prefix, credentials, until, timeout_s, fetch=False):
+    """Opens the Flask-served page (origin http://127.0.0.1:FLASK) whose EventSource reads the cors script from
+    ssekeeper at http://localhost:SSEKEEPER/PREFIX/...; returns (tag, the page's log, the page origin, the stream
+    URL) once `until(log)` holds or timeout_s passed."""
+    tag = new_tag("cors")
+    page_origin = "http://127.0.0.1:%d" % suite.ports["flask"]
+    src = "http://localhost:%d%sevents/cors/%s" % (suite.ports["ssekeeper"], prefix, tag)
+    page = "%s/corspage/%s?src=%s&credentials=%d&fetch=%d" % (page_origin, tag, src, 1 if credentials else 0,
+                                                              1 if fetch else 0)
+    with suite.browser() as driver:
+        driver.get(page)
+        deadline = time.monotonic() + timeout_s
+        log = []
+        while time.monotonic() < deadline:
+            log = driver.execute_script("return window.__log") or []
+            if until(log):
+                break
+            time.sleep(0.1)
+        driver.get("about:blank")  # closes the page's EventSource
+    return tag, log, page_origin, src
+
+
+def case_cors_allowed(suite, credentials, fetch=False):
+    def done(log):
+        kinds = [e["kind"] for e in log]
+        return ("done", "3") in [(e.get("data"), e.get("id")) for e in log] and (not fetch or "fetch" in kinds
+                                                                          or "fetch-failed" in kinds)
+
+    tag, log, page_origin, src = cross_origin_log(suite, "/cors/", credentials, done, 20, fetch=fetch)
+    dispatched = [(e["data"], e["id"]) for e in log if e["kind"] == "message"]
+    check(dispatched == [("one", "1"), ("two", "2"), ("done", "3")],
+          "%s read from %s saw %r (log: %r)" % (page_origin, src, dispatched, log))
+    suite.wait_record(tag, "start", 1.0, index=2 if fetch else 1)
+    starts = [r["last_event_id"] for r in suite.records(tag) if r["what"] == "start"]
+    check("2" in starts, "no reconnect with Last-Event-ID 2 reached the backend (its requests: %r)" % starts)
+    records = suite.access(tag, count=4 if fetch else 2)
+    methods = [r["method"] for r in records]
+    preflights = [r for r in records if r["method"] == "OPTIONS"]
+    check(all(r["status"] == "204" for r in preflights), "preflight answers: %r" % preflights)
+    check(methods.count("GET") >= (3 if fetch else 2), "access records: %r" % records)
+    if fetch:
+        fetched = [e for e in log if e["kind"].startswith("fetch")]
+        check(fetched and fetched[0]["kind"] == "fetch" and fetched[0]["status"] == 200,
+              "the preflighted fetch: %r" % fetched)
+        check(len(preflights) == 1, "expected the fetch's one preflight, access records: %r" % records)
+        return ("fetch with X-Interop (credentials %s): preflight answered 204 by ssekeeper, then 200; and the "
+                "EventSource's 3 events" % ("include" if credentials else "omitted"))
+    return ("withCredentials=%s: 3 events from %s on page %s, reconnect with Last-Event-ID 2; %d preflight(s) "
+            "answered 204 by ssekeeper" % (str(credentials).lower(), src, page_origin, len(preflights)))
+
+
+def case_cors_refused(suite, prefix, credentials, why):
+    tag, log, page_origin, src = cross_origin_log(
+        suite, prefix, credentials, lambda log: any(e["kind"] == "error" and e["state"] == 2 for e in log), 10)
+    kinds = [e["kind"] for e in log]
+    check("message" not in kinds and "open" not in kinds, "events reached the page: %r" % log)
+    check(any(e["kind"] == "error" and e["state"] == 2 for e in log),
+          "no error with readyState CLOSED within 10 s (log %r)" % log)
+    reached = suite.wait_record(tag, "start", 1.0) is not None
+    return ("%s: the page's EventSource (withCredentials=%s) failed: error, readyState CLOSED, no event%s"
+            % (why, str(credentials).lower(), "; the backend did answer (the browser blocked it)" if reached else ""))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -418,6 +544,13 @@ def case_probe(suite, port_name, expected_s):
 
 def all_cases(suite):
     cases = [("browser/chromium", lambda: case_browser(suite))]
+    cases.append(("cors/chromium/without-directive",
+                  lambda: case_cors_refused(suite, "/nocors/", False, "no cors_allow_origin")))
+    cases.append(("cors/chromium/allowed", lambda: case_cors_allowed(suite, False)))
+    cases.append(("cors/chromium/allowed-with-credentials", lambda: case_cors_allowed(suite, True)))
+    cases.append(("cors/chromium/preflighted-fetch", lambda: case_cors_allowed(suite, True, fetch=True)))
+    cases.append(("cors/chromium/credentials-not-allowed",
+                  lambda: case_cors_refused(suite, "/cors-nocred/", True, "cors_allow_credentials off")))
     for proxy in ("nginx", "haproxy"):
         cases.append(("idle/%s/with-ssekeeper" % proxy, lambda p=proxy: case_idle(suite, p, True)))
         cases.append(("idle/%s/without-ssekeeper" % proxy, lambda p=proxy: case_idle(suite, p, False)))
@@ -521,6 +654,7 @@ def main():
             print("FAIL %-36s exited during the run: %s" % ("processes", ", ".join(dead)))
             results.append(("processes", False))
     finally:
+        suite.close_browser()
         suite.procs.stop_all()
     passed = sum(1 for _, ok in results if ok)
     failed = len(results) - passed

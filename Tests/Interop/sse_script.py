@@ -56,6 +56,15 @@ BROWSER_FIRST = [
 ]
 BROWSER_SECOND = [("event", {"id": "4", "data": "done"})]
 
+# The cross-origin (CORS) stream: two events, the end, then (after the browser reconnects with Last-Event-ID,
+# which a cross-origin EventSource may only do through ssekeeper's CORS answers) the final event.
+CORS_RETRY_MS = 500
+CORS_FIRST = [
+    ("event", {"retry": CORS_RETRY_MS, "id": "1", "data": "one"}),
+    ("event", {"id": "2", "data": "two"}),
+]
+CORS_SECOND = [("event", {"id": "3", "data": "done"})]
+
 SCRIPTS = {"standard": STANDARD, "silent": SILENT}
 
 

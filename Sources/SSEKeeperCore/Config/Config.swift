@@ -175,6 +175,12 @@ public struct StreamSettings: Sendable, Equatable {
     public var heartbeatEvent: String? = nil
     /// The `data:` of a heartbeat event (`heartbeat_data`; nil: the server's Unix time in milliseconds).
     public var heartbeatData: String? = nil
+    /// The page origins whose cross-origin requests ssekeeper answers with CORS fields and preflights
+    /// (`cors_allow_origin`, default off; see `CORSPolicy`).
+    public var corsAllowOrigin: CORSAllowedOrigins = .off
+    /// Whether a listed origin may send credentials (`cors_allow_credentials`, default off): adds
+    /// `Access-Control-Allow-Credentials: true`. The parser refuses it together with `cors_allow_origin *`.
+    public var corsAllowCredentials: Bool = false
 
     public init(
         idleTimeout: Duration = .seconds(60),

@@ -22,6 +22,8 @@ struct ConfigBuilder {
         var overrides = StreamSettingsOverrides()
         /// The route's own `client_send_timeout` argument, checked against its heartbeat interval in `finish()`.
         var clientSendTimeoutToken: ConfigToken?
+        /// The route's own `cors_allow_origin` and `cors_allow_credentials` arguments (see `checkCORS`).
+        var corsTokens = CORSTokens()
     }
 
     /// The semantic errors found so far, in the order found.
@@ -42,6 +44,8 @@ struct ConfigBuilder {
     var clientSendTimeoutToken: ConfigToken?
     /// The `drain_spread` argument, checked against `drain_timeout` in `finish()` (nil: not written).
     var drainSpreadToken: ConfigToken?
+    /// The top-level `cors_allow_origin` and `cors_allow_credentials` arguments (see `checkCORS`).
+    var corsTokens = CORSTokens()
     private var listens: [ListenAddress] = []
     /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
     private var listenLines: [ListenAddress: Int] = [:]
@@ -98,6 +102,12 @@ struct ConfigBuilder {
                 guard let token, let text = token.text else { continue }
                 handler(&self, ConfigArgument(name: directive.name, token: token, text: text, context: context),
                         Array(statement.arguments.dropFirst()))
+            case .values(let handler):
+                guard token != nil else { continue }
+                let arguments = statement.arguments.compactMap { argument in
+                    argument.text.map { ConfigArgument(name: directive.name, token: argument, text: $0, context: context) }
+                }
+                handler(&self, arguments)
             }
         }
     }
@@ -140,6 +150,7 @@ struct ConfigBuilder {
                         + "\(ConfigValue.formatDuration(routeSettings.heartbeatInterval)), below the minimum of \(HeartbeatSchedule.minimumInterval.formatted(.config))", at: at)
                 }
                 checkClientSendTimeout(route, prefix: prefix, settings: routeSettings)
+                checkCORS(route, prefix: prefix, settings: routeSettings)
                 resolved.append(Route(prefix: prefix, upstreamName: name, settings: routeSettings))
             }
         }

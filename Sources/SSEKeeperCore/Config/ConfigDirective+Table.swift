@@ -102,6 +102,16 @@ extension ConfigDirective {
             }
         },
 
+        ConfigDirective(
+            name: "cors_allow_origin", contexts: [.main, .route],
+            form: .values { builder, arguments in builder.applyCORSAllowOrigin(arguments) },
+            repetition: .once, syntax: "cors_allow_origin ORIGIN ...|*|off;", defaultValue: "off",
+            summary: "Pages on these origins may read the route's responses: ssekeeper adds the CORS fields and answers preflights."),
+        .value("cors_allow_credentials", "on|off", in: [.main, .route], default: "off",
+               "Whether a listed origin may send cookies (Access-Control-Allow-Credentials: true).") { builder, argument in
+            builder.applyCORSAllowCredentials(argument)
+        },
+
         // Limits and timeouts (top level only).
         .value("client_header_timeout", "DURATION", in: [.main], default: "10s",
                "A client must send its whole request head within this time, else 408.") { builder, argument in

@@ -5,7 +5,7 @@
 /// `ConfigBuilder` looks every statement up here and calls the row's handler: adding a directive means adding a
 /// row (and a section to `docs/configuration.md`, which `DirectiveTableTests` checks against the table). Every
 /// directive takes exactly one argument, except `server`, whose address may be followed by options
-/// (`weight=5 backup`). Two rows may share a name in different contexts (`upstream NAME { ... }` at top level,
+/// (`weight=5 backup`), and `cors_allow_origin`, which lists one or more origins. Two rows may share a name in different contexts (`upstream NAME { ... }` at top level,
 /// `upstream NAME;` in a route), as nginx's `server` does in `http` and in `upstream`.
 struct ConfigDirective: Sendable {
     /// How a statement of this directive is shaped, with the handler that gives it meaning.
@@ -14,6 +14,8 @@ struct ConfigDirective: Sendable {
         case value(@Sendable (inout ConfigBuilder, ConfigArgument) -> Void)
         /// `name ARG OPTION ...;`: the one argument, then the options the handler checks (`server`).
         case valueWithOptions(@Sendable (inout ConfigBuilder, ConfigArgument, [ConfigToken]) -> Void)
+        /// `name ARG ...;`: one or more arguments of the same kind, all handed over at once (`cors_allow_origin`).
+        case values(@Sendable (inout ConfigBuilder, [ConfigArgument]) -> Void)
         /// `name ARG { ... }`: the handler gets the whole statement and its argument; the argument is `nil` after
         /// an argument-count error (already reported), so the block is still checked.
         case block(@Sendable (inout ConfigBuilder, ConfigStatement, ConfigToken?) -> Void)
@@ -50,9 +52,12 @@ struct ConfigDirective: Sendable {
         if case .block = form { true } else { false }
     }
 
-    /// True when options may follow the one argument (`server HOST:PORT weight=5;`).
+    /// True when more arguments may follow the first (`server HOST:PORT weight=5;`, `cors_allow_origin A B;`).
     var takesOptions: Bool {
-        if case .valueWithOptions = form { true } else { false }
+        switch form {
+        case .valueWithOptions, .values: true
+        case .value, .block: false
+        }
     }
 
     /// A `name ARGUMENT;` row: `syntax` is built from the name and `argument` (`DURATION`, `on|off`).

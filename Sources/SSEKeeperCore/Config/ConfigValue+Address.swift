@@ -61,7 +61,7 @@ extension ConfigValue {
     }
 
     /// A port of 1...65535 written in plain digits.
-    private static func parsePort(_ portText: String, in text: String) -> Result<UInt16, ConfigValueProblem> {
+    static func parsePort(_ portText: String, in text: String) -> Result<UInt16, ConfigValueProblem> {
         guard let value = parseInteger(Substring(portText)) else {
             let message = portText.isEmpty
                 ? "missing port in \"\(text)\""
@@ -78,7 +78,7 @@ extension ConfigValue {
     ///
     /// A host of only digits and dots must be a valid IPv4 address; otherwise it must be labels of ASCII letters,
     /// digits and `-` (not at either end of a label, 1-63 bytes each) joined by `.`, 253 bytes at most.
-    private static func hostProblem(_ host: Substring, in text: String) -> ConfigValueProblem? {
+    static func hostProblem(_ host: Substring, in text: String) -> ConfigValueProblem? {
         if host.isEmpty {
             return ConfigValueProblem(message: "missing host in \"\(text)\"")
         }
@@ -134,7 +134,7 @@ extension ConfigValue {
         return halves.count == 2 ? groupCount <= 7 : groupCount == 8
     }
 
-    private static func isDigitByte(_ byte: UInt8) -> Bool {
+    static func isDigitByte(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
 

@@ -28,6 +28,10 @@ struct StreamSettingsOverrides: Sendable, Equatable {
     var heartbeatEvent: String??
     /// `heartbeat_data`, when set in this block (it has no `off`: leaving it out keeps the Unix time).
     var heartbeatData: String?
+    /// `cors_allow_origin`, when set in this block.
+    var corsAllowOrigin: CORSAllowedOrigins?
+    /// `cors_allow_credentials`, when set in this block.
+    var corsAllowCredentials: Bool?
 
     static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.idleTimeout == rhs.idleTimeout && lhs.heartbeatFraction == rhs.heartbeatFraction
@@ -37,7 +41,8 @@ struct StreamSettingsOverrides: Sendable, Equatable {
             && lhs.resumeBackoff?.min == rhs.resumeBackoff?.min && lhs.resumeBackoff?.max == rhs.resumeBackoff?.max
             && lhs.clientSendTimeout == rhs.clientSendTimeout && lhs.upstreamReadTimeout == rhs.upstreamReadTimeout
             && lhs.sseMaxSilence == rhs.sseMaxSilence && lhs.heartbeatEvent == rhs.heartbeatEvent
-            && lhs.heartbeatData == rhs.heartbeatData
+            && lhs.heartbeatData == rhs.heartbeatData && lhs.corsAllowOrigin == rhs.corsAllowOrigin
+            && lhs.corsAllowCredentials == rhs.corsAllowCredentials
     }
 
     /// `base` with every value set here replacing its counterpart.
@@ -60,6 +65,8 @@ struct StreamSettingsOverrides: Sendable, Equatable {
         if let sseMaxSilence { settings.sseMaxSilence = sseMaxSilence }
         if let heartbeatEvent { settings.heartbeatEvent = heartbeatEvent }
         if let heartbeatData { settings.heartbeatData = heartbeatData }
+        if let corsAllowOrigin { settings.corsAllowOrigin = corsAllowOrigin }
+        if let corsAllowCredentials { settings.corsAllowCredentials = corsAllowCredentials }
         return settings
     }
 }

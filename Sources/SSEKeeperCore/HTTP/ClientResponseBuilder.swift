@@ -31,13 +31,16 @@ public enum ClientResponseBuilder {
     /// when none of its fields holds `no-transform`, a second field line `Cache-Control: no-transform` is added,
     /// which a recipient reads as appended to the list (RFC 9110 §5.3): intermediaries must not compress or
     /// rewrite the stream (RFC 9111 §5.2.2.6), whatever the backend said about caching.
+    /// `addedFields` (ssekeeper's own, e.g. the CORS fields of `CORSPolicy.fields(_:toAddTo:)`) follow the
+    /// upstream's fields as given.
     public static func build(
         _ head: ResponseHead,
         upstreamFraming: BodyFraming,
         requestMethod: String,
         clientVersion: HTTPVersion,
         clientWantsKeepAlive: Bool,
-        isSSE: Bool
+        isSSE: Bool,
+        addedFields: [HTTPField] = []
     ) -> ClientResponsePlan {
         let framing = clientFraming(upstream: upstreamFraming, clientVersion: clientVersion, isSSE: isSSE)
         let keepAlive = clientWantsKeepAlive && framing != .closeDelimited
@@ -54,6 +57,7 @@ public enum ClientResponseBuilder {
                 writer.appendField("Cache-Control", "no-transform")
             }
         }
+        for field in addedFields { writer.appendField(field.name, field.value) }
         switch framing {
         case .contentLength(let length): writer.appendField("Content-Length", String(length))
         case .chunked: writer.appendField("Transfer-Encoding", "chunked")

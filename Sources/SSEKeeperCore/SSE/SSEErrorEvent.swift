@@ -17,8 +17,12 @@ public enum SSEErrorEvent {
     /// The whole answer to an SSE request that no upstream server took (`sse_unavailable reconnect`):
     /// `200 text/event-stream`, `retry: <retryMilliseconds>`, the error event, then the end (`Content-Length`,
     /// `Connection: close`). A native `EventSource` dispatches the event and reconnects after the delay, where a
-    /// 502 would make it fail the connection for good (WHATWG HTML §9.2.3).
-    public static func unavailableResponse(status: Int, reason: String, retryMilliseconds: Int, lastEventID: String?) -> [UInt8] {
+    /// 502 would make it fail the connection for good (WHATWG HTML §9.2.3). `addedFields` join the head: the
+    /// route's CORS fields (`CORSDecision.responseFields`), without which a cross-origin `EventSource` fails
+    /// the connection instead of seeing the event.
+    public static func unavailableResponse(
+        status: Int, reason: String, retryMilliseconds: Int, lastEventID: String?, addedFields: [HTTPField] = []
+    ) -> [UInt8] {
         var tracker = SSEStreamTracker()
         var body = tracker.retryPreamble(milliseconds: retryMilliseconds)
         body += tracker.event(fields: fields(status: status, reason: reason, lastEventID: lastEventID)) ?? []
@@ -26,6 +30,7 @@ public enum SSEErrorEvent {
             + "Content-Type: text/event-stream\r\n"
             + "Cache-Control: no-cache\r\n"
             + "X-Accel-Buffering: no\r\n"
+            + addedFields.map { "\($0.name): \($0.value)\r\n" }.joined()
             + "Content-Length: \(body.count)\r\n"
             + "Connection: close\r\n"
             + "\r\n"

@@ -208,6 +208,10 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
             respondError(status: 404, detail: "no route for \(head.path)", end: .completed, method: head.method, path: head.path)
             return
         }
+        if case .answerPreflight(let fields) = CORSPolicy(route.settings).decide(head) {
+            answerPreflight(head, fields: fields, route: route)
+            return
+        }
         let body: RequestBodyForwarder
         do {
             body = try RequestBodyForwarder(framing: framing, maxBodyBytes: limits.maxBodyBytes.map { UInt64($0) })
@@ -237,6 +241,26 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         machine.checkingBody(now: EventLoop.now())
         updateDeadline()
         handBodyToStream(early, stream)
+    }
+
+    /// Answers a CORS preflight (`cors_allow_origin`) here: `204` with `fields`, the access record (counted in
+    /// `route`'s figures), and the connection kept alive as after any response.
+    private func answerPreflight(_ head: RequestHead, fields: [HTTPField], route: Route) {
+        let keepAlive = ClientResponseBuilder.clientWantsKeepAlive(head) && !runtime.draining.load(ordering: .relaxed)
+        let bytes = CORSPolicy.preflightResponse(fields, clientVersion: head.version, keepAlive: keepAlive)
+        if case .failed(let code) = client.write(bytes) {
+            clientGone(reason: "write to client failed: \(SocketError.message(errno: code))", errno: code)
+            return
+        }
+        writeAccess(AccessLogRecord(
+            client: clientAddress, method: head.method, path: head.path, status: 204, bytesSent: UInt64(bytes.count),
+            durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0, end: .completed, upstream: nil,
+            reason: "CORS preflight answered by ssekeeper"), counting: loop.metrics.route(route.prefix))
+        guard machine.responseComplete(now: EventLoop.now(), keepAlive: keepAlive, pendingBytes: client.pendingByteCount) else {
+            closeGracefully()
+            return
+        }
+        updateDeadline()
     }
 
     /// Gives bytes that arrived with or before the stream's start to it; what is not body is kept as pipelined.

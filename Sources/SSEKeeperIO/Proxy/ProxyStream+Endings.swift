@@ -146,7 +146,7 @@ extension ProxyStream {
         case .reconnect:
             bytes = SSEErrorEvent.unavailableResponse(
                 status: errorStatus, reason: detail, retryMilliseconds: Int(TimeAmount(retry).milliseconds),
-                lastEventID: lastEventID)
+                lastEventID: lastEventID, addedFields: corsFields)
             logged = 200
             reason = "\(errorStatus) answered as an SSE error event: \(detail)"
         case .status:

@@ -110,7 +110,8 @@ extension ProxyStream {
         isSSE = kind != .none
         let plan = ClientResponseBuilder.build(
             head, upstreamFraming: framing, requestMethod: method, clientVersion: clientVersion,
-            clientWantsKeepAlive: clientWantsKeepAlive, isSSE: isSSE)
+            clientWantsKeepAlive: clientWantsKeepAlive, isSSE: isSSE,
+            addedFields: CORSPolicy.fields(corsFields, toAddTo: head))
         status = head.status
         upstreamHead = []
         upstreamAllowsReuse = head.allowsConnectionReuse && framing != .closeDelimited

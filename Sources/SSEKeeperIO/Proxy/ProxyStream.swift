@@ -37,6 +37,9 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     let acceptsEventStream: Bool
     /// The request's `Last-Event-ID`, carried into ssekeeper's own error events.
     let lastEventID: String?
+    /// The route's CORS fields for this request (`cors_allow_origin`), added to the response head unless the
+    /// backend sends its own `Access-Control-Allow-Origin`; empty when the route does no CORS.
+    let corsFields: [HTTPField]
     /// The client's request, kept on `upstream_resume` routes for requests without a body (to re-send it).
     let resumableRequest: RequestHead?
     /// Whether the client asked to keep its connection (false once draining or pipelining overflowed).
@@ -122,6 +125,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         metrics = loop.metrics.route(route.prefix)
         acceptsEventStream = UpstreamRequestBuilder.acceptsEventStream(head)
         lastEventID = head.headers.first("Last-Event-ID")
+        corsFields = CORSPolicy(route.settings).decide(head).responseFields
         clientWantsKeepAlive = ClientResponseBuilder.clientWantsKeepAlive(head) && !runtime.draining.load(ordering: .relaxed)
         resumableRequest = route.settings.upstreamResume != .off && !body.hasBody ? head : nil
         attempt = UpstreamAttemptMachine(isRetryable: !body.hasBody && ["GET", "HEAD", "OPTIONS"].contains(head.method))
