@@ -57,7 +57,8 @@ most 20 % of a core, and a run during which they used more than --max-others (50
 (--reruns, up to 2 times; the attempt with the least outside CPU is kept). --quick does neither.
 
 The table shows the median over --repeat runs of each figure, the three paths side by side, the ratio
-ssekeeper / nginx, and the issue's targets (met / not met). --json FILE writes every run and the medians.
+ssekeeper / nginx, and the issue's targets (met / not met; "not judged" with --quick, whose shrunken workloads
+say nothing about them). --json FILE writes every run and the medians.
 
 Exit status: 0 when every run worked; 1 when something is clearly broken (a path failing, streams that do not
 open, events lost or out of order, a proxy that died, no heartbeats, a close never seen) -- never because of a
@@ -613,8 +614,14 @@ def target_text(kind, value):
             "ge": ">= {:,}".format(value or 0)}.get(kind, "")
 
 
-def build_table(medians):
-    """Rows of strings, and the target verdicts, from the medians {path: {figure: value}}."""
+NOT_JUDGED = "not judged"
+
+
+def build_table(medians, judged=True):
+    """Rows of strings, and the target verdicts, from the medians {path: {figure: value}}.
+
+    judged=False (--quick): the workloads are shrunk to a smoke run, so its figures say nothing about the targets;
+    each target is shown with "not judged" instead of met / not met, and no verdicts are returned."""
     direct = medians.get("direct", {})
     rows, verdicts = [], {}
     for label, key, added, kind, value in ROWS:
@@ -640,7 +647,10 @@ def build_table(medians):
                 met = "met" if sk <= value else "not met"
             elif kind == "ge":
                 met = "met" if sk >= value else "not met"
-            verdicts[key] = met
+            if not judged:
+                met = NOT_JUDGED
+            else:
+                verdicts[key] = met
         cells = [label]
         for p in PATHS:
             cell = fmt(vals[p])
@@ -812,12 +822,15 @@ def main():
 
     medians = {p: {k: median(v) if not all(isinstance(x, bool) for x in v) else any(v)
                    for k, v in fs.items()} for p, fs in figures.items()}
-    rows, verdicts = build_table(medians)
+    rows, verdicts = build_table(medians, judged=not args.quick)
     print()
     print("ssekeeper vs nginx, side by side (median of %d run%s; %s cpus, %s; total %.0f s)"
           % (args.repeat, "s" if args.repeat > 1 else "", machine["cpus"], machine["cpu_model"],
              time.monotonic() - started))
     print(render(rows))
+    if args.quick:
+        print("--quick: a smoke run with shrunken workloads; the targets are shown, %s (run without --quick for "
+              "verdicts)." % NOT_JUDGED)
     print("latency rows: the direct column is the floor itself (in brackets); the proxies' columns are their "
           "percentile minus the direct one.")
     print("paced: %s events/s of %s streams; the memory and heartbeat runs hold %s streams; "

@@ -8,20 +8,42 @@ import Testing
 /// them reveals an intermediary cutting streams), and every SSE access line carries the longest upstream gap.
 @Suite(.serialized)
 struct PassiveMeasurementTests {
-    @Test func aClientCloseDuringUpstreamQuiet_isAWarning_withTheQuietAndTheStreamAge() throws {
+    @Test func twoClientClosesDuringUpstreamQuiet_atTheSameAge_areAWarning_withTheQuietAndTheStreamAge() throws {
+        let proxy = try quietUpstreamProxy()
+        let clients = try (0..<2).map { _ in try proxy.client() }
+        for client in clients {
+            try client.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+            _ = try ReceivedHead.read(from: client)
+        }
+        usleep(800_000)
+        for client in clients { client.close() }
+        let warning = try #require(proxy.waitForLogLine(containing: ["warn", "route /: the client side closed a stream"]), "\(proxy.log)")
+        #expect(warning.contains("heartbeat interval 0.300s"))
+        #expect(warning.contains("heartbeats sent"))
+        #expect(warning.contains("another such close came at about the same age"))
+        let access = try #require(proxy.waitForLogLine(containing: ["end=client_closed", "upstream_quiet_max="]))
+        let quiet = access.split(separator: " ").first { $0.hasPrefix("upstream_quiet_max=") }
+            .flatMap { Double($0.dropFirst("upstream_quiet_max=".count).dropLast()) }
+        #expect((quiet ?? 0) > 0.7 && (quiet ?? 0) < 3, "\(access)")
+    }
+
+    /// Someone stopping `curl` in the demo: one close proves nothing about intermediaries, so it is counted only.
+    @Test func aLoneClientCloseDuringUpstreamQuiet_isCounted_butNoWarning() throws {
         let proxy = try quietUpstreamProxy()
         let client = try proxy.client()
         try client.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
         _ = try ReceivedHead.read(from: client)
         usleep(800_000)
         client.close()
-        let warning = try #require(proxy.waitForLogLine(containing: ["warn", "route /: the client side closed a stream"]), "\(proxy.log)")
-        #expect(warning.contains("heartbeat interval 0.300s"))
-        #expect(warning.contains("heartbeats sent"))
-        let access = try #require(proxy.waitForLogLine(containing: ["end=client_closed", "upstream_quiet_max="]))
-        let quiet = access.split(separator: " ").first { $0.hasPrefix("upstream_quiet_max=") }
-            .flatMap { Double($0.dropFirst("upstream_quiet_max=".count).dropLast()) }
-        #expect((quiet ?? 0) > 0.7 && (quiet ?? 0) < 3, "\(access)")
+        #expect(proxy.waitForLogLine(containing: ["end=client_closed"]) != nil)
+        let counted = "ssekeeper_quiet_client_closes_total{route=\"/\"} 1\n"
+        var page = ""
+        for _ in 0..<100 where !page.contains(counted) {
+            page = proxy.server.metricsExposition()
+            usleep(20_000)
+        }
+        #expect(page.contains(counted))
+        #expect(!proxy.log.contains("the client side closed a stream"), "\(proxy.log)")
     }
 
     @Test func aClientCloseOnAnActiveStream_isNoWarning() throws {

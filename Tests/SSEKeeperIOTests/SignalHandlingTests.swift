@@ -120,6 +120,7 @@ struct SignalHandlingTests {
             listen 127.0.0.1:\(port);
             drain_timeout 5s;
             drain_retry 250ms;
+            drain_spread 0s;
             upstream app { server 127.0.0.1:\(backend.port); }
             route / { upstream app; }
             """, port: port)
@@ -135,6 +136,42 @@ struct SignalHandlingTests {
         #expect(exitedAfter != nil && exitedAfter! < 2, "exits as soon as the last connection ended")
         #expect(proxy.process.terminationStatus == 0)
         #expect(proxy.log.contains("drained: every connection ended"))
+    }
+
+    /// `systemctl stop` with streams open: the process exits as soon as every stream got its end, without waiting
+    /// for the clients to close their side (each finished connection used to linger 5 s first).
+    @Test func sigterm_withSixStreamsOpen_exitsWellUnderASecond_whileTheClientsStillHoldTheirSockets() throws {
+        let backend = try TestUpstream { connection, _, _ in
+            try connection.send(sseResponseHead() + chunk("data: hello\n\n"))
+            _ = try? connection.receiveAll()
+        }
+        let port = closedPort()
+        let proxy = try RunningProxy(config: """
+            listen 127.0.0.1:\(port);
+            drain_spread 0s;
+            upstream app { server 127.0.0.1:\(backend.port); }
+            route / { upstream app; }
+            """, port: port)
+        var streams: [(TestSocket, ChunkedReader)] = []
+        for _ in 0..<6 {
+            let client = try TestSocket.connect(port: port)
+            try client.send("GET /events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n")
+            let head = try ReceivedHead.read(from: client)
+            var reader = ChunkedReader(initial: head.rest)
+            _ = try reader.nextChunk(from: client)
+            streams.append((client, reader))
+        }
+        proxy.signal(SIGTERM)
+        let exitedAfter = proxy.secondsUntilExit(limit: 5)
+        #expect(exitedAfter != nil && exitedAfter! < 1, "exited after \(exitedAfter ?? -1) s")
+        #expect(proxy.process.terminationStatus == 0)
+        #expect(proxy.log.contains("drained: every connection ended"))
+        for index in streams.indices {
+            let rest = String(decoding: try streams[index].1.readToEnd(from: streams[index].0), as: UTF8.self)
+            #expect(rest == "retry: 1000\n")
+            #expect(streams[index].1.finished)
+            streams[index].0.close()
+        }
     }
 
     @Test func aSecondSigterm_exitsAtOnce() throws {
@@ -189,7 +226,7 @@ struct SignalHandlingTests {
         old.signal(SIGTERM)
         for stream in streams {
             var rest: [UInt8] = []
-            try stream.receive(until: "retry: 1000", into: &rest)
+            try stream.receive(until: "retry: ", into: &rest)
             stream.close()
         }
         // While and after the old process drains, new requests are answered (by the new process). The old process

@@ -189,6 +189,7 @@ import SSEKeeperTestSupport
         let backend = try PythonSSEBackend(["--interval-ms", "50"])
         var limits = Limits()
         limits.drainRetry = .milliseconds(250)
+        limits.drainSpread = .zero
         let proxy = try ProxyHarness(routes: [(prefix: "/", ports: [backend.port], settings: Self.settings(.on))], limits: limits)
         let (client, initialReader) = try Self.open(proxy)
         var reader = initialReader

@@ -256,6 +256,10 @@ public struct Limits: Sendable, Equatable {
     public var drainTimeout: Duration = .seconds(10)
     /// The `retry:` delay sent to SSE clients when draining ends their stream (`drain_retry`, default 1s).
     public var drainRetry: Duration = .seconds(1)
+    /// The window a drain spreads the ends of SSE streams over, each `retry:` jittered around `drainRetry`
+    /// (`drain_spread`, default 2s, at most half of `drain_timeout` when not written; zero: every stream ends at
+    /// once). See `DrainSpread`.
+    public var drainSpread: Duration = .seconds(2)
     /// `TCP_USER_TIMEOUT` on client sockets: a client whose TCP acknowledges nothing for this long is dropped
     /// (`client_ack_timeout`, default 30s; nil: off, the kernel's own limit of about 15 minutes applies).
     public var clientAckTimeout: Duration? = .seconds(30)

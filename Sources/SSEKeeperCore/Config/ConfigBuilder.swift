@@ -40,6 +40,8 @@ struct ConfigBuilder {
     var adminListenToken: ConfigToken?
     /// The top-level `client_send_timeout` argument, checked against each route's heartbeat interval in `finish()`.
     var clientSendTimeoutToken: ConfigToken?
+    /// The `drain_spread` argument, checked against `drain_timeout` in `finish()` (nil: not written).
+    var drainSpreadToken: ConfigToken?
     private var listens: [ListenAddress] = []
     /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
     private var listenLines: [ListenAddress: Int] = [:]
@@ -145,6 +147,7 @@ struct ConfigBuilder {
            let listen = Self.listenOverlapping(admin, in: listens) {
             report("admin_listen \(admin) would share a port with listen \(listen): give the admin endpoint its own address", at: token)
         }
+        checkDrainSpread()
         guard errors.isEmpty else { return nil }
         return Config(listens: listens, upstreams: upstreams, routes: resolved, defaults: settings, limits: limits,
                       probe: probe, observe: observe)

@@ -169,6 +169,10 @@ extension ConfigDirective {
                "On SIGTERM, the `retry:` sent to each SSE stream before it ends.") { builder, argument in
             if let value = builder.duration(argument) { builder.limits.drainRetry = value }
         },
+        .value("drain_spread", "DURATION", in: [.main], default: "2s",
+               "On SIGTERM, the window the ends of SSE streams are spread over; 0s ends them all at once.") { builder, argument in
+            builder.applyDrainSpread(argument)
+        },
 
         // Observing.
         .value("admin_listen", "HOST:PORT|off", in: [.main], default: "off",

@@ -26,7 +26,11 @@ public enum ClientResponseBuilder {
     ///   - isSSE: the response is `text/event-stream` (`isEventStream(_:)`) and the proxy manages the stream.
     /// `keepAlive` is `clientWantsKeepAlive` unless the body is close-delimited; the head says
     /// `Connection: close` when not keeping alive and `Connection: keep-alive` to an HTTP/1.0 client that is.
-    /// SSE responses get `X-Accel-Buffering: no` and `Cache-Control: no-cache` unless the upstream set them.
+    /// SSE responses get `X-Accel-Buffering: no` unless the upstream set it, and `Cache-Control: no-cache,
+    /// no-transform` when the upstream sent no `Cache-Control`. An upstream's own `Cache-Control` is kept as it is;
+    /// when none of its fields holds `no-transform`, a second field line `Cache-Control: no-transform` is added,
+    /// which a recipient reads as appended to the list (RFC 9110 §5.3): intermediaries must not compress or
+    /// rewrite the stream (RFC 9111 §5.2.2.6), whatever the backend said about caching.
     public static func build(
         _ head: ResponseHead,
         upstreamFraming: BodyFraming,
@@ -44,7 +48,11 @@ public enum ClientResponseBuilder {
         appendEndToEndFields(of: head.headers, keepingContentLength: keepsUpstreamLength, to: &writer)
         if isSSE {
             if !head.headers.contains("X-Accel-Buffering") { writer.appendField("X-Accel-Buffering", "no") }
-            if !head.headers.contains("Cache-Control") { writer.appendField("Cache-Control", "no-cache") }
+            if !head.headers.contains("Cache-Control") {
+                writer.appendField("Cache-Control", "no-cache, no-transform")
+            } else if !head.headers.containsToken("no-transform", in: "Cache-Control") {
+                writer.appendField("Cache-Control", "no-transform")
+            }
         }
         switch framing {
         case .contentLength(let length): writer.appendField("Content-Length", String(length))

@@ -3,6 +3,10 @@
 /// requests, and the polite close (flush, `shutdown(SHUT_WR)`, linger reading and discarding until the client closes,
 /// so a client still sending does not turn the close into a reset that eats the response).
 ///
+/// While the process drains (`stopLingering(now:)`), the linger is skipped: a response that is complete, flushed and
+/// half-closed is all the client needs, so the connection closes at once and the drain can end (the kernel still
+/// delivers what it holds, and the process exits anyway).
+///
 /// A pure machine (h11's "one machine per side"): the shell reports events with the time, and carries out the
 /// returned action; every deadline lives in the state it belongs to. Times are monotonic nanoseconds.
 public struct HTTP1ConnectionMachine: Sendable {
@@ -47,6 +51,15 @@ public struct HTTP1ConnectionMachine: Sendable {
         case finished
     }
 
+    /// How a connection ends once its last response is flushed and half-closed.
+    public enum Linger: Sendable, Equatable {
+        /// Read and discard until the client closes, or `closingLingerNanos` passes (while running: a client that
+        /// is still sending does not turn the close into a reset that eats the response).
+        case untilClientCloses
+        /// Close at once (draining: the process exits as soon as every response is complete and flushed).
+        case skipped
+    }
+
     /// What the shell does with client bytes that just arrived.
     public enum BytesAction: Sendable, Equatable {
         /// Append them to the inbound buffer and parse request heads (a new request may start: take the current
@@ -82,6 +95,8 @@ public struct HTTP1ConnectionMachine: Sendable {
     public var timeouts: Timeouts
     /// Requests started on this connection.
     public private(set) var requestCount = 0
+    /// How the connection ends once flushed: `.untilClientCloses` until `stopLingering(now:)`.
+    public private(set) var linger = Linger.untilClientCloses
 
     /// A new connection at `now`: the first head must arrive within the header timeout.
     public init(now: UInt64, timeouts: Timeouts) {
@@ -185,14 +200,29 @@ public struct HTTP1ConnectionMachine: Sendable {
         default: break
         }
         state = pendingBytes == 0
-            ? .lingering(until: TimeAmount(nanoseconds: timeouts.closingLingerNanos).deadline(after: now))
+            ? .lingering(until: lingerDeadline(after: now))
             : .flushing(until: TimeAmount(nanoseconds: timeouts.closingFlushNanos).deadline(after: now))
     }
 
-    /// Every byte was written: a flushing connection now lingers.
+    /// Every byte was written: a flushing connection now lingers (or, draining, is due to close at `now`).
     public mutating func flushed(now: UInt64) {
         guard case .flushing = state else { return }
-        state = .lingering(until: TimeAmount(nanoseconds: timeouts.closingLingerNanos).deadline(after: now))
+        state = .lingering(until: lingerDeadline(after: now))
+    }
+
+    /// The process drains from `now` on: a connection that is flushed and half-closed closes at once instead of
+    /// lingering (`Linger.skipped`); one already lingering is due to close at `now`. Idempotent.
+    public mutating func stopLingering(now: UInt64) {
+        linger = .skipped
+        if case .lingering(let until) = state, until > now { state = .lingering(until: now) }
+    }
+
+    /// When a linger that starts at `now` ends: at `now` itself once lingering is skipped.
+    private func lingerDeadline(after now: UInt64) -> UInt64 {
+        switch linger {
+        case .untilClientCloses: return TimeAmount(nanoseconds: timeouts.closingLingerNanos).deadline(after: now)
+        case .skipped: return now
+        }
     }
 
     /// A deadline reached at `now`.

@@ -37,6 +37,9 @@ final class EventLoop: @unchecked Sendable {
     /// Bounds the "client closed a stream while the upstream was quiet" warnings (10 per 10 s per loop): a mass
     /// disconnect must not flood the log.
     var quietCloseWarnings = WarningBudget()
+    /// The ages of this loop's recent quiet client closes: only a close at about the age of an earlier one is
+    /// worth that warning (see `QuietCloseAges`).
+    var quietCloseAges = QuietCloseAges()
 
     private var heap = DeadlineHeap<DeadlineTarget>()
     private var timer: DispatchSourceTimer?

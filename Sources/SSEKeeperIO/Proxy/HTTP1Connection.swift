@@ -46,6 +46,8 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         clientAddress = peer?.description ?? "unknown"
         headParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
         machine = HTTP1ConnectionMachine(now: EventLoop.now(), timeouts: Self.timeouts(context.config.limits))
+        // Accepted from the listener's queue after the drain began: it closes without lingering like the rest.
+        if runtime.draining.load(ordering: .relaxed) { machine.stopLingering(now: EventLoop.now()) }
     }
 
     static func timeouts(_ limits: Limits) -> HTTP1ConnectionMachine.Timeouts {
@@ -413,11 +415,15 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     }
 
     /// Ends this connection politely because the process is draining: an idle kept-alive connection closes, a
-    /// request in flight finishes with `Connection: close`, and an SSE stream gets `retry: <drain_retry>` at its
-    /// next event boundary, then a clean end. Call on the loop queue.
-    func drain() {
+    /// request in flight finishes with `Connection: close`, and an SSE stream gets `retry:` at its next event
+    /// boundary after its turn (`ending`, drawn for it from `drain_spread`), then a clean end. From now on a
+    /// closing connection does not linger once its response is flushed and half-closed (one lingering already
+    /// closes now), so the drain ends as soon as every response is complete. Call on the loop queue.
+    func drain(ending: DrainSpread.Ending) {
+        machine.stopLingering(now: EventLoop.now())
+        updateDeadline()
         if let stream {
-            stream.drain()
+            stream.drain(ending: ending)
             return
         }
         switch machine.state {

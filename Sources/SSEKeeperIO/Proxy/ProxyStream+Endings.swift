@@ -59,8 +59,9 @@ extension ProxyStream {
     }
 
     /// A client-side close that comes while the upstream has been quiet for at least one heartbeat interval is
-    /// worth a warning: if such closes cluster at one stream age, something between the clients and ssekeeper
-    /// cuts streams (an idle timeout shorter than `idle_timeout`, or one that heartbeats do not reset).
+    /// counted, and worth a warning when it repeats: if such closes cluster at one stream age, something between
+    /// the clients and ssekeeper cuts streams (an idle timeout shorter than `idle_timeout`, or one that heartbeats
+    /// do not reset). A lone close (someone stopping `curl`) is counted only (see `QuietCloseAges`).
     private func noteQuietClientClose() {
         let now = EventLoop.now()
         let quiet = now &- lastUpstreamBytesAt
@@ -68,6 +69,7 @@ extension ProxyStream {
         guard quiet >= interval else { return }
         metrics.counters.quietClientCloses &+= 1
         metrics.counters.quietCloseAge.observe(nanos: now &- startedAt)
+        guard loop.quietCloseAges.record(ageNanos: now &- startedAt) else { return }
         let prefix = route.prefix
         switch loop.quietCloseWarnings.take(now: now) {
         case .log(let suppressedBefore):
@@ -75,7 +77,7 @@ extension ProxyStream {
             context.logger.warn("route \(prefix): the client side closed a stream \(TimeAmount(nanoseconds: now &- startedAt).formatted(.secondsToMilliseconds)) "
                 + "after it started, while the upstream had been quiet for \(TimeAmount(nanoseconds: quiet).formatted(.secondsToMilliseconds)) "
                 + "(heartbeat interval \(TimeAmount(nanoseconds: interval).formatted(.secondsToMilliseconds)), \(relay?.heartbeatsSent ?? 0) heartbeats sent); "
-                + "if such closes cluster at one duration, an intermediary is cutting streams\(left)")
+                + "another such close came at about the same age: an intermediary may be cutting streams\(left)")
         case .suppressFirst(let until):
             context.logger.warn("route \(prefix): the client side closed a stream while the upstream was quiet, again; "
                 + "further such warnings are left out for \(TimeAmount(nanoseconds: until &- now).formatted(.secondsToMilliseconds)) "
@@ -85,29 +87,41 @@ extension ProxyStream {
         }
     }
 
-    /// The process is draining: a request in flight finishes with `Connection: close`, and an SSE stream gets
-    /// `retry: <drain_retry>` at its next event boundary, then a clean end.
-    func drain() {
+    /// The process is draining: a request in flight finishes with `Connection: close` (decided at once), and an SSE
+    /// stream is ended `ending.delayNanos` from now (`drain_spread`): `retry: <ending.retryMilliseconds>` at its next
+    /// event boundary from then on, then a clean end. `drain_timeout` bounds the whole.
+    func drain(ending: DrainSpread.Ending) {
         forbidKeepAlive()
-        if drainResumingStream() { return }
+        guard ending.delayNanos > 0, end == nil, isSSE || attempt.isResuming else {
+            endForDrain(retryMilliseconds: ending.retryMilliseconds)
+            return
+        }
+        let turn = StreamDrainTurn(stream: self, retryMilliseconds: ending.retryMilliseconds)
+        loop.schedule(turn, at: TimeAmount(nanoseconds: ending.delayNanos).deadline(after: EventLoop.now()))
+    }
+
+    /// This stream's turn in the drain came: it ends with `retry: <retryMilliseconds>` at its next event boundary
+    /// (a compressed stream, which cannot take a `retry:` line, ends at once; closing still makes the client
+    /// reconnect).
+    func endForDrain(retryMilliseconds: Int) {
+        guard end == nil else { return }
+        if drainResumingStream(retryMilliseconds: retryMilliseconds) { return }
         guard isRelaying, isSSE, let relay else { return }
         guard relay.takesHeartbeats else {
-            // A compressed stream cannot take a `retry:` line; closing still makes the client reconnect.
             logAccess(status: status, end: .draining, reason: "draining")
             let client = self.client
             markEnded(.draining)
             client?.streamCompleted(keepAlive: false)
             return
         }
-        drainRequested = true
+        drainRetryMilliseconds = retryMilliseconds
         endStreamIfDraining()
     }
 
     /// When draining asked for it and the client's parser is between events: `retry:`, the end of the response,
     /// and a graceful close. Otherwise the stream goes on until the upstream completes the event it is sending.
     func endStreamIfDraining() {
-        guard drainRequested, end == nil, relay?.isAtEventBoundary == true else { return }
-        let retry = Int(TimeAmount(limits.drainRetry).milliseconds)
+        guard let retry = drainRetryMilliseconds, end == nil, relay?.isAtEventBoundary == true else { return }
         loop.output.removeAll()
         _ = relay!.appendRetry(milliseconds: retry, into: &loop.output)
         relay!.endBody(into: &loop.output)
@@ -200,5 +214,22 @@ extension ProxyStream {
             lastActivityNanos: now &- lastUpstreamBytesAt, heartbeats: relay?.heartbeatsSent ?? 0,
             heartbeatsSkipped: relay?.heartbeatsSkipped ?? 0,
             clientBytesWaiting: progress?.outstandingBytes, clientLastAcceptedNanos: lastAccepted)
+    }
+}
+
+/// One SSE stream's turn in a spread drain (`drain_spread`): a one-shot entry on the stream's loop that ends the
+/// stream when its drawn delay has passed. Holds the stream weakly: a stream that ended meanwhile is let go.
+private final class StreamDrainTurn: DeadlineTarget {
+    private weak var stream: ProxyStream?
+    private let retryMilliseconds: Int
+
+    init(stream: ProxyStream, retryMilliseconds: Int) {
+        self.stream = stream
+        self.retryMilliseconds = retryMilliseconds
+    }
+
+    /// Runs on the stream's loop queue.
+    func deadlineReached(_ deadline: UInt64, now: UInt64) {
+        stream?.endForDrain(retryMilliseconds: retryMilliseconds)
     }
 }

@@ -147,12 +147,12 @@ extension ProxyStream {
     }
 
     /// Draining while a resume waits: the stream ends the way draining ends every stream (`retry:`, then the end).
-    func drainResumingStream() -> Bool {
+    func drainResumingStream(retryMilliseconds: Int) -> Bool {
         guard attempt.isResuming else { return false }
         dropUpstream()
         attempt.endResume()
         resumeRequest = nil
-        drainRequested = true
+        drainRetryMilliseconds = retryMilliseconds
         endStreamIfDraining()
         return true
     }

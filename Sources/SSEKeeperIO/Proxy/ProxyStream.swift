@@ -67,8 +67,11 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     var upstreamAllowsReuse = false
     /// Set for any `text/event-stream` response.
     var isSSE = false
-    /// Draining wants this SSE stream ended at its next event boundary.
-    var drainRequested = false
+    /// Set when draining wants this SSE stream ended at its next event boundary: the `retry:` it gets then, in
+    /// milliseconds (nil: not draining).
+    var drainRetryMilliseconds: Int?
+    /// Whether draining wants this SSE stream ended at its next event boundary.
+    var drainRequested: Bool { drainRetryMilliseconds != nil }
     /// The request a resume in progress sends on every attempt.
     var resumeRequest: ResumeRequest?
     /// How many times the upstream response was resumed into this one.

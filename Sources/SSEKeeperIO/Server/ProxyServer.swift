@@ -168,17 +168,22 @@ public final class ProxyServer: @unchecked Sendable {
     }
 
     /// Stops accepting and ends every connection politely (`Limits.drainTimeout` bounds it): idle connections close,
-    /// requests in flight finish with `Connection: close`, and each SSE stream gets `retry: <drain_retry>` at an
-    /// event boundary and ends, so clients reconnect promptly elsewhere. `completion` runs on a global queue with
-    /// the number of connections still open (0 when everything ended in time).
+    /// requests in flight finish with `Connection: close`, and each SSE stream gets `retry:` at an event boundary
+    /// and ends, so clients reconnect promptly elsewhere. With `drain_spread`, each stream's end and its `retry:`
+    /// are drawn at random here (`DrainSpread`), so the clients do not all come back at once. A connection whose
+    /// response is complete, flushed and half-closed no longer lingers for the client's close. `completion` runs on
+    /// a global queue with the number of connections still open (0 when everything ended in time).
     public func drain(completion: @escaping @Sendable (Int) -> Void) {
         guard !runtime.draining.exchange(true, ordering: .relaxed) else { return }
         listeners.withLock { $0.forEach { $0.listener.stop(acceptingPending: true) } }
         let limits = config.limits
         let deadline = DispatchTime.now() + .nanoseconds(Int(clamping: TimeAmount(limits.drainTimeout).nanoseconds))
+        let spread = DrainSpread(spread: limits.drainSpread, retry: limits.drainRetry)
         for loop in group.loops {
             loop.queue.async {
-                for case let connection as HTTP1Connection in loop.sessions.values { connection.drain() }
+                for case let connection as HTTP1Connection in loop.sessions.values {
+                    connection.drain(ending: spread.ending(endJitter: .random(in: 0..<1), retryJitter: .random(in: 0..<1)))
+                }
                 // Nothing new will be sent upstream; responses finishing from now on close their connection.
                 loop.idleUpstreams.closeAll()
             }

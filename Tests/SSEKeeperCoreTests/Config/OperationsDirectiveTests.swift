@@ -54,6 +54,37 @@ struct OperationsDirectiveTests {
         }
     }
 
+    @Test func drainSpread_is2sByDefault_0sTurnsItOff_andAShortDrainTimeoutAloneHalvesIt() throws {
+        #expect(try ConfigParser.parse(Self.base, fileName: "t").limits.drainSpread == .seconds(2))
+        #expect(try ConfigParser.parse(Self.base + "drain_spread 0s;", fileName: "t").limits.drainSpread == .zero)
+        #expect(try ConfigParser.parse(Self.base + "drain_spread 750ms;", fileName: "t").limits.drainSpread == .milliseconds(750))
+        let short = try ConfigParser.parse(Self.base + "drain_timeout 3s;", fileName: "t")
+        #expect(short.limits.drainSpread == .milliseconds(1500), "unwritten, the spread stays within half of drain_timeout")
+        let written = try ConfigParser.parse("drain_spread 9s;\n" + Self.base + "drain_timeout 30s;", fileName: "t")
+        #expect(written.limits.drainSpread == .seconds(9), "checked against drain_timeout wherever it stands")
+    }
+
+    @Test func drainSpread_notShorterThanDrainTimeout_isReportedAtItsArgument() {
+        let cases: [(String, String)] = [
+            ("drain_timeout 5s;\ndrain_spread 5s;",
+             "t:5:14: drain_spread 5s must be shorter than drain_timeout 5s: the last streams would get no time to end; "
+                + "shorten it (0s ends every stream at once) or lengthen drain_timeout"),
+            ("drain_spread 11s;",
+             "t:4:14: drain_spread 11s must be shorter than drain_timeout 10s: the last streams would get no time to end; "
+                + "shorten it (0s ends every stream at once) or lengthen drain_timeout"),
+            ("drain_spread -1s;", #"t:4:14: invalid duration "-1s" (use 250ms, 15s, 2m, 1h)"#),
+            ("drain_spread 25h;", "t:4:14: drain_spread must be between 0s and 24h, got 25h"),
+        ]
+        for (line, expected) in cases {
+            do {
+                _ = try ConfigParser.parse(Self.base + line, fileName: "t")
+                Issue.record("accepted \(line)")
+            } catch {
+                #expect(error.errors.map(\.description) == [expected])
+            }
+        }
+    }
+
     @Test func drainDirectives_areNotAllowedInARoute() {
         #expect(throws: ConfigErrors.self) {
             try ConfigParser.parse("listen 8080;\nupstream a { server 127.0.0.1:9000; }\nroute / { upstream a; drain_timeout 5s; }\n", fileName: "t")

@@ -75,16 +75,31 @@ import Testing
         let head = ResponseHead(status: 200, reason: "OK", headers: ["Content-Type": "text/event-stream"])
         let result = Self.plan(head, upstream: .closeDelimited, isSSE: true)
         #expect(result.text == "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Accel-Buffering: no\r\n"
-            + "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
+            + "Cache-Control: no-cache, no-transform\r\nTransfer-Encoding: chunked\r\n\r\n")
     }
 
-    @Test func sseResponse_keepsTheUpstreamsOwnCacheControlAndBufferingFields() {
+    @Test func sseResponse_keepsTheUpstreamsOwnCacheControlAndBufferingFields_addingNoTransformBeside() {
         let head = ResponseHead(status: 200, reason: "OK", headers: [
             "Content-Type": "text/event-stream", "cache-control": "no-store", "X-Accel-Buffering": "yes",
         ])
         let text = Self.plan(head, upstream: .chunked, isSSE: true).text
+        #expect(text.contains("cache-control: no-store\r\nX-Accel-Buffering: yes\r\nCache-Control: no-transform\r\n"),
+                "the upstream's value stays as sent; no-transform is a second field line of the same list")
+        #expect(!text.contains("no-cache"))
+    }
+
+    @Test func sseResponse_whoseUpstreamCacheControlHoldsNoTransform_getsNoSecondLine() {
+        let head = ResponseHead(status: 200, reason: "OK", headers: [
+            "Content-Type": "text/event-stream", "Cache-Control": "private, No-Transform",
+        ])
+        let text = Self.plan(head, upstream: .chunked, isSSE: true).text
         #expect(text.lowercased().ranges(of: "cache-control").count == 1)
-        #expect(text.contains("cache-control: no-store\r\nX-Accel-Buffering: yes\r\n"))
+        #expect(text.contains("Cache-Control: private, No-Transform\r\n"))
+    }
+
+    @Test func aResponseThatIsNotSSE_getsNoCacheControlOfOurs() {
+        let head = ResponseHead(status: 200, reason: "OK", headers: ["Content-Type": "text/plain"])
+        #expect(!Self.plan(head, upstream: .contentLength(1)).text.contains("Cache-Control"))
     }
 
     @Test func contentLength_ofAHeadOr304Response_isKeptAsIs() {

@@ -149,6 +149,41 @@ struct HTTP1ConnectionMachineTests {
         #expect(machine.state == .lingering(until: 2_017), "a second flush does not extend the linger")
     }
 
+    @Test func whileDraining_aFlushedConnection_closesAtOnce_insteadOfLingering() {
+        var machine = Self.responding()
+        machine.stopLingering(now: 1_500)
+        #expect(machine.linger == .skipped)
+        #expect(machine.state == .responding, "a response in flight goes on")
+        machine.responseComplete(now: 2_000, keepAlive: false, pendingBytes: 1)
+        #expect(machine.state == .flushing(until: 2_030), "the last bytes still get their flush time")
+        machine.flushed(now: 2_012)
+        #expect(machine.state == .lingering(until: 2_012))
+        Self.expectDeadline(machine, at: 2_012, then: .close)
+        var unsent = Self.responding()
+        unsent.stopLingering(now: 1_500)
+        unsent.close(now: 2_000, pendingBytes: 0)
+        #expect(unsent.deadlineReached(now: 2_000) == .close)
+    }
+
+    @Test func stopLingering_closesAConnectionAlreadyLingering_now_andLeavesOtherStatesAlone() {
+        var lingering = Self.responding()
+        lingering.close(now: 2_000, pendingBytes: 0)
+        lingering.stopLingering(now: 2_001)
+        #expect(lingering.state == .lingering(until: 2_001))
+        #expect(lingering.deadlineReached(now: 2_001) == .close)
+        var idle = Self.machine()
+        idle.stopLingering(now: 1_001)
+        #expect(idle.state == .idle(until: 1_010))
+        var flushing = Self.responding()
+        flushing.close(now: 2_000, pendingBytes: 5)
+        flushing.stopLingering(now: 2_001)
+        #expect(flushing.state == .flushing(until: 2_030))
+        var finished = Self.responding()
+        finished.finish()
+        finished.stopLingering(now: 2_001)
+        #expect(finished.state == .finished)
+    }
+
     @Test func flushed_changesNothing_outsideFlushing() {
         var idle = Self.machine()
         idle.flushed(now: 1_005)
