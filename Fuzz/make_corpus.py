@@ -114,6 +114,9 @@ def requests():
     seeds.append(("limit header bytes", head_prefix(3, 5) + b("GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + "y" * 30 + "\r\n\r\n")))
     seeds.append(("limit empty lines", head_prefix(16, 1) + b("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")))
     seeds.append(("split inside crlf", head_prefix(0, 15) + b("GET / HTTP/1.1\r\nHost: a\r\n\r\n")))
+    # None of the four target forms (RFC 9112 §3.2): 400.
+    seeds.append(("target no form", head_prefix(0, 5) + b("GET foo HTTP/1.1\r\nHost: a\r\n\r\n")))
+    seeds.append(("target asterisk not options", head_prefix(0, 5) + b("GET * HTTP/1.1\r\nHost: a\r\n\r\n")))
     return seeds
 
 

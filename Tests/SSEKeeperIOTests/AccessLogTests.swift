@@ -105,6 +105,30 @@ struct AccessLogTests {
         #expect(throws: SocketError.self) { try ProxyServer(config: config, logger: Logger(fd: -1)) }
     }
 
+    @Test func aStreamOpenedBeforeAReload_writesItsRecordToTheCurrentFile_evenAfterItIsReopened() throws {
+        let backend = try DrainAndReloadTests.FeedUpstream(first: "data: hi\n\n")
+        let before = Self.temporaryLogPath(), after = Self.temporaryLogPath()
+        let rotated = after + ".1"
+        defer { unlink(before); unlink(after); unlink(rotated) }
+        let proxy = try ProxyHarness(upstreamPort: backend.upstream.port, observe: ObserveSettings(accessLog: .file(before)))
+        let stream = try proxy.client()
+        try stream.send(DrainAndReloadTests.sseRequest("/old-stream"))
+        var reader = ChunkedReader(initial: try ReceivedHead.read(from: stream).rest)
+        _ = try reader.nextChunk(from: stream)
+
+        var next = proxy.server.config
+        next.observe.accessLog = .file(after)
+        try proxy.server.reload(config: next)
+        // logrotate renames the current file and sends SIGUSR1; the stream from before the reload ends after it.
+        #expect(rename(after, rotated) == 0)
+        proxy.server.reopenLogs()
+        stream.close()
+        let fresh = Self.lines(in: after, count: 1)
+        #expect(fresh.count == 1 && fresh[0].contains("path=/old-stream") && fresh[0].contains("end=client_closed"), "\(fresh)")
+        let old = (try? String(contentsOfFile: before, encoding: .utf8)) ?? ""
+        #expect(old.isEmpty, "nothing goes to the file of before the reload: \(old)")
+    }
+
     @Test func sigusr1_reopensTheFile_soRecordsFollowLogrotate() throws {
         let upstream = try Self.okUpstream()
         let listenPort = closedPort(), adminPort = closedPort()

@@ -116,6 +116,58 @@ struct AdminEndpointTests {
         #expect(proxy.server.adminPort == nil)
         #expect(!proxy.log.contains("admin endpoint"))
     }
+
+    /// Whether something accepts on 127.0.0.1:`port`, waiting up to 2 s for it to become `expected` (a listener
+    /// closes on its loop, shortly after the reload returned).
+    static func accepts(port: UInt16, becoming expected: Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(2)
+        var accepting = false
+        repeat {
+            accepting = (try? TestSocket.connect(port: port)) != nil
+            if accepting == expected { break }
+            usleep(20_000)
+        } while Date() < deadline
+        return accepting
+    }
+
+    @Test func aReloadThatChangesAdminListen_movesTheEndpoint_removesIt_andBringsItBack() throws {
+        let proxy = try ProxyHarness(upstreamPort: closedPort(), observe: loopbackAdmin)
+        let first = proxy.adminPort
+        var next = proxy.server.config
+        let second = closedPort()
+        next.observe.adminListen = ListenAddress(host: "127.0.0.1", port: second)
+        try proxy.server.reload(config: next)
+        #expect(proxy.server.adminPort == second)
+        #expect(try AdminResponse.get("/healthz", port: second).status == 200)
+        #expect(!Self.accepts(port: first, becoming: false), "the old address is closed")
+        #expect(proxy.waitForLogLine(containing: ["admin endpoint moved to 127.0.0.1:\(second) from 127.0.0.1:\(first)"]) != nil, "\(proxy.log)")
+
+        next.observe.adminListen = nil
+        try proxy.server.reload(config: next)
+        #expect(proxy.server.adminPort == nil)
+        #expect(!Self.accepts(port: second, becoming: false))
+
+        let third = closedPort()
+        next.observe.adminListen = ListenAddress(host: "127.0.0.1", port: third)
+        try proxy.server.reload(config: next)
+        #expect(try AdminResponse.scrape(port: third).value("ssekeeper_draining") == 0)
+    }
+
+    @Test func aReloadWhoseAdminListenCannotBeBound_changesNothing() throws {
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        }
+        let proxy = try ProxyHarness(upstreamPort: upstream.port, observe: loopbackAdmin)
+        let taken = try TestUpstream { _, _, _ in }
+        var next = proxy.server.config
+        next.observe.adminListen = ListenAddress(host: "127.0.0.1", port: taken.port)
+        next.routes = []
+        #expect(throws: SocketError.self) { try proxy.server.reload(config: next) }
+        #expect(try AdminResponse.get("/healthz", port: proxy.adminPort).status == 200, "the endpoint stays where it was")
+        let client = try proxy.client()
+        try client.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        #expect(String(decoding: try client.receiveAll(), as: UTF8.self).hasSuffix("ok"), "the old routes still apply")
+    }
 }
 
 extension TestSocket {

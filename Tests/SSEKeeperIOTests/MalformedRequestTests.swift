@@ -150,6 +150,9 @@ struct MalformedRequestTests {
         Case("absolute-form target with an empty host", "GET http:///admin HTTP/1.1\r\nHost: t\r\n\r\n", 400),
         Case("absolute-form target with a bad port", "GET http://a.example:8o/ HTTP/1.1\r\nHost: t\r\n\r\n", 400),
         Case("absolute-form target with a backslash", "GET http://evil.example\\@a.example/ HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+        // A target in none of the four forms (RFC 9112 §3.2): 400, not a 404 from the router.
+        Case("target that is not origin-form", "GET foo HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+        Case("asterisk-form target for GET", "GET * HTTP/1.1\r\nHost: t\r\n\r\n", 400),
         // Limits (RFC 9112 §3, RFC 6585 §5), with max_header_size 1024.
         Case("request line longer than the limit", "GET /" + String(repeating: "a", count: 1100) + " HTTP/1.1\r\nHost: t\r\n\r\n", 414),
         Case("head larger than max_header_size", "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + String(repeating: "b", count: 1100) + "\r\n\r\n", 431),

@@ -133,4 +133,22 @@ struct UpstreamBalancingTests {
         #expect(try ReceivedHead.read(from: client).status == 502)
         #expect(steady.connectionCount == 0, "the upstream may have acted on the POST: it is not sent again")
     }
+
+    @Test func aServerThatSendsNoHeadWithinUpstreamHeaderTimeout_isMarkedDown_andSkipped() throws {
+        let silent = try TestUpstream { connection, _, _ in _ = try? connection.secondsUntilClosed() }
+        let steady = try Self.answering("steady")
+        let silentPort = silent.port
+        var limits = Limits()
+        limits.upstreamHeaderTimeout = .milliseconds(300)
+        let proxy = try ProxyHarness(upstream: Upstream(name: "p", servers: [
+            Self.server(silent.port, maxFails: 1, failTimeout: .seconds(60)), Self.server(steady.port),
+        ]), limits: limits)
+        let first = try proxy.client()
+        try first.send("GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        #expect(try ReceivedHead.read(from: first).status == 504)
+        #expect(proxy.waitForLogLine(containing: ["server 127.0.0.1:\(silentPort) marked down for 1m after 1 failed connect"]) != nil)
+        // Round-robin would send every other request to the silent server; marked down, it is skipped.
+        #expect(try Self.get(proxy, count: 4) == Array(repeating: "steady", count: 4))
+        #expect(silent.connectionCount == 1)
+    }
 }

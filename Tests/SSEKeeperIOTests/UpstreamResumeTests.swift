@@ -115,6 +115,45 @@ import SSEKeeperTestSupport
         #expect(proxy.waitForLogLine(containing: ["answered the resume with status 404"]) != nil, "\(proxy.log)")
     }
 
+    @Test(arguments: [503, 429])
+    func warmingUpBackendAnswering5xxOr429_isRetriedWithinTheWindow_andTheStreamGoesOn(status: Int) throws {
+        let backend = try PythonSSEBackend(["--interval-ms", "50"])
+        let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Self.settings(.on))
+        let (client, initialReader) = try Self.open(proxy)
+        var reader = initialReader
+        var stream = ObservedStream()
+        try stream.read(from: client, reader: &reader) { $0.events.count >= 2 }
+        backend.kill()
+        try backend.restart(["--interval-ms", "50", "--status-on-resume", "\(status)", "--status-times", "2"])
+        try stream.read(from: client, reader: &reader) { $0.events.count >= 5 }
+        #expect(!stream.ended)
+        #expect(Self.ids(stream) == [1, 2, 3, 4, 5], "events: \(stream.events)")
+        let resumes = backend.requestLog.split(separator: "\n").filter { $0.contains("last-event-id=2") }
+        #expect(resumes.count == 3, "two answered \(status), the third streamed: \(backend.requestLog)")
+        #expect(proxy.log.contains("answered the resume with status \(status)"), "\(proxy.log)")
+        let metrics = try ExpositionChecker(proxy.server.metricsExposition())
+        #expect(metrics.value("ssekeeper_resumes_succeeded_total", ["route": "/"]) == 1)
+        #expect(metrics.value("ssekeeper_resumes_given_up_total", ["route": "/"]) == 0)
+    }
+
+    @Test func backendAnswering503UntilTheWindowPasses_endsTheStreamWhenTheWindowEnds() throws {
+        let backend = try PythonSSEBackend(["--interval-ms", "50"])
+        let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Self.settings(.on, window: .milliseconds(600)))
+        let (client, initialReader) = try Self.open(proxy)
+        var reader = initialReader
+        var stream = ObservedStream()
+        try stream.read(from: client, reader: &reader) { $0.events.count >= 2 }
+        let killedAt = stream.now
+        backend.kill()
+        try backend.restart(["--status-on-resume", "503"])
+        try stream.read(from: client, reader: &reader) { _ in false }
+        #expect(stream.ended)
+        #expect(Self.ids(stream) == [1, 2])
+        let endedAfter = stream.now - killedAt
+        #expect(endedAfter >= 0.5 && endedAfter < 3, "ended \(endedAfter) s after the kill (window 0.6 s)")
+        #expect(proxy.waitForLogLine(containing: ["resume_window", "answered the resume with status 503"]) != nil, "\(proxy.log)")
+    }
+
     @Test func backendIgnoringLastEventID_replaysFromItsStart_andTheClientGetsWhatItSent() throws {
         let backend = try PythonSSEBackend(["--interval-ms", "50", "--ignore-last-event-id"])
         let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Self.settings(.on))

@@ -18,9 +18,10 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case tooManyFields
         /// The method is empty or not a token (RFC 9112 §3.1).
         case invalidMethod
-        /// The request-target is empty or holds a control byte, a space or a non-ASCII byte (RFC 9112 §3.2), or
-        /// is an `http`/`https` absolute-form whose authority is empty or not `[userinfo "@"] host [":" port]`
-        /// (RFC 9110 §4.2.1, RFC 3986 §3.2).
+        /// The request-target is empty or holds a control byte, a space or a non-ASCII byte (RFC 9112 §3.2), has
+        /// none of the four target forms (`foo`; `*` other than for OPTIONS), or is an `http`/`https`
+        /// absolute-form whose authority is empty or not `[userinfo "@"] host [":" port]` (RFC 9110 §4.2.1,
+        /// RFC 3986 §3.2).
         case invalidTarget
         /// Not `HTTP/DIGIT.DIGIT`, or not separated by exactly one SP (RFC 9112 §2.3, §3).
         case invalidVersion

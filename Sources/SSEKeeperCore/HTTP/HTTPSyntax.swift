@@ -43,6 +43,25 @@ enum HTTPSyntax {
         byte >= 0x21 && byte <= 0x7E
     }
 
+    /// Whether `target` (already known to be target bytes) has one of the four forms of RFC 9112 §3.2:
+    /// origin-form (`/` first), absolute-form (a scheme, RFC 3986 §3.1, then `:`), asterisk-form (`*`, for
+    /// `OPTIONS` only, §3.2.4) or authority-form (`host:port`, for `CONNECT` only, §3.2.3). `foo` is none of
+    /// them: a server answers 400 (§3.2).
+    static func isRequestTargetForm(_ target: UnsafeRawBufferPointer, method: String) -> Bool {
+        guard let first = target.first else { return false }
+        if first == UInt8(ascii: "/") { return true }
+        if target.count == 1 && first == UInt8(ascii: "*") { return method == "OPTIONS" }
+        if method == "CONNECT" { return isValidHostAndPort(target.assumingMemoryBound(to: UInt8.self)) }
+        guard isLetter(first), let schemeEnd = target.firstIndex(of: colon) else { return false }
+        return target[1..<schemeEnd].allSatisfy { isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E }
+    }
+
+    /// An ASCII letter (RFC 5234 ALPHA).
+    @inline(__always)
+    static func isLetter(_ byte: UInt8) -> Bool {
+        (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A
+    }
+
     /// The hex value of an ASCII hex digit, or nil.
     @inline(__always)
     static func hexValue(_ byte: UInt8) -> UInt8? {

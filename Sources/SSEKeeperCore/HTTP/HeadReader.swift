@@ -33,6 +33,10 @@ struct HeadReader {
         }
         let target = string(targetStart..<index)
         let version = try readVersion(at: index + 1, lineEnd: line.upperBound, endsLine: true)
+        // After the version, so an HTTP/2 preface (`PRI * HTTP/2.0`) still gets 505.
+        guard HTTPSyntax.isRequestTargetForm(UnsafeRawBufferPointer(rebasing: bytes[targetStart..<index]), method: method) else {
+            throw role.error(.invalidTarget, offset: targetStart)
+        }
         let headers = try readFields(fieldCount: fieldCount)
         return RequestHead(method: method, target: target, version: version, headers: headers)
     }

@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import SSEKeeperCore
+import Synchronization
 
 /// The admin endpoint (`admin_listen`): `/metrics`, `/healthz` and `/streams`, served by ssekeeper itself on its
 /// own event loop, apart from the proxy's loops.
@@ -8,14 +9,18 @@ import SSEKeeperCore
 /// Its own loop matters twice: a scrape hops onto every proxy loop with `sync` to copy its figures, which
 /// would deadlock from one of them; and admin traffic never counts as proxied traffic (its connections are not
 /// in `max_connections`, its requests not in `ssekeeper_requests_total`).
-/// Confinement: everything but `init`, `start` and `stop` runs on `loop.queue`. At most `maxConnections` admin
-/// connections are open at once; more are closed at once.
+/// Confinement: everything but `init`, `start`, `stop`, `bind`, `move` and `address` runs on `loop.queue`. At most
+/// `maxConnections` admin connections are open at once; more are closed at once. A reload that changes
+/// `admin_listen` moves the endpoint (`bind`, then `move`) onto the same loop.
 final class AdminServer: @unchecked Sendable {
     /// The admin loop's group (one loop), so the existing `Listener` can accept on it.
     let group = EventLoopGroup(count: 1, label: "ssekeeper.admin")
     var loop: EventLoop { group.loops[0] }
-    let address: SocketAddress
-    private let listener: Listener
+    /// The address accepted on now (the bound port when `admin_listen` asked for port 0).
+    var address: SocketAddress { listener.withLock { $0.address } }
+    /// The listener accepted on now; replaced by `move(to:)`.
+    private let listener: Mutex<Listener>
+    private let runtime: ProxyRuntime
     private let logger: Logger
     /// The server whose figures the pages show; weak, so an admin endpoint never keeps a stopped server alive.
     private weak var proxy: ProxyServer?
@@ -31,10 +36,10 @@ final class AdminServer: @unchecked Sendable {
     /// Binds `address` (the listener starts accepting in `start()`).
     init(address: SocketAddress, runtime: ProxyRuntime, proxy: ProxyServer) throws(SocketError) {
         self.logger = runtime.logger
+        self.runtime = runtime
         self.proxy = proxy
         var accepted: ((Int32) -> Void)?
-        listener = try Listener(address: address, group: group, runtime: runtime, onAccept: { fd in accepted?(fd) })
-        self.address = listener.address
+        listener = Mutex(try Listener(address: address, group: group, runtime: runtime, onAccept: { fd in accepted?(fd) }))
         accepted = { [weak self] fd in
             guard let self else {
                 Glibc.close(fd)
@@ -44,9 +49,32 @@ final class AdminServer: @unchecked Sendable {
         }
     }
 
-    func start() { listener.start() }
+    func start() { listener.withLock { $0 }.start() }
 
-    func stop() { listener.stop() }
+    func stop() { listener.withLock { $0 }.stop() }
+
+    /// Binds `address` for a move of the endpoint (a reload changed `admin_listen`); accepts nothing until
+    /// `move(to:)`. Throws when the address cannot be bound, and then nothing changed.
+    func bind(_ address: SocketAddress) throws(SocketError) -> Listener {
+        try Listener(address: address, group: group, runtime: runtime, onAccept: { [weak self] fd in
+            guard let self else {
+                Glibc.close(fd)
+                return
+            }
+            self.accept(fd)
+        })
+    }
+
+    /// Accepts on `bound` (from `bind(_:)`) from now on and closes the previous listener; admin connections
+    /// already open finish where they are.
+    func move(to bound: Listener) {
+        let previous = listener.withLock { current in
+            defer { current = bound }
+            return current
+        }
+        previous.stop()
+        bound.start()
+    }
 
     private func accept(_ fd: Int32) {
         guard openConnections < Self.maxConnections else {

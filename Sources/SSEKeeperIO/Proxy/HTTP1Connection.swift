@@ -435,7 +435,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     /// Counts a finished request in `metrics` (its status class) and writes its access record.
     func writeAccess(_ record: AccessLogRecord, counting metrics: RouteMetrics) {
         metrics.counters.countRequest(status: record.status)
-        context.accessLog.write(record)
+        runtime.accessLog.write(record)
     }
 
     /// Ends this connection politely because the process is draining: an idle kept-alive connection closes, a

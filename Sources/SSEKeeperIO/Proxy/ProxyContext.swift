@@ -12,7 +12,8 @@ final class ProxyContext: Sendable {
     let upstreamAddresses: [String: [SocketAddress]]
     /// Upstream name → its configuration (servers, keep-alive pool).
     let upstreams: [String: Upstream]
-    /// Where access records go (`access_log`, `log_format`).
+    /// Where access records go (`access_log`, `log_format`). Written through `ProxyRuntime.accessLog`, so only the
+    /// current context's log is written to; an older one closes when the last stream holding its context ends.
     let accessLog: AccessLog
 
     /// Shared by every event loop: health must be process-wide, or each loop would hammer a dead server anew.

@@ -196,7 +196,7 @@ extension ProxyStream {
             resumes: route.settings.upstreamResume != .off ? resumeCount : nil)
         metrics.counters.countRequest(status: record.status)
         metrics.counters.countDeadPeer(how)
-        context.accessLog.write(record)
+        runtime.accessLog.write(record)
     }
 
     /// This stream's row in `/streams`, when it is streaming an SSE response (a resume gap included).

@@ -56,6 +56,7 @@ extension ProxyStream {
         case .attemptTimedOut:
             let what = isConnecting ? "connect" : "response head"
             if isConnecting { metrics.counters.countConnectError(.timeout) }
+            if let current = attempt.attempt, current.server >= 0 { noteServerFailure(current.server) }
             resumeAttemptFailed("\(what) from \(server ?? "upstream") timed out")
         case .startAttempt:
             guard let resumeRequest else { return }
@@ -95,10 +96,18 @@ extension ProxyStream {
     }
 
     /// The resume's response head arrived: a `200 text/event-stream` (uncompressed, with a body) is spliced in —
-    /// its head is not sent, its body framing replaces the old one's; anything else ends the client's stream
-    /// cleanly, as the upstream meant it. False when the stream ended.
+    /// its head is not sent, its body framing replaces the old one's. A 5xx or 429 (a backend still warming up,
+    /// RFC 9110 §15.6, RFC 6585 §4) is a failed attempt: the next one follows with back-off while `resume_window`
+    /// lasts. Anything else (204, another 4xx, a 200 that is not an event stream) ends the client's stream
+    /// cleanly, as the upstream meant it. False when the response is not spliced (the stream ended, or waits).
     func spliceResumedResponse(_ head: ResponseHead) -> Bool {
         guard let resume = attempt.resume else { return false }
+        if head.status >= 500 || head.status == 429 {
+            let detail = "upstream \(server ?? "") answered the resume with status \(head.status)"
+            context.logger.warn("route \(route.prefix): \(detail); trying again within resume_window")
+            resumeAttemptFailed(detail)
+            return false
+        }
         let framing = try? head.bodyFraming(requestMethod: method)
         guard head.status == 200, let framing, EventStreamKind(head, framing: framing) == .uncompressed else {
             let what = head.status == 200 ? "a 200 that is not an uncompressed event stream" : "status \(head.status)"

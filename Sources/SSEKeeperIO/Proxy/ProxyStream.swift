@@ -220,7 +220,9 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         switch attempt.state {
         case .connecting:
             upstreamConnectTimedOut()
-        case .awaitingHead:
+        case .awaitingHead(let current):
+            // A server that takes the request and never answers is as unavailable as one that refuses it.
+            noteServerFailure(current.server)
             respondError(status: 504, detail: "upstream \(server ?? "") sent no response head within \(ConfigValue.formatDuration(limits.upstreamHeaderTimeout))", end: .timeout)
         case .idle, .relaying, .done, .resumeWaiting, .resumeAttempting:
             break

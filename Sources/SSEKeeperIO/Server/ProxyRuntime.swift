@@ -24,6 +24,11 @@ final class ProxyRuntime: Sendable {
     /// The configuration new requests use.
     var context: ProxyContext { current.withLock { $0 } }
 
+    /// Where every finished request's access record goes now: the current context's log, whichever context the
+    /// request started with. So after a reload that moves `access_log`, records of streams opened before it land
+    /// in the new file too, and SIGUSR1 (`ProxyServer.reopenLogs`) reopens the one file still written to.
+    var accessLog: AccessLog { context.accessLog }
+
     /// Makes `context` the one new requests use.
     func replace(with context: ProxyContext) {
         current.withLock { $0 = context }

@@ -15,8 +15,13 @@ public final class ProxyServer: @unchecked Sendable {
     let runtime: ProxyRuntime
     /// Open listeners by the `listen` address they were opened for, in config order.
     private let listeners = Mutex<[(listen: ListenAddress, listener: Listener)]>([])
-    /// The admin endpoint, when `admin_listen` is set (opened by `start()`; a reload does not move it).
-    private(set) var admin: AdminServer?
+    /// The admin endpoint and the `admin_listen` it accepts on: opened by `start()`, moved by a reload that changes
+    /// `admin_listen`. `listen` is nil after a reload removed `admin_listen` (the endpoint stays, stopped, so a
+    /// later reload moves it back onto its own loop instead of starting another).
+    private let adminEndpoint = Mutex<(server: AdminServer, listen: ListenAddress?)?>(nil)
+
+    /// The admin endpoint while it accepts (`admin_listen` set).
+    var admin: AdminServer? { adminEndpoint.withLock { $0?.listen == nil ? nil : $0?.server } }
 
     /// Resolves the upstream servers (blocking DNS) and prepares `loopCount` event loops.
     public init(config: Config, logger: Logger = Logger(), loopCount: Int = 1) throws(SocketError) {
@@ -34,9 +39,12 @@ public final class ProxyServer: @unchecked Sendable {
         ignoreSIGPIPE()
         let config = self.config
         let opened = try openListeners(config.listens)
+        var admin: AdminServer?
         if let adminListen = config.observe.adminListen {
             do {
-                admin = try AdminServer(address: SocketAddress.forListen(adminListen), runtime: runtime, proxy: self)
+                let server = try AdminServer(address: SocketAddress.forListen(adminListen), runtime: runtime, proxy: self)
+                adminEndpoint.withLock { $0 = (server, adminListen) }
+                admin = server
             } catch {
                 opened.forEach { $0.listener.stop() }
                 throw error
@@ -69,13 +77,22 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Applies a new configuration: new requests use it at once, requests in flight (open streams) keep theirs.
     /// Listen addresses that were added are opened, removed ones closed, unchanged ones kept (no accept is lost).
+    /// A changed `admin_listen` moves the admin endpoint: the new address is bound first, then the old one closed.
     /// Throws, changing nothing, when the upstreams cannot be resolved or a new address cannot be bound.
     public func reload(config: Config) throws(SocketError) {
         let context = try ProxyContext(config: config, logger: logger)
         try listeners.withLock { (current: inout [(listen: ListenAddress, listener: Listener)]) throws(SocketError) in
             let added = config.listens.filter { listen in !current.contains { $0.listen == listen } }
             let opened = try openListeners(added)
+            let adminChange: AdminChange
+            do throws(SocketError) {
+                adminChange = try prepareAdminChange(to: config.observe.adminListen)
+            } catch {
+                opened.forEach { $0.listener.stop() }
+                throw error
+            }
             runtime.replace(with: context)
+            applyAdminChange(adminChange)
             var kept: [(listen: ListenAddress, listener: Listener)] = []
             for entry in current {
                 if config.listens.contains(entry.listen) {
@@ -92,6 +109,47 @@ public final class ProxyServer: @unchecked Sendable {
             current = config.listens.compactMap { listen in (kept + opened).first { $0.listen == listen } }
         }
         pruneIdleUpstreams(for: context)
+    }
+
+    /// What a reload does with the admin endpoint; everything that can fail (binding) is done when it is made.
+    private enum AdminChange {
+        case keep
+        /// `admin_listen` appears: a new endpoint, bound, not accepting yet.
+        case open(AdminServer, ListenAddress)
+        /// `admin_listen` changed (or came back): the endpoint accepts on `Listener`, bound already.
+        case move(AdminServer, Listener, ListenAddress)
+        /// `admin_listen` was removed.
+        case close(AdminServer)
+    }
+
+    /// Binds what a new `admin_listen` needs. Throws when it cannot be bound (then nothing changed).
+    private func prepareAdminChange(to listen: ListenAddress?) throws(SocketError) -> AdminChange {
+        let current = adminEndpoint.withLock { $0 }
+        guard listen != current?.listen else { return .keep }
+        guard let listen else { return current.map { .close($0.server) } ?? .keep }
+        let address = try SocketAddress.forListen(listen)
+        if let server = current?.server { return .move(server, try server.bind(address), listen) }
+        return .open(try AdminServer(address: address, runtime: runtime, proxy: self), listen)
+    }
+
+    private func applyAdminChange(_ change: AdminChange) {
+        switch change {
+        case .keep:
+            return
+        case .open(let server, let listen):
+            adminEndpoint.withLock { $0 = (server, listen) }
+            server.start()
+            logger.info("admin endpoint on \(server.address)")
+        case .move(let server, let listener, let listen):
+            let previous = admin?.address
+            adminEndpoint.withLock { $0 = (server, listen) }
+            server.move(to: listener)
+            logger.info("admin endpoint moved to \(listener.address)" + (previous.map { " from \($0)" } ?? ""))
+        case .close(let server):
+            adminEndpoint.withLock { $0?.listen = nil }
+            server.stop()
+            logger.info("admin endpoint on \(server.address) closed (admin_listen removed)")
+        }
     }
 
     /// Idle keep-alive connections survive a reload when their upstream and server are still configured (no

@@ -76,9 +76,9 @@ import Testing
     }
 
     @Test func tokenCharacters_areAcceptedInMethodsAndFieldNames() {
-        let outcome = HeadFeeding.request("M-SEARCH * HTTP/1.1\r\nHost: a\r\n!#$%&'*+-.^_`|~09az: ok\r\n\r\n")
+        let outcome = HeadFeeding.request("M-SEARCH / HTTP/1.1\r\nHost: a\r\n!#$%&'*+-.^_`|~09az: ok\r\n\r\n")
         #expect(outcome.head?.method == "M-SEARCH")
-        #expect(outcome.head?.target == "*")
+        #expect(outcome.head?.target == "/")
         #expect(outcome.head?.headers.first("!#$%&'*+-.^_`|~09AZ") == "ok")
     }
 
@@ -102,6 +102,26 @@ import Testing
     ])
     func originFormTarget_coversEveryTargetForm(_ target: String, _ expected: String) {
         #expect(RequestHead(method: "GET", target: target).originFormTarget == expected)
+    }
+
+    @Test(arguments: [
+        ("GET", "/"), ("GET", "/a?b"), ("GET", "http://h/p"), ("GET", "HTTPS://h"), ("GET", "ftp://h/x"),
+        ("GET", "urn:x-a.b+c:d"), ("OPTIONS", "*"), ("CONNECT", "example.com:443"), ("CONNECT", "[::1]:443"),
+    ])
+    func everyTargetForm_isAccepted_forItsMethods(_ method: String, _ target: String) {
+        let outcome = HeadFeeding.request("\(method) \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(outcome.head?.target == target, "\(method) \(target): \(outcome)")
+    }
+
+    /// RFC 9112 §3.2: a target in none of the four forms is answered 400, not routed (it used to get 404).
+    @Test(arguments: [
+        ("GET", "foo"), ("GET", "foo/bar"), ("GET", "?q"), ("GET", "1http://h/"), ("GET", "-x:y"), ("GET", ":80"),
+        ("GET", "*"), ("POST", "*"), ("GET", "example.com"), ("CONNECT", "example.com:443/x"),
+    ])
+    func targetsOfNoForm_areRejectedWith400_atTheTarget(_ method: String, _ target: String) {
+        let outcome = HeadFeeding.request("\(method) \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(outcome.error == HTTPParseError(.invalidTarget, offset: method.utf8.count + 1), "\(method) \(target)")
+        #expect(outcome.error?.status == 400)
     }
 
     @Test(arguments: [

@@ -12,6 +12,7 @@ Options:
   --stall-in-event N       send event N's first line (id and the first data line), then stall forever
   --end-after N            end the response cleanly (final chunk) after event N
   --status-on-resume CODE  answer a request carrying Last-Event-ID with CODE and an empty body
+  --status-times N         with --status-on-resume: only the first N such requests (0: every one), then stream
 Each request is logged on stderr as "request last-event-id=<value or ->".
 """
 import argparse
@@ -19,6 +20,19 @@ import socket
 import sys
 import threading
 import time
+
+resume_answers = 0
+resume_answers_lock = threading.Lock()
+
+
+def answers_resume_with_status(args) -> bool:
+    """Whether this resume request gets --status-on-resume (counting it against --status-times)."""
+    global resume_answers
+    if not args.status_on_resume:
+        return False
+    with resume_answers_lock:
+        resume_answers += 1
+        return args.status_times == 0 or resume_answers <= args.status_times
 
 
 def chunk(data: bytes) -> bytes:
@@ -39,7 +53,7 @@ def serve(conn: socket.socket, args) -> None:
             if name.strip().lower() == b"last-event-id":
                 last_event_id = value.strip().decode("utf-8", "replace")
         print("request last-event-id=%s" % (last_event_id if last_event_id is not None else "-"), file=sys.stderr, flush=True)
-        if last_event_id is not None and args.status_on_resume:
+        if last_event_id is not None and answers_resume_with_status(args):
             conn.sendall(b"HTTP/1.1 %d Nope\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % args.status_on_resume)
             return
         start = 1
@@ -71,6 +85,7 @@ def main() -> None:
     parser.add_argument("--stall-in-event", type=int, default=0)
     parser.add_argument("--end-after", type=int, default=0)
     parser.add_argument("--status-on-resume", type=int, default=0)
+    parser.add_argument("--status-times", type=int, default=0)
     args = parser.parse_args()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
