@@ -100,6 +100,38 @@ struct DrainAndReloadTests {
         #expect(rest == "data: second\n\nretry: 1000\n")
     }
 
+    @Test func drain_endsAStreamWhoseHeadCameAfterItStarted_insteadOfWaitingForDrainTimeout() throws {
+        let headNow = DispatchSemaphore(value: 0)
+        let upstream = try TestUpstream { connection, _, _ in
+            headNow.wait()
+            try connection.send(sseResponseHead(chunked: false))
+            try connection.send("data: one\n\n")
+            _ = try? connection.secondsUntilClosed()
+        }
+        var limits = Limits()
+        limits.drainSpread = .zero
+        limits.drainRetry = .milliseconds(600)
+        limits.drainTimeout = .seconds(10)
+        let proxy = try ProxyHarness(upstreamPort: upstream.port, limits: limits)
+        let client = try proxy.client()
+        client.setReceiveTimeout(seconds: 5)
+        try client.send(Self.sseRequest())
+        usleep(200_000)  // the request is upstream, waiting for its head
+        let result = Self.drain(proxy)
+        usleep(100_000)
+        headNow.signal()
+        let head = try ReceivedHead.read(from: client)
+        #expect(head.status == 200)
+        var reader = ChunkedReader(initial: head.rest)
+        let started = Date()
+        let body = String(decoding: try reader.readToEnd(from: client), as: UTF8.self)
+        #expect(body == "data: one\n\nretry: 600\n", "the late stream gets its retry: and its end")
+        #expect(Date().timeIntervalSince(started) < 3, "ended by the drain, not by drain_timeout")
+        client.close()
+        for _ in 0..<100 where result.load() != 0 { usleep(20_000) }
+        #expect(result.load() == 0)
+    }
+
     /// Opens `count` SSE streams through `proxy` and reads each one's first event (`data: one`).
     static func openStreams(_ count: Int, through proxy: ProxyHarness) throws -> [(TestSocket, ChunkedReader)] {
         try (0..<count).map { _ in

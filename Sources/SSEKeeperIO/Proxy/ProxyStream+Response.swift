@@ -87,6 +87,12 @@ extension ProxyStream {
                 guard writeOutputToClient(now: EventLoop.now()) else { return }
                 if relay?.hasNoBody == true { finishResponse() }
             }
+            // A stream whose head came after the drain started was not among those the drain reached: it takes its
+            // own turn now, or it would run until drain_timeout.
+            if end == nil, isSSE, !attempt.isResuming, !drainRequested, runtime.draining.load(ordering: .relaxed) {
+                let spread = DrainSpread(spread: limits.drainSpread, retry: limits.drainRetry)
+                drain(ending: spread.ending(endJitter: .random(in: 0..<1), retryJitter: .random(in: 0..<1)))
+            }
             return
         }
     }

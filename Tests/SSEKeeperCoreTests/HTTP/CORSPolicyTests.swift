@@ -170,7 +170,7 @@ struct CORSPolicyTests {
             clientWantsKeepAlive: true, isSSE: true,
             addedFields: [Self.field("Access-Control-Allow-Origin", Self.app), Self.field("Vary", "Origin")])
         #expect(HeadFeeding.text(plan.head) == "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Accel-Buffering: no\r\n"
-            + "Cache-Control: no-cache\r\nAccess-Control-Allow-Origin: https://app.example\r\nVary: Origin\r\n"
+            + "Cache-Control: no-cache, no-transform\r\nAccess-Control-Allow-Origin: https://app.example\r\nVary: Origin\r\n"
             + "Transfer-Encoding: chunked\r\n\r\n")
     }
 
