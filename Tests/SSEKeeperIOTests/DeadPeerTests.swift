@@ -34,6 +34,20 @@ struct DeadPeerTests {
         }
     }
 
+    /// An SSE upstream that sends `events` events of 1,000 `fill` bytes each, ten at a time with `pauseMicroseconds`
+    /// between them (paced, so the stream is still open while a client pauses: the kernel buffers alone could hold all
+    /// of it, and the stream would end before the client paused).
+    static func pacedUpstream(events: Int, fill: Character, pauseMicroseconds: UInt32) throws -> TestUpstream {
+        let event = "data: " + String(repeating: fill, count: 1000) + "\n\n"
+        return try TestUpstream { connection, _, _ in
+            try connection.send(sseResponseHead(chunked: false))
+            for index in 0..<events {
+                try connection.send(event)
+                if index % 10 == 9 { usleep(pauseMicroseconds) }
+            }
+        }
+    }
+
     @Test func aClientThatNeverReads_isClosed_afterClientSendTimeout_andTheUpstreamIsTornDown() throws {
         let written = CounterBox()
         let upstream = try Self.floodingUpstream(written: written)
@@ -63,16 +77,7 @@ struct DeadPeerTests {
         // An event stream (heartbeats on, so the watch looks at the client on the stream's own deadlines), big
         // enough that the buffers fill during each pause; nothing is acknowledged while the client sleeps.
         let events = 3_000
-        let event = "data: " + String(repeating: "x", count: 1000) + "\n\n"
-        let upstream = try TestUpstream { connection, _, _ in
-            try connection.send(sseResponseHead(chunked: false))
-            // About 1 MB/s, so the stream is still open during the client's pauses (the kernel buffers alone could
-            // hold all of it, and the stream would end before the client paused).
-            for index in 0..<events {
-                try connection.send(event)
-                if index % 10 == 9 { usleep(10_000) }
-            }
-        }
+        let upstream = try Self.pacedUpstream(events: events, fill: "x", pauseMicroseconds: 10_000)  // about 1 MB/s
         var settings = StreamSettings(idleTimeout: .milliseconds(600), heartbeatFraction: 0.5)
         settings.clientSendTimeout = .seconds(3)
         var limits = Limits()
@@ -106,14 +111,8 @@ struct DeadPeerTests {
         // Linux also ends a connection whose receive window stays closed for TCP_USER_TIMEOUT, answered probes or
         // not; the proxy holds that off while the client is alive but paused, so only client_send_timeout judges it.
         let events = 1_000
-        let event = "data: " + String(repeating: "y", count: 1000) + "\n\n"
-        let upstream = try TestUpstream { connection, _, _ in
-            try connection.send(sseResponseHead(chunked: false))
-            for index in 0..<events {
-                try connection.send(event)
-                if index % 10 == 9 { usleep(25_000) }  // about 2.5 s in all: the pause starts mid-stream
-            }
-        }
+        // About 2.5 s in all: the pause starts mid-stream.
+        let upstream = try Self.pacedUpstream(events: events, fill: "y", pauseMicroseconds: 25_000)
         var settings = StreamSettings(idleTimeout: .milliseconds(600), heartbeatFraction: 0.5)
         settings.clientSendTimeout = .seconds(5)
         var limits = Limits()

@@ -25,6 +25,17 @@ struct StreamAttachmentTests {
         return loop.sessions.values.compactMap { $0 as? HTTP1Connection }.first { $0.clientAddress.hasSuffix(suffix) }
     }
 
+    /// A proxy in front of `upstream`, and a first client whose stream has delivered `data: one`.
+    static func firstStream(through upstream: TestUpstream) throws -> (ProxyHarness, EventLoop, TestSocket) {
+        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: StreamSettings(idleTimeout: .seconds(30)))
+        let first = try proxy.client()
+        first.setReceiveTimeout(seconds: 5)
+        try first.send("GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
+        var seen: [UInt8] = []
+        try first.receive(until: "data: one\n\n", into: &seen)
+        return (proxy, proxy.server.group.loops[0], first)
+    }
+
     @Test func aDetachedStream_attachedToAnotherConnection_goesOnWhereItStood_onTheSameUpstreamConnection() throws {
         let release = DispatchSemaphore(value: 0)
         let upstream = try TestUpstream { connection, _, _ in
@@ -34,13 +45,7 @@ struct StreamAttachmentTests {
             try connection.send("id: 2\ndata: two\n\nid: 3\ndata: three\n\n")
             _ = try? connection.secondsUntilClosed()
         }
-        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: StreamSettings(idleTimeout: .seconds(30)))
-        let loop = proxy.server.group.loops[0]
-        let first = try proxy.client()
-        first.setReceiveTimeout(seconds: 5)
-        try first.send("GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
-        var seen: [UInt8] = []
-        try first.receive(until: "data: one\n\n", into: &seen)
+        let (proxy, loop, first) = try Self.firstStream(through: upstream)
 
         // Detach: the first connection closes, the stream and its upstream connection stay.
         let stream: ProxyStream? = loop.queue.sync { Self.connection(of: first, on: loop)?.releaseStream() }
@@ -76,13 +81,7 @@ struct StreamAttachmentTests {
             try connection.send("data: one\n\n")
             _ = try? connection.secondsUntilClosed()
         }
-        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: StreamSettings(idleTimeout: .seconds(30)))
-        let loop = proxy.server.group.loops[0]
-        let first = try proxy.client()
-        first.setReceiveTimeout(seconds: 5)
-        try first.send("GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
-        var seen: [UInt8] = []
-        try first.receive(until: "data: one\n\n", into: &seen)
+        let (proxy, loop, first) = try Self.firstStream(through: upstream)
         let second = try proxy.client()
         usleep(100_000)
         // The stream still has its first client: a second connection cannot take it.
