@@ -117,6 +117,7 @@ import Testing
     @Test(arguments: [
         ("GET", "foo"), ("GET", "foo/bar"), ("GET", "?q"), ("GET", "1http://h/"), ("GET", "-x:y"), ("GET", ":80"),
         ("GET", "*"), ("POST", "*"), ("GET", "example.com"), ("CONNECT", "example.com:443/x"),
+        ("GET", "/a#b"), ("GET", "http://h#frag"), ("GET", "http://user:pw@example.com:61##"), ("GET", "/#"),
     ])
     func targetsOfNoForm_areRejectedWith400_atTheTarget(_ method: String, _ target: String) {
         let outcome = HeadFeeding.request("\(method) \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
