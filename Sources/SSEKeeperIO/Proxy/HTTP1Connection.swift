@@ -132,13 +132,10 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
 
     /// Routes client bytes by the machine's state: head assembly, the body check, the stream, or pipelined data.
     private func clientBytes(_ bytes: UnsafeRawBufferPointer) {
+        if machine.isIdle { takeCurrentConfiguration() }
         switch machine.bytesArrived(now: EventLoop.now()) {
         case .parseHead(let newRequest):
-            if newRequest {
-                context = runtime.context
-                machine.timeouts = Self.timeouts(limits)
-                updateDeadline()
-            }
+            if newRequest { updateDeadline() }
             inbound.append(contentsOf: bytes)
             processInbound()
         case .checkBody, .toStream:
@@ -164,6 +161,13 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         }
     }
 
+    /// A request is about to start: it takes the configuration running now (a reload applies from the next request
+    /// on), timeouts included.
+    private func takeCurrentConfiguration() {
+        context = runtime.context
+        machine.timeouts = Self.timeouts(limits)
+    }
+
     /// Parses request heads out of `inbound` while the connection is between requests.
     func processInbound() {
         guard !processingInbound else { return }
@@ -171,8 +175,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         defer { processingInbound = false }
         while machine.parsesHeads, !inbound.isEmpty {
             if machine.isIdle {
-                context = runtime.context
-                machine.timeouts = Self.timeouts(limits)
+                takeCurrentConfiguration()
                 machine.pipelinedBytesPending(now: EventLoop.now())
                 updateDeadline()
             }
@@ -269,11 +272,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
             let used = stream.requestBodyBytes(raw)
             if used < raw.count, self.stream === stream { keepPipelined(UnsafeRawBufferPointer(rebasing: raw[used...])) }
         }
-        if case .receivingBody = machine.state, self.stream === stream,
-           stream.body.isComplete || stream.pendingUpstreamBody.count > limits.maxBufferedBytes {
-            machine.streamAttached()
-            stream.start()
-        }
+        checkedBodyBytesArrived()
     }
 
     /// Bytes during the body check: fed to the stream, and the connect starts once the check allows it.

@@ -15,19 +15,21 @@ extension ProxyStream {
         }
         dropUpstream()
         if how == .rejected || errorStatus == 408 { loop.metrics.process.countRejection(RejectionReason(status: errorStatus)) }
-        let client = self.client
         if headSent {
             logAccess(status: status, end: how, reason: detail)
-            markEnded(how)
-            client?.streamAborted()
+            endAborted(how)
             return
         }
-        let bytes = ErrorResponse.bytes(status: errorStatus, detail: detail)
+        answer(ErrorResponse.bytes(status: errorStatus, detail: detail), logging: errorStatus, end: how, reason: detail)
+    }
+
+    /// Writes an answer of ssekeeper's own (no response head went out yet), logs it as `logged`, ends the stream
+    /// and closes the connection politely (a failed write shows on that close).
+    private func answer(_ bytes: [UInt8], logging logged: Int, end how: RequestEnd, reason: String) {
         _ = client?.writeToClient(bytes)
         bytesSent += UInt64(bytes.count)
-        logAccess(status: errorStatus, end: how, reason: detail)
-        markEnded(how)
-        client?.streamCompleted(keepAlive: false)
+        logAccess(status: logged, end: how, reason: reason)
+        endCompleted(how)
     }
 
     /// The client closed, reset, or could not be written to (`end`: `.clientClosed`, or `.clientDead` when its TCP
@@ -54,7 +56,7 @@ extension ProxyStream {
         let reason = "the client accepted no bytes for \(TimeAmount(nanoseconds: stalledNanos).formatted(.secondsToMilliseconds)) "
             + "(client_send_timeout \(timeout))"
         let client = self.client
-        clientGone(reason: reason, end: .clientStalled)
+        clientGone(reason: reason, end: .clientStalled)  // ends the stream, without telling the adapter
         client?.streamAborted()
     }
 
@@ -109,9 +111,7 @@ extension ProxyStream {
         guard isRelaying, isSSE, let relay else { return }
         guard relay.takesHeartbeats else {
             logAccess(status: status, end: .draining, reason: "draining")
-            let client = self.client
-            markEnded(.draining)
-            client?.streamCompleted(keepAlive: false)
+            endCompleted(.draining)
             return
         }
         drainRetryMilliseconds = retryMilliseconds
@@ -127,9 +127,7 @@ extension ProxyStream {
         relay!.endBody(into: &loop.output)
         guard writeOutputToClient(now: EventLoop.now()) else { return }
         logAccess(status: status, end: .draining, reason: "draining")
-        let client = self.client
-        markEnded(.draining)
-        client?.streamCompleted(keepAlive: false)
+        endCompleted(.draining)
     }
 
     /// No upstream server took an SSE request: with `sse_unavailable reconnect`, a `200 text/event-stream` that
@@ -156,12 +154,7 @@ extension ProxyStream {
             reason = detail
         }
         dropUpstream()
-        let client = self.client
-        _ = client?.writeToClient(bytes)
-        bytesSent += UInt64(bytes.count)
-        logAccess(status: logged, end: how, reason: reason)
-        markEnded(how)
-        client?.streamCompleted(keepAlive: false)
+        answer(bytes, logging: logged, end: how, reason: reason)
         return true
     }
 

@@ -224,10 +224,7 @@ extension ProxyStream {
         // the kernel's cut while the connection flushes (see `StreamClient.clientReadingPaused`).
         guard checkClientProgress(now: EventLoop.now()) else { return }
         logAccess(status: status, end: .completed, reason: nil)
-        let client = self.client
-        let keep = keepAlive && body.isComplete
-        markEnded(.completed)
-        client?.streamCompleted(keepAlive: keep)
+        endCompleted(.completed, keepAlive: keepAlive && body.isComplete)
     }
 
     /// The upstream closed its side: the end of a close-delimited body, otherwise a broken response.
@@ -258,9 +255,7 @@ extension ProxyStream {
             // The event must reach the client, so the close is graceful; without the final chunk the client still
             // knows the response is incomplete.
             logAccess(status: status, end: how, reason: reason)
-            let client = self.client
-            markEnded(how)
-            client?.streamCompleted(keepAlive: false)
+            endCompleted(how)
             return
         }
         respondError(status: 502, detail: reason, end: how)

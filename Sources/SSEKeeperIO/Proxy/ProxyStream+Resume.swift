@@ -141,9 +141,7 @@ extension ProxyStream {
         relay?.endBody(into: &loop.output)
         guard writeOutputToClient(now: EventLoop.now()) else { return }
         logAccess(status: status, end: how, reason: reason)
-        let client = self.client
-        markEnded(how)
-        client?.streamCompleted(keepAlive: false)
+        endCompleted(how)
     }
 
     /// Draining while a resume waits: the stream ends the way draining ends every stream (`retry:`, then the end).

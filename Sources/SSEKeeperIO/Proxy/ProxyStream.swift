@@ -172,6 +172,21 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         client = nil
     }
 
+    /// Ends the stream as `how` and tells the client adapter its response is complete: with `keepAlive` the
+    /// connection serves another request, otherwise it closes politely.
+    func endCompleted(_ how: RequestEnd, keepAlive: Bool = false) {
+        let client = self.client
+        markEnded(how)
+        client?.streamCompleted(keepAlive: keepAlive)
+    }
+
+    /// Ends the stream as `how` and breaks the client connection, so the client knows the response is incomplete.
+    func endAborted(_ how: RequestEnd) {
+        let client = self.client
+        markEnded(how)
+        client?.streamAborted()
+    }
+
     /// Forgets the client (see `detach`).
     func releaseClient() {
         client = nil
