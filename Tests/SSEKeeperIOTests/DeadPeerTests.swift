@@ -48,6 +48,17 @@ struct DeadPeerTests {
         }
     }
 
+    /// A client with a 16 KiB receive buffer (its window closes soon after it stops reading) that asked for
+    /// `/events` with `Connection: close`, and the response head it got.
+    static func smallWindowStream(through proxy: ProxyHarness) throws -> (TestSocket, ReceivedHead) {
+        let client = try proxy.client()
+        var small: Int32 = 16 * 1024
+        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        client.setReceiveTimeout(seconds: 10)
+        try client.send("GET /events HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        return (client, try ReceivedHead.read(from: client))
+    }
+
     @Test func aClientThatNeverReads_isClosed_afterClientSendTimeout_andTheUpstreamIsTornDown() throws {
         let written = CounterBox()
         let upstream = try Self.floodingUpstream(written: written)
@@ -83,12 +94,7 @@ struct DeadPeerTests {
         var limits = Limits()
         limits.maxBufferedBytes = 64 * 1024
         let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: settings, limits: limits)
-        let client = try proxy.client()
-        var small: Int32 = 16 * 1024
-        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-        client.setReceiveTimeout(seconds: 10)
-        try client.send("GET /events HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        let head = try ReceivedHead.read(from: client)
+        let (client, head) = try Self.smallWindowStream(through: proxy)
         #expect(head.status == 200)
         var body = head.rest
         var pauses = 0
@@ -119,12 +125,7 @@ struct DeadPeerTests {
         limits.clientAckTimeout = .milliseconds(1500)
         limits.maxBufferedBytes = 64 * 1024
         let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: settings, limits: limits)
-        let client = try proxy.client()
-        var small: Int32 = 16 * 1024
-        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-        client.setReceiveTimeout(seconds: 10)
-        try client.send("GET /events HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        let head = try ReceivedHead.read(from: client)
+        let (client, head) = try Self.smallWindowStream(through: proxy)
         #expect(head.status == 200)
         var body = head.rest
         var paused = false
