@@ -181,6 +181,21 @@ public struct StreamSettings: Sendable, Equatable {
     /// Whether a listed origin may send credentials (`cors_allow_credentials`, default off): adds
     /// `Access-Control-Allow-Credentials: true`. The parser refuses it together with `cors_allow_origin *`.
     public var corsAllowCredentials: Bool = false
+    /// Client ride-through: a stream whose client goes away keeps its upstream connection this long, so a reconnect
+    /// carrying one of its event ids is attached to it and replayed what it missed (`client_resume_window`, default
+    /// off: nil). When set, every event's `id:` is stamped `sk1.<token>.<seq>[.<backend-id>]`. 1s...1h.
+    public var clientResumeWindow: Duration? = nil
+    /// Bytes of recent events one ride-through stream keeps for replay (`client_resume_buffer`, default 1m; 4k...1024m).
+    /// Never more than `Limits.clientResumeMemory`.
+    public var clientResumeBuffer: Int = 1024 * 1024
+    /// The request headers a reconnect must carry with the original request's values to be attached, besides the
+    /// method, the target and the body's SHA-256 (`client_resume_match`, default `Authorization Cookie`). Names as
+    /// written in the file, valid field names (RFC 9110 §5.1), none twice ignoring case; compare them
+    /// case-insensitively. Empty for `client_resume_match none`.
+    public var clientResumeMatch: [String] = ["Authorization", "Cookie"]
+    /// A client connection on an SSE stream is ended at an event boundary, with a short `retry:`, after this long
+    /// (`stream_max_duration`, default off: nil; at least 1s), for intermediaries that limit a request's total time.
+    public var streamMaxDuration: Duration? = nil
 
     public init(
         idleTimeout: Duration = .seconds(60),
@@ -272,6 +287,9 @@ public struct Limits: Sendable, Equatable {
     /// TCP keepalive and `TCP_USER_TIMEOUT` on upstream sockets: an upstream host that stopped answering is noticed
     /// within about this long (`upstream_dead_timeout`, default 60s; nil: off).
     public var upstreamDeadTimeout: Duration? = .seconds(60)
+    /// The bytes all client ride-through buffers may hold together; at the cap the oldest detached streams are ended
+    /// first (`client_resume_memory`, default 256m; at least 1m, and never below a route's `client_resume_buffer`).
+    public var clientResumeMemory: Int = 256 * 1024 * 1024
 
     public init() {}
 }

@@ -24,6 +24,8 @@ struct ConfigBuilder {
         var clientSendTimeoutToken: ConfigToken?
         /// The route's own `cors_allow_origin` and `cors_allow_credentials` arguments (see `checkCORS`).
         var corsTokens = CORSTokens()
+        /// The route's own `client_resume_buffer` argument, checked against `client_resume_memory` in `finish()`.
+        var clientResumeBufferToken: ConfigToken?
     }
 
     /// The semantic errors found so far, in the order found.
@@ -46,6 +48,8 @@ struct ConfigBuilder {
     var drainSpreadToken: ConfigToken?
     /// The top-level `cors_allow_origin` and `cors_allow_credentials` arguments (see `checkCORS`).
     var corsTokens = CORSTokens()
+    /// The top-level `client_resume_buffer` argument, checked against `client_resume_memory` in `finish()`.
+    var clientResumeBufferToken: ConfigToken?
     private var listens: [ListenAddress] = []
     /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
     private var listenLines: [ListenAddress: Int] = [:]
@@ -151,6 +155,7 @@ struct ConfigBuilder {
                 }
                 checkClientSendTimeout(route, prefix: prefix, settings: routeSettings)
                 checkCORS(route, prefix: prefix, settings: routeSettings)
+                checkClientResumeBuffer(route, prefix: prefix, settings: routeSettings)
                 resolved.append(Route(prefix: prefix, upstreamName: name, settings: routeSettings))
             }
         }

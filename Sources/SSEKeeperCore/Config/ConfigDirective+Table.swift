@@ -237,5 +237,30 @@ extension ConfigDirective {
                 builder.limits.upstreamDeadTimeout = value
             }
         },
+
+        // Client ride-through (issue 15): stream settings first, then the memory cap (top level only).
+        .value("client_resume_window", "DURATION|off", in: [.main, .route], default: "off",
+               "A stream whose client goes away keeps its upstream this long, for a reconnect to be attached and replayed what it missed.") { builder, argument in
+            builder.applyClientResumeWindow(argument)
+        },
+        .value("client_resume_buffer", "SIZE", in: [.main, .route], default: "1m",
+               "Bytes of recent events one ride-through stream keeps to replay to its reconnecting client.") { builder, argument in
+            builder.applyClientResumeBuffer(argument)
+        },
+        ConfigDirective(
+            name: "client_resume_match", contexts: [.main, .route],
+            form: .values { builder, arguments in builder.applyClientResumeMatch(arguments) },
+            repetition: .once, syntax: "client_resume_match HEADER ...|none;", defaultValue: "Authorization Cookie",
+            summary: "The request headers a reconnect must repeat, besides method, target and body, to be attached to a stream."),
+        .value("stream_max_duration", "DURATION|off", in: [.main, .route], default: "off",
+               "A client connection on an SSE stream is ended at an event boundary after this long, with a short retry.") { builder, argument in
+            builder.applyStreamMaxDuration(argument)
+        },
+        .value("client_resume_memory", "SIZE", in: [.main], default: "256m",
+               "The bytes all ride-through buffers hold together; at the cap the oldest detached streams are ended.") { builder, argument in
+            if let value = builder.size(argument, in: ConfigBuilder.clientResumeMemoryRange) {
+                builder.limits.clientResumeMemory = value
+            }
+        },
     ]
 }

@@ -32,6 +32,14 @@ struct StreamSettingsOverrides: Sendable, Equatable {
     var corsAllowOrigin: CORSAllowedOrigins?
     /// `cors_allow_credentials`, when set in this block.
     var corsAllowCredentials: Bool?
+    /// `client_resume_window`, when set in this block; `.some(nil)` is an explicit `off`.
+    var clientResumeWindow: Duration??
+    /// `client_resume_buffer`, when set in this block.
+    var clientResumeBuffer: Int?
+    /// `client_resume_match`, when set in this block; `.some([])` is an explicit `none`.
+    var clientResumeMatch: [String]?
+    /// `stream_max_duration`, when set in this block; `.some(nil)` is an explicit `off`.
+    var streamMaxDuration: Duration??
 
     static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.idleTimeout == rhs.idleTimeout && lhs.heartbeatFraction == rhs.heartbeatFraction
@@ -43,6 +51,8 @@ struct StreamSettingsOverrides: Sendable, Equatable {
             && lhs.sseMaxSilence == rhs.sseMaxSilence && lhs.heartbeatEvent == rhs.heartbeatEvent
             && lhs.heartbeatData == rhs.heartbeatData && lhs.corsAllowOrigin == rhs.corsAllowOrigin
             && lhs.corsAllowCredentials == rhs.corsAllowCredentials
+            && lhs.clientResumeWindow == rhs.clientResumeWindow && lhs.clientResumeBuffer == rhs.clientResumeBuffer
+            && lhs.clientResumeMatch == rhs.clientResumeMatch && lhs.streamMaxDuration == rhs.streamMaxDuration
     }
 
     /// `base` with every value set here replacing its counterpart.
@@ -67,6 +77,10 @@ struct StreamSettingsOverrides: Sendable, Equatable {
         if let heartbeatData { settings.heartbeatData = heartbeatData }
         if let corsAllowOrigin { settings.corsAllowOrigin = corsAllowOrigin }
         if let corsAllowCredentials { settings.corsAllowCredentials = corsAllowCredentials }
+        if let clientResumeWindow { settings.clientResumeWindow = clientResumeWindow }
+        if let clientResumeBuffer { settings.clientResumeBuffer = clientResumeBuffer }
+        if let clientResumeMatch { settings.clientResumeMatch = clientResumeMatch }
+        if let streamMaxDuration { settings.streamMaxDuration = streamMaxDuration }
         return settings
     }
 }
