@@ -56,7 +56,7 @@ public enum ConfigValue {
     }
 
     /// A size in the shortest exact form the parser reads back: `1m`, `16k`, `1000`.
-    static func formatSize(_ bytes: Int) -> String {
+    public static func formatSize(_ bytes: Int) -> String {
         if bytes != 0, bytes % (1024 * 1024) == 0 { return "\(bytes / (1024 * 1024))m" }
         if bytes != 0, bytes % 1024 == 0 { return "\(bytes / 1024)k" }
         return "\(bytes)"

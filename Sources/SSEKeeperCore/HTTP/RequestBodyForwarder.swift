@@ -63,14 +63,20 @@ public struct RequestBodyForwarder: Sendable {
 
     private var state: State
     private let maxBodyBytes: UInt64
+    /// The SHA-256 of the decoded body so far, when asked for (`digestsBody`).
+    private var digest: SHA256?
 
     /// Checks the framing against the limit up front: a Content-Length above `maxBodyBytes` throws `.tooLarge`.
     /// `.none`/`.closeDelimited` (requests have no close-delimited body) and `.contentLength(0)` are complete at once.
     ///
     /// `maxBodyBytes` is `max_body_size` (nil: no limit); a body of exactly that many bytes is accepted. A chunked
     /// body is counted on its decoded data, as it arrives.
-    public init(framing: BodyFraming, maxBodyBytes: UInt64?) throws(RequestBodyError) {
+    ///
+    /// `digestsBody`: also hash the decoded body (SHA-256), for `bodyDigest` (client ride-through matches a
+    /// reconnect's body against the original request's).
+    public init(framing: BodyFraming, maxBodyBytes: UInt64?, digestsBody: Bool = false) throws(RequestBodyError) {
         self.maxBodyBytes = maxBodyBytes ?? .max
+        if digestsBody { digest = SHA256() }
         switch framing {
         case .none, .closeDelimited, .contentLength(0):
             state = .complete
@@ -93,6 +99,13 @@ public struct RequestBodyForwarder: Sendable {
 
     /// Whether the request has a body at all (false for `.none` and `.contentLength(0)`).
     public let hasBody: Bool
+
+    /// The SHA-256 of the decoded body, once it is complete and the forwarder was made with `digestsBody`; nil
+    /// otherwise. For a request without a body it is the digest of no bytes.
+    public var bodyDigest: [UInt8]? {
+        guard isComplete, let digest else { return nil }
+        return digest.finalize()
+    }
 
     /// Decoded body bytes seen so far (for chunked: the data, not the framing).
     ///
@@ -118,7 +131,9 @@ public struct RequestBodyForwarder: Sendable {
             return .rejected(error)
         case .contentLength(let remaining):
             let take = Int(min(UInt64(bytes.count), remaining))
-            upstream.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[..<take]))
+            let data = UnsafeRawBufferPointer(rebasing: bytes[..<take])
+            upstream.append(contentsOf: data)
+            if digest != nil { digest!.update(data) }
             bodyBytes += UInt64(take)
             guard UInt64(take) < remaining else {
                 state = .complete
@@ -140,12 +155,14 @@ public struct RequestBodyForwarder: Sendable {
         let start = upstream.count
         let limit = maxBodyBytes
         var decoded = bodyBytes
+        var digest = self.digest
         let result: (consumed: Int, finished: Bool)
         do {
             result = try decoder.decode(bytes) { data in
                 // `decoded <= limit` holds throughout, so the subtraction cannot wrap.
                 guard UInt64(data.count) <= limit - decoded else { throw LimitExceeded() }
                 decoded += UInt64(data.count)
+                if digest != nil { digest!.update(data) }
                 ChunkedEncoder.appendChunk(data, to: &upstream)
             }
         } catch let error as ChunkedDecodingError {
@@ -154,6 +171,7 @@ public struct RequestBodyForwarder: Sendable {
             return reject(.tooLarge(limit: limit), appendedFrom: start, in: &upstream)
         }
         bodyBytes = decoded
+        self.digest = digest
         guard result.finished else {
             state = .chunked(decoder)
             return .needMore

@@ -24,6 +24,20 @@ public enum RequestEnd: String, Sendable, Equatable {
     case upstreamReadTimeout = "upstream_read_timeout"
     /// An SSE upstream sent nothing for `sse_max_silence`.
     case upstreamSilent = "upstream_silent"
+    /// Client ride-through: this client connection left (or was ended by `stream_max_duration`) and the stream was
+    /// kept for `client_resume_window`; the stream itself goes on.
+    case clientDetached = "client_detached"
+    /// Client ride-through: another connection took the stream over (a reconnect attached while this one was
+    /// still open); this one was closed.
+    case clientReplaced = "client_replaced"
+    /// Client ride-through: no client came back within `client_resume_window`; the upstream was closed.
+    case resumeExpired = "resume_expired"
+    /// Client ride-through: the stream was kept without a client and ended because `client_resume_memory` was
+    /// reached (the oldest such streams end first).
+    case resumeEvicted = "resume_evicted"
+    /// Client ride-through: the stream's client came back for events no longer buffered; the stream was ended and
+    /// the reconnect went to the backend as a new request.
+    case resumeLost = "resume_lost"
 }
 
 /// One line of the access log: one finished request.

@@ -36,11 +36,14 @@ public struct ResponseRelay: Sendable {
         /// The request's `Last-Event-ID` (nil or empty: none): heartbeat events wait for the stream's first blank
         /// line when the client carried an ID over (`SSEStreamTracker.BoundaryDispatch`).
         public var carriedLastEventID: String?
+        /// Client ride-through (`client_resume_window`): every event gets ssekeeper's id and is kept for replay.
+        public var rideThrough: RideThroughOptions?
 
         /// Options as the route's settings give them.
         public init(heartbeatIntervalNanos: UInt64, heartbeatComment: String, retryMilliseconds: Int?,
                     assemblesEvents: Bool, maxHeldBytes: Int, heartbeatEvent: String? = nil,
-                    heartbeatData: String? = nil, carriedLastEventID: String? = nil) {
+                    heartbeatData: String? = nil, carriedLastEventID: String? = nil,
+                    rideThrough: RideThroughOptions? = nil) {
             self.heartbeatIntervalNanos = heartbeatIntervalNanos
             self.heartbeatComment = heartbeatComment
             self.retryMilliseconds = retryMilliseconds
@@ -49,6 +52,20 @@ public struct ResponseRelay: Sendable {
             self.heartbeatEvent = heartbeatEvent
             self.heartbeatData = heartbeatData
             self.carriedLastEventID = carriedLastEventID
+            self.rideThrough = rideThrough
+        }
+    }
+
+    /// How a ridden-through stream stamps and keeps its events (`StreamReplay`).
+    public struct RideThroughOptions: Sendable, Equatable {
+        /// The stream token's text (22 base64url characters).
+        public var token: [UInt8]
+        /// `client_resume_buffer`.
+        public var bufferBytes: Int
+
+        public init(token: [UInt8], bufferBytes: Int) {
+            self.token = token
+            self.bufferBytes = bufferBytes
         }
     }
 
@@ -90,14 +107,16 @@ public struct ResponseRelay: Sendable {
     }
 
     private var body: UpstreamBody
-    /// The client's framing (chunked, close-delimited, ...).
-    public let clientFraming: ClientFraming
+    /// The client's framing (chunked, close-delimited, ...); a reattached client may have another.
+    public private(set) var clientFraming: ClientFraming
     /// Set for uncompressed SSE responses: where the client's parser stands.
     public private(set) var tracker: SSEStreamTracker?
     /// Set on routes that need complete events.
     public private(set) var assembler: SSEEventAssembler?
     /// Set with the tracker.
     public private(set) var heartbeats: HeartbeatSchedule?
+    /// Set on ridden-through streams: ids and the replay buffer, boxed so other streams pay one word for it.
+    private var replayBox: StreamReplayBox?
     private let heartbeatComment: String
     private let heartbeatEvent: String?
     private let heartbeatData: String?
@@ -120,6 +139,10 @@ public struct ResponseRelay: Sendable {
         guard let sse else { return }
         tracker = SSEStreamTracker(carriedLastEventID: sse.carriedLastEventID)
         if sse.assemblesEvents { assembler = SSEEventAssembler(maxHeldBytes: sse.maxHeldBytes) }
+        if let ride = sse.rideThrough {
+            let carried = sse.carriedLastEventID.map { Array($0.utf8) }
+            replayBox = StreamReplayBox(StreamReplay(token: ride.token, bufferBytes: ride.bufferBytes, carriedLastEventID: carried))
+        }
         let interval = max(sse.heartbeatIntervalNanos, HeartbeatSchedule.minimumInterval.nanoseconds)
         heartbeats = HeartbeatSchedule(intervalNanos: interval, startedAt: now)
     }
@@ -189,7 +212,16 @@ public struct ResponseRelay: Sendable {
 
     private mutating func emit(_ data: UnsafeRawBufferPointer, into output: inout RelayOutput) {
         guard !data.isEmpty else { return }
-        if assembler != nil {
+        if replayBox != nil {
+            let box = uniqueReplayBox()
+            if assembler != nil {
+                assembler!.feed(data) { slice in
+                    box.replay.stamp(slice) { stamped in tracker!.forward(stamped) { output.appendBody($0) } }
+                }
+            } else {
+                box.replay.stamp(data) { stamped in tracker!.forward(stamped) { output.appendBody($0) } }
+            }
+        } else if assembler != nil {
             assembler!.feed(data) { slice in
                 tracker!.forward(slice) { output.appendBody($0) }
             }
@@ -242,9 +274,7 @@ public struct ResponseRelay: Sendable {
         output.framing = clientFraming
         if assembler != nil, tracker != nil {
             let held = assembler!.finish()
-            if !held.isEmpty {
-                held.withUnsafeBytes { bytes in tracker!.forward(bytes) { output.appendBody($0) } }
-            }
+            if !held.isEmpty { held.withUnsafeBytes { forwardAssembled($0, into: &output) } }
         }
         if let held = tracker?.finish(), !held.isEmpty { output.appendBody(held) }
         output.appendEndOfBody()
@@ -290,12 +320,86 @@ public struct ResponseRelay: Sendable {
         body = .none
         guard !realign.isEmpty else { return }
         output.framing = clientFraming
-        realign.withUnsafeBytes { bytes in tracker!.forward(bytes) { output.appendBody($0) } }
+        realign.withUnsafeBytes { forwardAssembled($0, into: &output) }
+    }
+
+    /// Forwards bytes the assembler released: stamped first on a ridden-through stream.
+    private mutating func forwardAssembled(_ bytes: UnsafeRawBufferPointer, into output: inout RelayOutput) {
+        if replayBox != nil {
+            let box = uniqueReplayBox()
+            box.replay.stamp(bytes) { stamped in tracker!.forward(stamped) { output.appendBody($0) } }
+        } else {
+            tracker!.forward(bytes) { output.appendBody($0) }
+        }
     }
 
     /// A resumed response's head arrived: its body, framed by `upstreamFraming`, continues this one.
     public mutating func spliceResumed(upstreamFraming: BodyFraming) {
         body = UpstreamBody(upstreamFraming)
         trailingBytes = false
+    }
+}
+
+// MARK: Client ride-through (`client_resume_window`)
+
+extension ResponseRelay {
+    /// Whether this stream stamps its events and keeps them for a client that comes back.
+    public var ridesThrough: Bool { replayBox != nil }
+    /// The stream's replay state (ids, the ring), on a ridden-through stream.
+    public var replay: StreamReplay? { replayBox?.replay }
+
+    /// Whether a client is attached (see `StreamReplay.clientAttached`); no effect on other streams.
+    public mutating func setClientAttached(_ attached: Bool) {
+        guard replayBox != nil else { return }
+        uniqueReplayBox().replay.clientAttached = attached
+    }
+
+    /// Evicts held events down to `bytes` (`client_resume_memory`); no effect on other streams.
+    public mutating func evictReplay(downTo bytes: Int) {
+        guard replayBox != nil else { return }
+        uniqueReplayBox().replay.evict(downTo: bytes)
+    }
+
+    /// A client came back with position `seq` and is given its stream: from now on the client's framing is
+    /// `clientFraming` and its parser is a new connection's (`carriedLastEventID`: the `Last-Event-ID` it sent).
+    /// Appends its response head, the `retry:` preamble (`sse_retry`), and the events after `seq` (through a new
+    /// tracker, so heartbeats and ssekeeper's own events keep their rules on the new connection); heartbeats count
+    /// from `now`. Returns how many events were replayed and their bytes, or nil (nothing appended, nothing
+    /// changed) when the position cannot be served (`StreamReplay.lookup`).
+    public mutating func reattach(head: [UInt8], clientFraming newFraming: ClientFraming, carriedLastEventID: String?,
+                                  after seq: UInt64, now: UInt64, into output: inout RelayOutput) -> (events: Int, bytes: Int)? {
+        guard let replay = replayBox?.replay, case .replay(let bytes, let count) = replay.lookup(after: seq) else {
+            return nil
+        }
+        clientFraming = newFraming
+        tracker = SSEStreamTracker(carriedLastEventID: carriedLastEventID)
+        heartbeats?.noteWrite(at: now)
+        output.framing = newFraming
+        output.appendRaw(head)
+        if let retryMilliseconds { output.appendBody(tracker!.retryPreamble(milliseconds: retryMilliseconds)) }
+        if !bytes.isEmpty {
+            output.openChunk()
+            bytes.withUnsafeBytes { raw in tracker!.forward(raw) { output.appendBody($0) } }
+            output.closeChunk()
+        }
+        setClientAttached(true)
+        return (count, bytes.count)
+    }
+
+    /// The replay box, copied first if another relay shares it (copy on write).
+    private mutating func uniqueReplayBox() -> StreamReplayBox {
+        if !isKnownUniquelyReferenced(&replayBox!) { replayBox = StreamReplayBox(replayBox!.replay) }
+        return replayBox!
+    }
+}
+
+/// The storage of a `StreamReplay` inside a `ResponseRelay`: a reference, so that the relay of a stream that does
+/// not ride through stays small. Copy on write keeps the relay a value: a shared box is copied before it changes
+/// (`ResponseRelay.uniqueReplayBox`), and it is only ever changed on the relay's own queue.
+final class StreamReplayBox: @unchecked Sendable {
+    var replay: StreamReplay
+
+    init(_ replay: StreamReplay) {
+        self.replay = replay
     }
 }

@@ -103,6 +103,12 @@ public struct ReplayRing: Sendable {
         return .replay(bytes: storage[(start - storageOrigin)...], eventCount: ends.count - first)
     }
 
+    /// Evicts the oldest events until at most `bytes` are held (a memory cap over all streams was reached); the
+    /// positions before the first kept event can no longer be replayed.
+    public mutating func evict(downTo bytes: Int) {
+        while heldEventCount > 0 && heldBytes > bytes { evictOldest() }
+    }
+
     /// Evicts the oldest held event, and compacts when evicted bytes are at least half of the storage.
     private mutating func evictOldest() {
         storageStart = ends[endsStart] - storageOrigin
