@@ -10,7 +10,11 @@
 ///   out), `heartbeats_sent_total`, `heartbeats_skipped_total`, `stream_duration_seconds`,
 ///   `upstream_quiet_seconds`, `quiet_client_closes_total`, `quiet_client_close_age_seconds`,
 ///   `teardown_seconds`, `resumes_attempted_total`, `resumes_succeeded_total`, `resumes_given_up_total`,
-///   `resume_gap_seconds` (histograms where named `_seconds`), `upstream_connect_errors_total{kind}`,
+///   `resume_gap_seconds` (histograms where named `_seconds`), client ride-through (`client_resume_window`):
+///   `client_resume_windows_opened_total`, `client_resume_reattached_total`, `client_resume_expired_total`,
+///   `client_resume_evicted_total`, `client_resume_replayed_events_total`, `client_resume_replayed_bytes_total`,
+///   `client_resume_refused_total`, `client_resume_unattachable_total`, `client_resume_detached_streams` and
+///   `client_resume_buffer_bytes` (gauges), `upstream_connect_errors_total{kind}`,
 ///   `dead_peer_ends_total{reason}` (`RouteCounters.deadPeerReasons`, labelled with their access-log `end`).
 ///
 /// Series are written for every route label in the snapshot and every value of `reason`, `code` and `kind`,
@@ -51,15 +55,17 @@ public enum MetricsExposition {
             writer.family(name, type: type, help: help)
             for label in routed { writer.sample(value(snapshot.routes[label]!), labels: [("route", label)]) }
         }
+        func perRouteGauge(_ name: String, _ help: String, _ value: (RouteCounters) -> Int) {
+            writer.family(name, type: .gauge, help: help)
+            for label in routed { writer.sample(value(snapshot.routes[label]!), labels: [("route", label)]) }
+        }
         func perRouteHistogram(_ name: String, _ help: String, _ value: (RouteCounters) -> Histogram) {
             writer.family(name, type: .histogram, help: help)
             for label in routed { writer.histogram([("route", label)], value(snapshot.routes[label]!)) }
         }
 
-        writer.family("ssekeeper_active_requests", type: .gauge, help: "Requests in progress, from the parsed request head until the response ends.")
-        for label in routed { writer.sample(snapshot.routes[label]!.activeRequests, labels: [("route", label)]) }
-        writer.family("ssekeeper_open_streams", type: .gauge, help: "SSE responses (text/event-stream) streaming now.")
-        for label in routed { writer.sample(snapshot.routes[label]!.openStreams, labels: [("route", label)]) }
+        perRouteGauge("ssekeeper_active_requests", "Requests in progress, from the parsed request head until the response ends.") { $0.activeRequests }
+        perRouteGauge("ssekeeper_open_streams", "SSE responses (text/event-stream) streaming now.") { $0.openStreams }
         writer.family("ssekeeper_requests_total", type: .counter, help: "Finished requests by status class; route=\"none\": answered by ssekeeper without a route (rejections, 404, the probe).")
         for label in labels {
             let counters = snapshot.routes[label]!
@@ -80,6 +86,16 @@ public enum MetricsExposition {
         perRoute("ssekeeper_resumes_succeeded_total", .counter, "Resumes that spliced a new upstream response into the client's stream.") { $0.resumesSucceeded }
         perRoute("ssekeeper_resumes_given_up_total", .counter, "Resumes that ended the client's stream: resume_window passed, or the upstream answered other than 200 text/event-stream.") { $0.resumesGivenUp }
         perRouteHistogram("ssekeeper_resume_gap_seconds", "Successful resumes: from the upstream break to the new response head.") { $0.resumeGap }
+        perRoute("ssekeeper_client_resume_windows_opened_total", .counter, "Clients of ridden-through SSE streams that left while ssekeeper kept the stream for a reconnect (client_resume_window).") { $0.resumeWindowsOpened }
+        perRoute("ssekeeper_client_resume_reattached_total", .counter, "Reconnects attached to their kept stream: missed events replayed, no new backend request.") { $0.resumeReattached }
+        perRoute("ssekeeper_client_resume_expired_total", .counter, "Kept streams whose client_resume_window passed with no client back; the upstream was closed.") { $0.resumeExpired }
+        perRoute("ssekeeper_client_resume_evicted_total", .counter, "Kept streams ended because the replay buffers reached client_resume_memory (oldest first).") { $0.resumeEvicted }
+        perRoute("ssekeeper_client_resume_replayed_events_total", .counter, "Events replayed to reattached clients.") { $0.resumeReplayedEvents }
+        perRoute("ssekeeper_client_resume_replayed_bytes_total", .counter, "Bytes of the events replayed to reattached clients.") { $0.resumeReplayedBytes }
+        perRoute("ssekeeper_client_resume_refused_total", .counter, "Reconnects with this route's stream id that did not match the original request (method, target, client_resume_match headers, body digest); sent on as new requests.") { $0.resumeRefused }
+        perRoute("ssekeeper_client_resume_unattachable_total", .counter, "Reconnects with a stamped id that could not be attached (no such stream here, window over, position no longer buffered); sent on as new requests.") { $0.resumeUnattachable }
+        perRouteGauge("ssekeeper_client_resume_detached_streams", "Ridden-through SSE streams kept without a client now.") { $0.detachedStreams }
+        perRouteGauge("ssekeeper_client_resume_buffer_bytes", "Bytes held now in the replay buffers of the route's streams (client_resume_buffer).") { $0.resumeBufferBytes }
         writer.family("ssekeeper_upstream_connect_errors_total", type: .counter, help: "Failed connects to upstream servers, by kind.")
         for label in routed {
             let counters = snapshot.routes[label]!

@@ -39,6 +39,30 @@ public struct RouteCounters: Sendable, Equatable {
     public var resumesGivenUp: UInt64 = 0
     /// For each successful resume: from the break to the new response's head, while the client got no event.
     public var resumeGap = Histogram(boundsSeconds: HistogramBuckets.resumeGap)
+    /// Client ride-through (`client_resume_window`): a client of a ridden-through stream left and the stream was
+    /// kept, reading its upstream into the replay buffer, for a reconnect to attach to.
+    public var resumeWindowsOpened: UInt64 = 0
+    /// Reconnects attached to their kept stream (the replay and the live stream went on; the backend saw no request).
+    public var resumeReattached: UInt64 = 0
+    /// Kept streams whose window passed with no client back; their upstream was closed.
+    public var resumeExpired: UInt64 = 0
+    /// Kept (detached) streams ended because all replay buffers together reached `client_resume_memory`, oldest first.
+    public var resumeEvicted: UInt64 = 0
+    /// Events replayed to reattached clients (heartbeats are never replayed).
+    public var resumeReplayedEvents: UInt64 = 0
+    /// Bytes of those replayed events, as written to the clients' streams.
+    public var resumeReplayedBytes: UInt64 = 0
+    /// Reconnects that carried this route's stream id but did not match the original request (method, target, the
+    /// `client_resume_match` headers, the body's SHA-256): each went to the backend as a new request, and the kept
+    /// stream was not touched.
+    public var resumeRefused: UInt64 = 0
+    /// Reconnects whose stamped id could not be attached for another reason (no such stream on this process, its
+    /// window over, the position no longer buffered): each went to the backend as a new request.
+    public var resumeUnattachable: UInt64 = 0
+    /// Ridden-through streams kept without a client now. Gauge.
+    public var detachedStreams = 0
+    /// Bytes held now in the replay buffers of this route's streams, attached or detached. Gauge.
+    public var resumeBufferBytes = 0
     /// Requests ended because a peer was dead or stalled, in `deadPeerReasons` order.
     public private(set) var deadPeerEnds = [UInt64](repeating: 0, count: RouteCounters.deadPeerReasons.count)
 
@@ -88,6 +112,16 @@ public struct RouteCounters: Sendable, Equatable {
         resumesSucceeded &+= other.resumesSucceeded
         resumesGivenUp &+= other.resumesGivenUp
         resumeGap.merge(other.resumeGap)
+        resumeWindowsOpened &+= other.resumeWindowsOpened
+        resumeReattached &+= other.resumeReattached
+        resumeExpired &+= other.resumeExpired
+        resumeEvicted &+= other.resumeEvicted
+        resumeReplayedEvents &+= other.resumeReplayedEvents
+        resumeReplayedBytes &+= other.resumeReplayedBytes
+        resumeRefused &+= other.resumeRefused
+        resumeUnattachable &+= other.resumeUnattachable
+        detachedStreams += other.detachedStreams
+        resumeBufferBytes += other.resumeBufferBytes
     }
 
     /// A copy sharing no array storage with `self` (see `Histogram.detachedCopy()`).

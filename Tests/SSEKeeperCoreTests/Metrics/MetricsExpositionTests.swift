@@ -24,12 +24,28 @@ struct MetricsExpositionTests {
         events.counters.countConnectError(.refused)
         events.counters.countDeadPeer(.clientStalled)
         events.counters.countDeadPeer(.clientClosed)
+        events.counters.resumeWindowsOpened &+= 3
+        events.counters.resumeReattached &+= 2
+        events.counters.resumeExpired &+= 1
+        events.counters.resumeReplayedEvents &+= 40
+        events.counters.resumeReplayedBytes &+= 4_000
+        events.counters.resumeRefused &+= 1
+        events.counters.detachedStreams += 1
+        events.counters.resumeBufferBytes += 70_000
         let eventsB = loopB.route("/events")
         eventsB.counters.openStreams += 2
         eventsB.counters.countRequest(status: 200)
         eventsB.counters.upstreamQuiet.observe(nanos: 20_000_000_000)
         eventsB.counters.countDeadPeer(.clientStalled)
         eventsB.counters.countDeadPeer(.upstreamSilent)
+        eventsB.counters.resumeWindowsOpened &+= 5
+        eventsB.counters.resumeReattached &+= 1
+        eventsB.counters.resumeEvicted &+= 2
+        eventsB.counters.resumeReplayedEvents &+= 2
+        eventsB.counters.resumeReplayedBytes &+= 96
+        eventsB.counters.resumeUnattachable &+= 4
+        eventsB.counters.detachedStreams += 2
+        eventsB.counters.resumeBufferBytes += 1_024
         loopB.route("/api\"x").counters.countConnectError(.timeout)
         loopA.unrouted.counters.countRequest(status: 400)
         loopA.process.countRejection(.badRequest)
@@ -87,7 +103,7 @@ struct MetricsExpositionTests {
 
     @Test func everyFamily_isDeclaredOnce_withHelp() throws {
         let parsed = try ExpositionChecker(MetricsExposition.render(Self.sampleSnapshot(), process: .init(openConnections: 0, draining: false)))
-        #expect(parsed.order.count == 23)
+        #expect(parsed.order.count == 33)
         for name in parsed.order {
             #expect(name.hasPrefix("ssekeeper_"))
             #expect(parsed.families[name]?.help?.isEmpty == false, "\(name) has no HELP")
@@ -110,6 +126,55 @@ struct MetricsExpositionTests {
                 "unrouted answers have no peers to lose")
         #expect(parsed.value("ssekeeper_dead_peer_ends_total", ["route": "/events", "reason": "client_closed"]) == nil,
                 "a client that closed is not a dead peer")
+    }
+
+    @Test func clientRideThrough_isCountedPerRoute_mergedOverLoops_withTheRightTypes() throws {
+        let parsed = try ExpositionChecker(MetricsExposition.render(Self.sampleSnapshot(), process: .init(openConnections: 0, draining: false)))
+        let expected: [(name: String, type: String, events: Double)] = [
+            ("ssekeeper_client_resume_windows_opened_total", "counter", 8),
+            ("ssekeeper_client_resume_reattached_total", "counter", 3),
+            ("ssekeeper_client_resume_expired_total", "counter", 1),
+            ("ssekeeper_client_resume_evicted_total", "counter", 2),
+            ("ssekeeper_client_resume_replayed_events_total", "counter", 42),
+            ("ssekeeper_client_resume_replayed_bytes_total", "counter", 4_096),
+            ("ssekeeper_client_resume_refused_total", "counter", 1),
+            ("ssekeeper_client_resume_unattachable_total", "counter", 4),
+            ("ssekeeper_client_resume_detached_streams", "gauge", 3),
+            ("ssekeeper_client_resume_buffer_bytes", "gauge", 71_024),
+        ]
+        for (name, type, events) in expected {
+            let family = try #require(parsed.families[name], "\(name) is missing")
+            #expect(family.type == type, "\(name)")
+            #expect(family.help?.isEmpty == false, "\(name) has no HELP")
+            #expect(parsed.value(name, ["route": "/events"]) == events, "\(name): both loops added")
+            #expect(parsed.value(name, ["route": "/"]) == 0, "\(name): a route without traffic has its zero")
+            #expect(parsed.value(name, ["route": "none"]) == nil, "\(name): unrouted answers have no streams")
+            #expect(parsed.samples(name).count == 3, "\(name): one series per routed label")
+        }
+        #expect(parsed.families["ssekeeper_client_resume_evicted_total"]?.help?.contains("client_resume_memory") == true)
+    }
+
+    @Test func merge_addsEveryRideThroughFigure_andACopyIsEqual() {
+        var first = RouteCounters()
+        first.resumeWindowsOpened = 1
+        first.resumeReattached = 2
+        first.resumeExpired = 3
+        first.resumeEvicted = 4
+        first.resumeReplayedEvents = 5
+        first.resumeReplayedBytes = 6
+        first.resumeRefused = 7
+        first.resumeUnattachable = 8
+        first.detachedStreams = 9
+        first.resumeBufferBytes = 10
+        var second = first
+        second.resumeWindowsOpened = .max
+        second.merge(first)
+        #expect(second.resumeWindowsOpened == 0, "counters wrap rather than trap")
+        #expect([second.resumeReattached, second.resumeExpired, second.resumeEvicted, second.resumeReplayedEvents,
+                 second.resumeReplayedBytes, second.resumeRefused, second.resumeUnattachable] == [4, 6, 8, 10, 12, 14, 16])
+        #expect(second.detachedStreams == 18)
+        #expect(second.resumeBufferBytes == 20)
+        #expect(first.detachedCopy() == first)
     }
 
     @Test func liveCounters_keepTheirOwnStorage_afterASnapshot() {
