@@ -30,6 +30,8 @@ final class EventLoop: @unchecked Sendable {
     var sessions: [ObjectIdentifier: AnyObject] = [:]
     /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).
     lazy var idleUpstreams = IdleUpstreamConnections(loop: self)
+    /// The streams kept for client ride-through on this loop, by token (`client_resume_window`).
+    let rideThrough = RideThroughRegistry()
     /// The figures this loop's connections count (a scrape hops onto `queue` to copy them).
     let metrics = LoopMetrics()
     /// The epoll set every socket of this loop is registered with.

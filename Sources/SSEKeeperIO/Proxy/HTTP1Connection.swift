@@ -215,25 +215,37 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
             answerPreflight(head, fields: fields, route: route)
             return
         }
+        // Client ride-through: a stamped `Last-Event-ID` may name a stream to attach to; the backend only ever
+        // sees its own part of the id.
+        let ridesThrough = route.settings.clientResumeWindow != nil
+        let reconnect = ridesThrough ? RideThroughReconnect.stampedID(in: head) : nil
+        let upstreamRequest = RideThroughReconnect.upstreamHead(head, stamped: reconnect)
         let body: RequestBodyForwarder
         do {
-            body = try RequestBodyForwarder(framing: framing, maxBodyBytes: limits.maxBodyBytes.map { UInt64($0) })
+            body = try RequestBodyForwarder(framing: framing, maxBodyBytes: limits.maxBodyBytes.map { UInt64($0) },
+                                            digestsBody: ridesThrough)
         } catch {
             respondError(status: error.status, detail: error.description, end: .rejected, method: head.method, path: head.path)
             return
         }
         let keepsConnections = (context.upstreams[route.upstreamName]?.keepalive ?? 0) > 0
         let upstreamHead = UpstreamRequestBuilder.build(
-            head, framing: framing, clientAddress: clientHost, clientProtocol: "http", keepAlive: keepsConnections)
+            upstreamRequest, framing: framing, clientAddress: clientHost, clientProtocol: "http", keepAlive: keepsConnections)
         let stream = ProxyStream(
-            head: head, route: route, body: body, upstreamHead: upstreamHead, client: self, loop: loop,
-            context: context, runtime: runtime)
+            head: head, upstreamRequest: upstreamRequest, route: route, body: body, upstreamHead: upstreamHead,
+            client: self, loop: loop, context: context, runtime: runtime, reconnect: reconnect)
         self.stream = stream
         machine.streamAttached()
         // Bytes after the head are body (or the next request): the stream takes what is body.
         let early = inbound
         inbound = []
-        guard framing == .chunked else {
+        if reconnect != nil, !body.hasBody {
+            if reattach(stream) { return }
+            stream.start()
+            return
+        }
+        // A reconnect with a body is held like a chunked one: its digest decides whether it attaches.
+        guard framing == .chunked || reconnect != nil else {
             stream.start()
             if !early.isEmpty, self.stream === stream { handBodyToStream(early, stream) }
             return
@@ -281,7 +293,16 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
               stream.body.isComplete || stream.pendingUpstreamBody.count > limits.maxBufferedBytes
         else { return }
         machine.streamAttached()
+        if stream.ride?.reconnect != nil, stream.body.isComplete, reattach(stream) { return }
         stream.start()
+    }
+
+    /// A reconnect that names a ridden-through stream: attached to it when it matches (its own stream, which never
+    /// started, is discarded). False when it is served as the new request it is.
+    private func reattach(_ candidate: ProxyStream) -> Bool {
+        guard case .attached(let old) = ProxyStream.reattach(candidate, client: self) else { return false }
+        if stream === candidate { stream = old }
+        return true
     }
 
     // MARK: StreamClient
@@ -339,6 +360,16 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     }
 
     func streamAborted() {
+        stream = nil
+        finish()
+    }
+
+    func streamDetached() {
+        stream = nil
+        closeGracefully()
+    }
+
+    func streamTakenOver() {
         stream = nil
         finish()
     }

@@ -37,6 +37,7 @@ extension ProxyStream {
     /// client adapter closes its connection itself.
     func clientGone(reason: String, end how: RequestEnd = .clientClosed) {
         guard end == nil else { return }
+        if rideThroughDetach(reason: reason, end: how) { return }
         if upstream != nil {
             let noticed = EventLoop.now()
             dropUpstream()
@@ -206,7 +207,9 @@ extension ProxyStream {
             ageNanos: now &- streamStartedAt, bytesIn: bytesReceived, bytesOut: bytesSent,
             lastActivityNanos: now &- lastUpstreamBytesAt, heartbeats: relay?.heartbeatsSent ?? 0,
             heartbeatsSkipped: relay?.heartbeatsSkipped ?? 0,
-            clientBytesWaiting: progress?.outstandingBytes, clientLastAcceptedNanos: lastAccepted)
+            clientBytesWaiting: progress?.outstandingBytes, clientLastAcceptedNanos: lastAccepted,
+            detachedNanos: isDetachedForRideThrough ? now &- detachedSince : nil,
+            replayBufferBytes: relay?.replay?.heldBytes)
     }
 }
 

@@ -16,7 +16,10 @@ extension ProxyStream {
     /// Sets the stream's deadline to the earliest of: the next heartbeat, the end of the allowed upstream silence,
     /// and the send watch's next look.
     func scheduleRelayingDeadline() {
-        var next = relay?.nextHeartbeatDeadline ?? .max
+        // Without a client (ride-through) no heartbeat is due: the window's end is.
+        var next = client == nil ? .max : relay?.nextHeartbeatDeadline ?? .max
+        if let windowEnd = rideWindowEnd { next = min(next, windowEnd) }
+        if !lifetimeEndPending, let lifetime = lifetimeDeadline { next = min(next, lifetime) }
         if let limit = silenceLimit {
             next = min(next, TimeAmount(nanoseconds: limit.nanos).deadline(after: max(lastUpstreamBytesAt, upstreamPausedSeenAt)))
         }

@@ -149,6 +149,7 @@ extension ProxyStream {
                 heartbeatEvent: settings.heartbeatEvent, heartbeatData: settings.heartbeatData,
                 carriedLastEventID: lastEventID)
         }
+        if sse != nil { sse!.rideThrough = beginRideThrough(head: head, framing: framing, now: now) }
         var relay = ResponseRelay(upstreamFraming: framing, clientFraming: plan.framing, sse: sse, now: now)
         relay.begin(head: plan.head, into: &loop.output)
         self.relay = relay
@@ -172,6 +173,7 @@ extension ProxyStream {
         if !outputStarted { loop.output.removeAll() }
         let overflowedBefore = relay!.assemblerOverflowed
         let outcome = relay!.relay(bytes, into: &loop.output)
+        if ride != nil { noteReplayBufferChanged() }
         if !overflowedBefore, relay!.assemblerOverflowed {
             context.logger.warn("route \(route.prefix): an event from upstream \(server ?? "") is larger than "
                 + "max_buffer_size \(limits.maxBufferedBytes); it is forwarded as it comes, and a break inside it is not resumed")
@@ -187,6 +189,8 @@ extension ProxyStream {
             guard writeOutputToClient(now: now) else { return }
             if drainRequested {
                 endStreamIfDraining()
+            } else if lifetimeEndPending {
+                endClientConnectionAtLifetime()
             } else if let client, client.pendingClientBytes > 0 {
                 if client.pendingClientBytes > limits.maxBufferedBytes { upstream?.pauseReading() }
                 noteClientBacklog(now: now)
@@ -199,7 +203,11 @@ extension ProxyStream {
     @discardableResult
     func writeOutputToClient(now: UInt64) -> Bool {
         guard !loop.output.isEmpty else { return true }
-        guard let client else { return false }
+        guard let client else {
+            // Kept without a client (ride-through): the ring has the events; the rest is not for anyone.
+            loop.output.removeAll()
+            return isDetachedForRideThrough
+        }
         let count = loop.output.count
         let written = client.writeToClient(loop.output)
         loop.output.removeAll()
@@ -216,6 +224,7 @@ extension ProxyStream {
     func finishResponse() {
         guard end == nil, relay != nil else { return }
         if resumeAfterUpstreamEnd(reason: "upstream ended the stream", clean: true) { return }
+        if holdEndForRideThrough(.completed) { return }
         releaseUpstream()
         loop.output.removeAll()
         relay!.finish(into: &loop.output)
@@ -251,6 +260,7 @@ extension ProxyStream {
         if case .awaitingHead = attempt.state, retryAfterUpstreamFailure(reason: reason) { return }
         if resumeAfterUpstreamEnd(reason: reason, clean: false) { return }
         context.logger.warn("upstream \(server ?? ""): \(reason)")
+        if holdEndForRideThrough(.aborted(how, reason: reason)) { return }
         if isRelaying, sendUpstreamErrorEvent(reason: reason) {
             // The event must reach the client, so the close is graceful; without the final chunk the client still
             // knows the response is incomplete.

@@ -91,7 +91,8 @@ extension ProxyStream {
     /// Sets the stream's deadline to the earliest thing the resume waits for.
     func updateResumeDeadline() {
         guard var next = attempt.resumeDeadline else { return }
-        if let heartbeat = relay?.nextHeartbeatDeadline { next = min(next, heartbeat) }
+        if client != nil, let heartbeat = relay?.nextHeartbeatDeadline { next = min(next, heartbeat) }
+        if let windowEnd = rideWindowEnd { next = min(next, windowEnd) }
         setDeadline(next)
     }
 
@@ -136,6 +137,10 @@ extension ProxyStream {
         attempt.endResume()
         resumeRequest = nil
         metrics.counters.resumesGivenUp &+= 1
+        if holdEndForRideThrough(.completed) {
+            context.logger.warn("route \(route.prefix): \(reason); the stream ends for its client when it comes back")
+            return
+        }
         context.logger.warn("route \(route.prefix): \(reason); ending the client's stream")
         loop.output.removeAll()
         relay?.endBody(into: &loop.output)

@@ -149,6 +149,7 @@ extension ProxyStream {
         case .needMore:
             return bytes.count
         case .complete(let consumed):
+            makeRideFingerprint()
             return consumed
         case .rejected(let error):
             // The upstream has only seen a truncated body, and its connection is aborted here, so it never

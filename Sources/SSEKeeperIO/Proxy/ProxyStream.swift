@@ -21,9 +21,9 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// adapter's `stream` is broken on every end, since the stream lets go in `markEnded` and the adapter on
     /// `streamCompleted`, `streamAborted` and its own `finish`.
     private(set) var client: StreamClient?
-    /// The client's address, kept for the access log after a detach.
-    let clientAddress: String
-    let clientHost: String
+    /// The client's address, kept for the access log after a detach (a reattached client's replaces it).
+    var clientAddress: String
+    var clientHost: String
 
     // The request.
     let startedAt: UInt64
@@ -81,6 +81,10 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     var resumeCount = 0
     /// Set when the stream ended: how (nil while it runs).
     private(set) var end: RequestEnd?
+    /// Client ride-through (`client_resume_window`): set on such routes (see `ProxyStream+RideThrough`).
+    let ride: RideThroughState?
+    /// `stream_max_duration` passed while the client stood inside an event: its connection ends at the next boundary.
+    var lifetimeEndPending = false
 
     // Figures.
     /// Bytes written to the client; every addition is counted in the route's bytes out at once.
@@ -109,8 +113,12 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
 
     var limits: Limits { context.config.limits }
 
-    init(head: RequestHead, route: Route, body: RequestBodyForwarder, upstreamHead: [UInt8], client: StreamClient,
-         loop: EventLoop, context: ProxyContext, runtime: ProxyRuntime) {
+    /// `upstreamRequest`: the request as the upstream gets it (on ride-through routes its `Last-Event-ID` is the
+    /// backend's part of a stamped id: `RideThroughReconnect`), kept for `upstream_resume`. `reconnect`: the stamped
+    /// id the request carried, when it may name a stream to attach to.
+    init(head: RequestHead, upstreamRequest: RequestHead, route: Route, body: RequestBodyForwarder, upstreamHead: [UInt8],
+         client: StreamClient, loop: EventLoop, context: ProxyContext, runtime: ProxyRuntime,
+         reconnect: StampedEventID? = nil) {
         self.loop = loop
         self.context = context
         self.runtime = runtime
@@ -127,12 +135,14 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         lastEventID = head.headers.first("Last-Event-ID")
         corsFields = CORSPolicy(route.settings).decide(head).responseFields
         clientWantsKeepAlive = ClientResponseBuilder.clientWantsKeepAlive(head) && !runtime.draining.load(ordering: .relaxed)
-        resumableRequest = route.settings.upstreamResume != .off && !body.hasBody ? head : nil
+        resumableRequest = route.settings.upstreamResume != .off && !body.hasBody ? upstreamRequest : nil
+        ride = route.settings.clientResumeWindow.map { RideThroughState(window: TimeAmount($0), head: head, reconnect: reconnect) }
         attempt = UpstreamAttemptMachine(isRetryable: !body.hasBody && ["GET", "HEAD", "OPTIONS"].contains(head.method))
         self.upstreamHead = upstreamHead
         self.body = body
         responseParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
         metrics.counters.activeRequests += 1
+        makeRideFingerprint()
     }
 
     deinit {
@@ -166,6 +176,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         guard end == nil else { return }
         end = how
         releaseGauges()
+        releaseRideThrough()
         deadline = 0
         dropUpstream()
         attempt.finish()
@@ -218,6 +229,20 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         guard end == nil, deadline != 0 else { return }
         // The loop pops entries up to its slack early; an entry it pops counts as reached (see `DeadlineTarget`).
         let now = max(loopNow, entryDeadline)
+        if let windowEnd = rideWindowEnd {
+            if now >= windowEnd {
+                expireRideThrough()
+                return
+            }
+            if ride?.pendingEnd != nil {
+                setDeadline(windowEnd)
+                return
+            }
+        }
+        if let lifetime = lifetimeDeadline, now >= lifetime, !lifetimeEndPending {
+            endClientConnectionAtLifetime()
+            guard !isEnded else { return }
+        }
         if attempt.isResuming {
             resumeTick(now: now)
             return

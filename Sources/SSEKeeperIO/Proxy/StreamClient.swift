@@ -39,4 +39,9 @@ protocol StreamClient: AnyObject {
     /// The response cannot be completed (the upstream broke after the head): the connection is cut so the client
     /// knows the response is incomplete. The stream is detached.
     func streamAborted()
+    /// The stream goes on without this client (client ride-through: `stream_max_duration` ended this connection's
+    /// response, which is complete and written): the connection closes politely.
+    func streamDetached()
+    /// Another connection took the stream over (a reconnect attached to it): this connection is closed.
+    func streamTakenOver()
 }

@@ -45,6 +45,7 @@ extension ProxyServer {
             rows += loop.queue.sync {
                 let now = EventLoop.now()
                 return loop.sessions.values.compactMap { ($0 as? HTTP1Connection)?.streamRow(now: now) }
+                    + loop.rideThrough.detachedOldestFirst.compactMap { $0.streamRow(now: now) }
             }
         }
         return StreamRow.json(rows)

@@ -184,6 +184,8 @@ public final class ProxyServer: @unchecked Sendable {
                 for case let connection as HTTP1Connection in loop.sessions.values {
                     connection.drain(ending: spread.ending(endJitter: .random(in: 0..<1), retryJitter: .random(in: 0..<1)))
                 }
+                // Streams kept without a client (ride-through) end now: their clients will reconnect elsewhere.
+                for stream in loop.rideThrough.detachedOldestFirst { stream.drainDetached() }
                 // Nothing new will be sent upstream; responses finishing from now on close their connection.
                 loop.idleUpstreams.closeAll()
             }

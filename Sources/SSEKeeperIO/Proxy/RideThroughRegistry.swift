@@ -1,0 +1,72 @@
+import SSEKeeperCore
+
+/// The ridden-through streams of one event loop (`client_resume_window`), by token: a reconnect carrying a stamped
+/// id finds its stream here, and `client_resume_memory` is enforced over their replay buffers.
+///
+/// Confinement: one per loop, used on the loop's queue only. A reconnect that reaches another loop does not find
+/// the stream (it becomes a new request); the product runs one loop today.
+final class RideThroughRegistry {
+    /// Every stream that rides through and has not ended, attached or not.
+    private(set) var streams: [StreamToken: ProxyStream] = [:]
+    /// The bytes held in the replay buffers of `streams`.
+    var heldBytes = 0
+
+    func add(_ stream: ProxyStream, token: StreamToken) {
+        streams[token] = stream
+    }
+
+    func remove(_ token: StreamToken) {
+        streams[token] = nil
+    }
+
+    /// The streams without a client now, the longest detached first.
+    var detachedOldestFirst: [ProxyStream] {
+        streams.values.filter { $0.isDetachedForRideThrough }.sorted { $0.detachedSince < $1.detachedSince }
+    }
+}
+
+/// What a stream on a ride-through route keeps beyond any other stream's state (`ProxyStream.ride`).
+final class RideThroughState {
+    /// The stream's token, once its SSE response began (the stream is registered under it).
+    var token: StreamToken?
+    /// `client_resume_window`.
+    let window: TimeAmount
+    /// The request's fingerprint, once its body is complete; a reconnect attaches only when it matches.
+    var fingerprint: ResumeFingerprint?
+    /// The request head, until the fingerprint is made (the body is still arriving).
+    var pendingHead: RequestHead?
+    /// The stamped id a reconnect carried (this stream is a candidate to be replaced by the stream it names).
+    let reconnect: StampedEventID?
+    /// The upstream's response head and framing, from which each reattached client's head is built.
+    var responseHead: ResponseHead?
+    var upstreamFraming: BodyFraming = .none
+    /// When the client left (0: a client is attached).
+    var detachedAt: UInt64 = 0
+    /// When the attached client's connection took the stream (`stream_max_duration` counts from here).
+    var attachedAt: UInt64 = 0
+    /// The bytes of this stream counted in the loop's and the route's replay-buffer figures.
+    var countedBytes = 0
+    /// The upstream's response ended while no client was attached: how the reattached client's response ends.
+    var pendingEnd: PendingEnd?
+
+    /// How a response whose upstream ended while detached is ended for the client that comes back.
+    enum PendingEnd {
+        /// The upstream completed it: the client gets the end of the body.
+        case completed
+        /// The upstream broke: the client's connection is cut after the replay, so it knows.
+        case aborted(RequestEnd, reason: String)
+    }
+
+    init(window: TimeAmount, head: RequestHead, reconnect: StampedEventID?) {
+        self.window = window
+        pendingHead = head
+        self.reconnect = reconnect
+    }
+
+    /// Makes the fingerprint from the kept head and the body's digest (nil: no body), and lets go of the head.
+    func makeFingerprint(matching names: [String], bodyDigest: [UInt8]?) {
+        guard let head = pendingHead else { return }
+        fingerprint = ResumeFingerprint(head: head, matching: names, bodyDigest: bodyDigest)
+        pendingHead = nil
+    }
+}
