@@ -40,7 +40,8 @@ struct RideThroughTests {
 
     /// The value of the last `id:` line in `text`.
     static func lastID(_ text: String) -> String? {
-        text.split(separator: "\n").last { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
+        text.utf8.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+            .last { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
     }
 
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -166,7 +166,9 @@ extension ProxyStream {
             return .newRequest
         }
         candidate.makeRideFingerprint()
-        guard let wanted = oldRide.fingerprint, let offered = candidate.ride?.fingerprint, wanted.matches(offered) else {
+        let names = old.route.settings.clientResumeMatch
+        guard let wanted = oldRide.fingerprint, let offered = candidate.ride?.fingerprint(matching: names),
+              wanted.matches(offered) else {
             metrics.counters.resumeRefused &+= 1
             // Never the values: only that they differ.
             candidate.context.logger.warn("route \(candidate.route.prefix): \(newClient.clientAddress) sent the id of a stream "

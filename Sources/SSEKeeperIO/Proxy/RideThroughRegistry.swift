@@ -33,8 +33,11 @@ final class RideThroughState {
     let window: TimeAmount
     /// The request's fingerprint, once its body is complete; a reconnect attaches only when it matches.
     var fingerprint: ResumeFingerprint?
-    /// The request head, until the fingerprint is made (the body is still arriving).
+    /// The request head, until the fingerprint is made (the body is still arriving); a reconnect keeps it, since
+    /// it is matched with the names of the stream it names (a reload may have changed `client_resume_match`).
     var pendingHead: RequestHead?
+    /// The body's digest, once complete (nil: no body).
+    var bodyDigest: [UInt8]?
     /// The stamped id a reconnect carried (this stream is a candidate to be replaced by the stream it names).
     let reconnect: StampedEventID?
     /// The upstream's response head and framing, from which each reattached client's head is built.
@@ -63,10 +66,18 @@ final class RideThroughState {
         self.reconnect = reconnect
     }
 
-    /// Makes the fingerprint from the kept head and the body's digest (nil: no body), and lets go of the head.
+    /// Makes the fingerprint from the kept head and the body's digest (nil: no body), and lets go of the head
+    /// unless this is a reconnect.
     func makeFingerprint(matching names: [String], bodyDigest: [UInt8]?) {
         guard let head = pendingHead else { return }
+        self.bodyDigest = bodyDigest
         fingerprint = ResumeFingerprint(head: head, matching: names, bodyDigest: bodyDigest)
-        pendingHead = nil
+        if reconnect == nil { pendingHead = nil }
+    }
+
+    /// This reconnect's fingerprint with the names `names` (those of the stream it names).
+    func fingerprint(matching names: [String]) -> ResumeFingerprint? {
+        guard fingerprint != nil, let head = pendingHead else { return nil }
+        return ResumeFingerprint(head: head, matching: names, bodyDigest: bodyDigest)
     }
 }
