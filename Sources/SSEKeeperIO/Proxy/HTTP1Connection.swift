@@ -374,31 +374,6 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         finish()
     }
 
-    // MARK: A stream apart from this connection
-
-    /// Lets go of the stream in flight without ending it (it is detached: see `ProxyStream.detach`) and closes this
-    /// connection. Returns the stream, or nil when there is none.
-    func releaseStream() -> ProxyStream? {
-        guard let stream, !machine.isFinished else { return nil }
-        self.stream = nil
-        stream.detach()
-        finish()
-        return stream
-    }
-
-    /// Takes up a detached stream as this connection's response, instead of a request of its own: `preamble` (the
-    /// response head this client needs) goes out first. Only between requests; false when it could not be attached.
-    func adopt(_ detached: ProxyStream, preamble: [UInt8]) -> Bool {
-        guard stream == nil, machine.parsesHeads, detached.isDetached, detached.loop === loop else { return false }
-        stream = detached
-        machine.streamAttached()
-        guard detached.attach(self, preamble: preamble) else {
-            if stream === detached { stream = nil }
-            return false
-        }
-        return true
-    }
-
     // MARK: Endings
 
     /// The client closed, reset, or could not be written to: the stream (if any) drops its upstream at once, then
