@@ -19,6 +19,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 READY_TIMEOUT_S = 30.0
 
 
+class CaseFailure(Exception):
+    """A case saw something other than what it asserts."""
+
+
+def check(condition, message):
+    """Raises CaseFailure(message) unless condition holds."""
+    if not condition:
+        raise CaseFailure(message)
+
+
 class SetupError(Exception):
     """A process of the suite could not be started; the message says which and why."""
 
@@ -176,6 +186,27 @@ backend b%d
     server s 127.0.0.1:%d
 """ % (i, listen, i, i, upstream))
     return "\n".join(parts)
+
+
+def start_chromium(procs, workdir, name):
+    """chromedriver (started as `name`) and a headless Chromium with a fresh profile under workdir; the caller
+    quits the returned selenium driver."""
+    import tempfile
+
+    from selenium import webdriver
+
+    driver_port = free_port()
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
+    procs.start(name, [find_tool("chromedriver"), "--port=%d" % driver_port, "--allowed-ips=127.0.0.1"],
+                ports=[driver_port])
+    options = webdriver.ChromeOptions()
+    options.binary_location = find_tool("chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--no-default-browser-check", "--user-data-dir=" + profile, "--no-proxy-server"):
+        options.add_argument(arg)
+    driver = webdriver.Remote(command_executor="http://127.0.0.1:%d" % driver_port, options=options)
+    driver.set_page_load_timeout(30)
+    return driver
 
 
 def version_of(argv, pattern=None):

@@ -2,7 +2,7 @@
 """The interop suite: ssekeeper between real clients, real backends and real intermediaries.
 
     bash Tests/Interop/install.sh                                        # Debian + PyPI packages, idempotent
-    python3 Tests/Interop/run.py --binary .build/release/ssekeeper       # ~15 s
+    python3 Tests/Interop/run.py --binary .build/release/ssekeeper       # the longest cases (ride_through_*) stream 20 s
 
 Everything listens on 127.0.0.1 on ports the kernel picked. One ssekeeper instance serves every case:
 
@@ -16,6 +16,7 @@ Everything listens on 127.0.0.1 on ports the kernel picked. One ssekeeper instan
     route /cors/       -> Flask, cors_allow_origin <the Flask origin>; cors_allow_credentials on;
     route /cors-nocred/-> Flask, cors_allow_origin <the Flask origin>; (no credentials)
     route /nocors/     -> Flask, no CORS directive
+    route /ride/       -> uvicorn + backend_ride.py (legacy: ignores Last-Event-ID)   client_resume_window 30s
     probe_path /.ssekeeper/probe
 
 nginx (proxy_read_timeout 3s) and HAProxy (timeout server 3s) each listen twice: in front of ssekeeper, and in
@@ -35,6 +36,10 @@ Cases (each prints one PASS/FAIL line with what it saw):
                           not) goes through; withCredentials needs cors_allow_credentials on
   idle/PROXY/...          10 s of backend silence behind nginx / HAProxy: survives with ssekeeper, cut without
   probe/...               `ssekeeper probe` through nginx / HAProxy finds their 3 s timeout within 10 %
+  ride_through_...        client ride-through (issue 15): Chromium's EventSource and a fetch-event-source-style
+                          POST client through a middlebox resetting their connections every 1-2 s for 20 s
+                          (--long: 60 s), another Authorization never gets the stream, HAProxy cookie affinity in
+                          front of two ssekeeper processes (see ride_through.py)
 
 Exit status: 0 when every case passed, 1 when one failed, 2 when the suite could not start (missing tool or
 package: run install.sh; a missing tool is never a skip).
@@ -61,6 +66,7 @@ sys.path.insert(0, HERE)
 import clients  # noqa: E402
 import harness  # noqa: E402
 import rawclient  # noqa: E402
+import ride_through  # noqa: E402
 import sse_script  # noqa: E402
 import whatwg_sse  # noqa: E402
 
@@ -82,13 +88,8 @@ DISCONNECT_LIMIT_S = 1.0
 PROBE_TOLERANCE = 0.10
 
 
-class CaseFailure(Exception):
-    """A case saw something other than what it asserts."""
-
-
-def check(condition, message):
-    if not condition:
-        raise CaseFailure(message)
+CaseFailure = harness.CaseFailure
+check = harness.check
 
 
 def new_tag(kind):
@@ -125,14 +126,17 @@ class Suite:
             p[style] = harness.free_port()
             self.procs.start("backend-" + style, [sys.executable, os.path.join(HERE, "backend_raw.py"), "--style", style,
                                                   "--port", str(p[style])], env=env, ports=[p[style]])
+        ride_through.start_backend(self)
         p["ssekeeper"] = harness.free_port()
         routes = [("/%s/" % b, b, BACKEND_IDLE) for b in BACKENDS]
         routes += [("/browser/", "flask", SLOW_IDLE), ("/idle/", "starlette", SLOW_IDLE)]
         page_origin = "http://127.0.0.1:%d" % p["flask"]
         routes += [("/cors/", "flask", SLOW_IDLE, "cors_allow_origin %s;" % page_origin, "cors_allow_credentials on;"),
                    ("/cors-nocred/", "flask", SLOW_IDLE, "cors_allow_origin %s;" % page_origin),
-                   ("/nocors/", "flask", SLOW_IDLE)]
-        config = harness.ssekeeper_config(p["ssekeeper"], {b: p[b] for b in BACKENDS}, routes)
+                   ("/nocors/", "flask", SLOW_IDLE), ride_through.ROUTE]
+        upstreams = {b: p[b] for b in BACKENDS}
+        upstreams["ride"] = p["ride"]
+        config = harness.ssekeeper_config(p["ssekeeper"], upstreams, routes)
         config_path = os.path.join(self.workdir, "ssekeeper.conf")
         with open(config_path, "w") as f:
             f.write(config)
@@ -341,21 +345,8 @@ def case_disconnect(suite, backend):
 # browser/chromium
 
 def start_chromium(suite):
-    """chromedriver and a headless Chromium with a fresh profile; the caller quits the returned driver."""
-    from selenium import webdriver
-
-    driver_port = harness.free_port()
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=suite.workdir)
-    suite.procs.start("chromedriver-shared", [harness.find_tool("chromedriver"), "--port=%d" % driver_port,
-                                              "--allowed-ips=127.0.0.1"], ports=[driver_port])
-    options = webdriver.ChromeOptions()
-    options.binary_location = harness.find_tool("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--no-default-browser-check", "--user-data-dir=" + profile, "--no-proxy-server"):
-        options.add_argument(arg)
-    driver = webdriver.Remote(command_executor="http://127.0.0.1:%d" % driver_port, options=options)
-    driver.set_page_load_timeout(30)
-    return driver
+    """The shared chromedriver and headless Chromium (harness.start_chromium)."""
+    return harness.start_chromium(suite.procs, suite.workdir, "chromedriver-shared")
 
 
 def case_browser(suite):
@@ -562,6 +553,7 @@ def all_cases(suite):
             cases.append(("events/%s/%s" % (backend, client), lambda b=backend, c=client: case_events(suite, b, c)))
     for backend in BACKENDS:
         cases.append(("disconnect/%s" % backend, lambda b=backend: case_disconnect(suite, b)))
+    cases += ride_through.cases(suite)
     return cases
 
 
@@ -596,9 +588,13 @@ def main():
     parser.add_argument("--binary", default=DEFAULT_BINARY, help="ssekeeper executable (default: %(default)s)")
     parser.add_argument("--only", action="append", default=[], help="run only cases whose name contains this")
     parser.add_argument("--jobs", type=int, default=32, help="cases run at once (default: %(default)s)")
+    parser.add_argument("--long", action="store_true", help="run the ride_through middlebox cases for %d s "
+                        "instead of %d s" % (ride_through.LONG_SECONDS, ride_through.DEFAULT_SECONDS))
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, configs)")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
+    if args.long:
+        os.environ["INTEROP_RIDE_SECONDS"] = str(ride_through.LONG_SECONDS)
     if not os.access(binary, os.X_OK):
         print("ERROR no ssekeeper binary at %s (swift build -c release)" % binary)
         return 2

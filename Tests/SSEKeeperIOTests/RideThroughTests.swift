@@ -92,6 +92,16 @@ struct RideThroughTests {
         var live: [UInt8] = []
         try second.receive(until: "data: four\n", into: &live)
         #expect(backend.upstream.connectionCount == 1, "the backend saw one request")
+        // Each connection's access record counts its own bytes, not the stream's so far.
+        second.close()
+        let received = replayed.utf8.count + live.count
+        for _ in 0..<100 where proxy.log.components(separatedBy: "end=client_detached").count < 3 { usleep(20_000) }
+        let lines = proxy.log.split(separator: "\n").filter { $0.contains("end=client_detached") }
+        let bytes = lines.compactMap { line in line.split(separator: " ").first { $0.hasPrefix("bytes=") }.flatMap { Int($0.dropFirst(6)) } }
+        #expect(bytes.count == 2)
+        if bytes.count == 2 {
+            #expect(bytes[1] >= received && bytes[1] < received + 200, "the second line counts the second connection's bytes: \(bytes), received \(received)")
+        }
         let metrics = proxy.server.group.loops[0].metrics.route("/").counters
         #expect(proxy.server.group.loops[0].queue.sync { metrics.resumeReattached } == 1)
         #expect(proxy.server.group.loops[0].queue.sync { metrics.resumeReplayedEvents } == 2)

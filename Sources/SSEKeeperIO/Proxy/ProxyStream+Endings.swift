@@ -180,9 +180,11 @@ extension ProxyStream {
 
     func logAccess(status logged: Int, end how: RequestEnd, reason: String?) {
         let now = EventLoop.now()
+        // A ridden-through stream is logged per client connection: from its attach (or the last one's leaving).
+        let since = ride.map { $0.detachedAt != 0 ? $0.detachedAt : $0.attachedAt } ?? 0
         let record = AccessLogRecord(
             client: clientAddress, method: method, path: path, status: logged,
-            bytesSent: bytesSent, durationNanos: now &- startedAt,
+            bytesSent: bytesSent &- (ride?.bytesSentAtAttach ?? 0), durationNanos: now &- (since != 0 ? since : startedAt),
             heartbeatsSent: relay?.heartbeatsSent ?? 0, heartbeatsSkipped: relay?.heartbeatsSkipped ?? 0,
             end: how, upstream: server, reason: reason,
             longestUpstreamGapNanos: isSSE ? max(longestUpstreamGapNanos, now &- lastUpstreamBytesAt) : nil,

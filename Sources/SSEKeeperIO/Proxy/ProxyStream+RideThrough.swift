@@ -30,7 +30,7 @@ extension ProxyStream {
         ride.token = token
         ride.responseHead = head
         ride.upstreamFraming = framing
-        ride.attachedAt = now
+        ride.attachedAt = startedAt
         loop.rideThrough.add(self, token: token)
         return ResponseRelay.RideThroughOptions(token: token.textBytes, bufferBytes: route.settings.clientResumeBuffer)
     }
@@ -56,6 +56,7 @@ extension ProxyStream {
         logAccess(status: status, end: .clientDetached, reason: "\(reason); stream kept for client_resume_window \(window)")
         releaseClient()
         ride.detachedAt = max(now, 1)
+        ride.bytesSentAtAttach = bytesSent
         relay?.setClientAttached(false)
         nextSendCheck = nil
         sendWatch = sendWatch.map { SendProgressWatch(timeoutNanos: $0.timeoutNanos) }
@@ -107,7 +108,8 @@ extension ProxyStream {
     /// Ends a stream kept without a client: the upstream closed, the access log told, the stream released.
     func endDetached(_ how: RequestEnd, reason: String) {
         guard !isEnded else { return }
-        context.logger.info("route \(route.prefix): \(reason); upstream closed")
+        let upstreamSide = ride?.pendingEnd == nil ? "upstream closed" : "its response had ended already"
+        context.logger.info("route \(route.prefix): \(reason); \(upstreamSide)")
         logAccess(status: status, end: how, reason: reason)
         markEnded(how)
     }
@@ -117,6 +119,10 @@ extension ProxyStream {
     func holdEndForRideThrough(_ pending: RideThroughState.PendingEnd) -> Bool {
         guard isDetachedForRideThrough, let ride, ride.pendingEnd == nil else { return false }
         if case .completed = pending { releaseUpstream() } else { dropUpstream() }
+        // The end is the upstream's last sign: the wait for the client is not upstream silence.
+        let now = EventLoop.now()
+        longestUpstreamGapNanos = max(longestUpstreamGapNanos, now &- lastUpstreamBytesAt)
+        lastUpstreamBytesAt = now
         // What the assembler and the stamper hold of an unfinished event is dropped: a client discards it too.
         ride.pendingEnd = pending
         setDeadline(rideWindowEnd ?? 0)
@@ -215,6 +221,7 @@ extension ProxyStream {
             ride.detachedAt = 0
         }
         ride.attachedAt = now
+        ride.bytesSentAtAttach = bytesSent
         clientAddress = newClient.clientAddress
         clientHost = newClient.clientHost
         keepAlive = plan.keepAlive

@@ -47,6 +47,9 @@ final class RideThroughState {
     var detachedAt: UInt64 = 0
     /// When the attached client's connection took the stream (`stream_max_duration` counts from here).
     var attachedAt: UInt64 = 0
+    /// The stream's bytes sent when the current client connection was attached (or the last one left): the access
+    /// record of each connection counts from here.
+    var bytesSentAtAttach: UInt64 = 0
     /// The bytes of this stream counted in the loop's and the route's replay-buffer figures.
     var countedBytes = 0
     /// The upstream's response ended while no client was attached: how the reattached client's response ends.

@@ -1,0 +1,141 @@
+"""A TCP middlebox that breaks client connections: it forwards 127.0.0.1:PORT to a target port and, at a random
+moment 1-2 s after it accepted a connection, RESETS it (SO_LINGER 0, then close) on both sides, dropping whatever
+it had read but not yet forwarded. A client behind it sees `ECONNRESET` mid-stream; the server sees an RST, as from
+a phone that lost its network.
+
+    python3 middlebox.py --target 8080 [--port 0] [--min 1 --max 2]     # prints "listening on PORT"
+
+In the suite it runs in a thread of the runner (`Middlebox(target).start()`), which reads its counters.
+"""
+
+import argparse
+import asyncio
+import random
+import socket
+import struct
+import threading
+
+PIPE_READ_BYTES = 65536
+
+
+class Middlebox:
+    """One listener on 127.0.0.1 (port picked by the kernel unless given) running its own asyncio loop in a thread.
+
+    `accepted`: client connections taken; `resets`: those it reset at their random moment; `closed`: those that
+    ended first by themselves (either side's FIN or error) and were closed normally."""
+
+    def __init__(self, target_port, min_s=1.0, max_s=2.0, port=0, seed=None):
+        self.target_port = target_port
+        self.min_s, self.max_s = min_s, max_s
+        self.port = port
+        self.random = random.Random(seed)
+        self.accepted = self.resets = self.closed = 0
+        self._loop = None
+        self._thread = None
+        self._server = None
+        self._ready = threading.Event()
+
+    def start(self):
+        """Starts listening; returns the port."""
+        self._thread = threading.Thread(target=self._run, name="middlebox", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("middlebox did not start")
+        return self.port
+
+    def stop(self):
+        """Stops listening and resets the connections still open."""
+        if self._loop is not None and self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+
+    async def _shutdown(self):
+        self._server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _run(self):
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", self.port))
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._server.close()
+            self._loop.close()
+
+    async def _serve(self, client_reader, client_writer):
+        self.accepted += 1
+        lifetime = self.random.uniform(self.min_s, self.max_s)
+        try:
+            server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            reset(client_writer)
+            return
+        pipes = [asyncio.ensure_future(pipe(client_reader, server_writer)),
+                 asyncio.ensure_future(pipe(server_reader, client_writer))]
+        try:
+            done, pending = await asyncio.wait(pipes, timeout=lifetime, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # stop(): reset what is still open, uncounted
+            done, pending = None, pipes
+        for task in pending:
+            task.cancel()
+        if done is None:
+            reset(client_writer)
+            reset(server_writer)
+        elif done:
+            self.closed += 1
+            for writer in (client_writer, server_writer):
+                writer.close()
+        else:
+            self.resets += 1
+            reset(client_writer)
+            reset(server_writer)
+
+
+async def pipe(reader, writer):
+    """Copies until EOF or an error."""
+    try:
+        while True:
+            data = await reader.read(PIPE_READ_BYTES)
+            if not data:
+                return
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        return
+
+
+def reset(writer):
+    """Closes the connection with an RST: SO_LINGER on with a zero timeout, then an immediate close."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    writer.transport.abort()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", type=int, required=True, help="the port it forwards to, on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="the port it listens on (default: one the kernel picks)")
+    parser.add_argument("--min", type=float, default=1.0, help="shortest life of a connection, s (default 1)")
+    parser.add_argument("--max", type=float, default=2.0, help="longest life of a connection, s (default 2)")
+    args = parser.parse_args()
+    box = Middlebox(args.target, args.min, args.max, args.port)
+    print("listening on %d" % box.start(), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        box.stop()
+
+
+if __name__ == "__main__":
+    main()
