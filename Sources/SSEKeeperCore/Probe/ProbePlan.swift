@@ -153,8 +153,9 @@ public struct ProbePlan: Sendable {
         firstCut = first
         let busy = TimeAmount(quiet * settings.lifetimeCheckBusyFraction).rounded(downTo: .milliseconds(1)).duration
         let silence = TimeAmount(quiet * settings.lifetimeCheckSilenceFactor).rounded(downTo: .milliseconds(1)).duration
-        // The check must move its cut by more than the tolerance, one way or the other, to tell anything.
-        guard busy > settings.tolerance(high: quiet + busy) else { return [note] + end(.finish(idleOutcome(first))) }
+        // The check must move its cut by more than the tolerance, one way or the other, to tell anything; and
+        // a cut before any probe-start proved the endpoint is not worth checking.
+        guard validated, busy > settings.tolerance(high: quiet + busy) else { return [note] + end(.finish(idleOutcome(first))) }
         let closes = streams.keys.sorted().map { ProbeAction.close(id: $0) }
         streams.removeAll()
         let open = open(silence, busy: busy, at: now)

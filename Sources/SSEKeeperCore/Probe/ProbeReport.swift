@@ -25,7 +25,7 @@ public enum ProbeReport {
         var lines: [String] = []
         let probed = probedUpTo(outcome, maxSilence: maxSilence)
         switch outcome.cutBy {
-        case .fin, .rst, .httpError where outcome.lifetimeLimit != nil:
+        case _ where outcome.lifetimeLimit != nil:
             let age = TimeAmount(outcome.lifetimeLimit ?? .zero).formatted(.secondsToTenths)
             lines.append("lifetime limit: about \(age) (the path cuts requests at a total age, whatever their silence; "
                 + "heartbeats cannot help)")
