@@ -2,10 +2,11 @@
 """A TLS-terminating test intermediary on 127.0.0.1 (TEST ONLY): accepts TLS with the test server certificate,
 relays plaintext to 127.0.0.1:TARGET, and, with --idle-close SECONDS, closes a connection that has been idle that
 long (TLS close_notify, then FIN), like a load balancer's idle timeout; with --idle-drop SECONDS it stops relaying
-instead and keeps the sockets open (a silent drop, like a NAT forgetting the connection). Prints its port on the
-first line.
+instead and keeps the sockets open (a silent drop, like a NAT forgetting the connection); with --max-age SECONDS
+it closes every connection that long after accepting it, busy or not (a limit on a request's total time, like
+Envoy's route timeout). Prints its port on the first line.
 
-Usage: tls_terminator.py TARGET_PORT CERT KEY [--idle-close SECONDS | --idle-drop SECONDS]
+Usage: tls_terminator.py TARGET_PORT CERT KEY [--idle-close SECONDS | --idle-drop SECONDS | --max-age SECONDS]
 """
 import select
 import socket
@@ -25,11 +26,12 @@ def relay(client, target_port, idle, mode):
     # Without TCP_NODELAY a small record after another waits for a delayed ACK (40 ms), skewing the measurement.
     for sock in (client, upstream):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    last = time.monotonic()
+    born = last = time.monotonic()
     try:
         while True:
-            wait = 0.1 if idle is None else max(0.001, min(0.1, idle - (time.monotonic() - last)))
-            if idle is not None and time.monotonic() - last >= idle:
+            since = born if mode == "--max-age" else last
+            wait = 0.1 if idle is None else max(0.001, min(0.1, idle - (time.monotonic() - since)))
+            if idle is not None and time.monotonic() - since >= idle:
                 if mode == "--idle-drop":
                     while True:  # forget the connection; the sockets stay open until the process ends
                         time.sleep(3600)
@@ -60,7 +62,7 @@ def main():
     target_port = int(sys.argv[1])
     cert, key = sys.argv[2], sys.argv[3]
     mode = sys.argv[4] if len(sys.argv) > 5 else None
-    idle = float(sys.argv[5]) if mode in ("--idle-close", "--idle-drop") else None
+    idle = float(sys.argv[5]) if mode in ("--idle-close", "--idle-drop", "--max-age") else None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     listener = socket.socket()

@@ -56,7 +56,29 @@ struct ProbeCommandTests {
         #expect(outcome.cutBy == .fin)
         Self.expectWithin10Percent(outcome.idleTimeout, of: Self.idleTimeout)
         #expect(outcome.bracketLow == outcome.idleTimeout && outcome.bracketHigh == outcome.idleTimeout)
-        #expect(Date().timeIntervalSince(started) < Self.idleTimeout + 2, "an explicit cut ends the run at once")
+        #expect(outcome.lifetimeLimit == nil, "a busy check stream was cut after the same quiet time")
+        #expect(Date().timeIntervalSince(started) < Self.idleTimeout * 2.5 + 2, "one check stream after the cut, then the end")
+    }
+
+    @Test func aCutAtAFixedTotalAge_isALifetimeLimit_notAnIdleTimeout() throws {
+        let (proxy, upstream) = try Self.proxy()
+        defer { withExtendedLifetime((proxy, upstream)) {} }
+        let relay = try IdleCuttingRelay(targetPort: proxy.port, idleTimeout: 3, mode: .finAtAge)
+        defer { withExtendedLifetime(relay) {} }
+        var notes: [ProbeNote] = []
+        let options = ProbeOptions(url: try ProbeURL.parse("http://127.0.0.1:\(relay.port)\(Self.probePath)"), maxSilence: .seconds(10))
+        let started = Date()
+        let outcome = try ProbeRunner(options: options).run(progress: ProbeProgress(onNote: { notes.append($0) })).get()
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(outcome.cutBy == .fin && outcome.idleTimeout == nil)
+        Self.expectWithin10Percent(outcome.lifetimeLimit, of: 3)
+        #expect(notes.contains(.survived(.seconds(2))), "a stream younger than the limit survives its silence")
+        #expect(notes.contains { if case .checkingLifetime = $0 { true } else { false } })
+        let lines = ProbeReport.lines(for: outcome, maxSilence: .seconds(10), tlsVerified: nil)
+        #expect(lines.first?.hasPrefix("lifetime limit: about 3.0s") == true || lines.first?.hasPrefix("lifetime limit: about 2.9s") == true,
+                "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("    stream_max_duration 2") }, "\(lines)")
+        #expect(elapsed < 8, "the first cut at 3 s, the check cut at 3 s too: took \(elapsed) s")
     }
 
     @Test func anRSTAfterTheIdleTimeout_isMeasuredWithin10Percent() throws {

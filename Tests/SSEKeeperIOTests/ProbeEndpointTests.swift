@@ -38,6 +38,31 @@ struct ProbeEndpointTests {
         #expect(try ReceivedHead.read(from: client).status == 200, "the connection is kept after a probe")
     }
 
+    @Test func aBusyPhase_sendsCommentsForItsTime_thenTheSilence_thenTheEnd() throws {
+        let (proxy, _) = try Self.harness()
+        let client = try proxy.client()
+        let start = Date()
+        try client.send("GET /.ssekeeper/probe?busy=500ms&silence=400ms HTTP/1.1\r\nHost: t\r\n\r\n")
+        let head = try ReceivedHead.read(from: client)
+        var reader = ChunkedReader(initial: head.rest)
+        #expect(String(decoding: try reader.nextChunk(from: client), as: UTF8.self).contains("\"silence_ms\": 400, \"busy_ms\": 500}"))
+        var ticks = 0
+        var lastTick = start
+        while true {
+            let chunk = String(decoding: try reader.nextChunk(from: client), as: UTF8.self)
+            guard chunk == ": probe-busy\n\n" else {
+                #expect(chunk.hasPrefix("event: probe-end\n"), "\(chunk.debugDescription)")
+                break
+            }
+            ticks += 1
+            lastTick = Date()
+        }
+        let silence = Date().timeIntervalSince(lastTick)
+        #expect(ticks >= 4 && ticks <= 6, "a comment every 100 ms for 500 ms: \(ticks)")
+        #expect(lastTick.timeIntervalSince(start) > 0.45, "the comments last the busy phase")
+        #expect(silence > 0.35 && silence < 1.5, "then the asked silence: \(silence) s")
+    }
+
     @Test func theSilence_isCappedByProbeMaxSilence() throws {
         let (proxy, _) = try Self.harness(maxSilence: .milliseconds(200))
         let client = try proxy.client()

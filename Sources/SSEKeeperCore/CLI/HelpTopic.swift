@@ -88,7 +88,9 @@ public enum HelpTopic: String, Sendable, Equatable, CaseIterable {
                 Measures the idle timeout of the path between here and a ssekeeper whose configuration sets
                 probe_path: opens streams with growing silences through every load balancer, CDN and proxy on
                 the way, reports when and how the path cut them (fin, rst, http_error, silent_drop or none),
-                and prints the idle_timeout and heartbeat_fraction lines to paste into the configuration.
+                and prints the idle_timeout and heartbeat_fraction lines to paste into the configuration. A path
+                that cuts every request at the same total age, whatever its silence, is reported as a lifetime
+                limit, with the stream_max_duration and client_resume_window lines instead.
 
                 arguments:
                   URL                 http:// or https:// URL of the probe_path, e.g.

@@ -1,7 +1,8 @@
 /// What the probe's shell must do next, as decided by `ProbePlan`.
 public enum ProbeAction: Sendable, Equatable {
-    /// Open a probe stream asking for `silence`; report back about it with `id`.
-    case open(id: Int, silence: Duration)
+    /// Open a probe stream asking for `silence`, after a busy phase of `busy` (comments, `ProbeResponse`) when
+    /// not zero; report back about it with `id`.
+    case open(id: Int, silence: Duration, busy: Duration = .zero)
     /// Close this stream: it can no longer tell anything (the bracket moved past its silence, or the run ended).
     case close(id: Int)
     /// Something happened worth a progress line.
@@ -22,4 +23,10 @@ public enum ProbeNote: Sendable, Equatable {
     case dropped(Duration)
     /// The server capped a requested silence to `actual` (`probe_max_silence`).
     case capped(requested: Duration, actual: Duration)
+    /// A stream asking for `busy` then `silence` was cut `age` after its request, `quiet` after its last byte.
+    case cut(busy: Duration, silence: Duration, quiet: Duration, age: Duration)
+    /// After a cut, a stream busy for `busy`, then silent for `silence`, checks for a lifetime limit.
+    case checkingLifetime(busy: Duration, silence: Duration)
+    /// The server ignored the check stream's busy phase (an older ssekeeper): the cut is taken as an idle timeout.
+    case lifetimeCheckUnsupported
 }

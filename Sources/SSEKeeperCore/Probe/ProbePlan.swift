@@ -4,7 +4,11 @@
 /// reports each one's fate; the plan answers with actions.
 ///
 /// - A stream cut explicitly (`fin`, `rst`, an error status after the silence began) measures the idle timeout
-///   at once: its quiet time since the last byte. The run stops there; the other streams would be cut alike.
+///   at once: its quiet time Q since the last byte. The other streams would be cut alike and are closed. One
+///   check stream tells an idle timeout from a lifetime limit (`ProbeLimit`): busy for Q/2 (the endpoint's
+///   `busy` phase), then 2Q of silence. An idle timeout cuts it Q after its busy phase, at an older age; a
+///   lifetime limit cuts it at the same age as the first, after less quiet. When the check cannot tell (it
+///   survived, was dropped, or the server ignores `busy`), the first cut is reported as an idle timeout.
 /// - A silent drop (no FIN, no RST: a middlebox forgets the connection) cannot be seen on one stream. So the
 ///   first stream (the shortest silence) checks the endpoint, then the rest of a ladder of silences opens at
 ///   once; a stream whose `probe-end` does not come within its silence plus a grace counts as dropped. The
@@ -20,9 +24,24 @@ public struct ProbePlan: Sendable {
     private struct Stream: Sendable {
         var requested: Duration
         var silence: Duration
+        /// The busy phase asked for before the silence (zero for the ladder and bisection streams).
+        var busy: Duration = .zero
         var openedAt: Duration
+        /// When the request was sent (`requestSent(_:at:)`); `openedAt` until the shell says.
+        var sentAt: Duration?
         var startedAt: Duration?
     }
+
+    /// The first explicit cut, kept while the check stream for a lifetime limit runs.
+    private struct FirstCut: Sendable {
+        var kind: ProbeCutKind
+        var httpStatus: Int?
+        /// The measured quiet time: the idle timeout, unless the check finds a lifetime limit.
+        var quiet: Duration
+        var timing: ProbeLimit.Cut
+    }
+
+    private var firstCut: FirstCut?
 
     /// Streams still waiting for their fate, by id.
     private var streams: [Int: Stream] = [:]
@@ -61,9 +80,20 @@ public struct ProbePlan: Sendable {
         return [open(first, at: now), .note(.opened(round: 0, silences: [first]))]
     }
 
-    /// A stream's `probe-start` arrived, announcing `silence`. The first one opens the rest of the ladder.
-    public mutating func streamStarted(_ id: Int, silence: Duration, at now: Duration) -> [ProbeAction] {
+    /// A stream's request was sent in full: its age runs from now (until then, from when it was opened).
+    public mutating func requestSent(_ id: Int, at now: Duration) {
+        guard !finished else { return }
+        streams[id]?.sentAt = now
+    }
+
+    /// A stream's `probe-start` arrived, announcing `silence` (and `busy`, the busy phase before it, when the
+    /// event names one). The first one opens the rest of the ladder. A check stream whose `probe-start` names no
+    /// busy phase met a server that ignores `busy`: the first cut is then reported as an idle timeout.
+    public mutating func streamStarted(_ id: Int, silence: Duration, busy: Duration? = nil, at now: Duration) -> [ProbeAction] {
         guard !finished, var stream = streams[id] else { return [] }
+        if stream.busy > .zero, busy == nil, let first = firstCut {
+            return [.note(.lifetimeCheckUnsupported)] + end(.finish(idleOutcome(first)))
+        }
         stream.startedAt = now
         var actions: [ProbeAction] = []
         if silence < stream.requested {
@@ -96,12 +126,46 @@ public struct ProbePlan: Sendable {
     public mutating func streamCut(_ id: Int, by kind: ProbeCutKind, lastActivity: Duration, at now: Duration) -> [ProbeAction] {
         guard !finished, let stream = streams.removeValue(forKey: id) else { return [] }
         let quiet = now - lastActivity
-        if stream.startedAt == nil && quiet < settings.minimumQuiet {
+        if stream.startedAt == nil && quiet < settings.minimumQuiet && firstCut == nil {
             let how = kind == .rst ? "reset" : "closed"
             return end(.fail(ProbeFailure(.unreachable, "\(url) \(how) the connection before any response")))
         }
-        return end(.finish(ProbeOutcome(cutBy: kind, idleTimeout: quiet, bracketLow: quiet, bracketHigh: quiet,
-                                        serverCap: serverCap)))
+        return cut(stream, by: kind, httpStatus: nil, quiet: quiet, lastActivity: lastActivity, at: now)
+    }
+
+    /// An explicit cut: the first one opens the check stream for a lifetime limit (or, when no check can tell,
+    /// ends the run with an idle timeout); the check's own cut ends the run with what the two show.
+    private mutating func cut(_ stream: Stream, by kind: ProbeCutKind, httpStatus: Int?, quiet: Duration,
+                              lastActivity: Duration, at now: Duration) -> [ProbeAction] {
+        let sentAt = stream.sentAt ?? stream.openedAt
+        let silenceFrom = max(lastActivity, sentAt + stream.busy)
+        let timing = ProbeLimit.Cut(age: now - sentAt, quiet: now > silenceFrom ? now - silenceFrom : .zero)
+        let note = ProbeAction.note(.cut(busy: stream.busy, silence: stream.silence, quiet: timing.quiet, age: timing.age))
+        if let first = firstCut {
+            if case .lifetime(let age) = ProbeLimit.judge([first.timing, timing], tolerance: settings.tolerance(high:)) {
+                return [note] + end(.finish(ProbeOutcome(cutBy: first.kind, idleTimeout: nil, bracketLow: longestSurvived,
+                                                         bracketHigh: nil, httpStatus: first.httpStatus,
+                                                         serverCap: serverCap, lifetimeLimit: age)))
+            }
+            return [note] + end(.finish(idleOutcome(first)))
+        }
+        let first = FirstCut(kind: kind, httpStatus: httpStatus, quiet: quiet, timing: timing)
+        firstCut = first
+        let busy = TimeAmount(quiet * settings.lifetimeCheckBusyFraction).rounded(downTo: .milliseconds(1)).duration
+        let silence = TimeAmount(quiet * settings.lifetimeCheckSilenceFactor).rounded(downTo: .milliseconds(1)).duration
+        // The check must move its cut by more than the tolerance, one way or the other, to tell anything; and
+        // a cut before any probe-start proved the endpoint is not worth checking.
+        guard validated, busy > settings.tolerance(high: quiet + busy) else { return [note] + end(.finish(idleOutcome(first))) }
+        let closes = streams.keys.sorted().map { ProbeAction.close(id: $0) }
+        streams.removeAll()
+        let open = open(silence, busy: busy, at: now)
+        return [note] + closes + [open, .note(.checkingLifetime(busy: busy, silence: silence))]
+    }
+
+    /// The outcome for `first` taken as an idle timeout.
+    private func idleOutcome(_ first: FirstCut) -> ProbeOutcome {
+        ProbeOutcome(cutBy: first.kind, idleTimeout: first.quiet, bracketLow: first.quiet, bracketHigh: first.quiet,
+                     httpStatus: first.httpStatus, serverCap: serverCap)
     }
 
     /// A stream's response was not the probe's: an error status (an idle cut when it is 408 or 5xx and came
@@ -125,13 +189,12 @@ public struct ProbePlan: Sendable {
                     return end(.fail(ProbeFailure(.httpError, "\(said) after \(after), before any silence: "
                         + "is ssekeeper running behind it with probe_path set to this path?")))
                 }
-                if quiet > stream.silence + settings.grace(for: stream.silence) {
+                if quiet > stream.busy + stream.silence + settings.grace(for: stream.silence) {
                     return end(.fail(ProbeFailure(.httpError, "\(said) after \(after) on a stream asking for "
                         + "\(TimeAmount(stream.silence).formatted(.secondsToTenths)) of silence: not an idle timeout; "
                         + "is ssekeeper reachable behind it?")))
                 }
-                return end(.finish(ProbeOutcome(cutBy: .httpError, idleTimeout: quiet, bracketLow: quiet,
-                                                bracketHigh: quiet, httpStatus: status, serverCap: serverCap)))
+                return cut(stream, by: .httpError, httpStatus: status, quiet: quiet, lastActivity: lastActivity, at: now)
             }
         case .notEventStream(let contentType):
             let type = contentType.map { "Content-Type: \($0.prefix(80))" } ?? "no Content-Type"
@@ -165,7 +228,7 @@ public struct ProbePlan: Sendable {
     /// When `stream` is overdue.
     private func deadline(_ stream: Stream) -> Duration {
         guard validated else { return stream.openedAt + stream.silence + settings.responseTimeout }
-        return (stream.startedAt ?? stream.openedAt) + stream.silence + settings.grace(for: stream.silence)
+        return (stream.startedAt ?? stream.openedAt) + stream.busy + stream.silence + settings.grace(for: stream.silence)
     }
 
     /// Closes streams the bracket made useless; with none left, finishes or starts a bisection round.
@@ -177,6 +240,8 @@ public struct ProbePlan: Sendable {
             actions.append(.close(id: id))
         }
         guard streams.isEmpty else { return actions }
+        // The check stream for a lifetime limit survived or was dropped: it cannot tell; the cut stands.
+        if let first = firstCut { return actions + end(.finish(idleOutcome(first))) }
         guard let high = shortestDropped else {
             return actions + end(.finish(ProbeOutcome(cutBy: .none, idleTimeout: nil, bracketLow: longestSurvived,
                                                       bracketHigh: nil, serverCap: serverCap)))
@@ -201,11 +266,11 @@ public struct ProbePlan: Sendable {
         return actions + [.note(.opened(round: round, silences: points))]
     }
 
-    private mutating func open(_ silence: Duration, at now: Duration) -> ProbeAction {
+    private mutating func open(_ silence: Duration, busy: Duration = .zero, at now: Duration) -> ProbeAction {
         let id = nextID
         nextID += 1
-        streams[id] = Stream(requested: silence, silence: silence, openedAt: now)
-        return .open(id: id, silence: silence)
+        streams[id] = Stream(requested: silence, silence: silence, busy: busy, openedAt: now)
+        return .open(id: id, silence: silence, busy: busy)
     }
 
     /// Ends the run: closes every open stream, then `final`.

@@ -24,6 +24,11 @@ public struct ProbePlanSettings: Sendable, Equatable {
     public var minimumQuiet: Duration = .milliseconds(500)
     /// Until the first `probe-start` arrives, a stream must get it within its silence and this much more.
     public var responseTimeout: Duration = .seconds(10)
+    /// After an explicit cut after quiet time Q, the check stream for a lifetime limit is busy for this fraction
+    /// of Q (so an idle cut would come that much later, a lifetime cut that much sooner after its last byte)...
+    public var lifetimeCheckBusyFraction = 0.5
+    /// ...then asks for this many times Q of silence, so that an idle timeout cuts it well inside the silence.
+    public var lifetimeCheckSilenceFactor = 2.0
 
     /// Creates settings with the defaults and the given `maxSilence`.
     public init(maxSilence: Duration = .seconds(900)) {

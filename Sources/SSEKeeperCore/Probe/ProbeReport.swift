@@ -3,15 +3,20 @@
 /// JSON (one object, nothing else on stdout with `--json`):
 /// - `url`: the URL probed.
 /// - `idle_timeout_s`: seconds, a number (the measured quiet time for `fin`/`rst`/`http_error`, the low end of
-///   the bracket for `silent_drop`) or null (`none`).
+///   the bracket for `silent_drop`) or null (`none`, and a lifetime limit).
 /// - `bracket_s`: `[low, high]` in seconds. Explicit cuts: both ends are the measured quiet time. `silent_drop`:
-///   the longest silence that survived and the shortest that was dropped. `none`: `[longest survived, null]`.
+///   the longest silence that survived and the shortest that was dropped. `none` and a lifetime limit:
+///   `[longest survived, null]`.
 /// - `cut_by`: `fin`, `rst`, `http_error`, `silent_drop` or `none`.
 /// - `http_status`: the intermediary's status for `http_error`, else null.
 /// - `max_s`: the longest silence the run would try (`--max`).
 /// - `server_cap_s`: the server's `probe_max_silence` when it capped a silence, else null.
 /// - `tls_verified`: true or false (`--insecure`) for https, null for http.
+/// - `limit`: `idle` (an idle timeout was found), `lifetime` (a limit on a request's total time, `ProbeLimit`)
+///   or `none`.
+/// - `lifetime_s`: the lifetime limit in seconds, else null.
 /// - `recommended`: `idle_timeout` (a config duration such as `"60s"`), `heartbeat_fraction` (a number),
+///   `stream_max_duration` and `client_resume_window` (config durations for a lifetime limit, else null),
 ///   `config` (the lines to paste, joined with LF).
 /// On failure: `{"url": ..., "error": MESSAGE, "error_kind": KIND}` (`ProbeFailure.Kind`).
 public enum ProbeReport {
@@ -20,6 +25,12 @@ public enum ProbeReport {
         var lines: [String] = []
         let probed = probedUpTo(outcome, maxSilence: maxSilence)
         switch outcome.cutBy {
+        case _ where outcome.lifetimeLimit != nil:
+            let age = TimeAmount(outcome.lifetimeLimit ?? .zero).formatted(.secondsToTenths)
+            lines.append("lifetime limit: about \(age) (the path cuts requests at a total age, whatever their silence; "
+                + "heartbeats cannot help)")
+            lines.append("cut by: \(outcome.cutBy.rawValue) (\(how(outcome)) \(age) after the request, "
+                + "whether the stream had been silent or busy)")
         case .none:
             lines.append("no idle timeout up to \(ConfigValue.formatDuration(probed))")
             var detail = "cut by: none (every stream survived its silence"
@@ -36,13 +47,7 @@ public enum ProbeReport {
         case .fin, .rst, .httpError:
             let measured = TimeAmount(outcome.idleTimeout ?? outcome.bracketLow).formatted(.secondsToTenths)
             lines.append("idle timeout: \(measured)")
-            let how: String
-            switch outcome.cutBy {
-            case .fin: how = "the connection was closed"
-            case .rst: how = "the connection was reset"
-            default: how = "an intermediary answered HTTP \(outcome.httpStatus.map(String.init) ?? "error") instead of the stream"
-            }
-            lines.append("cut by: \(outcome.cutBy.rawValue) (\(how) after \(measured) without data)")
+            lines.append("cut by: \(outcome.cutBy.rawValue) (\(how(outcome)) after \(measured) without data)")
         }
         let recommendation = ProbeRecommendation(for: outcome, probedUpTo: probed)
         lines.append(outcome.cutBy == .none ? "recommended (keep the default):" : "recommended (paste into your config):")
@@ -52,11 +57,21 @@ public enum ProbeReport {
         return lines
     }
 
+    /// What the explicit cut of `outcome` did, as a phrase.
+    private static func how(_ outcome: ProbeOutcome) -> String {
+        switch outcome.cutBy {
+        case .fin: return "the connection was closed"
+        case .rst: return "the connection was reset"
+        default: return "an intermediary answered HTTP \(outcome.httpStatus.map(String.init) ?? "error") instead of the stream"
+        }
+    }
+
     /// The one JSON object for `outcome`.
     public static func json(for outcome: ProbeOutcome, url: String, maxSilence: Duration, tlsVerified: Bool?) -> String {
         let probed = probedUpTo(outcome, maxSilence: maxSilence)
         let recommendation = ProbeRecommendation(for: outcome, probedUpTo: probed)
-        let high = outcome.cutBy == .none ? "null" : number(outcome.bracketHigh ?? outcome.bracketLow)
+        let high = outcome.bracketHigh.map(number) ?? "null"
+        let limit = outcome.lifetimeLimit != nil ? "lifetime" : outcome.cutBy == .none ? "none" : "idle"
         let fields: [(String, String)] = [
             ("url", string(url)),
             ("idle_timeout_s", outcome.idleTimeout.map(number) ?? "null"),
@@ -66,8 +81,12 @@ public enum ProbeReport {
             ("max_s", number(maxSilence)),
             ("server_cap_s", outcome.serverCap.map(number) ?? "null"),
             ("tls_verified", tlsVerified.map { $0 ? "true" : "false" } ?? "null"),
+            ("limit", string(limit)),
+            ("lifetime_s", outcome.lifetimeLimit.map(number) ?? "null"),
             ("recommended", "{\"idle_timeout\": \(string(recommendation.idleTimeoutText)), "
                 + "\"heartbeat_fraction\": \(recommendation.heartbeatFraction), "
+                + "\"stream_max_duration\": \(recommendation.streamMaxDuration.map { string(ProbeRecommendation.configText($0)) } ?? "null"), "
+                + "\"client_resume_window\": \(recommendation.clientResumeWindow.map { string(ProbeRecommendation.configText($0)) } ?? "null"), "
                 + "\"config\": \(string(recommendation.configLines.joined(separator: "\n")))}"),
         ]
         return "{" + fields.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
@@ -91,6 +110,16 @@ public enum ProbeReport {
             return "  \(TimeAmount(silence).formatted(.seconds)) of silence: no final event, no FIN, no RST: dropped silently"
         case .capped(let requested, let actual):
             return "the server capped a \(TimeAmount(requested).formatted(.seconds)) silence to \(TimeAmount(actual).formatted(.seconds)) (probe_max_silence)"
+        case .cut(let busy, let silence, let quiet, let age):
+            let asked = (busy > .zero ? "\(TimeAmount(busy).formatted(.seconds)) busy, then " : "")
+                + "\(TimeAmount(silence).formatted(.seconds)) of silence"
+            return "  \(asked): cut after \(TimeAmount(quiet).formatted(.secondsToTenths)) without data, "
+                + "\(TimeAmount(age).formatted(.secondsToTenths)) after the request"
+        case .checkingLifetime(let busy, let silence):
+            return "checking for a lifetime limit: a stream busy for \(TimeAmount(busy).formatted(.seconds)), "
+                + "then \(TimeAmount(silence).formatted(.seconds)) of silence"
+        case .lifetimeCheckUnsupported:
+            return "the server ignores busy (an older ssekeeper): cannot check for a lifetime limit; taking the cut as an idle timeout"
         }
     }
 

@@ -7,10 +7,10 @@ public enum ProbeRequest {
     /// The User-Agent field value.
     public static let userAgent = "ssekeeper-probe"
 
-    /// The request head for one probe stream asking for `silence`.
-    public static func bytes(url: ProbeURL, silence: Duration) -> [UInt8] {
+    /// The request head for one probe stream asking for `silence`, after a busy phase of `busy` when not zero.
+    public static func bytes(url: ProbeURL, silence: Duration, busy: Duration = .zero) -> [UInt8] {
         Array("""
-            GET \(url.target(silence: silence)) HTTP/1.1\r
+            GET \(url.target(silence: silence, busy: busy)) HTTP/1.1\r
             Host: \(url.hostField)\r
             Accept: text/event-stream\r
             Cache-Control: no-cache\r

@@ -1,8 +1,9 @@
 /// What a probe stream's response said, event by event, as read by `ProbeResponseReader`.
 public enum ProbeStreamEvent: Sendable, Equatable {
     /// `event: probe-start` arrived: the server's silence begins, lasting `silence` (the asked silence, or less
-    /// when the server caps it with `probe_max_silence`).
-    case started(silence: Duration, serverTimeMillis: Int64? = nil)
+    /// when the server caps it with `probe_max_silence`). `busy`: the busy phase before the silence, when the
+    /// event names one (`busy_ms`); nil when it does not (no busy phase asked, or a server that ignores `busy`).
+    case started(silence: Duration, serverTimeMillis: Int64? = nil, busy: Duration? = nil)
     /// `event: probe-end` arrived: the stream survived its whole silence.
     case ended
 }
@@ -163,7 +164,8 @@ public struct ProbeResponseReader: Sendable {
                 }
                 sawStart = true
                 found.append(.started(silence: .milliseconds(milliseconds),
-                                      serverTimeMillis: Self.integerField("server_time_ms", in: event.data)))
+                                      serverTimeMillis: Self.integerField("server_time_ms", in: event.data),
+                                      busy: Self.integerField("busy_ms", in: event.data).map { .milliseconds($0) }))
             } else if event.type == "probe-end" {
                 sawEnd = true
                 found.append(.ended)

@@ -51,12 +51,17 @@ public struct ProbeURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The request target for a probe stream asking for `silence`: the path, the user's query without any
-    /// `silence` parameter of its own, then `silence=<ms>ms` (written in milliseconds, which the probe endpoint
-    /// reads with the config's duration syntax).
-    public func target(silence: Duration) -> String {
-        let kept = (query ?? "").split(separator: "&").filter { !$0.hasPrefix("silence=") && $0 != "silence" }
-        let milliseconds = max(1, TimeAmount(silence).milliseconds)
-        return path + "?" + (kept + ["silence=\(milliseconds)ms"]).joined(separator: "&")
+    /// `silence` or `busy` parameter of its own, then `busy=<ms>ms` when `busy` is not zero, then
+    /// `silence=<ms>ms` (written in milliseconds, which the probe endpoint reads with the config's duration syntax).
+    public func target(silence: Duration, busy: Duration = .zero) -> String {
+        let ours = ["silence", "busy"]
+        let kept = (query ?? "").split(separator: "&").filter { pair in
+            !ours.contains { pair == $0 || pair.hasPrefix("\($0)=") }
+        }
+        var added: [Substring] = []
+        if busy > .zero { added.append("busy=\(max(1, TimeAmount(busy).milliseconds))ms") }
+        added.append("silence=\(max(1, TimeAmount(silence).milliseconds))ms")
+        return path + "?" + (kept + added).joined(separator: "&")
     }
 
     /// Creates a URL from its parts; no validation (`parse(_:)` does that).

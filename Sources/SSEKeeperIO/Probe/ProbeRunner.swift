@@ -100,8 +100,11 @@ private struct Loop {
         case .connected:
             connectedOnce = true
             return nil
-        case .started(let silence):
-            return try apply(plan.streamStarted(stream.id, silence: silence, at: now))
+        case .requestSent:
+            plan.requestSent(stream.id, at: now)
+            return nil
+        case .started(let silence, let busy):
+            return try apply(plan.streamStarted(stream.id, silence: silence, busy: busy, at: now))
         case .ended:
             drop(stream)
             return try apply(plan.streamSurvived(stream.id, at: now))
@@ -136,7 +139,7 @@ private struct Loop {
         drop(stream)
         if !connectedOnce && addressIndex + 1 < addresses.count {
             addressIndex += 1
-            try open(id: stream.id, silence: stream.silence, at: now)
+            try open(id: stream.id, silence: stream.silence, busy: stream.busy, at: now)
             return nil
         }
         throw ProbeFailure(.unreachable, "cannot connect to \(stream.address) (\(options.url)): \(reason)")
@@ -146,8 +149,8 @@ private struct Loop {
     private mutating func apply(_ actions: [ProbeAction]) throws(ProbeFailure) -> ProbeOutcome? {
         for action in actions {
             switch action {
-            case .open(let id, let silence):
-                try open(id: id, silence: silence, at: now())
+            case .open(let id, let silence, let busy):
+                try open(id: id, silence: silence, busy: busy, at: now())
             case .close(let id):
                 if let stream = streams[id] { drop(stream) }
             case .note(let note):
@@ -161,11 +164,11 @@ private struct Loop {
         return nil
     }
 
-    private mutating func open(id: Int, silence: Duration, at now: Duration) throws(ProbeFailure) {
+    private mutating func open(id: Int, silence: Duration, busy: Duration, at now: Duration) throws(ProbeFailure) {
         while true {
             let address = addresses[addressIndex]
             do {
-                streams[id] = try ProbeStream(id: id, silence: silence, url: options.url, address: address,
+                streams[id] = try ProbeStream(id: id, silence: silence, busy: busy, url: options.url, address: address,
                                               tlsContext: tlsContext, now: now, connectTimeout: ProbeRunner.connectTimeout)
                 return
             } catch {

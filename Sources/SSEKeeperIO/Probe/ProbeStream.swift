@@ -9,8 +9,10 @@ final class ProbeStream {
     enum Event {
         /// TCP connected (and, for https, the TLS handshake may begin).
         case connected
-        /// `probe-start` arrived with this silence.
-        case started(Duration)
+        /// The request was sent in full: the stream's age runs from now.
+        case requestSent
+        /// `probe-start` arrived with this silence, and the busy phase before it when it names one.
+        case started(Duration, busy: Duration?)
         /// `probe-end` arrived.
         case ended
         /// Closed or reset before `probe-end`.
@@ -38,6 +40,8 @@ final class ProbeStream {
 
     let id: Int
     let silence: Duration
+    /// The busy phase asked for before the silence (zero for none).
+    let busy: Duration
     let fd: Int32
     /// The address connected to, for messages.
     let address: SocketAddress
@@ -59,14 +63,15 @@ final class ProbeStream {
     private var tlsWantsWrite = false
 
     /// Starts connecting to `address`; throws the errno of a connect that fails at once.
-    init(id: Int, silence: Duration, url: ProbeURL, address: SocketAddress, tlsContext: TLSClientContext?,
+    init(id: Int, silence: Duration, busy: Duration, url: ProbeURL, address: SocketAddress, tlsContext: TLSClientContext?,
          now: Duration, connectTimeout: Duration) throws(SocketError) {
         self.id = id
         self.silence = silence
+        self.busy = busy
         self.url = url
         self.address = address
         self.tlsContext = tlsContext
-        request = ProbeRequest.bytes(url: url, silence: silence)
+        request = ProbeRequest.bytes(url: url, silence: silence, busy: busy)
         connectDeadline = now + connectTimeout
         lastActivity = now
         fd = try Socket.startConnect(to: address)
@@ -128,6 +133,7 @@ final class ProbeStream {
                     if sent == request.count {
                         lastActivity = now
                         requestSentWallMillis = WallClock.milliseconds()
+                        events.append(.requestSent)
                         phase = .reading
                     }
                     progressing = true
@@ -166,11 +172,11 @@ final class ProbeStream {
                 if reader.hasHead { lastActivity = now }
                 for event in found {
                     switch event {
-                    case .started(let silence, let serverTime):
+                    case .started(let silence, let serverTime, let busy):
                         let backdate = ProbeSilenceStart.backdateMillis(
                             requestSentAt: requestSentWallMillis, arrivedAt: WallClock.milliseconds(), serverTime: serverTime)
                         lastActivity = now - .milliseconds(backdate)
-                        events.append(.started(silence))
+                        events.append(.started(silence, busy: busy))
                     case .ended: return finish(events + [.ended])
                     }
                 }

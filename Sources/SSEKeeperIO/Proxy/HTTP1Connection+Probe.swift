@@ -2,8 +2,17 @@ import SSEKeeperCore
 
 /// One probe response in flight (`probe_path`): what the session needs to end it and log it.
 struct ProbeState {
+    /// Where the response is in its schedule.
+    enum Phase {
+        /// Sending a comment every `ProbeResponse.busyTickInterval` until this time, then the silence begins.
+        case busy(until: UInt64)
+        /// Silent since this time (the last byte sent).
+        case silent(since: UInt64)
+    }
+
     let startedAt: UInt64
     let silenceNanos: UInt64
+    var phase: Phase
     let method: String
     let path: String
     let chunked: Bool
@@ -20,36 +29,65 @@ extension HTTP1Connection {
             return
         }
         let silence: Duration
-        switch ProbeResponse.silence(requestedIn: head.target, maxSilence: context.config.probe.maxSilence) {
-        case .success(let value): silence = value
-        case .failure(let error):
+        let busy: Duration
+        switch (ProbeResponse.silence(requestedIn: head.target, maxSilence: context.config.probe.maxSilence),
+                ProbeResponse.busy(requestedIn: head.target, maxSilence: context.config.probe.maxSilence)) {
+        case (.success(let asked), .success(let busyAsked)):
+            silence = asked
+            busy = busyAsked
+        case (.failure(let error), _), (_, .failure(let error)):
             respondError(status: 400, detail: error.message, end: .rejected, method: head.method, path: head.path)
             return
         }
         let chunked = head.version >= .http1_1
         let keepAlive = chunked && ClientResponseBuilder.clientWantsKeepAlive(head)
         let now = EventLoop.now()
-        var state = ProbeState(startedAt: now, silenceNanos: TimeAmount(silence).nanoseconds, method: head.method, path: head.path,
-                               chunked: chunked, keepAlive: keepAlive)
+        let busyNanos = TimeAmount(busy).nanoseconds
+        var state = ProbeState(startedAt: now, silenceNanos: TimeAmount(silence).nanoseconds,
+                               phase: busyNanos > 0 ? .busy(until: now + busyNanos) : .silent(since: now),
+                               method: head.method, path: head.path, chunked: chunked, keepAlive: keepAlive)
         var bytes = ProbeResponse.head(chunked: chunked, keepAlive: keepAlive)
         appendProbeData(ProbeResponse.startEvent(serverTimeMillis: WallClock.milliseconds(),
-                                                 silenceMillis: Int64(TimeAmount(nanoseconds: state.silenceNanos).milliseconds)),
+                                                 silenceMillis: Int64(TimeAmount(nanoseconds: state.silenceNanos).milliseconds),
+                                                 busyMillis: Int64(TimeAmount(busy).milliseconds)),
                         chunked: chunked, to: &bytes)
         state.bytesSent = UInt64(bytes.count)
         probe = state
-        machine.probing(until: now + state.silenceNanos)
+        machine.probing(until: nextProbeDeadline(state, now: now))
         updateDeadline()
         if case .failed(let code) = client.write(bytes) {
             clientGone(reason: "write to client failed: \(SocketError.message(errno: code))")
         }
     }
 
-    /// The silence is over: the final event, the end of the response, and the connection kept if it may be.
+    /// When the probe's schedule next needs the connection: the next busy comment, or the end of the silence.
+    private func nextProbeDeadline(_ state: ProbeState, now: UInt64) -> UInt64 {
+        switch state.phase {
+        case .busy(let until): return min(until, now + TimeAmount(ProbeResponse.busyTickInterval).nanoseconds)
+        case .silent(let since): return since + state.silenceNanos
+        }
+    }
+
+    /// The probe's deadline came: during the busy phase, a comment (the last one, at its end, starts the
+    /// silence); after the silence, the final event, the end of the response, and the connection kept if it may be.
     func finishProbe(now: UInt64) {
         guard var state = probe else { return }
         var bytes: [UInt8] = []
+        if case .busy(let until) = state.phase {
+            appendProbeData(ProbeResponse.busyTick, chunked: state.chunked, to: &bytes)
+            if now >= until { state.phase = .silent(since: now) }
+            state.bytesSent += UInt64(bytes.count)
+            probe = state
+            machine.probing(until: nextProbeDeadline(state, now: now))
+            updateDeadline()
+            if case .failed(let code) = client.write(bytes) {
+                clientGone(reason: "write to client failed: \(SocketError.message(errno: code))")
+            }
+            return
+        }
+        guard case .silent(let since) = state.phase else { return }
         appendProbeData(ProbeResponse.endEvent(serverTimeMillis: WallClock.milliseconds(),
-                                               silentMillis: Int64(TimeAmount(nanoseconds: now &- state.startedAt).milliseconds)),
+                                               silentMillis: Int64(TimeAmount(nanoseconds: now &- since).milliseconds)),
                         chunked: state.chunked, to: &bytes)
         if state.chunked { bytes += ChunkedEncoder.lastChunk }
         state.bytesSent += UInt64(bytes.count)
@@ -72,8 +110,15 @@ extension HTTP1Connection {
     /// closes the client side after its idle timeout), so it is logged as a warning with the silence that passed.
     func probeCut(reason: String) {
         guard let state = probe else { return }
-        let silent = TimeAmount(nanoseconds: EventLoop.now() &- state.startedAt).formatted(.secondsToMilliseconds)
-        context.logger.warn("probe \(state.path) from \(clientAddress): cut after \(silent) of silence (\(reason))")
+        let now = EventLoop.now()
+        let age = TimeAmount(nanoseconds: now &- state.startedAt).formatted(.secondsToMilliseconds)
+        switch state.phase {
+        case .silent(let since):
+            let silent = TimeAmount(nanoseconds: now &- since).formatted(.secondsToMilliseconds)
+            context.logger.warn("probe \(state.path) from \(clientAddress): cut after \(silent) of silence, \(age) after the request (\(reason))")
+        case .busy:
+            context.logger.warn("probe \(state.path) from \(clientAddress): cut while busy, \(age) after the request (\(reason))")
+        }
         logProbe(state, end: .clientClosed, reason: reason)
         probe = nil
     }

@@ -14,6 +14,10 @@ enum SimulatedPath {
     case buffering504(Duration)
     /// Cuts nothing; the server caps silences at `cap` when set.
     case none(cap: Duration?)
+    /// Closes every stream `T` after its request was sent, busy or silent (a limit on a request's total time).
+    case lifetimeFin(Duration)
+    /// Buffers the response; answers 504 `T` after the request was sent (the whole response when it ends sooner).
+    case lifetime504(Duration)
 }
 
 /// Runs a `ProbePlan` against a `SimulatedPath` with a fixed one-way latency; returns the final action, the
@@ -24,9 +28,12 @@ struct PlanSimulation {
     var notes: [ProbeNote] = []
     var opened = 0
 
-    private enum Happening { case started(Duration), ended, cut(ProbeCutKind, lastActivity: Duration), status(Int, lastActivity: Duration) }
+    private enum Happening { case started(Duration, busy: Duration?), ended, cut(ProbeCutKind, lastActivity: Duration), status(Int, lastActivity: Duration) }
 
-    init(_ path: SimulatedPath, settings: ProbePlanSettings, latency: Duration = .milliseconds(20)) {
+    /// `jitter(id)` delays the cut of stream `id` (noise in the path's timer); `honoursBusy: false` is a server
+    /// that ignores `busy` (an older ssekeeper).
+    init(_ path: SimulatedPath, settings: ProbePlanSettings, latency: Duration = .milliseconds(20),
+         honoursBusy: Bool = true, jitter: (Int) -> Duration = { _ in .zero }) {
         var plan = ProbePlan(settings: settings, url: "http://sim/probe")
         var queue: [(at: Duration, id: Int, what: Happening)] = []
         var now = Duration.zero
@@ -34,30 +41,48 @@ struct PlanSimulation {
         func carry(_ actions: [ProbeAction]) -> Bool {
             for action in actions {
                 switch action {
-                case .open(let id, let silence):
+                case .open(let id, let silence, let askedBusy):
                     opened += 1
                     open.insert(id)
                     let start = now + latency
+                    let busy = honoursBusy ? askedBusy : .zero
+                    let said: Duration? = busy > .zero ? busy : nil
+                    let quietFrom = start + busy
+                    let noise = jitter(id)
                     let actual: Duration
                     if case .none(let cap?) = path { actual = min(silence, cap) } else { actual = silence }
                     switch path {
                     case .fin(let limit), .rst(let limit):
                         let kind: ProbeCutKind = if case .fin = path { .fin } else { .rst }
-                        queue.append((start, id, .started(actual)))
-                        queue.append(actual < limit ? (start + actual, id, .ended) : (start + limit, id, .cut(kind, lastActivity: start)))
+                        queue.append((start, id, .started(actual, busy: said)))
+                        queue.append(actual < limit ? (quietFrom + actual, id, .ended)
+                                                    : (quietFrom + limit + noise, id, .cut(kind, lastActivity: quietFrom)))
                     case .silentDrop(let limit):
-                        queue.append((start, id, .started(actual)))
-                        if actual < limit { queue.append((start + actual, id, .ended)) }
+                        queue.append((start, id, .started(actual, busy: said)))
+                        if actual < limit { queue.append((quietFrom + actual, id, .ended)) }
                     case .buffering504(let limit):
                         if actual < limit {
-                            queue.append((start + actual, id, .started(actual)))
-                            queue.append((start + actual, id, .ended))
+                            queue.append((quietFrom + actual, id, .started(actual, busy: said)))
+                            queue.append((quietFrom + actual, id, .ended))
                         } else {
-                            queue.append((start + limit, id, .status(504, lastActivity: now)))
+                            queue.append((quietFrom + limit + noise, id, .status(504, lastActivity: now)))
+                        }
+                    case .lifetimeFin(let limit):
+                        let cutAt = now + limit + noise
+                        queue.append((start, id, .started(actual, busy: said)))
+                        queue.append(quietFrom + actual < cutAt ? (quietFrom + actual, id, .ended)
+                                                                : (cutAt, id, .cut(.fin, lastActivity: min(quietFrom, cutAt))))
+                    case .lifetime504(let limit):
+                        let cutAt = now + limit + noise
+                        if quietFrom + actual < cutAt {
+                            queue.append((quietFrom + actual, id, .started(actual, busy: said)))
+                            queue.append((quietFrom + actual, id, .ended))
+                        } else {
+                            queue.append((cutAt, id, .status(504, lastActivity: now)))
                         }
                     case .none:
-                        queue.append((start, id, .started(actual)))
-                        queue.append((start + actual, id, .ended))
+                        queue.append((start, id, .started(actual, busy: said)))
+                        queue.append((quietFrom + actual, id, .ended))
                     }
                 case .close(let id):
                     open.remove(id)
@@ -83,7 +108,7 @@ struct PlanSimulation {
                 guard open.contains(id) else { continue }
                 let actions: [ProbeAction]
                 switch what {
-                case .started(let silence): actions = plan.streamStarted(id, silence: silence, at: now)
+                case .started(let silence, let busy): actions = plan.streamStarted(id, silence: silence, busy: busy, at: now)
                 case .ended:
                     open.remove(id)
                     actions = plan.streamSurvived(id, at: now)
@@ -128,13 +153,15 @@ struct ProbePlanTests {
     }
 
     @Test(arguments: [Duration.milliseconds(700), .milliseconds(2500), .seconds(37), .seconds(350)])
-    func aFIN_measuresTheQuietTimeAtOnce(limit: Duration) throws {
+    func aFIN_measuresTheQuietTime_andOneBusyStreamConfirmsItIsAnIdleTimeout(limit: Duration) throws {
         let run = PlanSimulation(.fin(limit), settings: Self.settings())
         let outcome = try #require(run.outcome)
         #expect(outcome.cutBy == .fin)
         #expect(outcome.idleTimeout == limit)
         #expect(outcome.bracketLow == limit && outcome.bracketHigh == limit)
-        #expect(run.elapsed < limit + .milliseconds(100), "the run stops at the first cut")
+        #expect(outcome.lifetimeLimit == nil)
+        #expect(run.notes.contains(.checkingLifetime(busy: limit / 2, silence: limit * 2)))
+        #expect(run.elapsed < limit * 2.5 + .milliseconds(100), "the run stops at the check stream's cut")
     }
 
     @Test func anRST_isReportedAsRST() throws {

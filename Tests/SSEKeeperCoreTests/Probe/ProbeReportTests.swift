@@ -50,12 +50,57 @@ struct ProbeReportTests {
         #expect(ProbeReport.json(for: Self.fin, url: "https://h/p", maxSilence: .seconds(900), tlsVerified: true)
             == "{\"url\": \"https://h/p\", \"idle_timeout_s\": 60.12, \"bracket_s\": [60.12, 60.12], \"cut_by\": \"fin\", "
             + "\"http_status\": null, \"max_s\": 900, \"server_cap_s\": null, \"tls_verified\": true, "
+            + "\"limit\": \"idle\", \"lifetime_s\": null, "
             + "\"recommended\": {\"idle_timeout\": \"60s\", \"heartbeat_fraction\": 0.33, "
+            + "\"stream_max_duration\": null, \"client_resume_window\": null, "
             + "\"config\": \"idle_timeout 60s;\\nheartbeat_fraction 0.33;\"}}")
         let none = ProbeReport.json(for: Self.none, url: "http://h/p", maxSilence: .seconds(900), tlsVerified: nil)
         #expect(none.contains("\"idle_timeout_s\": null, \"bracket_s\": [900, null], \"cut_by\": \"none\""))
+        #expect(none.contains("\"limit\": \"none\", \"lifetime_s\": null"))
         let drop = ProbeReport.json(for: Self.drop, url: "http://h/p", maxSilence: .seconds(900), tlsVerified: nil)
         #expect(drop.contains("\"idle_timeout_s\": 56.25, \"bracket_s\": [56.25, 60], \"cut_by\": \"silent_drop\""))
+    }
+
+    static let lifetime = ProbeOutcome(cutBy: .fin, idleTimeout: nil, bracketLow: .seconds(15), bracketHigh: nil,
+                                       lifetimeLimit: .milliseconds(30_040))
+
+    @Test func aLifetimeLimit_isReportedAsSuch_andRecommendsStreamMaxDuration_notHeartbeats() {
+        #expect(ProbeReport.lines(for: Self.lifetime, maxSilence: .seconds(900), tlsVerified: nil) == [
+            "lifetime limit: about 30.0s (the path cuts requests at a total age, whatever their silence; heartbeats cannot help)",
+            "cut by: fin (the connection was closed 30.0s after the request, whether the stream had been silent or busy)",
+            "recommended (paste into your config):",
+            "    stream_max_duration 24s;",
+            "    client_resume_window 30s;",
+            "(set stream_max_duration below it and client_resume_window so clients ride through: ssekeeper ends each "
+                + "client connection at an event boundary after 24s with a short retry:, and the client reconnects "
+                + "onto the same stream before the path cuts it)",
+        ])
+        let short = ProbeOutcome(cutBy: .httpError, idleTimeout: nil, bracketLow: .seconds(2), bracketHigh: nil,
+                                 httpStatus: 504, lifetimeLimit: .milliseconds(3010))
+        let lines = ProbeReport.lines(for: short, maxSilence: .seconds(10), tlsVerified: nil)
+        #expect(lines[1] == "cut by: http_error (an intermediary answered HTTP 504 instead of the stream 3.0s after the request, "
+            + "whether the stream had been silent or busy)")
+        #expect(lines[3] == "    stream_max_duration 2400ms;")
+    }
+
+    @Test func aLifetimeLimit_inJSON_extendsTheFields() {
+        #expect(ProbeReport.json(for: Self.lifetime, url: "http://h/p", maxSilence: .seconds(900), tlsVerified: nil)
+            == "{\"url\": \"http://h/p\", \"idle_timeout_s\": null, \"bracket_s\": [15, null], \"cut_by\": \"fin\", "
+            + "\"http_status\": null, \"max_s\": 900, \"server_cap_s\": null, \"tls_verified\": null, "
+            + "\"limit\": \"lifetime\", \"lifetime_s\": 30.04, "
+            + "\"recommended\": {\"idle_timeout\": \"60s\", \"heartbeat_fraction\": 0.33, "
+            + "\"stream_max_duration\": \"24s\", \"client_resume_window\": \"30s\", "
+            + "\"config\": \"stream_max_duration 24s;\\nclient_resume_window 30s;\"}}")
+    }
+
+    @Test func theLifetimeCheck_hasProgressLines() {
+        #expect(ProbeReport.line(for: .cut(busy: .zero, silence: .seconds(4), quiet: .milliseconds(2980), age: .seconds(3)))
+            == "  4s of silence: cut after 3.0s without data, 3.0s after the request")
+        #expect(ProbeReport.line(for: .cut(busy: .milliseconds(1490), silence: .milliseconds(5960), quiet: .milliseconds(1510), age: .seconds(3)))
+            == "  1.49s busy, then 5.96s of silence: cut after 1.5s without data, 3.0s after the request")
+        #expect(ProbeReport.line(for: .checkingLifetime(busy: .milliseconds(1490), silence: .milliseconds(5960)))
+            == "checking for a lifetime limit: a stream busy for 1.49s, then 5.96s of silence")
+        #expect(ProbeReport.line(for: .lifetimeCheckUnsupported).hasPrefix("the server ignores busy"))
     }
 
     @Test func theJSONErrorObject_escapesTheMessage() {

@@ -51,6 +51,15 @@ struct ProbeResponseReaderTests {
         #expect(Self.threeWays(text, framed: true) == .events([.started(silence: .milliseconds(1500), serverTimeMillis: 1_700_000_000_000), .ended]))
     }
 
+    @Test func aBusyPhase_isNamedInTheStart_andItsCommentsAreNoEvents() {
+        let start = String(decoding: ProbeResponse.startEvent(serverTimeMillis: 7, silenceMillis: 1500, busyMillis: 750), as: UTF8.self)
+        let ticks = String(repeating: String(decoding: ProbeResponse.busyTick, as: UTF8.self), count: 3)
+        let text = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + Self.chunked([start, ticks, Self.end])
+        #expect(Self.threeWays(text, framed: true)
+            == .events([.started(silence: .milliseconds(1500), serverTimeMillis: 7, busy: .milliseconds(750)), .ended]))
+    }
+
     @Test func aCloseDelimitedProbe_withCRLFLinesAndInterimHead_givesTheSameEvents() {
         let text = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\ncontent-type: Text/Event-Stream; charset=utf-8\r\n\r\n"
             + Self.start.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\r\n") + ": a comment\r" + Self.end

@@ -77,4 +77,13 @@ struct ProbeURLTests {
         let target = url.target(silence: .milliseconds(1250))
         #expect(ProbeResponse.silence(requestedIn: target, maxSilence: .seconds(900)) == .success(.milliseconds(1250)))
     }
+
+    @Test func aBusyPhase_isAskedBeforeTheSilence_andReadBackByTheProbeEndpoint() throws {
+        let url = try ProbeURL.parse("http://h/probe?busy=1s&x=1")
+        let target = url.target(silence: .milliseconds(5000), busy: .milliseconds(1250))
+        #expect(target == "/probe?x=1&busy=1250ms&silence=5000ms")
+        #expect(ProbeResponse.busy(requestedIn: target, maxSilence: .seconds(900)) == .success(.milliseconds(1250)))
+        #expect(ProbeResponse.silence(requestedIn: target, maxSilence: .seconds(900)) == .success(.seconds(5)))
+        #expect(url.target(silence: .seconds(2)) == "/probe?x=1&silence=2000ms", "no busy phase: none asked")
+    }
 }

@@ -16,6 +16,15 @@ struct ProbeResponseTests {
         #expect(ProbeResponse.silence(requestedIn: target, maxSilence: Self.max) == .success(expected))
     }
 
+    @Test func theBusyPhase_isZeroUnlessAsked_cappedAtTheMaximum_andCheckedLikeTheSilence() {
+        #expect(ProbeResponse.busy(requestedIn: "/probe?silence=5s", maxSilence: Self.max) == .success(.zero))
+        #expect(ProbeResponse.busy(requestedIn: "/probe", maxSilence: Self.max) == .success(.zero))
+        #expect(ProbeResponse.busy(requestedIn: "/probe?busy=2s&silence=5s", maxSilence: Self.max) == .success(.seconds(2)))
+        #expect(ProbeResponse.busy(requestedIn: "/probe?busy=2h", maxSilence: .seconds(60)) == .success(.seconds(60)))
+        #expect(ProbeResponse.busy(requestedIn: "/probe?busybody=1&busy=0s", maxSilence: Self.max)
+            == .failure(ProbeRequestError(message: "invalid busy \"0s\" (use 250ms, 90s, 2m)")))
+    }
+
     @Test(arguments: ["/probe?silence=", "/probe?silence=soon", "/probe?silence=0s", "/probe?silence=-5s"])
     func aBadSilence_isAnError(target: String) {
         guard case .failure(let error) = ProbeResponse.silence(requestedIn: target, maxSilence: Self.max) else {
@@ -32,6 +41,8 @@ struct ProbeResponseTests {
     @Test func events_carryTheServerTime_asSSE() {
         #expect(String(decoding: ProbeResponse.startEvent(serverTimeMillis: 1000, silenceMillis: 90000), as: UTF8.self)
             == "event: probe-start\ndata: {\"server_time_ms\": 1000, \"silence_ms\": 90000}\n\n")
+        #expect(String(decoding: ProbeResponse.startEvent(serverTimeMillis: 1000, silenceMillis: 90000, busyMillis: 1500), as: UTF8.self)
+            == "event: probe-start\ndata: {\"server_time_ms\": 1000, \"silence_ms\": 90000, \"busy_ms\": 1500}\n\n")
         #expect(String(decoding: ProbeResponse.endEvent(serverTimeMillis: 91000, silentMillis: 90001), as: UTF8.self)
             == "event: probe-end\ndata: {\"server_time_ms\": 91000, \"silent_ms\": 90001}\n\n")
     }

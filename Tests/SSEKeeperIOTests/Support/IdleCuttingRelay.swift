@@ -2,7 +2,8 @@ import Foundation
 import Glibc
 
 /// A test intermediary on 127.0.0.1 that relays TCP connections to a target port and, like a load balancer,
-/// NAT or proxy, does something to a connection once it has been idle (no byte either way) for `idleTimeout`.
+/// NAT or proxy, does something to a connection once it has been idle (no byte either way) for `idleTimeout` —
+/// or, in `.finAtAge`, once it is that old whatever the traffic.
 /// One thread per connection, `poll` with a short timeout so `stop()` ends every thread promptly.
 final class IdleCuttingRelay: @unchecked Sendable {
     enum Mode: Sendable {
@@ -15,6 +16,9 @@ final class IdleCuttingRelay: @unchecked Sendable {
         /// Buffer the whole response; when it ends, send it. When the connection goes idle first, answer
         /// this status instead and close (a buffering proxy's gateway timeout).
         case bufferedError(status: Int)
+        /// Close both sides once the connection is `idleTimeout` old, busy or not: a limit on a request's total
+        /// time (Envoy's route timeout), which no heartbeat defeats.
+        case finAtAge
     }
 
     let port: UInt16
@@ -62,6 +66,7 @@ final class IdleCuttingRelay: @unchecked Sendable {
             return
         }
         let upstreamFD = upstream.fd
+        let openedAt = Date()
         var lastActivity = Date()
         var buffered: [UInt8] = []
         var dropped = false
@@ -75,9 +80,15 @@ final class IdleCuttingRelay: @unchecked Sendable {
                 usleep(50_000)
                 continue
             }
+            if case .finAtAge = mode {
+                // Only the age counts: the wait below and the cut use it in place of the idle time.
+                lastActivity = openedAt
+            }
             let idle = Date().timeIntervalSince(lastActivity)
             if idle >= idleTimeout {
                 switch mode {
+                case .finAtAge:
+                    shutdown(client, Int32(SHUT_RDWR))
                 case .fin:
                     shutdown(client, Int32(SHUT_RDWR))
                 case .rst:
