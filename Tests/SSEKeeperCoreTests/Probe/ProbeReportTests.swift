@@ -127,6 +127,17 @@ struct ProbeReportTests {
         }
     }
 
+    @Test func theRecommendedLinesForALifetimeLimit_areAValidConfig() throws {
+        let recommendation = ProbeRecommendation(for: Self.lifetime, probedUpTo: .seconds(900))
+        let text = "listen 8080;\nupstream a { server 127.0.0.1:1; }\nroute / { upstream a; }\n"
+            + recommendation.configLines.joined(separator: "\n")
+        let config = try ConfigParser.parse(text, fileName: "t")
+        #expect(config.defaults.streamMaxDuration == recommendation.streamMaxDuration)
+        #expect(config.defaults.streamMaxDuration != nil)
+        #expect(config.defaults.clientResumeWindow == recommendation.clientResumeWindow)
+        #expect(config.defaults.clientResumeWindow != nil)
+    }
+
     @Test func progressLines_sayWhatHappened() {
         #expect(ProbeReport.line(for: .opened(round: 0, silences: [.seconds(1)])) == "opened 1 stream with silences: 1s")
         #expect(ProbeReport.line(for: .opened(round: 2, silences: [.milliseconds(2250), .milliseconds(2667)]))
