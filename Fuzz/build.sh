@@ -23,8 +23,8 @@ jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 rm -rf "$out/src"
 mkdir -p "$out/src"
 cp -R "$root/Sources/SSEKeeperCore" "$out/src/SSEKeeperCore"
-# The sse_tracker target checks the tracker against the test suite's WHATWG client model: one model, compiled
-# into both (it imports nothing).
+# The sse_tracker and ride_through targets check streams against the test suite's WHATWG client model: one
+# model, compiled into each (it imports nothing).
 spec_parser="$root/Tests/SSEKeeperCoreTests/SSE/SpecEventStreamParser.swift"
 [ -f "$spec_parser" ] || { echo "build.sh: no $spec_parser" >&2; exit 2; }
 cp "$spec_parser" "$out/src/SpecEventStreamParser.swift"
@@ -46,7 +46,7 @@ build_one() {
     [ -f "$source" ] || { echo "build.sh: no target $source" >&2; touch "$out/logs/$name.failed"; return 1; }
     rm -f "$out/$name" "$out/logs/$name.failed"
     local extra=()
-    [ "$name" = sse_tracker ] && extra=("$out/src/SpecEventStreamParser.swift")
+    case "$name" in sse_tracker|ride_through) extra=("$out/src/SpecEventStreamParser.swift") ;; esac
     # -use-ld=lld: gold warns about every ASan helper symbol. Each target gets its own module cache dir so
     # parallel builds do not race on it.
     if "$swiftc" -sanitize=fuzzer,address -parse-as-library "$opt" -g \

@@ -317,6 +317,82 @@ def sse():
     return seeds
 
 
+def ride_through():
+    """Byte 0 flags (bits 0-1 upstream framing, bit 2 assembler, bit 3 heartbeat events, bit 4 sse_retry, bit 5
+    chunked client, bits 6-7 the opening Last-Event-ID), byte 1 sizes (bits 0-2 buffer 64 << n, bits 3-5 assembler
+    limit 16 << n, bits 6-7 chunk size), byte 2 the number of operations that follow, then the backend's bytes (see
+    Fuzz/Targets/ride_through.swift)."""
+    CLOSE, CHUNKED, RAW, LENGTH = 0, 1, 2, 3
+    ASSEMBLER, HB_EVENT, RETRY, CLIENT_CHUNKED, CARRIED_42, CARRIED_OTHER = 4, 8, 16, 32, 64, 128
+    HB, LEAVE = 0x80, 0xA0
+
+    def read(n):
+        return n if n < 64 else 0x40 | min(n // 64, 63)
+
+    def evict(sixteenths):
+        return 0xB0 | sixteenths
+
+    def back(where=0, chunked=False):
+        # where: 0 real, 1 oldest, 2 oldest - 1, 3 newest, 4 newest + 1, 5 max, 6 zero, 7 middle, 8-15 oldest + n
+        return 0xC0 | where | (0x20 if chunked else 0)
+
+    def sizes(buffer_shift=4, assembler_shift=4, chunk=1):
+        return buffer_shift | assembler_shift << 3 | chunk << 6
+
+    events = "data: a\n\ndata: b\nid: 7\n\nevent: up\ndata: c\n\n"
+    many = "".join("data: event %d\n\n" % i for i in range(40))
+    streams = [
+        ("close delimited", CLOSE, sizes(), [], events),
+        ("chunked by target", CHUNKED | CLIENT_CHUNKED, sizes(chunk=1), [read(5), read(9), HB], events),
+        ("chunked one byte chunks", CHUNKED, sizes(chunk=0), [read(3), read(3)], events),
+        ("raw chunked", RAW | CLIENT_CHUNKED, sizes(), [read(12)], "9\r\ndata: a\n\n\r\n0\r\n\r\n"),
+        ("raw chunked broken", RAW, sizes(), [], "9\r\ndata: a\n\nX\r\n0\r\n\r\n"),
+        ("raw chunked trailing", RAW, sizes(), [], "3\r\n:\n\n\r\n0\r\n\r\ndata: after\n\n"),
+        ("content length", LENGTH | CLIENT_CHUNKED, sizes(), [read(4), HB], events),
+        ("crlf", CLOSE, sizes(), [read(11), read(1)], "data: a\r\nid: 1\r\n\r\ndata: b\r\n\r\n"),
+        ("cr line ends", CLOSE, sizes(), [read(8), HB], "data: a\rid: x\r\rdata: b\r\r"),
+        ("bom", CLOSE | CLIENT_CHUNKED, sizes(), [], "\xef\xbb\xbfdata: a\n\n"),
+        ("bom split", CLOSE, sizes(), [read(1), HB, read(1), read(1)], "\xef\xbb\xbfdata: a\n\n"),
+        ("bom leading line", CLOSE, sizes(), [], "data: a\n\n\xef\xbb\xbfdata: b\n\ndata: c\n\n"),
+        ("huge event small buffer", CLOSE, sizes(0), [read(100), LEAVE, back(), read(64)],
+         "data: a\n\ndata: " + "x" * 3000 + "\n\ndata: b\n\n"),
+        ("huge event big buffer", CHUNKED | CLIENT_CHUNKED, sizes(7, chunk=3), [read(640), LEAVE, back(1)],
+         "data: " + "y" * 7000 + "\n\ndata: z\n\n"),
+        ("ids with dots", CLOSE, sizes(), [], "id: a.b..c.\ndata: 1\n\nid: sk1.x.2\ndata: 2\n\n"),
+        ("empty ids", CLOSE, sizes(), [read(20), LEAVE, back()], "id\ndata: 1\n\nid:\ndata: 2\n\nid: \ndata: 3\n\n"),
+        ("id with nul", CLOSE, sizes(), [], "id: 5\ndata: 1\n\nid: a\x00b\ndata: 2\n\n"),
+        ("stamped looking id", CLOSE, sizes(), [],
+         "id: sk1.AAECAwQFBgcICQoLDA0ODw.99\ndata: x\n\nid: sk1.AAECAwQFBgcICQoLDA0ODw.1\n\ndata: y\n\n"),
+        ("long backend id", CLOSE, sizes(5), [], "id: " + "i" * 1100 + "\ndata: 1\n\nid: ok\ndata: 2\n\n"),
+        ("utf8 backend id", CLOSE, sizes(), [], "id: caf\xc3\xa9 \xff\ndata: 1\n\n"),
+        ("retry only events", CLOSE | RETRY, sizes(), [read(14), LEAVE, back()],
+         "retry: 10\n\ndata: x\n\nretry: 20\nevent: e\n\ndata: y\n\n"),
+        ("event without data", CLOSE | CARRIED_42, sizes(), [read(10), HB], "event: x\n\nid: 3\n\ndata: y\n\n"),
+        ("comments", CLOSE | HB_EVENT, sizes(), [read(9), HB, read(20), HB], ": hi\n\ndata: a\n: mid\n\n:bye\n"),
+        ("leave and come back", CLOSE, sizes(), [read(20), LEAVE, read(30), back(0, True), read(10)], many),
+        ("come back too old", CLOSE, sizes(1), [LEAVE, read(63), read(63), back(2)], many),
+        ("come back in the future", CLOSE, sizes(), [read(30), LEAVE, back(4), back(3)], many),
+        ("come back at max", CLOSE, sizes(), [read(30), back(5), back(6)], many),
+        ("away until full", CHUNKED | CLIENT_CHUNKED, sizes(0), [LEAVE] + [read(32)] * 12 + [back(1, True)], many),
+        ("memory cap", CLOSE, sizes(3), [read(63), LEAVE, read(63), evict(8), back(1), evict(0), back(7)], many),
+        ("heartbeat events carried", CLOSE | HB_EVENT | CARRIED_42, sizes(), [HB, read(3), HB, read(20), HB, LEAVE,
+                                                                          back(3), HB], events),
+        ("carried other stream", CLOSE | HB_EVENT | CARRIED_OTHER | RETRY, sizes(), [HB, read(12), HB], "retry: 5\n\n" + events),
+        ("assembler partial event", CLOSE | ASSEMBLER, sizes(4, 2), [read(9), LEAVE, read(5), back(0, True)], events),
+        ("assembler overflow", CLOSE | ASSEMBLER | CLIENT_CHUNKED, sizes(6, 0), [read(20), HB, LEAVE, back()],
+         "data: " + "o" * 100 + "\n\n" + events),
+        ("leave mid pass-through", CLOSE, sizes(0), [read(40), LEAVE, back(), read(63), back()],
+         "data: " + "p" * 200 + "\n\ndata: q\n\n"),
+        ("alternating clients", CLOSE, sizes(2), [read(40), back(1, True), read(40), back(7), LEAVE, read(40),
+                                                   back(8, True), back(9)], many),
+        ("empty stream", CLOSE | RETRY, sizes(), [HB, LEAVE, back(6)], ""),
+    ]
+    seeds = []
+    for name, flags, size, operations, text in streams:
+        seeds.append((name, bytes([flags, size, len(operations)] + operations) + b(text)))
+    return seeds
+
+
 def configs():
     seeds = []
     with open(os.path.join(ROOT, "proxy.conf.example"), "rb") as handle:
@@ -455,6 +531,7 @@ if __name__ == "__main__":
     write("sse_tracker", sse())
     write("config", configs())
     write("stamped_id", stamped_ids())
+    write("ride_through", ride_through())
     write_dictionary("request_head", HTTP_TOKENS)
     write_dictionary("response_head", HTTP_TOKENS + STATUS_TOKENS)
     write_dictionary("builders", HTTP_TOKENS + STATUS_TOKENS)
@@ -463,3 +540,4 @@ if __name__ == "__main__":
     write_dictionary("sse_tracker", SSE_TOKENS)
     write_dictionary("config", CONFIG_TOKENS)
     write_dictionary("stamped_id", STAMPED_ID_TOKENS)
+    write_dictionary("ride_through", SSE_TOKENS + ["sk1.AAECAwQFBgcICQoLDA0ODw.", "\r\n0\r\n\r\n", "data: x\n\n"])

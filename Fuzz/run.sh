@@ -44,6 +44,7 @@ max_len() {
         request_body) echo 20480 ;;
         config) echo 16384 ;;
         sse_tracker) echo 8192 ;;
+        ride_through) echo 16384 ;;
         *) echo 4096 ;;
     esac
 }
