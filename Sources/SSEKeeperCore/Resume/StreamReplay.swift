@@ -7,8 +7,10 @@
 ///
 /// While a client is attached the ring keeps the most recent events within `client_resume_buffer`; while none is
 /// (`clientAttached = false`) it evicts nothing and the shell stops reading the upstream once `isFull` (see
-/// `ReplayRing`). Memory: the ring's bytes (up to about the budget plus one upstream read and one event's `id:`
-/// line) and the stamper's held event (at most the budget).
+/// `ReplayRing`). Memory while detached: the ring holds at most what it held before the last read, plus that read's
+/// events (each with its `id:` line, at most 1,077 bytes each) and the event the stamper was holding (at most the
+/// budget) — bounded, and checked exactly by `Fuzz/Targets/ride_through.swift`; plus the stamper's held event (at most
+/// the budget).
 public struct StreamReplay: Sendable {
     /// Gives ids and holds the event being read.
     public private(set) var stamper: EventIDStamper
