@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <linux/tcp.h>
 #include <linux/sockios.h>
+#include <sched.h>
 
 int ssk_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -58,4 +59,11 @@ int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding, int64_t
         *peer_window = info.tcpi_snd_wnd;  // Linux 5.4+
     }
     return 0;
+}
+
+int ssk_affinity_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+    return CPU_COUNT(&set);
 }

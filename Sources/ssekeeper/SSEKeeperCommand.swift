@@ -138,7 +138,7 @@ enum SSEKeeperCommand {
         let logger = Logger()
         let server: ProxyServer
         do {
-            server = try ProxyServer(config: config, logger: logger)
+            server = try ProxyServer(config: config, logger: logger, loopCount: ProxyServer.loopCount(for: config))
         } catch {
             printError("ssekeeper: \(error)")
             exit(1)

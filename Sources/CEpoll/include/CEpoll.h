@@ -47,4 +47,8 @@ int ssk_eventfd(void);
 /// fields, hence C.
 int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding, int64_t *peer_window);
 
+/// The number of CPUs in the calling thread's affinity mask (`sched_getaffinity`, `CPU_COUNT`), which `taskset`,
+/// systemd's `CPUAffinity=` and a cgroup cpuset restrict; -1 with errno set when it cannot be read.
+int ssk_affinity_cpu_count(void);
+
 #endif

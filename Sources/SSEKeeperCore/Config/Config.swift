@@ -290,6 +290,9 @@ public struct Limits: Sendable, Equatable {
     /// The bytes all client ride-through buffers may hold together; at the cap the oldest detached streams are ended
     /// first (`client_resume_memory`, default 256m; at least 1m, and never below a route's `client_resume_buffer`).
     public var clientResumeMemory: Int = 256 * 1024 * 1024
+    /// How many event loops serve connections (`event_loops`, default `auto`: one per CPU the process may run on).
+    /// Read at start; a reload keeps the loops it has.
+    public var eventLoops: EventLoopCount = .auto
 
     public init() {}
 }

@@ -135,6 +135,14 @@ extension ConfigDirective {
                 builder.limits.maxConnections = value
             }
         },
+        .value("event_loops", "auto|COUNT", in: [.main], default: "auto",
+               "Event loops serving connections; auto: one per CPU the process may run on. Read at start.") { builder, argument in
+            if argument.text == "auto" {
+                builder.limits.eventLoops = .auto
+            } else if let value = builder.count(argument, in: 1...EventLoopCount.maximum, alternative: ", or auto") {
+                builder.limits.eventLoops = .count(value)
+            }
+        },
         .value("max_header_size", "SIZE", in: [.main], default: "16k",
                "The largest request or response head.") { builder, argument in
             if let value = builder.size(argument, in: ConfigBuilder.maxHeaderBytesRange) {
