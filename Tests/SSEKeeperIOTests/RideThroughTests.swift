@@ -60,8 +60,9 @@ struct RideThroughTests {
     }
 
     /// Opens a stream and reads its first stamped event whole; returns the text so far and that event's id.
-    static func openUntilID(_ proxy: ProxyHarness, headers: String = "", body: String? = nil) throws -> (TestSocket, String, String) {
-        let (client, seen) = try open(proxy, headers: headers, body: body, until: "id: sk1.")
+    static func openUntilID(_ proxy: ProxyHarness, path: String = "/events", headers: String = "",
+                            body: String? = nil) throws -> (TestSocket, String, String) {
+        let (client, seen) = try open(proxy, path: path, headers: headers, body: body, until: "id: sk1.")
         var all = Array(seen.utf8)
         let start = all.firstRange(of: Array("id: sk1.".utf8))!.lowerBound
         while all[start...].firstRange(of: Array("\n\n".utf8)) == nil {
@@ -77,7 +78,7 @@ struct RideThroughTests {
         let backend = try PacedBackend(["id: a\ndata: one\n\n", "data: two\n\n", "id: c\ndata: three\n\n", "data: four\n\n"])
         let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Self.settings())
         backend.step()
-        let (first, seen, id) = try Self.openUntilID(proxy)
+        let (first, _, id) = try Self.openUntilID(proxy)
         #expect(id.hasPrefix("sk1.") && id.hasSuffix(".1.a"), "the event carries ssekeeper's id with the backend's: \(id)")
         first.close()
         #expect(proxy.waitForLogLine(containing: ["client_detached"]) != nil, "the stream was kept when the client left")
@@ -165,7 +166,7 @@ struct RideThroughTests {
         let backend = try PacedBackend(["data: one\n\n", "data: two\n\n"])
         let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Self.settings())
         backend.step()
-        let (first, seen, id) = try Self.openUntilID(proxy)
+        let (first, _, id) = try Self.openUntilID(proxy)
         // The first connection is still open (a client that vanished without a word looks like this).
         let (second, _) = try Self.open(proxy, headers: "Last-Event-ID: \(id)\r\n", until: "\r\n\r\n")
         #expect(try first.secondsUntilClosed() < 2, "one client per stream: the first is closed")
@@ -179,7 +180,7 @@ struct RideThroughTests {
         let backend = try PacedBackend(["data: one\n\n", "data: two\n\n", "data: other\n\n"])
         let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Self.settings())
         backend.step()
-        let (first, seen, id) = try Self.openUntilID(proxy, body: "{\"task\":1}")
+        let (first, _, id) = try Self.openUntilID(proxy, body: "{\"task\":1}")
         first.close()
         _ = proxy.waitForLogLine(containing: ["client_detached"])
         backend.step()
@@ -200,7 +201,7 @@ struct RideThroughTests {
         let backend = try PacedBackend(["data: one\n\n", "data: last\n\n"], head: sseResponseHead(chunked: false), endAfter: true)
         let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Self.settings())
         backend.step()
-        let (first, seen, id) = try Self.openUntilID(proxy)
+        let (first, _, id) = try Self.openUntilID(proxy)
         first.close()
         _ = proxy.waitForLogLine(containing: ["client_detached"])
         backend.step()  // the last event, then the backend closes

@@ -48,6 +48,8 @@ public enum MetricsExposition {
         }
         writer.family("ssekeeper_accept_backoffs_total", type: .counter, help: "Times accepting paused for 100ms because the process ran out of descriptors (EMFILE/ENFILE).")
         writer.sample(snapshot.process.acceptBackoffs)
+        writer.family("ssekeeper_connections_handed_over_total", type: .counter, help: "Client connections handed to another event loop: ride-through reconnects accepted on one loop whose stream runs on another.")
+        writer.sample(snapshot.process.connectionsHandedOver)
 
         let labels = snapshot.routes.keys.sorted()
         let routed = labels.filter { $0 != MetricsSnapshot.unroutedLabel }

@@ -6,6 +6,9 @@ public struct ProcessCounters: Sendable, Equatable {
     public var acceptBackoffs: UInt64 = 0
     /// Client connections accepted.
     public var connectionsAccepted: UInt64 = 0
+    /// Client connections handed to another loop: a ride-through reconnect accepted on one loop whose stream runs
+    /// on another (counted on the loop that handed it over).
+    public var connectionsHandedOver: UInt64 = 0
 
     public init() {}
 
@@ -19,6 +22,7 @@ public struct ProcessCounters: Sendable, Equatable {
         for index in rejected.indices { rejected[index] &+= other.rejected[index] }
         acceptBackoffs &+= other.acceptBackoffs
         connectionsAccepted &+= other.connectionsAccepted
+        connectionsHandedOver &+= other.connectionsHandedOver
     }
 
     /// A copy sharing no array storage with `self`.

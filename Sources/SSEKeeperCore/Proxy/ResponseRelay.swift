@@ -345,8 +345,12 @@ public struct ResponseRelay: Sendable {
 extension ResponseRelay {
     /// Whether this stream stamps its events and keeps them for a client that comes back.
     public var ridesThrough: Bool { replayBox != nil }
-    /// The stream's replay state (ids, the ring), on a ridden-through stream.
+    /// The stream's replay state (ids, the ring), on a ridden-through stream (a copy: use the two below per event).
     public var replay: StreamReplay? { replayBox?.replay }
+    /// The bytes held for replay, on a ridden-through stream (read in place).
+    public var replayHeldBytes: Int? { replayBox?.replay.heldBytes }
+    /// Whether the replay buffer is full (`StreamReplay.isFull`); false on other streams.
+    public var replayIsFull: Bool { replayBox?.replay.isFull ?? false }
 
     /// Whether a client is attached (see `StreamReplay.clientAttached`); no effect on other streams.
     public mutating func setClientAttached(_ attached: Bool) {

@@ -3,18 +3,22 @@ import Dispatch
 import Glibc
 import SSEKeeperCore
 
-/// One listening socket. Accepts on its own loop's queue and hands each connection to a loop of the group.
+/// One listening socket of a `Listener`. Accepts on its own loop's queue and either serves each connection on that
+/// loop (`servesLocally`: one acceptor per loop, the kernel spreading connections over them with `SO_REUSEPORT`) or
+/// hands it to the next loop of the group, round-robin (one acceptor for all loops).
 ///
-/// The socket is registered level-triggered with the accept loop's poller, so a connection accepted there is read
-/// in the same batch (no hop through another queue when there is one loop).
+/// The socket is registered level-triggered with the accept loop's poller, so a connection accepted there and
+/// served there is read in the same batch (no hop through another queue).
 ///
 /// Confinement: every method runs on `acceptLoop.queue`. When descriptors run out (EMFILE/ENFILE) it logs,
 /// stops accepting for `acceptBackoffNanos`, and resumes: open streams keep flowing meanwhile.
-final class Listener: @unchecked Sendable, PollTarget, DeadlineTarget {
+final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
     let fd: Int32
     let address: SocketAddress
-    private let acceptLoop: EventLoop
+    let acceptLoop: EventLoop
     private let group: EventLoopGroup
+    /// Whether connections accepted here are served on `acceptLoop` (one acceptor per loop).
+    private let servesLocally: Bool
     private let runtime: ProxyRuntime
     /// Takes each accepted descriptor instead of an `HTTP1Connection` (the admin endpoint); nil for a proxy listener.
     private let onAccept: ((Int32) -> Void)?
@@ -27,12 +31,13 @@ final class Listener: @unchecked Sendable, PollTarget, DeadlineTarget {
     /// Connections accepted per wake-up at most, so one busy listener cannot starve its loop.
     static let acceptBatch = 128
 
-    init(address: SocketAddress, group: EventLoopGroup, runtime: ProxyRuntime,
-         onAccept: ((Int32) -> Void)? = nil) throws(SocketError) {
+    init(address: SocketAddress, group: EventLoopGroup, acceptLoop: EventLoop, servesLocally: Bool,
+         runtime: ProxyRuntime, onAccept: ((Int32) -> Void)? = nil) throws(SocketError) {
         fd = try Socket.listen(on: address)
         self.address = SocketAddress.local(of: fd) ?? address
         self.group = group
-        self.acceptLoop = group.loops[0]
+        self.acceptLoop = acceptLoop
+        self.servesLocally = servesLocally
         self.runtime = runtime
         self.onAccept = onAccept
     }
@@ -109,7 +114,7 @@ final class Listener: @unchecked Sendable, PollTarget, DeadlineTarget {
             runtime.logger.warn("refused a connection on \(address): \(refusal.message)")
             return
         }
-        let loop = group.nextLoop()
+        let loop = servesLocally ? acceptLoop : group.nextLoop()
         let runtime = self.runtime
         if loop === acceptLoop {
             HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime).start()

@@ -249,6 +249,16 @@ final class SocketChannel: PollTarget {
         }
     }
 
+    /// Gives the socket up without closing it, to be served by another loop: unregistered from this loop's poller,
+    /// and this channel closed. Nil (and nothing changes) while bytes are queued or a connect is in progress.
+    func releaseDescriptor() -> Int32? {
+        guard !isClosed, pending.isEmpty, !connecting else { return nil }
+        isClosed = true
+        handler = nil
+        if started { loop.poller.unregister(fd: fd) }
+        return fd
+    }
+
     /// Tears the socket down now: `shutdown(SHUT_RDWR)` so the peer sees it at once, then closes it.
     func abort() {
         guard !isClosed else { return }

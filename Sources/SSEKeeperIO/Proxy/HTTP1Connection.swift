@@ -31,19 +31,30 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     /// Whether `client_ack_timeout` is held off because the client closed its receive window (see
     /// `clientReadingPaused`).
     private var ackTimeoutHeldOff = false
+    /// Bytes read on another loop before the connection was handed here (`handOverToStreamLoop`): served first.
+    private var handedBytes: [UInt8] = []
 
     private var scheduledDeadline: UInt64 = .max
 
     var limits: Limits { context.config.limits }
 
     /// `peer` is the client's address; the runtime has admitted the connection under `peer?.host`.
-    init(fd: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime) {
+    convenience init(fd: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime) {
+        self.init(fd: fd, clientHost: peer?.host ?? "unknown", clientAddress: peer?.description ?? "unknown",
+                  loop: loop, runtime: runtime)
+    }
+
+    /// A connection handed over from another loop (`handOverToStreamLoop`), with the bytes read there: it was
+    /// admitted there, and releases its admission at its end like any other.
+    init(fd: Int32, clientHost: String, clientAddress: String, loop: EventLoop, runtime: ProxyRuntime,
+         handedBytes: [UInt8] = []) {
         self.runtime = runtime
         self.context = runtime.context
         self.loop = loop
         client = SocketChannel(fd: fd, loop: loop)
-        clientHost = peer?.host ?? "unknown"
-        clientAddress = peer?.description ?? "unknown"
+        self.clientHost = clientHost
+        self.clientAddress = clientAddress
+        self.handedBytes = handedBytes
         headParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
         machine = HTTP1ConnectionMachine(now: EventLoop.now(), timeouts: Self.timeouts(context.config.limits))
         // Accepted from the listener's queue after the drain began: it closes without lingering like the rest.
@@ -62,6 +73,11 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         client.handler = self
         client.start()
         updateDeadline()
+        if !handedBytes.isEmpty {
+            let bytes = handedBytes
+            handedBytes = []
+            bytes.withUnsafeBytes { clientBytes($0) }
+        }
     }
 
     // MARK: Deadlines
@@ -187,11 +203,40 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
                 return
             }
             guard case .complete(let head, let consumed) = result else { return }
+            if let target = streamLoop(for: head), target !== loop, handOverToStreamLoop(target) { return }
             inbound.removeFirst(consumed)
             headParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
             machine.headParsed()
             startRequest(head)
         }
+    }
+
+    /// With several loops: the loop holding the ridden-through stream a reconnect names, when it may be another.
+    private func streamLoop(for head: RequestHead) -> EventLoop? {
+        guard runtime.rideThroughLoops.isEnabled, head.headers.contains("Last-Event-ID"),
+              let route = context.router.route(forPath: head.path), route.settings.clientResumeWindow != nil,
+              let stamped = RideThroughReconnect.stampedID(in: head) else { return nil }
+        return runtime.rideThroughLoops.loop(for: stamped.token)
+    }
+
+    /// Hands this connection, between requests, to `target` (where the stream its request names runs): the socket
+    /// and the bytes read so far (the request's head and whatever followed) move, and the new connection there
+    /// serves them from the start. False when the socket cannot move now (bytes still queued for the client).
+    private func handOverToStreamLoop(_ target: EventLoop) -> Bool {
+        guard stream == nil, probe == nil, let fd = client.releaseDescriptor() else { return false }
+        let bytes = inbound
+        inbound = []
+        machine.finish()
+        loop.sessions[ObjectIdentifier(self)] = nil
+        loop.metrics.process.connectionsHandedOver &+= 1
+        let runtime = self.runtime
+        let host = clientHost
+        let address = clientAddress
+        target.queue.async {
+            HTTP1Connection(fd: fd, clientHost: host, clientAddress: address, loop: target, runtime: runtime,
+                            handedBytes: bytes).start()
+        }
+        return true
     }
 
     /// Routes a parsed request: the probe, an error answered here, or a new stream to the upstream.

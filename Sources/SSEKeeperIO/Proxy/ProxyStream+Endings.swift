@@ -211,7 +211,7 @@ extension ProxyStream {
             heartbeatsSkipped: relay?.heartbeatsSkipped ?? 0,
             clientBytesWaiting: progress?.outstandingBytes, clientLastAcceptedNanos: lastAccepted,
             detachedNanos: isDetachedForRideThrough ? now &- detachedSince : nil,
-            replayBufferBytes: relay?.replay?.heldBytes)
+            replayBufferBytes: relay?.replayHeldBytes)
     }
 }
 

@@ -1,4 +1,5 @@
 import SSEKeeperCore
+import Synchronization
 
 /// Client ride-through (`client_resume_window`, issue 15): when the client of an SSE stream goes away, the stream
 /// keeps its upstream connection for the window and keeps reading it into its replay buffer (`StreamReplay`, in the
@@ -32,6 +33,7 @@ extension ProxyStream {
         ride.upstreamFraming = framing
         ride.attachedAt = startedAt
         loop.rideThrough.add(self, token: token)
+        runtime.rideThroughLoops.add(token, on: loop)
         return ResponseRelay.RideThroughOptions(token: token.textBytes, bufferBytes: route.settings.clientResumeBuffer)
     }
 
@@ -64,7 +66,7 @@ extension ProxyStream {
         metrics.counters.resumeWindowsOpened &+= 1
         metrics.counters.detachedStreams += 1
         // A stream paused for a slow client reads on into its ring (unless the ring is full already).
-        if relay?.replay?.isFull != true { upstream?.resumeReading() }
+        if relay?.replayIsFull != true { upstream?.resumeReading() }
         if isRelaying { scheduleRelayingDeadline() } else { updateResumeDeadline() }
         return true
     }
@@ -72,29 +74,31 @@ extension ProxyStream {
     /// After each relayed read: the replay buffer's bytes are counted, `client_resume_memory` is enforced, and a
     /// detached stream whose ring is full stops reading its upstream.
     func noteReplayBufferChanged() {
-        guard let ride, let held = relay?.replay?.heldBytes else { return }
+        guard let ride, let held = relay?.replayHeldBytes else { return }
         let delta = held - ride.countedBytes
+        var total = 0
         if delta != 0 {
             ride.countedBytes = held
-            loop.rideThrough.heldBytes += delta
+            total = runtime.rideThroughHeldBytes.add(delta, ordering: .relaxed).newValue
             metrics.counters.resumeBufferBytes += delta
         }
-        if delta > 0, loop.rideThrough.heldBytes > limits.clientResumeMemory { enforceResumeMemory() }
-        if client == nil, !isEnded, relay?.replay?.isFull == true { upstream?.pauseReading() }
+        if delta > 0, total > limits.clientResumeMemory { enforceResumeMemory() }
+        if client == nil, !isEnded, relay?.replayIsFull == true { upstream?.pauseReading() }
     }
 
-    /// `client_resume_memory` is passed: the streams detached longest end first; if attached streams alone pass
-    /// it, this stream's ring keeps less (its client can then be given fewer missed events).
+    /// `client_resume_memory` is passed (by the process): the streams of this loop detached longest end first; if
+    /// attached streams alone pass it, this stream's ring keeps less (its client can then be given fewer missed
+    /// events). Each loop ends only its own streams, so with several loops "oldest first" is per loop.
     private func enforceResumeMemory() {
-        let registry = loop.rideThrough
         let cap = limits.clientResumeMemory
-        for stream in registry.detachedOldestFirst where registry.heldBytes > cap {
+        var total: Int { runtime.rideThroughHeldBytes.load(ordering: .relaxed) }
+        for stream in loop.rideThrough.detachedOldestFirst where total > cap {
             stream.endDetached(.resumeEvicted, reason: "client_resume_memory \(ConfigValue.formatSize(cap)) reached; "
                 + "the stream kept longest without a client is ended first")
             stream.metrics.counters.resumeEvicted &+= 1
         }
-        guard registry.heldBytes > cap, !isEnded, let ride else { return }
-        relay?.evictReplay(downTo: max(0, ride.countedBytes - (registry.heldBytes - cap)))
+        guard total > cap, !isEnded, let ride else { return }
+        relay?.evictReplay(downTo: max(0, ride.countedBytes - (total - cap)))
         noteReplayBufferChanged()
     }
 
@@ -133,7 +137,8 @@ extension ProxyStream {
     func releaseRideThrough() {
         guard let ride, let token = ride.token else { return }
         loop.rideThrough.remove(token)
-        loop.rideThrough.heldBytes -= ride.countedBytes
+        runtime.rideThroughLoops.remove(token)
+        runtime.rideThroughHeldBytes.subtract(ride.countedBytes, ordering: .relaxed)
         metrics.counters.resumeBufferBytes -= ride.countedBytes
         ride.countedBytes = 0
         if ride.detachedAt != 0 {

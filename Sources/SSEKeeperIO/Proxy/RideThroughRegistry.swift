@@ -1,15 +1,13 @@
 import SSEKeeperCore
 
 /// The ridden-through streams of one event loop (`client_resume_window`), by token: a reconnect carrying a stamped
-/// id finds its stream here, and `client_resume_memory` is enforced over their replay buffers.
+/// id finds its stream here (one accepted on another loop is handed here first: `RideThroughDirectory`), and
+/// `client_resume_memory` ends this loop's longest-detached streams first.
 ///
-/// Confinement: one per loop, used on the loop's queue only. A reconnect that reaches another loop does not find
-/// the stream (it becomes a new request); the product runs one loop today.
+/// Confinement: one per loop, used on the loop's queue only.
 final class RideThroughRegistry {
     /// Every stream that rides through and has not ended, attached or not.
     private(set) var streams: [StreamToken: ProxyStream] = [:]
-    /// The bytes held in the replay buffers of `streams`.
-    var heldBytes = 0
 
     func add(_ stream: ProxyStream, token: StreamToken) {
         streams[token] = stream

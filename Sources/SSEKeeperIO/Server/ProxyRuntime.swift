@@ -13,12 +13,18 @@ final class ProxyRuntime: Sendable {
     /// Set once draining starts: no new connections, every open one is ending.
     let draining = Atomic<Bool>(false)
 
+    /// Which loop holds each ridden-through stream (several loops only).
+    let rideThroughLoops: RideThroughDirectory
+    /// The bytes held in all ride-through replay buffers of the process, for `client_resume_memory`.
+    let rideThroughHeldBytes = Atomic<Int>(0)
+
     private let current: Mutex<ProxyContext>
     private let connectionsPerHost = Mutex<[String: Int]>([:])
 
-    init(context: ProxyContext) {
+    init(context: ProxyContext, loopCount: Int = 1) {
         logger = context.logger
         current = Mutex(context)
+        rideThroughLoops = RideThroughDirectory(loopCount: loopCount)
     }
 
     /// The configuration new requests use.

@@ -1,3 +1,4 @@
+import CEpoll
 import Dispatch
 import Glibc
 import SSEKeeperCore
@@ -27,7 +28,7 @@ public final class ProxyServer: @unchecked Sendable {
     public init(config: Config, logger: Logger = Logger(), loopCount: Int = 1) throws(SocketError) {
         self.logger = logger
         self.group = EventLoopGroup(count: loopCount)
-        self.runtime = ProxyRuntime(context: try ProxyContext(config: config, logger: logger))
+        self.runtime = ProxyRuntime(context: try ProxyContext(config: config, logger: logger), loopCount: loopCount)
     }
 
     /// The configuration new requests use.
@@ -54,10 +55,21 @@ public final class ProxyServer: @unchecked Sendable {
         opened.forEach { $0.listener.start() }
         admin?.start()
         let addresses = opened.map { $0.listener.address.description }
-        logger.info("ssekeeper listening on \(addresses.joined(separator: ", ")) (\(config.routes.count) route(s), \(config.upstreams.count) upstream(s))"
+        logger.info("ssekeeper listening on \(addresses.joined(separator: ", ")) (\(config.routes.count) route(s), \(config.upstreams.count) upstream(s), "
+            + "\(group.loops.count) event loop(s))"
             + (admin.map { "; admin endpoint on \($0.address)" } ?? ""))
         return addresses
     }
+
+    /// The number of event loops `config`'s `event_loops` asks for on this machine: `auto` counts the CPUs in the
+    /// process's affinity mask (1 when it cannot be read).
+    public static func loopCount(for config: Config) -> Int {
+        let cpus = Int(ssk_affinity_cpu_count())
+        return config.limits.eventLoops.resolved(availableCPUs: cpus > 0 ? cpus : 1)
+    }
+
+    /// How many event loops serve connections.
+    public var loopCount: Int { group.loops.count }
 
     /// The ports the listeners are bound to, in `config.listens` order (useful with port 0 in tests).
     public var boundPorts: [UInt16] { listeners.withLock { $0.map { $0.listener.address.port } } }
@@ -81,6 +93,10 @@ public final class ProxyServer: @unchecked Sendable {
     /// Throws, changing nothing, when the upstreams cannot be resolved or a new address cannot be bound.
     public func reload(config: Config) throws(SocketError) {
         let context = try ProxyContext(config: config, logger: logger)
+        if config.limits.eventLoops != self.config.limits.eventLoops {
+            logger.warn("event_loops changed to \(config.limits.eventLoops.text): it takes effect at the next start; "
+                + "keeping \(group.loops.count) loop(s)")
+        }
         try listeners.withLock { (current: inout [(listen: ListenAddress, listener: Listener)]) throws(SocketError) in
             let added = config.listens.filter { listen in !current.contains { $0.listen == listen } }
             let opened = try openListeners(added)

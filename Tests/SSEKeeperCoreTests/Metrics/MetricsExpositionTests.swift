@@ -51,6 +51,7 @@ struct MetricsExpositionTests {
         loopA.process.countRejection(.badRequest)
         loopB.process.countRejection(.maxConnections)
         loopB.process.acceptBackoffs &+= 1
+        loopB.process.connectionsHandedOver &+= 2
         loopA.process.connectionsAccepted &+= 5
         var snapshot = loopA.snapshot()
         snapshot.merge(loopB.snapshot())
@@ -68,6 +69,7 @@ struct MetricsExpositionTests {
         #expect(parsed.value("ssekeeper_rejected_requests_total", ["reason": "max_connections"]) == 1)
         #expect(parsed.value("ssekeeper_rejected_requests_total", ["reason": "too_large"]) == 0)
         #expect(parsed.value("ssekeeper_accept_backoffs_total") == 1)
+        #expect(parsed.value("ssekeeper_connections_handed_over_total") == 2)
         #expect(parsed.value("ssekeeper_active_requests", ["route": "/events"]) == 2)
         #expect(parsed.value("ssekeeper_open_streams", ["route": "/events"]) == 3)
         #expect(parsed.value("ssekeeper_requests_total", ["route": "/events", "code": "2xx"]) == 2)
@@ -103,7 +105,7 @@ struct MetricsExpositionTests {
 
     @Test func everyFamily_isDeclaredOnce_withHelp() throws {
         let parsed = try ExpositionChecker(MetricsExposition.render(Self.sampleSnapshot(), process: .init(openConnections: 0, draining: false)))
-        #expect(parsed.order.count == 33)
+        #expect(parsed.order.count == 34)
         for name in parsed.order {
             #expect(name.hasPrefix("ssekeeper_"))
             #expect(parsed.families[name]?.help?.isEmpty == false, "\(name) has no HELP")
