@@ -149,6 +149,30 @@ struct RideThroughInterplayTests {
         #expect(result.load() == 0, "the drain completes with nothing open")
     }
 
+    @Test func aReload_keepsDetachedStreams_andTheirClientsStillReattach() throws {
+        let release = DispatchSemaphore(value: 0)
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send(sseResponseHead(chunked: false))
+            try connection.send("data: one\n\n")
+            release.wait()
+            try connection.send("data: two\n\n")
+            _ = try? connection.secondsUntilClosed()
+        }
+        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: Ride.settings())
+        let (first, _, id) = try Ride.openUntilID(proxy)
+        first.close()
+        _ = proxy.waitForLogLine(containing: ["client_detached"])
+        // A reload with another heartbeat setting: the stream started with the old one and is kept.
+        var next = proxy.server.config
+        next.routes[0].settings.heartbeatFraction = 0.5
+        try proxy.server.reload(config: next)
+        release.signal()
+        let (second, back) = try Ride.open(proxy, headers: "Last-Event-ID: \(id)\r\n", until: "data: two\n")
+        second.close()
+        #expect(Self.dataValues(back) == ["two"])
+        #expect(upstream.connectionCount == 1)
+    }
+
     @Test func streamsPage_listsADetachedStream_withItsBuffer() throws {
         let upstream = try TestUpstream { connection, _, _ in
             try connection.send(sseResponseHead(chunked: false))
