@@ -194,6 +194,22 @@ def wait_listening(port, proc, what, timeout=10.0):
     raise Broken("%s does not listen on 127.0.0.1:%d after %g s" % (what, port, timeout))
 
 
+def parse_cpus(text):
+    """`0-3,8` -> {0, 1, 2, 3, 8} (taskset's list syntax); None for None."""
+    if text is None:
+        return None
+    cpus = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def pinned(cpus):
+    """A preexec_fn that pins the child to `cpus` (as `taskset -c` would, keeping its pid), or None."""
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+
 def children_of(pid):
     kids = []
     for entry in os.listdir("/proc"):
@@ -285,8 +301,9 @@ ACCEPT_MODES = ["acceptor", "per-loop"]  # SSEKEEPER_ACCEPT (Sources/SSEKeeperIO
 class SSEKeeper:
     """ssekeeper with `event_loops <loops>;` and SSEKEEPER_ACCEPT=<accept> (only meaningful with several loops)."""
 
-    def __init__(self, binary, loops=1, accept="acceptor", name="ssekeeper"):
+    def __init__(self, binary, loops=1, accept="acceptor", name="ssekeeper", cpus=None):
         self.binary = binary
+        self.cpus = cpus  # --proxy-cpus
         self.loops = loops
         self.accept = accept
         self.name = name
@@ -309,7 +326,7 @@ class SSEKeeper:
         self.log = open(self.log_path, "wb")
         env = dict(os.environ, SSEKEEPER_ACCEPT=self.accept)
         self.proc = subprocess.Popen([self.binary, "run", "-c", conf], stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=self.log, env=env)
+                                     stdout=self.log, stderr=self.log, env=env, preexec_fn=pinned(self.cpus))
         wait_listening(self.port, self.proc, "ssekeeper")
         self.pids = [self.proc.pid]
         self.rss_pids = [self.proc.pid]
@@ -378,8 +395,9 @@ http {{
 class Nginx:
     """nginx with `worker_processes <workers>;` (NGINX_CONF)."""
 
-    def __init__(self, binary, nofile, backend_host="127.0.0.1", workers=1, name="nginx"):
+    def __init__(self, binary, nofile, backend_host="127.0.0.1", workers=1, name="nginx", cpus=None):
         self.binary = binary
+        self.cpus = cpus  # --proxy-cpus
         self.nofile = nofile
         self.workers = workers
         self.name = name
@@ -395,7 +413,8 @@ class Nginx:
                                       backend=backend_port, backend_host=self.backend_host,
                                       port=self.port))
         self.proc = subprocess.Popen([self.binary, "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     preexec_fn=pinned(self.cpus))
         try:
             wait_listening(self.port, self.proc, "nginx")
         except Broken:
@@ -443,7 +462,8 @@ def run_one(path, workload, args):
             if path.pids:
                 cmd += ["--pids", ",".join(map(str, path.pids)), "--rss-pids", ",".join(map(str, path.rss_pids))]
             timeout = 600 if not args.quick else 120
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                               preexec_fn=pinned(parse_cpus(args.tool_cpus)))
         except subprocess.TimeoutExpired:
             path.stop()
             raise Broken("%s/%s: the load tool did not finish within %d s" % (path.name, workload, timeout))
@@ -673,7 +693,7 @@ def build_table(medians, paths=PATHS, judged=True):
                 ok = ng is not None and sk <= ng
                 met = ("met" if ok else "not met") if ng is not None else "?"
             elif kind == "ratio_le":
-                met = ("met" if ratio is not None and ratio <= value else "not met") if ratio is not None else "?"
+                met = ("met" if ratio <= value else "not met") if ratio is not None else ("?" if ng is not None else "")
             elif kind == "le":
                 met = "met" if sk <= value else "not met"
             elif kind == "ge":
@@ -757,6 +777,10 @@ def main():
     ap.add_argument("--accept", default="acceptor", metavar="MODE[,MODE]",
                     help="SSEKEEPER_ACCEPT for ssekeeper with several loops: acceptor (one socket, round-robin "
                          "hand-off) and/or per-loop (a SO_REUSEPORT socket per loop); each is its own path")
+    ap.add_argument("--proxy-cpus", metavar="LIST",
+                    help="pin the proxies to these CPUs (taskset syntax, e.g. 0-7); on a larger machine, keep them "
+                         "apart from --tool-cpus")
+    ap.add_argument("--tool-cpus", metavar="LIST", help="pin the load tool to these CPUs (e.g. 8-9)")
     ap.add_argument("--duration", type=float, default=1.0, help="scales the timed workloads (default 1.0)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per figure; the table shows the median")
     ap.add_argument("--quick", action="store_true", help="a smoke run of well under a minute (CI)")
@@ -790,6 +814,10 @@ def main():
     except ValueError:
         ap.error("--loops takes counts such as 1,2")
     accepts = args.accept.split(",")
+    try:
+        parse_cpus(args.proxy_cpus), parse_cpus(args.tool_cpus)
+    except ValueError:
+        ap.error("--proxy-cpus and --tool-cpus take CPU lists such as 0-3,8")
     if any(n < 1 for n in loops) or any(a not in ACCEPT_MODES for a in accepts):
         ap.error("--loops counts are >= 1; --accept modes are " + ",".join(ACCEPT_MODES))
     plan = compare_loops.plan_paths(loops, accepts, set(paths) | ({"direct"} if "latency" in workloads else set()))
@@ -809,9 +837,10 @@ def main():
             raise SetupError("nginx is not installed (run: bash Benchmarks/install.sh)")
         for name, base, n, accept in plan:
             if base == "ssekeeper":
-                runners[name] = SSEKeeper(args.binary, loops=n, accept=accept, name=name)
+                runners[name] = SSEKeeper(args.binary, loops=n, accept=accept, name=name,
+                                          cpus=parse_cpus(args.proxy_cpus))
             elif base == "nginx":
-                runners[name] = Nginx(nginx, nofile, workers=n, name=name)
+                runners[name] = Nginx(nginx, nofile, workers=n, name=name, cpus=parse_cpus(args.proxy_cpus))
     except (SetupError, subprocess.CalledProcessError) as e:
         log("compare.py: %s" % e)
         return 2
