@@ -916,9 +916,8 @@ def main():
     if split_table:
         print()
         print(split_table)
-        print("(each thread's CPU in the measured window, busiest first; ssekeeper's threads are unnamed: with N loops "
-              "the busiest N are normally the loops' threads, the rest libdispatch workers and the main thread; "
-              "nginx: master and worker processes)")
+        print("(each thread's CPU in the measured window, by role, busiest first: ssekeeper's loop threads, "
+              "libdispatch's workers and main thread; nginx's workers and master)")
     if loop_rows:
         print()
         print(compare_loops.render_verdicts(loop_rows))

@@ -8,11 +8,11 @@ path with N > 1 loops is made once per mode, named `ssekeeper×N/per-loop` and s
 same single socket, so it runs once).
 
 Thread split: the load tool reports, at the edges of each measured window, the CPU of every thread of the proxy's
-processes (/proc/PID/task/TID/stat, utime+stime; the name is /proc/PID/task/TID/comm). ssekeeper does not name its
-threads (all read `ssekeeper`): its loops each run one thread of their own (ReadinessPoller's, blocking in
-epoll_wait and serving each batch on the loop's queue) and libdispatch adds worker threads for work queued onto a
-loop while its thread is not serving. So the split is by thread, busiest first, and the busiest N are the N loops'
-threads when the loops carry the load. nginx's are its processes (master, then the workers), one thread each.
+processes (/proc/PID/task/TID/stat, utime+stime; the name is /proc/PID/task/TID/comm), and the split groups them by
+role (`role_of`): ssekeeper's loop threads (ReadinessPoller's, one per loop, blocking in epoll_wait and serving each
+batch on the loop's queue; ssekeeper does not name them, so they keep the process's name `ssekeeper`), libdispatch's
+workers (named after their root queue, `-qos.overcommit`: they run work queued onto a loop while its thread is not
+serving), and the main thread; nginx's master and worker processes, one thread each.
 """
 
 import statistics
@@ -85,13 +85,32 @@ def best_step(r):
     return sustained[-1] if sustained else (steps[0] if steps else None)
 
 
+ROLES = [("loops", "loop threads"), ("workers", "nginx workers"), ("dispatch", "libdispatch workers"),
+         ("main", "main thread / nginx master")]
+
+
+def role_of(thread, first_pid):
+    """Which kind of thread this is, from its name and ids. libdispatch names its workers after their root queue
+    (`comm` reads `-qos.overcommit`, the last 15 bytes of the name); ssekeeper's loop threads keep the process's name;
+    the main thread's id is the process's; nginx's workers are their own processes."""
+    if "qos" in thread["comm"]:
+        return "dispatch"
+    if thread["tid"] == thread["pid"]:
+        return "main" if thread["pid"] == first_pid else "workers"
+    return "loops"
+
+
 def thread_split(window):
-    """One window's split: each thread's CPU as % of one core, busiest first, and the thread names seen."""
+    """One window's split: each thread's CPU as % of one core, busiest first within its role, and the names seen."""
     if not window or not window.get("wall_s") or "proxy_threads" not in window:
         return None
     threads = window["proxy_threads"]
-    pct = sorted((100 * t["cpu_s"] / window["wall_s"] for t in threads), reverse=True)
-    return {"pct": pct, "threads": len(threads), "names": sorted({t["comm"] for t in threads})}
+    first_pid = threads[0]["pid"] if threads else None
+    roles = {}
+    for t in threads:
+        roles.setdefault(role_of(t, first_pid), []).append(100 * t["cpu_s"] / window["wall_s"])
+    return {"roles": {r: sorted(v, reverse=True) for r, v in roles.items()}, "threads": len(threads),
+            "names": sorted({t["comm"] for t in threads})}
 
 
 def splits_of(workload, r):
@@ -106,28 +125,41 @@ def splits_of(workload, r):
 
 
 def median_split(splits):
-    """The per-rank median of several runs' splits (the busiest thread's median, the second's, ...)."""
+    """The per-rank median of several runs' splits, role by role (the busiest loop thread's median, the
+    second's, ...)."""
     splits = [s for s in splits if s]
     if not splits:
         return None
-    width = max(len(s["pct"]) for s in splits)
-    padded = [s["pct"] + [0.0] * (width - len(s["pct"])) for s in splits]
-    return {"pct": [statistics.median(col) for col in zip(*padded)],
-            "threads": statistics.median(s["threads"] for s in splits),
+    roles = {}
+    for role in {r for s in splits for r in s["roles"]}:
+        lists = [s["roles"].get(role, []) for s in splits]
+        width = max(len(v) for v in lists)
+        padded = [v + [0.0] * (width - len(v)) for v in lists]
+        roles[role] = [statistics.median(col) for col in zip(*padded)]
+    return {"roles": roles, "threads": statistics.median(s["threads"] for s in splits),
             "names": sorted({n for s in splits for n in s["names"]})}
 
 
 def split_text(s):
-    """`61 + 58 + 3.1 (+0.4 in 4 more) = 123`: % of one core per thread, busiest first."""
+    """`loops 26 + 25, dispatch 0, main 0 = 51`: % of one core per thread, by role, busiest first; at most
+    SHOWN_MAX threads of a role one by one, the rest (or threads under SHOWN_MIN_PCT) summed as `+x in n`."""
     if not s:
         return "n/a"
-    f = lambda v: "%.0f" % v if v >= 10 else "%.1f" % v
-    shown = [v for v in s["pct"][:SHOWN_MAX] if v >= SHOWN_MIN_PCT] or s["pct"][:1]
-    rest = s["pct"][len(shown):]
-    text = " + ".join(f(v) for v in shown)
-    if rest:
-        text += " (+%s in %d more)" % (f(sum(rest)), len(rest))
-    return "%s = %s" % (text, f(sum(s["pct"])))
+    f = lambda v: "0" if v < 0.05 else ("%.0f" % v if v >= 10 else "%.1f" % v)
+    parts, total = [], 0.0
+    for role, _ in ROLES:
+        values = s["roles"].get(role)
+        if not values:
+            continue
+        total += sum(values)
+        shown = [v for v in values[:SHOWN_MAX] if v >= SHOWN_MIN_PCT]
+        rest = values[len(shown):]
+        text = " + ".join(f(v) for v in shown)
+        if rest and (sum(rest) >= 0.05 or not shown):
+            rest_text = f(sum(rest)) if len(rest) == 1 or sum(rest) < 0.05 else "%s in %d" % (f(sum(rest)), len(rest))
+            text += (" + " if text else "") + rest_text
+        parts.append("%s %s" % (role, text))
+    return "%s = %s" % (", ".join(parts), f(total))
 
 
 def render_splits(splits, paths, markdown=False):
@@ -140,7 +172,7 @@ def render_splits(splits, paths, markdown=False):
             rows.append([label] + cells)
     if not rows:
         return ""
-    header = ["proxy CPU by thread (% of one core)"] + cols
+    header = ["proxy CPU by thread (% of a core)"] + cols
     if markdown:
         return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
                          + ["| " + " | ".join(r) + " |" for r in rows])
