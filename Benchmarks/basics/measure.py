@@ -85,7 +85,10 @@ REQUEST = b"GET /events?stream=%d HTTP/1.1\r\nHost: x\r\nAccept: text/event-stre
 RESPONSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                  b"Transfer-Encoding: chunked\r\n\r\n")
 
+# event_loops 1: the figures in docs/BENCHMARKS.md were taken with one loop (the default is one per CPU), and a
+# per-stream cost is a one-loop figure
 CONFIG = """listen 127.0.0.1:{port};
+event_loops 1;
 idle_timeout {idle}s;
 heartbeat_fraction {fraction};
 max_connections 20000;

@@ -12,7 +12,8 @@
  *     the proxy wrote the bytes) and with CLOCK_MONOTONIC read right after recvmsg() returned ("app").
  * It samples the proxy's CPU (utime+stime from /proc/PID/stat, summed over --pids), RSS (VmRSS from
  * /proc/PID/status, summed over --rss-pids) and context switches (summed over the threads in /proc/PID/task) at the
- * edges of each measured window, its own CPU (getrusage), so a reader can see it was not the bottleneck, and the
+ * edges of each measured window (and each thread's CPU, /proc/PID/task/TID/stat, as "proxy_threads"), its own CPU
+ * (getrusage), so a reader can see it was not the bottleneck, and the
  * whole machine's busy CPU (/proc/stat), so a reader can see what else ran meanwhile. One workload per run; the
  * result is one JSON object on stdout, progress on stderr (-v).
  *
@@ -774,12 +775,83 @@ static void close_all(int n) {
 }
 
 /* ---------------------------------------------------------------- workloads */
-typedef struct { double cpu0, self0, busy0, steal0; long long ctx0; int64_t t0; } window_t;
+/* One thread of a proxy process and its CPU so far (utime+stime ticks of /proc/PID/task/TID/stat). */
+typedef struct { int pid, tid; unsigned long long ticks; } thread_cpu_t;
+#define MAX_THREADS 256
+
+/* Every thread of the --pids processes alive now, at most `cap`; returns how many. */
+static int thread_cpus(thread_cpu_t *out, int cap) {
+    int n = 0;
+    for (int i = 0; i < npids; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task", pids[i]);
+        DIR *d = opendir(path);
+        if (!d) continue;
+        struct dirent *e;
+        while ((e = readdir(d)) && n < cap) {
+            if (e->d_name[0] == '.') continue;
+            char sp[300], buf[1024];
+            snprintf(sp, sizeof sp, "/proc/%d/task/%s/stat", pids[i], e->d_name);
+            FILE *f = fopen(sp, "r");
+            if (!f) continue;
+            size_t len = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            buf[len] = 0;
+            char *p = strrchr(buf, ')');
+            unsigned long long ut = 0, st = 0;
+            if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) continue;
+            out[n++] = (thread_cpu_t){ pids[i], atoi(e->d_name), ut + st };
+        }
+        closedir(d);
+    }
+    return n;
+}
+
+/* The thread's name (/proc/PID/task/TID/comm), reduced to characters that need no JSON escaping. */
+static void thread_name(int pid, int tid, char *name, size_t cap) {
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", pid, tid);
+    name[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(name, (int)cap, f)) name[0] = 0;
+        fclose(f);
+    }
+    for (char *c = name; *c; c++) {
+        if (*c == '\n') { *c = 0; break; }
+        if (!isalnum((unsigned char)*c) && !strchr("._-:# ", *c)) *c = '_';
+    }
+}
+
+typedef struct {
+    double cpu0, self0, busy0, steal0; long long ctx0; int64_t t0;
+    thread_cpu_t th0[MAX_THREADS]; int nth0;
+} window_t;
 
 static window_t window_start(void) {
     window_t w = { cpu_seconds(pids, npids), self_cpu(), 0, 0, npids ? ctx_switches(pids, npids) : -1, now_ns() };
     machine_cpu(&w.busy0, &w.steal0);
+    w.nth0 = thread_cpus(w.th0, MAX_THREADS);
     return w;
+}
+
+/* "proxy_threads": the CPU each thread of the proxy used in the window (a thread born inside it counts from 0; one
+ * that ended inside it is missing). */
+static void print_thread_split(const window_t *w) {
+    static thread_cpu_t now[MAX_THREADS];
+    int n = thread_cpus(now, MAX_THREADS);
+    long hz = sysconf(_SC_CLK_TCK);
+    printf(", \"proxy_threads\": [");
+    for (int i = 0; i < n; i++) {
+        unsigned long long before = 0;
+        for (int j = 0; j < w->nth0; j++)
+            if (w->th0[j].tid == now[i].tid) { before = w->th0[j].ticks; break; }
+        char name[64];
+        thread_name(now[i].pid, now[i].tid, name, sizeof name);
+        printf("%s{\"pid\": %d, \"tid\": %d, \"comm\": \"%s\", \"cpu_s\": %.3f}", i ? ", " : "", now[i].pid,
+               now[i].tid, name, (double)(now[i].ticks - before) / hz);
+    }
+    printf("]");
 }
 
 static void window_print(window_t *w) {
@@ -792,6 +864,7 @@ static void window_print(window_t *w) {
     printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.3f, \"proxy_ctxsw\": %lld, \"loadgen_cpu_s\": %.3f"
            ", \"machine_busy_s\": %.3f, \"machine_steal_s\": %.3f", wall, npids ? cpu : -1.0, ctx, self,
            busy - w->busy0, steal - w->steal0);
+    if (npids) print_thread_split(w);
 }
 
 /* the fields every workload reports, and the end of its JSON object */

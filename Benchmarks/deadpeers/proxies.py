@@ -67,7 +67,9 @@ def short_settings(accepted, overrides, scenario):
 
 
 def ssekeeper_config(port, backend_port, settings):
-    lines = ["listen %s:%d;" % (PROXY_HOST, port)] + ["%s %s;" % s for s in settings]
+    # event_loops 1, as against compare.py's one-worker nginx and as the figures in docs/BENCHMARKS.md were taken
+    # (the default is one loop per CPU); dead-peer detection is per connection, so the count does not change it
+    lines = ["listen %s:%d;" % (PROXY_HOST, port), "event_loops 1;"] + ["%s %s;" % s for s in settings]
     lines += ["upstream backend { server %s:%d; }" % (BACKEND_HOST, backend_port), "route / { upstream backend; }"]
     return "\n".join(lines) + "\n"
 

@@ -71,7 +71,9 @@ class Proxy:
             routes = "route / { upstream backend;%s }\n" % window
         conf = os.path.join(self.dir, "bench.conf")
         with open(conf, "w") as f:
-            f.write("listen 127.0.0.1:%d;\nadmin_listen 127.0.0.1:%d;\nmax_connections 20000;\naccess_log off;\n"
+            # event_loops 1: its CPU figures (docs/BENCHMARKS.md) are one-loop figures, like compare.py's default
+            f.write("listen 127.0.0.1:%d;\nadmin_listen 127.0.0.1:%d;\nevent_loops 1;\nmax_connections 20000;\n"
+                    "access_log off;\n"
                     "idle_timeout 1h;\nupstream backend { server 127.0.0.1:%d; }\n%s"
                     % (self.port, self.admin, backend_port, routes))
         self.log_path = os.path.join(self.dir, "ssekeeper.log")
