@@ -10,7 +10,7 @@ same single socket, so it runs once).
 Thread split: the load tool reports, at the edges of each measured window, the CPU of every thread of the proxy's
 processes (/proc/PID/task/TID/stat, utime+stime; the name is /proc/PID/task/TID/comm), and the split groups them by
 role (`role_of`): ssekeeper's loop threads (ReadinessPoller's, one per loop, blocking in epoll_wait and serving each
-batch on the loop's queue; ssekeeper does not name them, so they keep the process's name `ssekeeper`), libdispatch's
+batch on the loop's queue; named `ssk-loop-N`), libdispatch's
 workers (named after their root queue, `-qos.overcommit`: they run work queued onto a loop while its thread is not
 serving), and the main thread; nginx's master and worker processes, one thread each.
 """
@@ -91,10 +91,12 @@ ROLES = [("loops", "loop threads"), ("workers", "nginx workers"), ("dispatch", "
 
 def role_of(thread, first_pid):
     """Which kind of thread this is, from its name and ids. libdispatch names its workers after their root queue
-    (`comm` reads `-qos.overcommit`, the last 15 bytes of the name); ssekeeper's loop threads keep the process's name;
+    (`comm` reads `-qos.overcommit`, the last 15 bytes of the name); ssekeeper names its loop threads `ssk-loop-N`;
     the main thread's id is the process's; nginx's workers are their own processes."""
     if "qos" in thread["comm"]:
         return "dispatch"
+    if thread["comm"].startswith("ssk-loop"):
+        return "loops"
     if thread["tid"] == thread["pid"]:
         return "main" if thread["pid"] == first_pid else "workers"
     return "loops"

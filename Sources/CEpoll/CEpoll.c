@@ -12,6 +12,7 @@
 #include <linux/tcp.h>
 #include <linux/sockios.h>
 #include <sched.h>
+#include <pthread.h>
 
 int ssk_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -66,4 +67,8 @@ int ssk_affinity_cpu_count(void) {
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
     return CPU_COUNT(&set);
+}
+
+int ssk_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
 }

@@ -51,4 +51,7 @@ int ssk_tcp_send_progress(int fd, uint64_t *acked, int32_t *outstanding, int64_t
 /// systemd's `CPUAffinity=` and a cgroup cpuset restrict; -1 with errno set when it cannot be read.
 int ssk_affinity_cpu_count(void);
 
+/// Names the calling thread (`pthread_setname_np`, at most 15 bytes); 0 or an errno.
+int ssk_set_thread_name(const char *name);
+
 #endif

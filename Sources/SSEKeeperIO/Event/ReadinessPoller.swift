@@ -98,6 +98,9 @@ final class ReadinessPoller: @unchecked Sendable {
             // The thread keeps the poller alive (a loop lives as long as the process or the test that made it).
             let started = pthread_create(&thread, nil, { raw in
                 let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+                // Named after the loop (`ssk-loop-0`, at most 15 bytes), so `top -H`, perf and
+                // compare.py's per-thread split can tell the loops apart.
+                _ = ssk_set_thread_name(context.poller.threadName)
                 context.poller.waitOnThread(expireDeadlines: context.expireDeadlines)
                 return nil
             }, Unmanaged.passRetained(context).toOpaque())
@@ -116,6 +119,13 @@ final class ReadinessPoller: @unchecked Sendable {
     }
 
     /// The waiting thread's loop: block until something is ready or the next deadline, then serve on the queue.
+    /// The waiting thread's name: `ssk-` and the queue label after its first dot (`ssekeeper.loop.0` →
+    /// `ssk-loop-0`), cut to Linux's 15 bytes.
+    var threadName: String {
+        let parts = queue.label.split(separator: ".").dropFirst()
+        return String(("ssk-" + parts.joined(separator: "-")).utf8.prefix(15))!
+    }
+
     private func waitOnThread(expireDeadlines: @escaping () -> UInt64) {
         var timeout: Int32 = -1
         while true {
