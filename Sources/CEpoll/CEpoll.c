@@ -37,7 +37,9 @@ int ssk_epoll_wait(int epfd, ssk_poll_event *out, int capacity, int timeout_ms) 
     return count;
 }
 
-int ssk_accept(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+int ssk_accept(int fd, void *peer, uint32_t *length) {
+    return accept4(fd, (struct sockaddr *)peer, (socklen_t *)length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
 
 int ssk_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 

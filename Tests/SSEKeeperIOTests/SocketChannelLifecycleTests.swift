@@ -204,7 +204,7 @@ struct SocketChannelLifecycleTests {
             if mode == 2 { victimPeers.append(client) }
             let accepted = try listener.acceptOne()
             loop.queue.sync {
-                while case .accepted(let far) = Socket.accept(from: side.fd) { close(far) }
+                while case .accepted(let far, _) = Socket.accept(from: side.fd) { close(far) }
                 switch mode {
                 case 0:
                     // Opened and aborted at once: its registration's first report may already be on its way.
@@ -254,7 +254,7 @@ struct SocketChannelLifecycleTests {
             #expect(!handler.hasEnded)
         }
         let allClosed = longLived.waitUntil(seconds: 10) { _, _ in
-            while case .accepted(let far) = Socket.accept(from: side.fd) { close(far) }
+            while case .accepted(let far, _) = Socket.accept(from: side.fd) { close(far) }
             churn.channels.removeAll { $0.isClosed }
             return churn.channels.isEmpty && churn.abortInBatch.isEmpty
         }

@@ -33,8 +33,9 @@ int ssk_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token);
 /// `epoll_wait` into `out` (at most `capacity`, which must be <= 1024); the count, or -1 and errno.
 int ssk_epoll_wait(int epfd, ssk_poll_event *out, int capacity, int timeout_ms);
 
-/// `accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)`: the new descriptor, or -1 and errno.
-int ssk_accept(int fd);
+/// `accept4(fd, peer, length, SOCK_NONBLOCK | SOCK_CLOEXEC)`: the new descriptor (and the peer's address, so no
+/// `getpeername` follows), or -1 and errno.
+int ssk_accept(int fd, void *peer, uint32_t *length);
 
 /// `eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)`; -1 and errno on failure.
 int ssk_eventfd(void);

@@ -36,7 +36,7 @@ public final class DemoBackend: @unchecked Sendable {
     }
 
     private func accept() {
-        while case .accepted(let fd) = Socket.accept(from: listenFD) {
+        while case .accepted(let fd, _) = Socket.accept(from: listenFD) {
             let stream = DemoStream(fd: fd, backend: self, loop: loop)
             streams[ObjectIdentifier(stream)] = stream
             stream.start()

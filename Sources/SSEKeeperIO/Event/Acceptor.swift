@@ -81,8 +81,8 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
     private func acceptBatch() -> Bool {
         for _ in 0..<Self.acceptBatch {
             switch Socket.accept(from: fd) {
-            case .accepted(let connection):
-                if let onAccept { onAccept(connection) } else { admit(connection) }
+            case .accepted(let connection, let peer):
+                if let onAccept { onAccept(connection) } else { admit(connection, peer: peer) }
             case .wouldBlock:
                 return false
             case .failed(let code):
@@ -99,10 +99,10 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         return true
     }
 
-    private func admit(_ connection: Int32) {
+    private func admit(_ connection: Int32, peer accepted: SocketAddress?) {
         acceptLoop.metrics.process.connectionsAccepted &+= 1
         let context = runtime.context
-        let peer = SocketAddress.peer(of: connection)
+        let peer = accepted ?? SocketAddress.peer(of: connection)
         let host = peer?.host ?? "unknown"
         if let refusal = runtime.admit(host: host, limits: context.config.limits) {
             let retryAfter = 1

@@ -29,7 +29,8 @@ enum Socket {
 
     /// The outcome of one `accept`.
     enum AcceptResult {
-        case accepted(Int32)
+        /// The new descriptor, and the peer's address when the kernel gave one.
+        case accepted(Int32, SocketAddress?)
         case wouldBlock
         case failed(Int32)
     }
@@ -37,14 +38,16 @@ enum Socket {
     /// Accepts one connection, non-blocking and close-on-exec (`accept4`, through the CEpoll shim: Glibc's Swift
     /// overlay does not export it), with `TCP_NODELAY`.
     static func accept(from listener: Int32) -> AcceptResult {
-        let fd = ssk_accept(listener)
+        var peer = SocketAddress()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = ssk_accept(listener, &peer.storage, &length)
         if fd < 0 {
             let code = errno
             if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
             return .failed(code)
         }
         setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-        return .accepted(fd)
+        return .accepted(fd, length > 0 && length <= socklen_t(MemoryLayout<sockaddr_storage>.size) ? peer : nil)
     }
 
     /// Starts a non-blocking connect. Returns the descriptor; the connect completes when it turns writable

@@ -96,7 +96,7 @@ final class LoopbackListener: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(5)
         while true {
             switch Socket.accept(from: fd) {
-            case .accepted(let connection): return connection
+            case .accepted(let connection, _): return connection
             case .wouldBlock where Date() < deadline: usleep(1_000)
             case .wouldBlock: throw TestError("no connection to accept on \(port)")
             case .failed(let code): throw TestError("accept: \(SocketError.message(errno: code))")
