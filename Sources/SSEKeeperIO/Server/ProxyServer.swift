@@ -2,7 +2,6 @@ import CEpoll
 import Dispatch
 import Glibc
 import SSEKeeperCore
-import Synchronization
 
 /// A running proxy: its listeners and event loops, built from a validated `Config`.
 ///
@@ -15,11 +14,11 @@ public final class ProxyServer: @unchecked Sendable {
     let group: EventLoopGroup
     let runtime: ProxyRuntime
     /// Open listeners by the `listen` address they were opened for, in config order.
-    private let listeners = Mutex<[(listen: ListenAddress, listener: Listener)]>([])
+    private let listeners = Locked<[(listen: ListenAddress, listener: Listener)]>([])
     /// The admin endpoint and the `admin_listen` it accepts on: opened by `start()`, moved by a reload that changes
     /// `admin_listen`. `listen` is nil after a reload removed `admin_listen` (the endpoint stays, stopped, so a
     /// later reload moves it back onto its own loop instead of starting another).
-    private let adminEndpoint = Mutex<(server: AdminServer, listen: ListenAddress?)?>(nil)
+    private let adminEndpoint = Locked<(server: AdminServer, listen: ListenAddress?)?>(nil)
 
     /// The admin endpoint while it accepts (`admin_listen` set).
     var admin: AdminServer? { adminEndpoint.withLock { $0?.listen == nil ? nil : $0?.server } }
