@@ -75,12 +75,19 @@ struct SeveralLoopsSharedStateTests {
         }
     }
 
-    /// Runs `body` for `0..<count` on several threads at once; returns the errors thrown, by index.
-    static func concurrently(_ count: Int, _ body: @Sendable (Int) throws -> Void) -> [String] {
+    /// Runs `body` for `0..<count`, each on a thread of its own, all at once (`concurrentPerform` would run only
+    /// as many at a time as there are cores); returns the errors thrown, by index.
+    static func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) -> [String] {
         let failures = Locked<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: count) { index in
-            do { try body(index) } catch { failures.withLock { $0.append("\(index): \(error)") } }
+        let done = DispatchGroup()
+        for index in 0..<count {
+            done.enter()
+            Thread {
+                do { try body(index) } catch { failures.withLock { $0.append("\(index): \(error)") } }
+                done.leave()
+            }.start()
         }
+        done.wait()
         return failures.withLock { $0 }
     }
 
