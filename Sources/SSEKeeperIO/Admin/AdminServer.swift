@@ -1,7 +1,6 @@
 import Dispatch
 import Glibc
 import SSEKeeperCore
-import Synchronization
 
 /// The admin endpoint (`admin_listen`): `/metrics`, `/healthz` and `/streams`, served by ssekeeper itself on its
 /// own event loop, apart from the proxy's loops.
@@ -19,7 +18,7 @@ final class AdminServer: @unchecked Sendable {
     /// The address accepted on now (the bound port when `admin_listen` asked for port 0).
     var address: SocketAddress { listener.withLock { $0.address } }
     /// The listener accepted on now; replaced by `move(to:)`.
-    private let listener: Mutex<Listener>
+    private let listener: Locked<Listener>
     private let runtime: ProxyRuntime
     private let logger: Logger
     /// The server whose figures the pages show; weak, so an admin endpoint never keeps a stopped server alive.
@@ -39,7 +38,7 @@ final class AdminServer: @unchecked Sendable {
         self.runtime = runtime
         self.proxy = proxy
         var accepted: ((Int32) -> Void)?
-        listener = Mutex(try Listener(address: address, group: group, runtime: runtime, onAccept: { fd in accepted?(fd) }))
+        listener = Locked(try Listener(address: address, group: group, runtime: runtime, onAccept: { fd in accepted?(fd) }))
         accepted = { [weak self] fd in
             guard let self else {
                 Glibc.close(fd)

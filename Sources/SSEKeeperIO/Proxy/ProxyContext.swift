@@ -1,5 +1,4 @@
 import SSEKeeperCore
-import Synchronization
 
 /// What every session reads from the running configuration, resolved once at start-up: the config, the router,
 /// the upstream addresses, and each upstream's balancing and health state. Replaced whole on reload
@@ -17,8 +16,8 @@ final class ProxyContext: Sendable {
     let accessLog: AccessLog
 
     /// Shared by every event loop: health must be process-wide, or each loop would hammer a dead server anew.
-    private let pools: Mutex<[String: UpstreamPool]>
-    private let warnedCompressedRoutes = Mutex<Set<String>>([])
+    private let pools: Locked<[String: UpstreamPool]>
+    private let warnedCompressedRoutes = Locked<Set<String>>([])
 
     /// Resolves every upstream server (blocking DNS, at start-up and reload only).
     init(config: Config, logger: Logger) throws(SocketError) {
@@ -44,7 +43,7 @@ final class ProxyContext: Sendable {
         }
         upstreamAddresses = addresses
         self.upstreams = upstreams
-        self.pools = Mutex(pools)
+        self.pools = Locked(pools)
     }
 
     /// Server indices of `upstream` in the order one request should try them (see `UpstreamPool.attemptOrder`).

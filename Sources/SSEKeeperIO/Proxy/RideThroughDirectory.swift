@@ -1,5 +1,4 @@
 import SSEKeeperCore
-import Synchronization
 
 /// Which event loop holds each ridden-through stream, so that a reconnect accepted on another loop can be handed to
 /// the stream's loop (`HTTP1Connection.handOverToStreamLoop`). Safe from any thread.
@@ -10,7 +9,7 @@ import Synchronization
 final class RideThroughDirectory: Sendable {
     /// Whether the process runs several loops.
     let isEnabled: Bool
-    private let loops = Mutex<[StreamToken: EventLoop]>([:])
+    private let loops = Locked<[StreamToken: EventLoop]>([:])
 
     init(loopCount: Int) {
         isEnabled = loopCount > 1

@@ -18,12 +18,12 @@ final class ProxyRuntime: Sendable {
     /// The bytes held in all ride-through replay buffers of the process, for `client_resume_memory`.
     let rideThroughHeldBytes = Atomic<Int>(0)
 
-    private let current: Mutex<ProxyContext>
-    private let connectionsPerHost = Mutex<[String: Int]>([:])
+    private let current: Locked<ProxyContext>
+    private let connectionsPerHost = Locked<[String: Int]>([:])
 
     init(context: ProxyContext, loopCount: Int = 1) {
         logger = context.logger
-        current = Mutex(context)
+        current = Locked(context)
         rideThroughLoops = RideThroughDirectory(loopCount: loopCount)
     }
 

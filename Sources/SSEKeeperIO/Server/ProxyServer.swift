@@ -2,7 +2,6 @@ import CEpoll
 import Dispatch
 import Glibc
 import SSEKeeperCore
-import Synchronization
 
 /// A running proxy: its listeners and event loops, built from a validated `Config`.
 ///
@@ -14,19 +13,28 @@ public final class ProxyServer: @unchecked Sendable {
     private let logger: Logger
     let group: EventLoopGroup
     let runtime: ProxyRuntime
+    /// How the proxy listeners hand connections to the loops (one acceptor, or one socket per loop).
+    private let acceptMode: Listener.Mode
     /// Open listeners by the `listen` address they were opened for, in config order.
-    private let listeners = Mutex<[(listen: ListenAddress, listener: Listener)]>([])
+    private let listeners = Locked<[(listen: ListenAddress, listener: Listener)]>([])
     /// The admin endpoint and the `admin_listen` it accepts on: opened by `start()`, moved by a reload that changes
     /// `admin_listen`. `listen` is nil after a reload removed `admin_listen` (the endpoint stays, stopped, so a
     /// later reload moves it back onto its own loop instead of starting another).
-    private let adminEndpoint = Mutex<(server: AdminServer, listen: ListenAddress?)?>(nil)
+    private let adminEndpoint = Locked<(server: AdminServer, listen: ListenAddress?)?>(nil)
 
     /// The admin endpoint while it accepts (`admin_listen` set).
     var admin: AdminServer? { adminEndpoint.withLock { $0?.listen == nil ? nil : $0?.server } }
 
-    /// Resolves the upstream servers (blocking DNS) and prepares `loopCount` event loops.
-    public init(config: Config, logger: Logger = Logger(), loopCount: Int = 1) throws(SocketError) {
+    /// Resolves the upstream servers (blocking DNS) and prepares `loopCount` event loops; the listen addresses
+    /// reach the loops as `SSEKEEPER_ACCEPT` says (`Listener.Mode.current`).
+    public convenience init(config: Config, logger: Logger = Logger(), loopCount: Int = 1) throws(SocketError) {
+        try self.init(config: config, logger: logger, loopCount: loopCount, acceptMode: Listener.Mode.current)
+    }
+
+    /// The same, with `acceptMode` chosen by the caller (the tests run both modes in one process).
+    init(config: Config, logger: Logger = Logger(), loopCount: Int = 1, acceptMode: Listener.Mode) throws(SocketError) {
         self.logger = logger
+        self.acceptMode = acceptMode
         self.group = EventLoopGroup(count: loopCount)
         self.runtime = ProxyRuntime(context: try ProxyContext(config: config, logger: logger), loopCount: loopCount)
     }
@@ -225,7 +233,7 @@ public final class ProxyServer: @unchecked Sendable {
         for listen in addresses {
             do {
                 let address = try SocketAddress.forListen(listen)
-                opened.append((listen, try Listener(address: address, group: group, runtime: runtime)))
+                opened.append((listen, try Listener(address: address, group: group, runtime: runtime, mode: acceptMode)))
             } catch {
                 opened.forEach { $0.listener.stop() }
                 throw error

@@ -14,7 +14,7 @@ final class ProxyHarness: @unchecked Sendable {
     /// `observe`: the admin endpoint and access log settings (`adminListen` is usually `127.0.0.1:0`).
     convenience init(routes: [(prefix: String, ports: [UInt16], settings: StreamSettings)], limits: Limits = Limits(),
                      probe: ProbeSettings = ProbeSettings(), observe: ObserveSettings = ObserveSettings(),
-                     loopCount: Int = 1) throws {
+                     loopCount: Int = 1, acceptMode: Listener.Mode = .current) throws {
         var config = Config(listens: [ListenAddress(host: "127.0.0.1", port: 0)], probe: probe, observe: observe)
         for (index, route) in routes.enumerated() {
             let name = "pool\(index)"
@@ -22,7 +22,7 @@ final class ProxyHarness: @unchecked Sendable {
             config.routes.append(Route(prefix: route.prefix, upstreamName: name, settings: route.settings))
         }
         config.limits = limits
-        try self.init(config: config, loopCount: loopCount)
+        try self.init(config: config, loopCount: loopCount, acceptMode: acceptMode)
     }
 
     /// One route `/` to `upstream` (named `pool0` whatever its name says), with its servers and keep-alive settings.
@@ -36,10 +36,10 @@ final class ProxyHarness: @unchecked Sendable {
     }
 
     /// A proxy for `config` (its first listen address should be `127.0.0.1:0`).
-    init(config: Config, loopCount: Int = 1) throws {
+    init(config: Config, loopCount: Int = 1, acceptMode: Listener.Mode = .current) throws {
         logPath = NSTemporaryDirectory() + "ssekeeper-test-\(UUID().uuidString).log"
         logFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        server = try ProxyServer(config: config, logger: Logger(fd: logFD), loopCount: loopCount)
+        server = try ProxyServer(config: config, logger: Logger(fd: logFD), loopCount: loopCount, acceptMode: acceptMode)
         try server.start()
         port = server.boundPorts[0]
     }
