@@ -20,7 +20,9 @@ struct SeveralLoopsSharedStateTests {
         private let errors = Locked<[String]>([])
 
         init(adminPort: UInt16) {
-            DispatchQueue.global().async { [self] in
+            // A thread of its own: under the whole suite Dispatch's global pool can be busy with other tests'
+            // blocking waits for a long time, and the scraper must run while the streams do.
+            Thread { [self] in
                 while !stopped.load(ordering: .relaxed) {
                     do {
                         _ = try AdminResponse.scrape(port: adminPort)
@@ -34,7 +36,7 @@ struct SeveralLoopsSharedStateTests {
                     }
                 }
                 finished.signal()
-            }
+            }.start()
         }
 
         /// Stops scraping; returns how many scrapes succeeded and what failed.
