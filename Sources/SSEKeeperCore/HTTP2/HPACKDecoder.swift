@@ -58,7 +58,9 @@ public struct HPACKDecoder: Sendable {
     /// Whether the next block must start with a size update (we lowered the limit below the table's size).
     private var tableSizeUpdateRequired = false
 
-    /// Creates a decoder whose table starts at, and may grow to, `maxTableSizeLimit` octets.
+    /// Creates a decoder whose table starts at, and may grow to, `maxTableSizeLimit` octets: the state once both
+    /// sides agree on the size. A connection starts with HTTP/2's initial 4096 (RFC 9113 §6.5.2), the default, and
+    /// calls `setMaxTableSizeLimit(_:)` when the peer acknowledges a different SETTINGS_HEADER_TABLE_SIZE.
     public init(maxTableSizeLimit: Int = HPACKDecoder.defaultMaxTableSize, limits: Limits = Limits()) {
         precondition(maxTableSizeLimit >= 0, "negative HPACK table size")
         self.limits = limits

@@ -82,11 +82,11 @@ public struct HPACKEncoder: Sendable {
     }
 
     private mutating func encode(_ field: HPACKHeaderField, into block: inout [UInt8]) {
-        let match = find(field)
         if field.indexing == .never {
-            literal(field, nameIndex: match?.index, prefixBits: 4, flags: 0x10, into: &block)
+            literal(field, nameIndex: nameIndex(field.name), prefixBits: 4, flags: 0x10, into: &block)
             return
         }
+        let match = find(field)
         if let match, match.valueMatches {
             HPACKInteger.encode(match.index, prefixBits: 7, flags: 0x80, into: &block)
             return
@@ -106,6 +106,13 @@ public struct HPACKEncoder: Sendable {
         if let dynamic, dynamic.valueMatches { return (HPACKStaticTable.count + 1 + dynamic.position, true) }
         if let index = HPACKStaticTable.index(name: field.name) { return (index, false) }
         return dynamic.map { (HPACKStaticTable.count + 1 + $0.position, false) }
+    }
+
+    /// An index for `name` alone: the static table's, else the newest dynamic entry's.
+    private func nameIndex(_ name: [UInt8]) -> Int? {
+        if let index = HPACKStaticTable.index(name: name) { return index }
+        guard table.count > 0, let dynamic = table.search(name: name, value: []) else { return nil }
+        return HPACKStaticTable.count + 1 + dynamic.position
     }
 
     private func literal(

@@ -131,8 +131,11 @@ public enum HPACKHuffman {
         static let emits: UInt32 = 1 << 16
         /// Flag: the nibble reached EOS.
         static let failed: UInt32 = 1 << 17
+        /// Ending here is fine: at a symbol boundary or after at most 7 one bits of padding.
         static let acceptEnding: UInt8 = 0
+        /// Ending here leaves 8 or more one bits of padding.
         static let paddingTooLongEnding: UInt8 = 1
+        /// Ending here leaves padding with a zero bit.
         static let paddingNotAllOnesEnding: UInt8 = 2
 
         /// `transitions[state << 4 | nibble]`: next state in bits 0-7, symbol in bits 8-15, then the flags.
@@ -141,6 +144,7 @@ public enum HPACKHuffman {
         var endings: [UInt8]
     }
 
+    /// The decoding state machine, built from `codes` at first use (thread-safe: a global's lazy initializer).
     static let decodingTable: DecodingTable = {
         // The code tree: inner nodes 0..<256, children as node numbers or ~symbol for leaves.
         var children: [[Int]] = [[0, 0]]
