@@ -522,6 +522,68 @@ STAMPED_ID_TOKENS = [
 ]
 
 
+def hpack():
+    """Byte 0 decoder limits and advertised table size, byte 1 re-encoder, byte 2 = K, K block lengths, blocks
+    (see Fuzz/Targets/hpack.swift). Seeds: every RFC 7541 Appendix C block sequence, and hostile blocks."""
+    h = bytes.fromhex
+    requests = ["82868441 0f777777 2e657861 6d706c65 2e636f6d", "828684be 58086e6f 2d636163 6865",
+                "828785bf 400a6375 73746f6d 2d6b6579 0c637573 746f6d2d 76616c75 65"]
+    requests_huffman = ["82868441 8cf1e3c2 e5f23a6b a0ab90f4 ff", "828684be 5886a8eb 10649cbf",
+                        "828785bf 408825a8 49e95ba9 7d7f8925 a849e95b b8e8b4bf"]
+    responses = ["48033330 32580770 72697661 7465611d 4d6f6e2c 20323120 4f637420 32303133 2032303a 31333a32 3120474d"
+                 " 546e1768 74747073 3a2f2f77 77772e65 78616d70 6c652e63 6f6d", "48033330 37c1c0bf",
+                 "88c1611d 4d6f6e2c 20323120 4f637420 32303133 2032303a 31333a32 3220474d 54c05a04 677a6970 7738666f"
+                 " 6f3d4153 444a4b48 514b425a 584f5157 454f5049 55415851 57454f49 553b206d 61782d61 67653d33 3630303b"
+                 " 20766572 73696f6e 3d31"]
+    responses_huffman = ["48826402 5885aec3 771a4b61 96d07abe 941054d4 44a82005 95040b81 66e082a6 2d1bff6e 919d29ad 171863c7"
+                         " 8f0b97c8 e9ae82ae 43d3", "4883640e ffc1c0bf",
+                         "88c16196 d07abe94 1054d444 a8200595 040b8166 e084a62d 1bffc05a 839bd9ab 77ad94e7 821dd7f2 e6c7b335"
+                         " dfdfcd5b 3960d5af 27087f36 72c1ab27 0fb5291f 95873160 65c003ed 4ee5b106 3d5007"]
+
+    def sequence(limits, reencoder, blocks):
+        blocks = [h(block.replace(" ", "")) if isinstance(block, str) else block for block in blocks]
+        return bytes([limits, reencoder, len(blocks) - 1] + [len(block) for block in blocks[:-1]]) + b"".join(blocks)
+
+    table_256 = bytes([0x3F, 0xE1, 0x01])  # dynamic table size update to 256: the advertised limit was lowered
+    seeds = [
+        ("c2 1 literal with indexing", sequence(0, 1, ["400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572"])),
+        ("c2 2 literal without indexing", sequence(0, 0, ["040c 2f73 616d 706c 652f 7061 7468"])),
+        ("c2 3 never indexed", sequence(0, 1, ["1008 7061 7373 776f 7264 0673 6563 7265 74"])),
+        ("c2 4 indexed", sequence(0, 0, ["82"])),
+        ("c3 requests", sequence(0, 1, requests)),
+        ("c4 requests huffman", sequence(0, 1, requests_huffman)),
+        ("c3 requests small limits", sequence(0x15, 0x05, requests)),
+        ("c5 responses", sequence(0x40, 0x05, [table_256 + h(responses[0].replace(" ", ""))] + responses[1:])),
+        ("c6 responses huffman", sequence(0x40, 0x07, [table_256 + h(responses_huffman[0].replace(" ", ""))]
+                                          + responses_huffman[1:])),
+        ("c6 responses list limit", sequence(0x42, 0x31, [table_256 + h(responses_huffman[0].replace(" ", ""))]
+                                             + responses_huffman[1:])),
+        ("two size updates", sequence(0, 1, [b"\x20\x3f\xe1\x1f\x82", "3f e1 1f 40 01 61 01 62 be"])),
+        ("size update not at start", sequence(0, 0, [b"\x82\x20"])),
+        ("size update above limit", sequence(0xC0, 0, [b"\x21"])),
+        ("missing size update", sequence(0x80, 0, [b"\x82"])),
+        ("index zero", sequence(0, 0, [b"\x80"])),
+        ("index past tables", sequence(0, 0, [b"\xbe"])),
+        ("integer overflow", sequence(0, 0, [b"\x1f\xff\xff\xff\xff\x0f"])),
+        ("integer zero continuations", sequence(0, 0, [b"\x3f\x80\x80\x80\x80\x80\x00"])),
+        ("string length huge", sequence(0, 0, [b"\x00\x7f\x80\xff\xff\xff\x0f"])),
+        ("huffman eos", sequence(0, 0, [b"\x00\x01\x61\x84\xff\xff\xff\xff"])),
+        ("huffman padding too long", sequence(0, 0, [b"\x00\x01\x61\x82\x1f\xff"])),
+        ("huffman padding zeros", sequence(0, 0, [b"\x00\x01\x61\x81\x18"])),
+        ("truncated string", sequence(0, 0, [b"\x00\x01\x61\x05\x62"])),
+        ("too many fields then more", sequence(0x0C, 1, [b"\x82\x84\x86\x40\x01\x78\x01\x31", b"\xbe"])),
+        ("entry larger than table", sequence(0x80, 1, [b"\x3f\x21\x40\x02ab\x20" + b"v" * 32 + b"\x82"])),
+    ]
+    return seeds
+
+
+HPACK_TOKENS = [
+    "\x82", "\x88", "\xbe", "\xbf", "\x40", "\x00", "\x10", "\x0f", "\x1f", "\x3f\xe1\x1f", "\x20", "\x3f\xe1\x01",
+    "\x7f", "\xff\xff\xff\xff", "\x80\x80\x80\x80", "\x0f\x10", ":status", ":path", "content-type",
+    "text/event-stream", "\x8c\xf1\xe3\xc2\xe5\xf2\x3a\x6b\xa0\xab\x90\xf4\xff",
+]
+
+
 if __name__ == "__main__":
     write("request_head", requests())
     write("response_head", responses())
@@ -532,6 +594,7 @@ if __name__ == "__main__":
     write("config", configs())
     write("stamped_id", stamped_ids())
     write("ride_through", ride_through())
+    write("hpack", hpack())
     write_dictionary("request_head", HTTP_TOKENS)
     write_dictionary("response_head", HTTP_TOKENS + STATUS_TOKENS)
     write_dictionary("builders", HTTP_TOKENS + STATUS_TOKENS)
@@ -540,4 +603,5 @@ if __name__ == "__main__":
     write_dictionary("sse_tracker", SSE_TOKENS)
     write_dictionary("config", CONFIG_TOKENS)
     write_dictionary("stamped_id", STAMPED_ID_TOKENS)
+    write_dictionary("hpack", HPACK_TOKENS)
     write_dictionary("ride_through", SSE_TOKENS + ["sk1.AAECAwQFBgcICQoLDA0ODw.", "\r\n0\r\n\r\n", "data: x\n\n"])
