@@ -475,6 +475,54 @@ def stamped_ids():
     return [(name, b(text)) for name, text in texts]
 
 
+def h2_frame(kind, flags=0, stream=0, payload=b"", length=None):
+    """One HTTP/2 frame (RFC 9113 §4.1): 24-bit length, type, flags, 31-bit stream, payload."""
+    payload = b(payload)
+    length = len(payload) if length is None else length
+    return bytes([length >> 16 & 0xFF, length >> 8 & 0xFF, length & 0xFF, kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_frames():
+    """Byte 0 limits and start, byte 1 = K, K piece lengths, then the stream (see Fuzz/Targets/h2_frames.swift).
+    Selector bit 4 prefixes the client preface, so most seeds start with the client's SETTINGS."""
+    PREFACE = 0x10
+    settings = h2_frame(4, payload=bytes([0, 3, 0, 0, 0, 100, 0, 4, 0, 0x10, 0, 0, 0, 2, 0, 0, 0, 0]))
+    ack = h2_frame(4, 1)
+    headers = h2_frame(1, 0x5, 1, bytes([0x82, 0x86, 0x84, 0x41, 0x8a, 0x08, 0x9d, 0x5c, 0x0b, 0x81, 0x70, 0xdc, 0x78, 0x0f, 0x03]))
+    ping = h2_frame(6, 0, 0, bytes(range(1, 9)))
+    streams = [
+        ("settings only", PREFACE, [], settings),
+        ("sse request", PREFACE, [30, 9], settings + ack + headers + h2_frame(8, 0, 0, bytes([0, 0x0f, 0, 1]))),
+        ("headers continuation", PREFACE, [12], settings + h2_frame(1, 0, 3, b"\x82\x86") + h2_frame(9, 0, 3, b"\x84")
+         + h2_frame(9, 4, 3, b"\x41\x81\x1f")),
+        ("padded data and priority", PREFACE, [5, 5, 5], settings + h2_frame(1, 0x2c, 1, bytes([1, 0x80, 0, 0, 3, 15, 0x82, 0]))
+         + h2_frame(0, 0x9, 1, bytes([2]) + b"data: x\n\n" + bytes(2)) + h2_frame(2, 0, 5, bytes([0, 0, 0, 1, 7]))),
+        ("ping rst goaway", PREFACE, [1, 1, 1], settings + ping + h2_frame(6, 1, 0, bytes(8)) + h2_frame(3, 0, 1, bytes([0, 0, 0, 8]))
+         + h2_frame(7, 0, 0, bytes([0, 0, 0, 1, 0, 0, 0, 0]) + b"bye")),
+        ("unknown frames", PREFACE, [], settings + h2_frame(0x42, 0xff, 0, b"ext") + h2_frame(0xfa, 0, 7)),
+        ("stream errors", PREFACE, [], settings + h2_frame(8, 0, 3, bytes(4)) + h2_frame(2, 0, 3, bytes([0, 0, 0, 3, 1]))
+         + h2_frame(2, 0, 5, bytes(4))),
+        ("continuation flood", PREFACE, [9], settings + h2_frame(1, 0, 1, b"\x82") + h2_frame(9, 0, 1) * 20),
+        ("continuation wrong stream", PREFACE, [], settings + h2_frame(1, 0, 1, b"\x82") + h2_frame(9, 4, 3)),
+        ("data inside field block", PREFACE, [], settings + h2_frame(1, 0, 1, b"\x82") + h2_frame(0, 0, 1, b"x")),
+        ("oversized frame", PREFACE, [4], settings + h2_frame(0, 0, 1, length=16385)),
+        ("bad settings", PREFACE, [], h2_frame(4, payload=bytes([0, 2, 0, 0, 0, 2, 0, 4, 0x80, 0, 0, 0]))),
+        ("settings ack with payload", PREFACE, [], settings + h2_frame(4, 1, 0, bytes(6))),
+        ("push promise", PREFACE, [], settings + h2_frame(5, 4, 1, bytes([0, 0, 0, 2, 0x82]))),
+        ("zero window connection", PREFACE, [], settings + h2_frame(8, 0, 0, bytes(4))),
+        ("padding too long", PREFACE, [], settings + h2_frame(0, 8, 1, bytes([5, 0, 0]))),
+        ("first frame not settings", PREFACE, [], ping),
+        ("small limits", PREFACE | 0x20 | 0x40 | 0x1 | 0x8, [3, 3], settings + headers + h2_frame(0, 0, 1, b"y" * 80)),
+        ("http11 fallback", 0x80, [3], b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("broken preface", 0x80, [], b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + settings),
+        ("frames without preface", 0, [2], ping + h2_frame(4, 1) + h2_frame(3, 0, 9, bytes(4))),
+    ]
+    seeds = []
+    for name, selector, pieces, stream in streams:
+        seeds.append((name, bytes([selector, len(pieces)] + pieces) + stream))
+    return seeds
+
+
 def dict_entry(token):
     out = ""
     for byte in b(token):
@@ -514,6 +562,14 @@ CONFIG_TOKENS = [
     "k", "M", "0.33", "0.000000000000000000000000000001", "24h", "86400s", "1ms", "route / { upstream u; }",
     "upstream u { server h:1; }", "listen 1;", "\xef\xbb\xbf", "weight=", "max_fails=", "fail_timeout=", "backup",
     "upstream_keepalive", "upstream_keepalive_timeout", "=",
+]
+
+H2_TOKENS = [
+    "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "\x00\x00\x00\x04\x00\x00\x00\x00\x00", "\x00\x00\x00\x04\x01\x00\x00\x00\x00",
+    "\x00\x00\x08\x06\x00\x00\x00\x00\x00", "\x00\x00\x04\x08\x00\x00\x00\x00\x01", "\x00\x00\x04\x03\x00\x00\x00\x00\x01",
+    "\x00\x00\x00\x09\x04\x00\x00\x00\x01", "\x00\x00\x00\x09\x00\x00\x00\x00\x01", "\x00\x00\x01\x01\x05\x00\x00\x00\x01",
+    "\x00\x40\x00", "\x00\x40\x01", "\x7f\xff\xff\xff", "\x80\x00\x00\x00", "\x00\x05\x00\x00\x40\x00",
+    "\x00\x04\x7f\xff\xff\xff", "\x00\x02\x00\x00\x00\x01",
 ]
 
 STAMPED_ID_TOKENS = [
@@ -595,6 +651,7 @@ if __name__ == "__main__":
     write("stamped_id", stamped_ids())
     write("ride_through", ride_through())
     write("hpack", hpack())
+    write("h2_frames", h2_frames())
     write_dictionary("request_head", HTTP_TOKENS)
     write_dictionary("response_head", HTTP_TOKENS + STATUS_TOKENS)
     write_dictionary("builders", HTTP_TOKENS + STATUS_TOKENS)
@@ -604,4 +661,5 @@ if __name__ == "__main__":
     write_dictionary("config", CONFIG_TOKENS)
     write_dictionary("stamped_id", STAMPED_ID_TOKENS)
     write_dictionary("hpack", HPACK_TOKENS)
+    write_dictionary("h2_frames", H2_TOKENS)
     write_dictionary("ride_through", SSE_TOKENS + ["sk1.AAECAwQFBgcICQoLDA0ODw.", "\r\n0\r\n\r\n", "data: x\n\n"])
