@@ -1,5 +1,6 @@
-// Helpers shared by every fuzz target. `Fuzz/build.sh` compiles this file, the SSEKeeperCore sources and one
-// file of `Fuzz/Targets/` into a single module (SSEKeeperCoreFuzz), so `internal` core symbols are visible here.
+// Helpers shared by every fuzz target. `Fuzz/build.sh` compiles this file with one file of `Fuzz/Targets/` into
+// that target's module, from a copy that begins with `@testable import SSEKeeperCoreFuzz` (the core, built once
+// with -enable-testing), so `internal` core symbols are visible here.
 //
 // An invariant that does not hold ends the process through `fatalError`, which libFuzzer reports as a crash
 // ("deadly signal") after the `FUZZ INVARIANT:` message, and saves the input under `Fuzz/artifacts/`.
