@@ -70,11 +70,15 @@ final class TLSServerContext: @unchecked Sendable {
         guard functions.useCertificateChainFile(context, certificatePath) == 1 else {
             throw SetupError(message: "tls_certificate \(certificatePath): cannot load it: \(Self.reason(library.drainErrors(), path: certificatePath))")
         }
+        // OpenSSL compares the key with the certificate as it loads it ("key values mismatch"), and again below.
+        let mismatch = "tls_certificate_key \(keyPath) does not match tls_certificate \(certificatePath)"
         guard functions.usePrivateKeyFile(context, keyPath, TLSServerFunctions.fileTypePEM) == 1 else {
-            throw SetupError(message: "tls_certificate_key \(keyPath): cannot load it: \(Self.reason(library.drainErrors(), path: keyPath))")
+            let detail = library.drainErrors()
+            if detail.contains("key values mismatch") { throw SetupError(message: "\(mismatch): \(detail)") }
+            throw SetupError(message: "tls_certificate_key \(keyPath): cannot load it: \(Self.reason(detail, path: keyPath))")
         }
         guard functions.checkPrivateKey(context) == 1 else {
-            throw SetupError(message: "tls_certificate_key \(keyPath) does not match tls_certificate \(certificatePath): \(library.drainErrors())")
+            throw SetupError(message: "\(mismatch): \(library.drainErrors())")
         }
         functions.setALPNSelect(context, Self.selectApplicationProtocol, UnsafeMutableRawPointer(alpnWire.baseAddress))
     }
