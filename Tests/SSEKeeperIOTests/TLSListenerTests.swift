@@ -152,6 +152,24 @@ struct TLSListenerTests {
         }
     }
 
+    @Test func aLargeBody_toAClientThatReadsLate_arrivesWhole_throughTheQueuedTLSWrites() throws {
+        // 8 MiB to a client with a 32 KiB receive buffer: more than the socket buffers hold while the client
+        // sleeps, so SSL_write wants the socket, the rest is queued and sent from the same bytes when it turns
+        // writable.
+        let lineCount = 1024 * 1024
+        let body = (0..<lineCount).map { String(format: "%07d\n", $0) }.joined()
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+            try connection.send(body)
+        }
+        let certificates = try Certificates()
+        let proxy = try Self.proxy(certificates, upstreamPort: upstream.port)
+        let client = try Client(port: proxy.port, ["--cafile", certificates.path("first-ca.pem"), "--path", "/big", "--delay-read", "0.5",
+                                                    "--summary", "--until", String(format: "%07d\n", lineCount - 1)])
+        let output = client.finish()
+        #expect(output.hasSuffix("SUMMARY bytes=\(body.utf8.count) lines=\(lineCount) ordered=True\n"), "\(output)")
+    }
+
     @Test func aClientClosingMidStream_tearsTheUpstreamDown() throws {
         let certificates = try Certificates()
         let upstream = try Self.eventUpstream(count: 1000, pauseMicroseconds: 20_000)
