@@ -262,7 +262,11 @@ struct TLSListenerTests {
             "\(error)" == "p.conf:3:8: listen 127.0.0.1:8443 tls needs tls_certificate and tls_certificate_key at top level, "
                 + "e.g. \"tls_certificate /etc/ssekeeper/fullchain.pem;\""
         }
-        #expect(throws: ConfigErrors.self) { _ = try ConfigParser.parse("listen 8443 tsl;\nupstream a { server 127.0.0.1:1; }\nroute / { upstream a; }\n", fileName: "p.conf") }
+        #expect {
+            _ = try ConfigParser.parse("listen 8443 tsl;\nupstream a { server 127.0.0.1:1; }\nroute / { upstream a; }\n", fileName: "p.conf")
+        } throws: { error in
+            "\(error)" == "p.conf:1:13: unknown listen option \"tsl\"; did you mean \"tls\"?"
+        }
         let config = try ConfigParser.parse(text + "tls_certificate /c.pem;\ntls_certificate_key /k.pem;\n", fileName: "p.conf")
         #expect(config.listens == [ListenAddress(host: "127.0.0.1", port: 8443, transport: .tls)])
         #expect(config.tls == TLSSettings(certificatePath: "/c.pem", keyPath: "/k.pem"))

@@ -239,8 +239,9 @@ struct ConfigBuilder {
         for option in options {
             guard let text = option.text else { continue }
             guard text == "tls", transport == .plain else {
-                let problem = text == "tls" ? "duplicate listen option \"tls\"" : "unknown listen option \(option.quotedText)"
-                    + (ConfigDirective.closest(to: text, among: ["tls"]).map { "; did you mean \"\($0)\"?" } ?? " (use tls)")
+                let problem = text == "tls" ? "duplicate listen option \"tls\""
+                    : ConfigDirective.closest(to: text, among: ["tls"]).map { "unknown listen option \(option.quotedText); did you mean \"\($0)\"?" }
+                    ?? "\"listen\" takes an address and the option tls, got \(option.quotedText): listen HOST:PORT [tls];"
                 report(problem, at: option)
                 return
             }
