@@ -137,9 +137,7 @@ struct TLSLibrary: @unchecked Sendable {
             setALPNSelect: symbol("SSL_CTX_set_alpn_select_cb", as: TLSServerFunctions.SetALPNSelectFunction.self),
             accept: symbol("SSL_accept", as: ConnectFunction.self),
             shutdown: symbol("SSL_shutdown", as: ConnectFunction.self),
-            pending: symbol("SSL_pending", as: ConnectFunction.self),
-            alpnSelected: symbol("SSL_get0_alpn_selected", as: TLSServerFunctions.ALPNSelectedFunction.self),
-            version: symbol("SSL_get_version", as: TLSServerFunctions.VersionFunction.self))
+            alpnSelected: symbol("SSL_get0_alpn_selected", as: TLSServerFunctions.ALPNSelectedFunction.self))
         library.serverMissing = Array(missing.dropFirst(required))
         return library
     }

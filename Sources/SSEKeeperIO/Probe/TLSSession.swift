@@ -67,13 +67,8 @@ final class TLSSession {
         library.errorClear()
     }
 
-    /// Whether decrypted bytes wait inside the library (`SSL_pending`), beyond what the socket still holds.
-    var hasPendingBytes: Bool {
-        guard let functions = serverContext?.functions else { return false }
-        return functions.pending(ssl) > 0
-    }
-
-    /// The protocol ALPN selected (`http/1.1`), nil when none was (server side, after the handshake).
+    /// The protocol ALPN selected (`http/1.1`), nil when none was (server side, after the handshake): where a TLS
+    /// connection will choose between the HTTP/1.1 and HTTP/2 handlers once `h2` is offered.
     var negotiatedProtocol: String? {
         guard let functions = serverContext?.functions else { return nil }
         var data: UnsafePointer<UInt8>?
@@ -81,12 +76,6 @@ final class TLSSession {
         functions.alpnSelected(ssl, &data, &length)
         guard let data, length > 0 else { return nil }
         return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
-    }
-
-    /// The protocol version in use (`TLSv1.3`), server side.
-    var protocolVersion: String? {
-        guard let functions = serverContext?.functions, let text = functions.version(ssl) else { return nil }
-        return String(cString: text)
     }
 
     /// Maps a failed call's `SSL_get_error` (and errno for `SSL_ERROR_SYSCALL`) to a step.

@@ -11,7 +11,6 @@ struct TLSServerFunctions: @unchecked Sendable {
     typealias SetALPNSelectFunction = @convention(c) (OpaquePointer?, ALPNSelectCallback?, UnsafeMutableRawPointer?) -> Void
     typealias ALPNSelectedFunction = @convention(c) (
         OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt32>?) -> Void
-    typealias VersionFunction = @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
 
     /// `SSL_CTRL_SET_MIN_PROTO_VERSION` (`SSL_CTX_set_min_proto_version` is `SSL_CTX_ctrl(ctx, 123, version, NULL)`).
     static let controlSetMinProtocolVersion: Int32 = 123
@@ -37,18 +36,16 @@ struct TLSServerFunctions: @unchecked Sendable {
     let setALPNSelect: SetALPNSelectFunction
     let accept: TLSLibrary.ConnectFunction
     let shutdown: TLSLibrary.ConnectFunction
-    let pending: TLSLibrary.ConnectFunction
     let alpnSelected: ALPNSelectedFunction
-    let version: VersionFunction
 
     /// Nil unless every function was found.
     init?(serverMethod: TLSLibrary.MethodFunction?, contextCtrl: TLSLibrary.CtrlFunction?,
           useCertificateChainFile: UseFileFunction?, usePrivateKeyFile: UseTypedFileFunction?,
           checkPrivateKey: TLSLibrary.ContextFunction?, setALPNSelect: SetALPNSelectFunction?,
-          accept: TLSLibrary.ConnectFunction?, shutdown: TLSLibrary.ConnectFunction?, pending: TLSLibrary.ConnectFunction?,
-          alpnSelected: ALPNSelectedFunction?, version: VersionFunction?) {
+          accept: TLSLibrary.ConnectFunction?, shutdown: TLSLibrary.ConnectFunction?,
+          alpnSelected: ALPNSelectedFunction?) {
         guard let serverMethod, let contextCtrl, let useCertificateChainFile, let usePrivateKeyFile, let checkPrivateKey,
-              let setALPNSelect, let accept, let shutdown, let pending, let alpnSelected, let version else { return nil }
+              let setALPNSelect, let accept, let shutdown, let alpnSelected else { return nil }
         self.serverMethod = serverMethod
         self.contextCtrl = contextCtrl
         self.useCertificateChainFile = useCertificateChainFile
@@ -57,8 +54,6 @@ struct TLSServerFunctions: @unchecked Sendable {
         self.setALPNSelect = setALPNSelect
         self.accept = accept
         self.shutdown = shutdown
-        self.pending = pending
         self.alpnSelected = alpnSelected
-        self.version = version
     }
 }
