@@ -117,7 +117,13 @@ enum SSEKeeperCommand {
     }
 
     private static func check(path: String) -> Int32 {
-        guard loadOrReport(path: path) != nil else { return 1 }
+        guard let config = loadOrReport(path: path) else { return 1 }
+        do {
+            try ProxyServer.checkTLS(config)
+        } catch {
+            printError("\(path): \(error.message)")
+            return 1
+        }
         printOut("\(path): ok")
         return 0
     }

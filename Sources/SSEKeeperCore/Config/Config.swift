@@ -17,6 +17,8 @@ public struct Config: Sendable, Equatable {
     public var probe: ProbeSettings
     /// The admin endpoint and the access log (`admin_listen`, `access_log`, `log_format`).
     public var observe: ObserveSettings
+    /// The certificate and key of TLS listeners (`tls_certificate`, `tls_certificate_key`).
+    public var tls: TLSSettings
 
     public init(
         listens: [ListenAddress] = [],
@@ -25,7 +27,8 @@ public struct Config: Sendable, Equatable {
         defaults: StreamSettings = StreamSettings(),
         limits: Limits = Limits(),
         probe: ProbeSettings = ProbeSettings(),
-        observe: ObserveSettings = ObserveSettings()
+        observe: ObserveSettings = ObserveSettings(),
+        tls: TLSSettings = TLSSettings()
     ) {
         self.listens = listens
         self.upstreams = upstreams
@@ -34,6 +37,12 @@ public struct Config: Sendable, Equatable {
         self.limits = limits
         self.probe = probe
         self.observe = observe
+        self.tls = tls
+    }
+
+    /// Whether some `listen` has the `tls` flag (then `tls` names both files, checked by the parser).
+    public var hasTLSListener: Bool {
+        listens.contains { $0.transport == .tls }
     }
 
     /// The upstream named `name`, if declared.
@@ -46,17 +55,28 @@ public struct Config: Sendable, Equatable {
 public struct ListenAddress: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var host: String?
     public var port: UInt16
+    /// What clients speak on it: plain TCP, or TLS (`listen HOST:PORT tls;`).
+    public var transport: ListenTransport
 
-    public init(host: String?, port: UInt16) {
+    public init(host: String?, port: UInt16, transport: ListenTransport = .plain) {
         self.host = host
         self.port = port
+        self.transport = transport
     }
 
-    /// `127.0.0.1:8080`, `[::1]:8080`, or `*:8080` for all interfaces.
+    /// `127.0.0.1:8080`, `[::1]:8080`, or `*:8080` for all interfaces (without the transport).
     public var description: String {
         guard let host else { return "*:\(port)" }
         return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
+}
+
+/// What a listener's clients speak beneath HTTP.
+public enum ListenTransport: Sendable, Equatable, Hashable {
+    /// Plain TCP (the default).
+    case plain
+    /// TLS 1.2 or 1.3 (RFC 8446), terminated by ssekeeper with `tls_certificate` and `tls_certificate_key`.
+    case tls
 }
 
 /// One upstream server address (`server HOST:PORT;`).

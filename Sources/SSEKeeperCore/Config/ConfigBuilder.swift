@@ -51,6 +51,10 @@ struct ConfigBuilder {
     /// The top-level `client_resume_buffer` argument, checked against `client_resume_memory` in `finish()`.
     var clientResumeBufferToken: ConfigToken?
     private var listens: [ListenAddress] = []
+    /// The first `listen ... tls` address, where a missing `tls_certificate` or key is reported.
+    private var firstTLSListenToken: ConfigToken?
+    /// `tls_certificate` and `tls_certificate_key`.
+    var tls = TLSSettings()
     /// First line of each listen address, keyed with `nil` hosts spelled `0.0.0.0` and host names lowercased.
     private var listenLines: [ListenAddress: Int] = [:]
     /// The route block being read, which route-level directives write into; `nil` outside a route block.
@@ -164,9 +168,10 @@ struct ConfigBuilder {
             report("admin_listen \(admin) would share a port with listen \(listen): give the admin endpoint its own address", at: token)
         }
         checkDrainSpread()
+        checkTLSFiles()
         guard errors.isEmpty else { return nil }
         return Config(listens: listens, upstreams: upstreams, routes: resolved, defaults: settings, limits: limits,
-                      probe: probe, observe: observe)
+                      probe: probe, observe: observe, tls: tls)
     }
 
     /// Checks that `statement` is a known directive of `context`, with the right shape, not repeated, and with
@@ -226,21 +231,60 @@ struct ConfigBuilder {
         report(message, at: statement.name)
     }
 
-    /// `listen HOST:PORT;`: one more address, unless invalid or already listed (by host, case-insensitively).
-    mutating func applyListen(_ argument: ConfigArgument) {
+    /// `listen HOST:PORT [tls];`: one more address, unless invalid or already listed (by host, case-insensitively,
+    /// whatever the transport: one port cannot speak both).
+    mutating func applyListen(_ argument: ConfigArgument, options: [ConfigToken]) {
         let token = argument.token
+        var transport = ListenTransport.plain
+        for option in options {
+            guard let text = option.text else { continue }
+            guard text == "tls", transport == .plain else {
+                let problem = text == "tls" ? "duplicate listen option \"tls\""
+                    : ConfigDirective.closest(to: text, among: ["tls"]).map { "unknown listen option \(option.quotedText); did you mean \"\($0)\"?" }
+                    ?? "\"listen\" takes an address and the option tls, got \(option.quotedText): listen HOST:PORT [tls];"
+                report(problem, at: option)
+                return
+            }
+            transport = .tls
+        }
         switch ConfigValue.parseListenAddress(argument.text) {
         case .failure(let problem):
             report(problem.message, at: token)
-        case .success(let address):
+        case .success(var address):
             let key = ListenAddress(host: address.host?.lowercased() ?? "0.0.0.0", port: address.port)
             if let first = listenLines[key] {
                 report("duplicate listen \(address), first at line \(first)", at: token)
                 return
             }
             listenLines[key] = token.line
+            address.transport = transport
+            if transport == .tls, firstTLSListenToken == nil { firstTLSListenToken = token }
             listens.append(address)
         }
+    }
+
+    /// `tls_certificate FILE;` or `tls_certificate_key FILE;`: an absolute path without control characters.
+    mutating func applyTLSFile(_ argument: ConfigArgument, _ field: WritableKeyPath<TLSSettings, String?>) {
+        let path = argument.text
+        guard path.hasPrefix("/"), !path.hasSuffix("/") else {
+            report("\(argument.name) must be an absolute path to a file, got \"\(path)\"", at: argument.token)
+            return
+        }
+        guard !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            report("\(argument.name) must not contain control characters", at: argument.token)
+            return
+        }
+        tls[keyPath: field] = path
+    }
+
+    /// A `listen ... tls` needs both files: reported at the first such listen address.
+    private mutating func checkTLSFiles() {
+        guard let token = firstTLSListenToken else { return }
+        let missing = [tls.certificatePath == nil ? "tls_certificate" : nil, tls.keyPath == nil ? "tls_certificate_key" : nil]
+            .compactMap { $0 }
+        guard !missing.isEmpty else { return }
+        report("listen \(token.text ?? "") tls needs \(missing.joined(separator: " and ")) at top level, "
+            + "e.g. \"tls_certificate /etc/ssekeeper/fullchain.pem;\"", at: token)
     }
 
     /// `route PREFIX { ... }`: checks the prefix, applies the block's statements to a new `PendingRoute`, and

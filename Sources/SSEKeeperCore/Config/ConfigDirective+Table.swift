@@ -9,9 +9,18 @@ extension ConfigDirective {
     ///
     /// The order of distinct names breaks ties between typo suggestions: keep new rows after their area's rows.
     static let all: [ConfigDirective] = [
-        .value("listen", "HOST:PORT", in: [.main], default: noDefault,
-               "An address clients connect to; at least one is required.", repetition: .repeatable) { builder, argument in
-            builder.applyListen(argument)
+        ConfigDirective(
+            name: "listen", contexts: [.main],
+            form: .valueWithOptions { builder, argument, options in builder.applyListen(argument, options: options) },
+            repetition: .repeatable, syntax: "listen HOST:PORT [tls];", defaultValue: noDefault,
+            summary: "An address clients connect to, in plain TCP or with tls; at least one is required."),
+        .value("tls_certificate", "FILE", in: [.main], default: noDefault,
+               "The PEM certificate chain (leaf first) that listeners with tls present; required with them.") { builder, argument in
+            builder.applyTLSFile(argument, \.certificatePath)
+        },
+        .value("tls_certificate_key", "FILE", in: [.main], default: noDefault,
+               "The PEM private key of tls_certificate; required with a tls listener.") { builder, argument in
+            builder.applyTLSFile(argument, \.keyPath)
         },
         ConfigDirective(
             name: "upstream", contexts: [.main],

@@ -5,7 +5,7 @@
 /// `ConfigBuilder` looks every statement up here and calls the row's handler: adding a directive means adding a
 /// row (and a section to `docs/configuration.md`, which `DirectiveTableTests` checks against the table). Every
 /// directive takes exactly one argument, except `server`, whose address may be followed by options
-/// (`weight=5 backup`), and `cors_allow_origin` and `client_resume_match`, which list one or more origins or headers. Two rows may share a name in different contexts (`upstream NAME { ... }` at top level,
+/// (`weight=5 backup`), `listen` (`tls`), and `cors_allow_origin` and `client_resume_match`, which list one or more origins or headers. Two rows may share a name in different contexts (`upstream NAME { ... }` at top level,
 /// `upstream NAME;` in a route), as nginx's `server` does in `http` and in `upstream`.
 struct ConfigDirective: Sendable {
     /// How a statement of this directive is shaped, with the handler that gives it meaning.

@@ -20,6 +20,8 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
     /// Whether connections accepted here are served on `acceptLoop` (one acceptor per loop).
     private let servesLocally: Bool
     private let runtime: ProxyRuntime
+    /// Whether connections accepted here speak TLS.
+    private let transport: ListenTransport
     /// Takes each accepted descriptor instead of an `HTTP1Connection` (the admin endpoint); nil for a proxy listener.
     private let onAccept: ((Int32) -> Void)?
     private var registered = false
@@ -32,13 +34,14 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
     static let acceptBatch = 128
 
     init(address: SocketAddress, group: EventLoopGroup, acceptLoop: EventLoop, servesLocally: Bool,
-         runtime: ProxyRuntime, onAccept: ((Int32) -> Void)? = nil) throws(SocketError) {
+         runtime: ProxyRuntime, transport: ListenTransport = .plain, onAccept: ((Int32) -> Void)? = nil) throws(SocketError) {
         fd = try Socket.listen(on: address)
         self.address = SocketAddress.local(of: fd) ?? address
         self.group = group
         self.acceptLoop = acceptLoop
         self.servesLocally = servesLocally
         self.runtime = runtime
+        self.transport = transport
         self.onAccept = onAccept
     }
 
@@ -116,11 +119,33 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         }
         let loop = servesLocally ? acceptLoop : group.nextLoop()
         let runtime = self.runtime
+        let transport = self.transport
         if loop === acceptLoop {
-            HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime).start()
+            Self.serve(connection, peer: peer, loop: loop, runtime: runtime, transport: transport)
         } else {
-            loop.queue.async { HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime).start() }
+            loop.queue.async { Self.serve(connection, peer: peer, loop: loop, runtime: runtime, transport: transport) }
         }
+    }
+
+    /// Starts an admitted connection on `loop` (its queue), through a TLS session made there when `transport`
+    /// is TLS; one that cannot get a session is closed and its admission released.
+    private static func serve(_ connection: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime,
+                              transport: ListenTransport) {
+        var session: TLSSession?
+        if transport == .tls {
+            do throws(TLSServerContext.SetupError) {
+                guard let context = runtime.context.tls else {
+                    throw TLSServerContext.SetupError(message: "the configuration has no TLS listener any more")
+                }
+                session = try context.session(fd: connection)
+            } catch {
+                runtime.logger.error("TLS connection from \(peer?.description ?? "unknown"): \(error.message)")
+                Glibc.close(connection)
+                runtime.release(host: peer?.host ?? "unknown")
+                return
+            }
+        }
+        HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime, tls: session).start()
     }
 
     private func backOff() {

@@ -28,17 +28,18 @@ final class Listener: Sendable {
 
     /// Binds `address` once, or once per loop of `group` with `.socketPerLoop` (all on the port the first one got).
     /// `onAccept` takes each accepted descriptor instead of an `HTTP1Connection` (the admin endpoint, one socket).
+    /// With `transport` `.tls`, each connection is served through TLS (`ProxyContext.tls`).
     init(address: SocketAddress, group: EventLoopGroup, runtime: ProxyRuntime, mode: Mode = Mode.current,
-         onAccept: ((Int32) -> Void)? = nil) throws(SocketError) {
+         transport: ListenTransport = .plain, onAccept: ((Int32) -> Void)? = nil) throws(SocketError) {
         let perLoop = mode == .socketPerLoop && onAccept == nil && group.loops.count > 1
         let first = try Acceptor(address: address, group: group, acceptLoop: group.loops[0], servesLocally: perLoop,
-                                 runtime: runtime, onAccept: onAccept)
+                                 runtime: runtime, transport: transport, onAccept: onAccept)
         var acceptors = [first]
         if perLoop {
             for loop in group.loops.dropFirst() {
                 do {
                     acceptors.append(try Acceptor(address: first.address, group: group, acceptLoop: loop,
-                                                  servesLocally: true, runtime: runtime))
+                                                  servesLocally: true, runtime: runtime, transport: transport))
                 } catch {
                     acceptors.forEach { $0.stop() }
                     throw error

@@ -26,6 +26,12 @@ protocol SocketChannelHandler: AnyObject {
 /// Writing: writes go straight to the kernel; only what it does not take is copied into `pending` and flushed when
 /// the poller reports the socket writable.
 ///
+/// TLS (a client of a `tls` listener): with a `TLSSession`, `read()` runs the handshake, then decrypts with
+/// `SSL_read` until it wants more from the socket (a record may hold more than one read takes, so the channel stays
+/// readable until then); `write` encrypts with `SSL_write`, and what cannot be sent waits in `pending`, retried
+/// from the same bytes as OpenSSL requires; a handshake or read that must send waits for a writable report.
+/// Library errors end reading with `EPROTO`. Plain channels pay one nil check per call for this.
+///
 /// Confinement: created, used and closed only on `loop.queue`. `abort` runs `shutdown` at once so the peer sees the
 /// close within microseconds, then closes the descriptor, which also removes it from the epoll set.
 final class SocketChannel: PollTarget {
@@ -67,15 +73,23 @@ final class SocketChannel: PollTarget {
     private var pending = PendingBytes()
     private var shutdownWriteWhenFlushed = false
     private(set) var isClosed = false
+    /// The TLS layer of a `tls` listener's client; nil for plain sockets.
+    let tls: TLSSession?
+    /// The TLS handshake completed: application bytes may be written.
+    private var tlsEstablished = false
+    /// A TLS handshake or read must send first: the next writable report makes the channel readable again.
+    private var tlsReadNeedsWritable = false
 
     /// Bytes queued because the kernel's send buffer was full.
     var pendingByteCount: Int { pending.count }
 
     /// Wraps `fd`. `connecting` means a non-blocking connect is in progress: reading starts once it succeeds.
-    init(fd: Int32, loop: EventLoop, connecting: Bool = false) {
+    /// `tls` is the server session of an accepted TLS client (see the type's summary).
+    init(fd: Int32, loop: EventLoop, connecting: Bool = false, tls: TLSSession? = nil) {
         self.fd = fd
         self.loop = loop
         self.connecting = connecting
+        self.tls = tls
     }
 
     /// Registers with the loop's poller. Call once, on the loop queue, after setting `handler`. An accepted socket
@@ -107,6 +121,17 @@ final class SocketChannel: PollTarget {
             if hangup || events & UInt32(SSK_EPOLLRDHUP) != 0 { hangupReported = true }
         }
         let writable = hangup || events & UInt32(SSK_EPOLLOUT) != 0
+        if tls != nil {
+            if tlsReadNeedsWritable && writable && readEnd == nil {
+                tlsReadNeedsWritable = false
+                readReady = true
+            }
+            // An SSL_write that wanted to read (a key update) is retried on any report.
+            if writeArmed && events != 0 { flushPending() }
+            guard !isClosed, readReady else { return }
+            deliverReadable()
+            return
+        }
         if connecting {
             guard writable else { return }
             finishConnect(error: Socket.pendingError(fd))
@@ -148,6 +173,7 @@ final class SocketChannel: PollTarget {
     func read() -> ReadOutcome {
         if let readEnd { return readEnd }
         guard readReady else { return .wouldBlock }
+        if let tls { return readTLS(tls) }
         let count = Glibc.read(fd, loop.readBuffer.baseAddress, loop.readBuffer.count)
         if count > 0 {
             if count < loop.readBuffer.count && !hangupReported { readReady = false }
@@ -164,6 +190,39 @@ final class SocketChannel: PollTarget {
         if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
         readEnd = .failed(code)
         return .failed(code)
+    }
+
+    /// `read()` through TLS: the handshake first, then one `SSL_read`.
+    private func readTLS(_ tls: TLSSession) -> ReadOutcome {
+        if !tlsEstablished {
+            let step = tls.handshake()
+            guard case .done = step else { return tlsReadStopped(step) }
+            tlsEstablished = true
+            if !pending.isEmpty {
+                flushPending()
+                if isClosed { return .failed(EPIPE) }
+            }
+        }
+        let step = tls.read(into: loop.readBuffer)
+        if case .done(let count) = step { return .bytes(count) }
+        return tlsReadStopped(step)
+    }
+
+    /// What a TLS handshake or read that did not deliver bytes means for `read()`.
+    private func tlsReadStopped(_ step: TLSSession.Step) -> ReadOutcome {
+        readReady = false
+        let end: ReadOutcome
+        switch step {
+        case .done, .wantRead: return .wouldBlock
+        case .wantWrite:
+            tlsReadNeedsWritable = true
+            return .wouldBlock
+        case .closed: end = .endOfFile
+        case .reset: end = .failed(ECONNRESET)
+        case .failed: end = .failed(EPROTO)
+        }
+        readEnd = end
+        return end
     }
 
     /// Whether an idle connection is still usable: nothing to read, no FIN, no pending error. A `MSG_PEEK`
@@ -210,6 +269,7 @@ final class SocketChannel: PollTarget {
     func write(_ bytes: UnsafeRawBufferPointer) -> WriteOutcome {
         guard !isClosed else { return .failed(EBADF) }
         guard !bytes.isEmpty else { return .written }
+        if let tls { return writeTLS(tls, bytes) }
         if connecting || !pending.isEmpty {
             pending.append(bytes)
             return .written
@@ -233,6 +293,30 @@ final class SocketChannel: PollTarget {
         return .written
     }
 
+    /// `write` through TLS: queued until the handshake is done or while bytes wait, else `SSL_write` until the
+    /// library wants the socket; the rest is queued and retried from the same bytes.
+    private func writeTLS(_ tls: TLSSession, _ bytes: UnsafeRawBufferPointer) -> WriteOutcome {
+        if !tlsEstablished || !pending.isEmpty {
+            pending.append(bytes)
+            return .written
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            switch tls.write(rest) {
+            case .done(let count): offset += count
+            case .wantWrite, .wantRead:
+                pending.append(rest)
+                writeArmed = true
+                return .written
+            case .closed: return .failed(EPIPE)
+            case .reset: return .failed(ECONNRESET)
+            case .failed: return .failed(EPROTO)
+            }
+        }
+        return .written
+    }
+
     /// Writes `bytes` (an array convenience over `write(_:)`).
     func write(_ bytes: [UInt8]) -> WriteOutcome {
         bytes.withUnsafeBytes { write($0) }
@@ -243,7 +327,7 @@ final class SocketChannel: PollTarget {
     func shutdownWriteAfterFlush() {
         guard !isClosed else { return }
         if pending.isEmpty && !connecting {
-            shutdown(fd, Int32(SHUT_WR))
+            shutdownWrite()
         } else {
             shutdownWriteWhenFlushed = true
         }
@@ -252,16 +336,19 @@ final class SocketChannel: PollTarget {
     /// Gives the socket up without closing it, to be served by another loop: unregistered from this loop's poller,
     /// and this channel closed. Nil (and nothing changes) while bytes are queued or a connect is in progress.
     func releaseDescriptor() -> Int32? {
-        guard !isClosed, pending.isEmpty, !connecting else { return nil }
+        guard !isClosed, pending.isEmpty, !connecting, tls == nil else { return nil }
         isClosed = true
         handler = nil
         if started { loop.poller.unregister(fd: fd) }
         return fd
     }
 
-    /// Tears the socket down now: `shutdown(SHUT_RDWR)` so the peer sees it at once, then closes it.
+    /// Tears the socket down now: `shutdown(SHUT_RDWR)` so the peer sees it at once, then closes it. A TLS
+    /// channel whose bytes were all sent says close_notify first (best-effort), so its peer sees a clean end; one
+    /// cut with bytes still queued does not, so its peer sees the truncation.
     func abort() {
         guard !isClosed else { return }
+        if let tls, tlsEstablished, pending.isEmpty, readEnd == nil { tls.sendCloseNotify() }
         shutdown(fd, Int32(SHUT_RDWR))
         isClosed = true
         handler = nil
@@ -285,7 +372,17 @@ final class SocketChannel: PollTarget {
         flushPending()
     }
 
+    /// `shutdown(SHUT_WR)`, after close_notify on a TLS channel.
+    private func shutdownWrite() {
+        if let tls, tlsEstablished { tls.sendCloseNotify() }
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
     private func flushPending() {
+        if let tls {
+            flushPendingTLS(tls)
+            return
+        }
         while let chunk = pending.first {
             let sent = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if sent > 0 {
@@ -298,52 +395,43 @@ final class SocketChannel: PollTarget {
                 writeArmed = true
                 return
             }
-            let handler = self.handler
-            abort()
-            handler?.channelWriteFailed(self, error: code)
+            failWrite(code)
             return
         }
+        pendingFlushed()
+    }
+
+    /// `flushPending` through TLS: the oldest chunk's unsent bytes, the same ones a wanting `SSL_write` was given.
+    private func flushPendingTLS(_ tls: TLSSession) {
+        guard tlsEstablished else { return }
+        while let chunk = pending.first {
+            switch chunk.withUnsafeBytes({ tls.write($0) }) {
+            case .done(let count): pending.consume(count)
+            case .wantWrite, .wantRead:
+                writeArmed = true
+                return
+            case .closed: return failWrite(EPIPE)
+            case .reset: return failWrite(ECONNRESET)
+            case .failed: return failWrite(EPROTO)
+            }
+        }
+        pendingFlushed()
+    }
+
+    /// Queued bytes could not be written: the channel is torn down and the owner told.
+    private func failWrite(_ code: Int32) {
+        let handler = self.handler
+        abort()
+        handler?.channelWriteFailed(self, error: code)
+    }
+
+    /// Everything queued was handed to the kernel: the pending half-close happens, the owner is told.
+    private func pendingFlushed() {
         writeArmed = false
         if shutdownWriteWhenFlushed {
             shutdownWriteWhenFlushed = false
-            shutdown(fd, Int32(SHUT_WR))
+            shutdownWrite()
         }
         handler?.channelDrained(self)
-    }
-}
-
-/// Bytes waiting for a socket to turn writable: a queue of copied chunks.
-struct PendingBytes {
-    private var chunks: [[UInt8]] = []
-    private var headOffset = 0
-    private(set) var count = 0
-
-    var isEmpty: Bool { count == 0 }
-
-    /// The unsent part of the oldest chunk.
-    var first: ArraySlice<UInt8>? {
-        chunks.first.map { $0[headOffset...] }
-    }
-
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty else { return }
-        chunks.append(Array(bytes))
-        count += bytes.count
-    }
-
-    /// Drops `sent` bytes from the front of the oldest chunk.
-    mutating func consume(_ sent: Int) {
-        headOffset += sent
-        count -= sent
-        if headOffset == chunks[0].count {
-            chunks.removeFirst()
-            headOffset = 0
-        }
-    }
-
-    mutating func removeAll() {
-        chunks = []
-        headOffset = 0
-        count = 0
     }
 }

@@ -4,9 +4,10 @@ import SSEKeeperCore
 /// The system's OpenSSL (libssl 3, or whatever `libssl.so` is), loaded at run time with `dlopen` so ssekeeper
 /// needs neither headers nor a package to speak TLS, and runs without libssl when nobody probes https.
 ///
-/// Only the functions the probe client needs are looked up, each cast to its C signature (OpenSSL 3 `ssl.h`,
-/// `err.h`). Macros are spelled out: `SSL_set_tlsext_host_name(ssl, name)` is `SSL_ctrl(ssl, 55, 0, name)`.
-/// Optional symbols (`SSL_CTX_set_options`, verification details) are used when present.
+/// Only the functions the probe client and the TLS listeners need are looked up, each cast to its C signature
+/// (OpenSSL 3 `ssl.h`, `err.h`). Macros are spelled out: `SSL_set_tlsext_host_name(ssl, name)` is
+/// `SSL_ctrl(ssl, 55, 0, name)`. Optional symbols (`SSL_CTX_set_options`, verification details) are used when
+/// present; the server side (`server`) is nil when any of its functions is missing, and `TLSServerContext` says so.
 struct TLSLibrary: @unchecked Sendable {
     typealias MethodFunction = @convention(c) () -> OpaquePointer?
     typealias ContextNewFunction = @convention(c) (OpaquePointer?) -> OpaquePointer?
@@ -72,6 +73,10 @@ struct TLSLibrary: @unchecked Sendable {
     let errorClear: ErrorClearFunction
     let verifyResult: VerifyResultFunction?
     let verifyErrorString: VerifyErrorStringFunction?
+    /// The functions TLS listeners need; nil when the library lacks one (`serverMissing` names them).
+    private(set) var server: TLSServerFunctions?
+    /// The server functions the library lacks, empty when `server` is set.
+    private(set) var serverMissing: [String] = []
 
     /// Loads the library and every required symbol; a `.tls` failure saying what is missing otherwise.
     static func load() throws(ProbeFailure) -> TLSLibrary {
@@ -119,9 +124,21 @@ struct TLSLibrary: @unchecked Sendable {
             errorClear: symbol("ERR_clear_error", as: ErrorClearFunction.self),
             verifyResult: symbol("SSL_get_verify_result", as: VerifyResultFunction.self, optional: true),
             verifyErrorString: symbol("X509_verify_cert_error_string", as: VerifyErrorStringFunction.self, optional: true))
-        guard let library, missing.isEmpty else {
+        guard var library, missing.isEmpty else {
             throw ProbeFailure(.tls, "the TLS library lacks \(missing.joined(separator: ", ")): it is not a usable OpenSSL")
         }
+        let required = missing.count
+        library.server = TLSServerFunctions(
+            serverMethod: symbol("TLS_server_method", as: MethodFunction.self),
+            contextCtrl: symbol("SSL_CTX_ctrl", as: CtrlFunction.self),
+            useCertificateChainFile: symbol("SSL_CTX_use_certificate_chain_file", as: TLSServerFunctions.UseFileFunction.self),
+            usePrivateKeyFile: symbol("SSL_CTX_use_PrivateKey_file", as: TLSServerFunctions.UseTypedFileFunction.self),
+            checkPrivateKey: symbol("SSL_CTX_check_private_key", as: ContextFunction.self),
+            setALPNSelect: symbol("SSL_CTX_set_alpn_select_cb", as: TLSServerFunctions.SetALPNSelectFunction.self),
+            accept: symbol("SSL_accept", as: ConnectFunction.self),
+            shutdown: symbol("SSL_shutdown", as: ConnectFunction.self),
+            alpnSelected: symbol("SSL_get0_alpn_selected", as: TLSServerFunctions.ALPNSelectedFunction.self))
+        library.serverMissing = Array(missing.dropFirst(required))
         return library
     }
 

@@ -1,7 +1,8 @@
 import Glibc
 
-/// One TLS client connection (`SSL`) over a non-blocking socket: handshake, read, write, each answering what
-/// the socket must wait for next. Used on one thread only.
+/// One TLS connection (`SSL`) over a non-blocking socket, client side (the probe) or server side (a `tls`
+/// listener's client): handshake, read, write, close_notify, each answering what the socket must wait for next.
+/// Used on one thread only.
 final class TLSSession {
     /// What a TLS call needs next, or how it ended.
     enum Step: Equatable {
@@ -18,17 +19,22 @@ final class TLSSession {
 
     private let library: TLSLibrary
     private let ssl: OpaquePointer
+    /// The server context this session was accepted with (nil on the client side), kept alive for its ALPN list
+    /// and its server functions.
+    private let serverContext: TLSServerContext?
 
-    /// Wraps `ssl`, which it frees on deinit; made by `TLSClientContext.session(fd:host:isIPLiteral:)`.
-    init(library: TLSLibrary, ssl: OpaquePointer) {
+    /// Wraps `ssl`, which it frees on deinit; made by `TLSClientContext.session(fd:host:isIPLiteral:)` (client
+    /// side) or `TLSServerContext.session(fd:)` (server side, `serverContext` set).
+    init(library: TLSLibrary, ssl: OpaquePointer, serverContext: TLSServerContext? = nil) {
         self.library = library
         self.ssl = ssl
+        self.serverContext = serverContext
     }
 
-    /// Advances the handshake (`SSL_connect`).
+    /// Advances the handshake (`SSL_connect`, or `SSL_accept` on the server side).
     func handshake() -> Step {
         library.errorClear()
-        let result = library.connect(ssl)
+        let result = serverContext.map { $0.functions.accept(ssl) } ?? library.connect(ssl)
         if result == 1 { return .done(0) }
         let step = classify(result)
         guard case .failed(let detail) = step else { return step == .closed ? .failed("the peer closed the connection during the handshake") : step }
@@ -51,6 +57,25 @@ final class TLSSession {
         library.errorClear()
         let result = library.write(ssl, bytes.baseAddress, Int32(clamping: bytes.count))
         return result > 0 ? .done(Int(result)) : classify(result)
+    }
+
+    /// Sends close_notify (`SSL_shutdown`), best-effort: once, without waiting for the peer's (server side only).
+    func sendCloseNotify() {
+        guard let functions = serverContext?.functions else { return }
+        library.errorClear()
+        _ = functions.shutdown(ssl)
+        library.errorClear()
+    }
+
+    /// The protocol ALPN selected (`http/1.1`), nil when none was (server side, after the handshake): where a TLS
+    /// connection will choose between the HTTP/1.1 and HTTP/2 handlers once `h2` is offered.
+    var negotiatedProtocol: String? {
+        guard let functions = serverContext?.functions else { return nil }
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        functions.alpnSelected(ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
     }
 
     /// Maps a failed call's `SSL_get_error` (and errno for `SSL_ERROR_SYSCALL`) to a step.

@@ -38,20 +38,24 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
 
     var limits: Limits { context.config.limits }
 
+    /// `https` for a client that came over TLS, else `http` (sent upstream as `X-Forwarded-Proto`).
+    var clientProtocol: String { client.tls == nil ? "http" : "https" }
+
     /// `peer` is the client's address; the runtime has admitted the connection under `peer?.host`.
-    convenience init(fd: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime) {
+    /// `tls` is the server session of a client of a `tls` listener.
+    convenience init(fd: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime, tls: TLSSession? = nil) {
         self.init(fd: fd, clientHost: peer?.host ?? "unknown", clientAddress: peer?.description ?? "unknown",
-                  loop: loop, runtime: runtime)
+                  loop: loop, runtime: runtime, tls: tls)
     }
 
     /// A connection handed over from another loop (`handOverToStreamLoop`), with the bytes read there: it was
     /// admitted there, and releases its admission at its end like any other.
     init(fd: Int32, clientHost: String, clientAddress: String, loop: EventLoop, runtime: ProxyRuntime,
-         handedBytes: [UInt8] = []) {
+         handedBytes: [UInt8] = [], tls: TLSSession? = nil) {
         self.runtime = runtime
         self.context = runtime.context
         self.loop = loop
-        client = SocketChannel(fd: fd, loop: loop)
+        client = SocketChannel(fd: fd, loop: loop, tls: tls)
         self.clientHost = clientHost
         self.clientAddress = clientAddress
         self.handedBytes = handedBytes
@@ -275,7 +279,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         }
         let keepsConnections = (context.upstreams[route.upstreamName]?.keepalive ?? 0) > 0
         let upstreamHead = UpstreamRequestBuilder.build(
-            upstreamRequest, framing: framing, clientAddress: clientHost, clientProtocol: "http", keepAlive: keepsConnections)
+            upstreamRequest, framing: framing, clientAddress: clientHost, clientProtocol: clientProtocol, keepAlive: keepsConnections)
         let stream = ProxyStream(
             head: head, upstreamRequest: upstreamRequest, route: route, body: body, upstreamHead: upstreamHead,
             client: self, loop: loop, context: context, runtime: runtime, reconnect: reconnect)

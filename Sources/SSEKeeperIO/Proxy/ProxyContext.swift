@@ -14,6 +14,9 @@ final class ProxyContext: Sendable {
     /// Where access records go (`access_log`, `log_format`). Written through `ProxyRuntime.accessLog`, so only the
     /// current context's log is written to; an older one closes when the last stream holding its context ends.
     let accessLog: AccessLog
+    /// The TLS server context of the `tls` listeners (their certificate, read when this context was made, so a
+    /// reload reads it again); nil when no listener has `tls`, and libssl is then never loaded.
+    let tls: TLSServerContext?
 
     /// Shared by every event loop: health must be process-wide, or each loop would hammer a dead server anew.
     private let pools: Locked<[String: UpstreamPool]>
@@ -24,6 +27,7 @@ final class ProxyContext: Sendable {
         self.config = config
         self.logger = logger
         accessLog = try AccessLog(settings: config.observe, logger: logger)
+        tls = try Self.tlsContext(for: config)
         router = Router(routes: config.routes)
         var addresses: [String: [SocketAddress]] = [:]
         var pools: [String: UpstreamPool] = [:]
@@ -72,5 +76,18 @@ final class ProxyContext: Sendable {
     /// Whether this is the first compressed SSE response seen on `routePrefix` (the warning is logged once).
     func firstCompressedStream(on routePrefix: String) -> Bool {
         warnedCompressedRoutes.withLock { $0.insert(routePrefix).inserted }
+    }
+}
+
+extension ProxyContext {
+    /// The TLS server context `config`'s `tls` listeners need, nil without one; a `SocketError` (operation
+    /// `tls`) saying what to fix when libssl is missing or the files do not load or match.
+    static func tlsContext(for config: Config) throws(SocketError) -> TLSServerContext? {
+        guard config.hasTLSListener else { return nil }
+        do {
+            return try TLSServerContext(settings: config.tls)
+        } catch {
+            throw SocketError(operation: "tls", message: error.message)
+        }
     }
 }

@@ -27,7 +27,7 @@ extension ProxyStream {
         let lastEventID = request.headers.first("Last-Event-ID") ?? "-"
         let settings = route.settings
         resumeRequest = ResumeRequest(
-            bytes: UpstreamRequestBuilder.build(request, framing: .none, clientAddress: clientHost, clientProtocol: "http"),
+            bytes: UpstreamRequestBuilder.build(request, framing: .none, clientAddress: clientHost, clientProtocol: clientProtocol),
             lastEventID: lastEventID)
         attempt.beginResume(now: now, windowNanos: TimeAmount(settings.resumeWindow).nanoseconds,
                             backoffMinNanos: TimeAmount(settings.resumeBackoffMin).nanoseconds,

@@ -229,6 +229,7 @@ extension ProxyStream {
         ride.bytesSentAtAttach = bytesSent
         clientAddress = newClient.clientAddress
         clientHost = newClient.clientHost
+        clientProtocol = newClient.clientProtocol
         keepAlive = plan.keepAlive
         lifetimeEndPending = false
         adoptClient(newClient)

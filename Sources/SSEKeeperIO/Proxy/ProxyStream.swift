@@ -24,6 +24,8 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// The client's address, kept for the access log after a detach (a reattached client's replaces it).
     var clientAddress: String
     var clientHost: String
+    /// The attached client's `clientProtocol`, for the `X-Forwarded-Proto` of a resumed request.
+    var clientProtocol: String
 
     // The request.
     let startedAt: UInt64
@@ -125,6 +127,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         self.client = client
         clientAddress = client.clientAddress
         clientHost = client.clientHost
+        clientProtocol = client.clientProtocol
         startedAt = EventLoop.now()
         method = head.method
         path = head.path

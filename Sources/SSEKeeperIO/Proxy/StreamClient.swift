@@ -10,6 +10,8 @@ protocol StreamClient: AnyObject {
     var clientAddress: String { get }
     /// The client's host, for `X-Forwarded-For`.
     var clientHost: String { get }
+    /// `http` or `https`: how the client reached ssekeeper, for `X-Forwarded-Proto`.
+    var clientProtocol: String { get }
     /// Bytes written but not yet accepted by the client's socket.
     var pendingClientBytes: Int { get }
     /// Writes `output`'s bytes (queueing what the socket does not take yet); false when the client is gone, after

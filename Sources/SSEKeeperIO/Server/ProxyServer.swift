@@ -69,6 +69,12 @@ public final class ProxyServer: @unchecked Sendable {
         return addresses
     }
 
+    /// Checks what `config`'s `tls` listeners need, as `start` would: libssl loads, the certificate chain and key
+    /// load, and the key matches (for `ssekeeper check`). Does nothing without a `tls` listener.
+    public static func checkTLS(_ config: Config) throws(SocketError) {
+        _ = try ProxyContext.tlsContext(for: config)
+    }
+
     /// The number of event loops `config`'s `event_loops` asks for on this machine: `auto` counts the CPUs in the
     /// process's affinity mask (1 when it cannot be read).
     public static func loopCount(for config: Config) -> Int {
@@ -233,7 +239,8 @@ public final class ProxyServer: @unchecked Sendable {
         for listen in addresses {
             do {
                 let address = try SocketAddress.forListen(listen)
-                opened.append((listen, try Listener(address: address, group: group, runtime: runtime, mode: acceptMode)))
+                opened.append((listen, try Listener(address: address, group: group, runtime: runtime, mode: acceptMode,
+                                                    transport: listen.transport)))
             } catch {
                 opened.forEach { $0.listener.stop() }
                 throw error

@@ -1,0 +1,132 @@
+import Glibc
+import SSEKeeperCore
+
+/// The TLS server context (`SSL_CTX`) of the `tls` listeners: the certificate chain and key of one configuration,
+/// TLS 1.2 at least, the library's secure defaults otherwise, and ALPN.
+///
+/// One per `ProxyContext`, so a reload (SIGHUP) reads the files again into a new context for new connections,
+/// while each open connection's `TLSSession` keeps the context it was accepted with alive. Sessions are created on
+/// any loop: after setup, OpenSSL's `SSL_CTX` is safe to share between threads (`SSL_new` only takes a reference).
+final class TLSServerContext: @unchecked Sendable {
+    /// A TLS listener could not be set up: libssl is missing, or a file does not load, or the key does not match.
+    struct SetupError: Error, Sendable, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    /// The application protocols offered in ALPN (RFC 7301), most preferred first. The hook for HTTP/2: put "h2"
+    /// first once a TLS connection can be served by an HTTP/2 handler (the handler is chosen by
+    /// `TLSSession.negotiatedProtocol`).
+    static let applicationProtocols = ["http/1.1"]
+
+    let library: TLSLibrary
+    let functions: TLSServerFunctions
+    private let context: OpaquePointer
+    /// `applicationProtocols` in ALPN wire format (length-prefixed), read by the selection callback through its
+    /// `arg`; freed with the context.
+    private let alpnWire: UnsafeMutableBufferPointer<UInt8>
+
+    /// libssl, loaded once per process (`dlopen` is reference-counted, but one lookup of every symbol suffices).
+    private static let sharedLibrary: Result<TLSLibrary, ProbeFailure> = Result { () throws(ProbeFailure) in try TLSLibrary.load() }
+
+    /// Loads `settings`' files into a new server context; a `SetupError` saying what to fix otherwise.
+    convenience init(settings: TLSSettings) throws(SetupError) {
+        let library: TLSLibrary
+        switch Self.sharedLibrary {
+        case .success(let loaded): library = loaded
+        case .failure(let failure):
+            throw SetupError(message: "listen ... tls cannot be served: \(failure.message)")
+        }
+        guard let certificate = settings.certificatePath, let key = settings.keyPath else {
+            throw SetupError(message: "listen ... tls needs tls_certificate and tls_certificate_key")
+        }
+        try self.init(library: library, certificatePath: certificate, keyPath: key)
+    }
+
+    /// A server context presenting `certificatePath` (PEM chain, leaf first) with `keyPath` (its PEM key).
+    init(library: TLSLibrary, certificatePath: String, keyPath: String) throws(SetupError) {
+        guard let functions = library.server else {
+            throw SetupError(message: "the TLS library lacks \(library.serverMissing.joined(separator: ", ")): it cannot serve TLS")
+        }
+        self.library = library
+        self.functions = functions
+        var wire: [UInt8] = []
+        for name in Self.applicationProtocols { wire.append(UInt8(name.utf8.count)); wire += name.utf8 }
+        wire.append(0)  // the end, for the callback
+        alpnWire = .allocate(capacity: wire.count)
+        _ = alpnWire.initialize(from: wire)
+        library.errorClear()
+        guard let context = library.contextNew(functions.serverMethod()) else {
+            alpnWire.deallocate()
+            throw SetupError(message: "cannot create a TLS server context: \(library.drainErrors())")
+        }
+        self.context = context
+        // From here on a throw deinitializes self, which frees the context and the ALPN list.
+        guard functions.contextCtrl(context, TLSServerFunctions.controlSetMinProtocolVersion, TLSServerFunctions.tls12Version, nil) == 1 else {
+            throw SetupError(message: "cannot require TLS 1.2 or later: \(library.drainErrors())")
+        }
+        _ = functions.contextCtrl(context, TLSServerFunctions.controlMode, TLSServerFunctions.modeNonBlockingStreams, nil)
+        if let options = library.contextSetOptions { _ = options(context, TLSLibrary.optionIgnoreUnexpectedEOF) }
+        guard functions.useCertificateChainFile(context, certificatePath) == 1 else {
+            throw SetupError(message: "tls_certificate \(certificatePath): cannot load it: \(Self.reason(library.drainErrors(), path: certificatePath))")
+        }
+        // OpenSSL compares the key with the certificate as it loads it ("key values mismatch"), and again below.
+        let mismatch = "tls_certificate_key \(keyPath) does not match tls_certificate \(certificatePath)"
+        guard functions.usePrivateKeyFile(context, keyPath, TLSServerFunctions.fileTypePEM) == 1 else {
+            let detail = library.drainErrors()
+            if detail.contains("key values mismatch") { throw SetupError(message: "\(mismatch): \(detail)") }
+            throw SetupError(message: "tls_certificate_key \(keyPath): cannot load it: \(Self.reason(detail, path: keyPath))")
+        }
+        guard functions.checkPrivateKey(context) == 1 else {
+            throw SetupError(message: "\(mismatch): \(library.drainErrors())")
+        }
+        functions.setALPNSelect(context, Self.selectApplicationProtocol, UnsafeMutableRawPointer(alpnWire.baseAddress))
+    }
+
+    /// The library's reason, or the file's own problem (missing, unreadable) when that is what it was.
+    private static func reason(_ detail: String, path: String) -> String {
+        if access(path, R_OK) != 0 { return SocketError.message(errno: errno) }
+        return detail.isEmpty ? "not a PEM file" : detail
+    }
+
+    /// A server session on the accepted socket `fd`; nil (with the library's reason logged by the caller) when
+    /// the library refuses.
+    func session(fd: Int32) throws(SetupError) -> TLSSession {
+        library.errorClear()
+        guard let ssl = library.new(context) else {
+            throw SetupError(message: "cannot create a TLS session: \(library.drainErrors())")
+        }
+        let session = TLSSession(library: library, ssl: ssl, serverContext: self)
+        guard library.setFD(ssl, fd) == 1 else { throw SetupError(message: "SSL_set_fd failed: \(library.drainErrors())") }
+        return session
+    }
+
+    /// The ALPN selection callback: the first of our protocols (in `arg`, wire format) that the client offers;
+    /// no ALPN at all (`NOACK`, the handshake goes on) when none is.
+    private static let selectApplicationProtocol: TLSServerFunctions.ALPNSelectCallback = { _, out, outLength, offered, offeredLength, arg in
+        guard let out, let outLength, let offered, let arg else { return TLSServerFunctions.alpnNoAcknowledgement }
+        let ours = arg.assumingMemoryBound(to: UInt8.self)
+        var oursIndex = 0
+        while ours[oursIndex] != 0 {
+            let length = Int(ours[oursIndex])
+            var index = 0
+            while index < Int(offeredLength) {
+                let candidate = Int(offered[index])
+                if candidate == length, index + 1 + length <= Int(offeredLength),
+                   memcmp(offered + index + 1, ours + oursIndex + 1, length) == 0 {
+                    out.pointee = offered + index + 1
+                    outLength.pointee = UInt8(length)
+                    return TLSServerFunctions.alpnOK
+                }
+                index += 1 + candidate
+            }
+            oursIndex += 1 + length
+        }
+        return TLSServerFunctions.alpnNoAcknowledgement
+    }
+
+    deinit {
+        library.contextFree(context)
+        alpnWire.deallocate()
+    }
+}
