@@ -115,6 +115,7 @@ extension HTTP2ConnectionMachine {
             connectionReceiveWindow = configuration.connectionWindowSize
         }
         guard !isIdle(stream) else { return failConnection(.protocolError, "DATA on idle stream \(stream)") }
+        if streams[stream] == nil && recentlyResetStreams.contains(stream) { return }
         guard var state = streams[stream], state.clientMaySend else { return sendReset(stream, .streamClosed) }
         guard flowControlledLength <= state.receiveWindow else { return sendReset(stream, .flowControlError) }
         state.receiveWindow -= flowControlledLength
@@ -166,7 +167,10 @@ extension HTTP2ConnectionMachine {
             actions.append(.requestData(stream, [], endStream: true))
             return
         }
-        guard stream > highestStreamID else { return sendReset(stream, .streamClosed) }  // closed (§5.1)
+        guard stream > highestStreamID else {
+            if recentlyResetStreams.contains(stream) { return }  // sent before our RST_STREAM arrived (§5.1)
+            return sendReset(stream, .streamClosed)  // closed (§5.1)
+        }
         highestStreamID = stream
         if case .draining(let lastStreamID) = phase, stream > lastStreamID { return }  // ignored (§6.8)
         guard !listTooLarge else { return refuseTooLarge(stream, endStream: endStream) }
@@ -194,6 +198,9 @@ extension HTTP2ConnectionMachine {
             HTTP2FrameWriter.appendHeaders(stream: stream, fieldBlock: $0, endStream: true,
                                            maxFrameSize: Int(peerSettings.maxFrameSize), to: &output)
         }
-        if !endStream { HTTP2FrameWriter.appendRSTStream(stream: stream, errorCode: .noError, to: &output) }
+        if !endStream {
+            HTTP2FrameWriter.appendRSTStream(stream: stream, errorCode: .noError, to: &output)
+            rememberReset(stream)
+        }
     }
 }

@@ -79,6 +79,7 @@ extension HTTP2ConnectionMachine {
     public mutating func resetStream(stream: UInt32, code: HTTP2ErrorCode) -> [Action] {
         guard phase != .closed, streams[stream] != nil else { return [] }
         HTTP2FrameWriter.appendRSTStream(stream: stream, errorCode: code, to: &output)
+        rememberReset(stream)
         drop(stream)
         return takeActions()
     }

@@ -71,6 +71,12 @@ public struct HTTP2ConnectionMachine: Sendable {
     var prefaceSent = false
     var inbound: [UInt8] = []
     var pendingFieldBlock: PendingFieldBlock?
+    /// Streams we reset lately, oldest first, at most `recentlyResetCapacity`: frames the client sent before it
+    /// saw our RST_STREAM are ignored (§5.1, "closed": "MUST ignore frames that it receives on closed streams
+    /// after it has sent a RST_STREAM frame").
+    var recentlyResetStreams: [UInt32] = []
+    /// How many reset streams are remembered: one window of streams in flight.
+    static let recentlyResetCapacity = 64
     /// Our PING waiting for its ACK: its opaque data and when it was sent.
     var outstandingPing: (opaqueData: UInt64, sentAt: UInt64)?
     var output: [UInt8] = []
@@ -163,10 +169,17 @@ public struct HTTP2ConnectionMachine: Sendable {
     /// A stream error (§5.4.2): RST_STREAM with `code`; if the stream was live it is dropped and the proxy told.
     mutating func sendReset(_ stream: UInt32, _ code: HTTP2ErrorCode) {
         HTTP2FrameWriter.appendRSTStream(stream: stream, errorCode: code, to: &output)
+        rememberReset(stream)
         if streams[stream] != nil {
             drop(stream)
             actions.append(.streamReset(stream, code))
         }
+    }
+
+    /// Remembers that we reset `stream`, forgetting the oldest past `recentlyResetCapacity`.
+    mutating func rememberReset(_ stream: UInt32) {
+        if recentlyResetStreams.count == Self.recentlyResetCapacity { recentlyResetStreams.removeFirst() }
+        recentlyResetStreams.append(stream)
     }
 
     /// Forgets a stream that is closed (§5.1).
