@@ -131,7 +131,7 @@ public struct HTTP2ConnectionMachine: Sendable {
                     close(.notHTTP2)
                 case .success(.preface(let consumed)):
                     offset += consumed
-                    phase = .open
+                    if phase == .awaitingPreface { phase = .open }
                     sendPrefaceIfNeeded()
                     continue
                 case .success(.frame(let frame, let consumed)):

@@ -358,4 +358,74 @@ import Testing
         client.frame(.windowUpdate(stream: 1, increment: 10))  // a closed stream: ignored
         #expect(machine.receive(client.take(), now: 0).isEmpty)
     }
+
+    @Test func dataOnAStreamWeReset_isIgnored_butDataOnAStreamThatEnded_isStreamClosed() {
+        var machine = Feeding.started()
+        var client = HTTP2TestClient()
+        client.headers(1, HTTP2TestClient.request("POST", "/"), endStream: false)
+        client.get(3)
+        _ = machine.receive(client.take(), now: 0)
+        _ = machine.resetStream(stream: 1, code: .cancel)
+        _ = machine.sendHeaders(stream: 3, status: 204, fields: [], endStream: true)  // stream 3 closed normally
+        client.data(1, [1, 2, 3], endStream: true)
+        client.data(3, [1], endStream: true)
+        let outcome = HTTP2ConnectionOutcome(machine.receive(client.take(), now: 0))
+        #expect(outcome.resets == [3: .streamClosed])
+        #expect(outcome.events.isEmpty && !machine.isClosed)
+    }
+
+    @Test func trailers_endTheRequest_andTrailersWithPseudoHeaders_areMalformed() {
+        var client = HTTP2TestClient()
+        client.preface()
+        client.headers(1, HTTP2TestClient.request("POST", "/"), endStream: false)
+        client.data(1, [1], endStream: false)
+        client.headers(1, [("x-checksum", "abc")], endStream: true)
+        client.headers(3, HTTP2TestClient.request("POST", "/"), endStream: false)
+        client.headers(3, [(":path", "/again")], endStream: true)
+        let (_, outcome) = Feeding.run(HTTP2ConnectionMachine(), client.take())
+        #expect(outcome.events.contains(.requestData(1, [], endStream: true)))
+        #expect(outcome.resets == [3: .protocolError])
+        #expect(outcome.events.last == .streamReset(3, .protocolError))
+    }
+
+    @Test func windowOverflows_areFlowControlErrors_forTheStreamOrTheConnection() {
+        var machine = Feeding.started()
+        var client = HTTP2TestClient()
+        client.get(1)
+        client.frame(.windowUpdate(stream: 1, increment: 0x7FFF_FFFF))
+        #expect(HTTP2ConnectionOutcome(machine.receive(client.take(), now: 0)).resets == [1: .flowControlError])
+        client.frame(.windowUpdate(stream: 0, increment: 0x7FFF_FFFF))
+        let outcome = HTTP2ConnectionOutcome(machine.receive(client.take(), now: 0))
+        #expect(outcome.goaway?.code == .flowControlError && machine.isClosed)
+    }
+
+    @Test func framingErrors_fromTheParser_areGoawayWithTheirCode_andNothingIsReadAfter() {
+        var client = HTTP2TestClient()
+        client.preface()
+        client.bytes += HTTP2FrameFeeding.frame(type: 0x6, payload: [UInt8](repeating: 0, count: 7))  // PING of 7 bytes
+        let (started, outcome) = Feeding.run(HTTP2ConnectionMachine(), client.take())
+        #expect(outcome.goaway?.code == .frameSizeError)
+        var machine = started
+        client.get(1)
+        #expect(machine.receive(client.take(), now: 0).isEmpty)
+    }
+
+    @Test func frameOnAnIdleStream_isAConnectionProtocolError() {
+        var client = HTTP2TestClient()
+        client.preface()
+        client.data(5, [1], endStream: false)
+        let (_, outcome) = Feeding.run(HTTP2ConnectionMachine(), client.take())
+        #expect(outcome.goaway?.code == .protocolError && outcome.goaway?.lastStreamID == 0)
+    }
+
+    @Test func aLargeResponseHead_isSplitAtTheClientsFrameSize_intoContinuations() {
+        var machine = Feeding.started()
+        var client = HTTP2TestClient()
+        client.get(1)
+        _ = machine.receive(client.take(), now: 0)
+        let big = (0..<3).map { HPACKHeaderField("x-field-\($0)", String(repeating: "v", count: 9_000)) }
+        let frames = HTTP2ConnectionOutcome(machine.sendHeaders(stream: 1, status: 200, fields: big, endStream: false)).frames
+        #expect(frames.count > 1)
+        for case .continuation(let stream, let fragment, _) in frames { #expect(stream == 1 && fragment.count <= 16_384) }
+    }
 }
