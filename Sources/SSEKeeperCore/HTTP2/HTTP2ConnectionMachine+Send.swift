@@ -40,16 +40,21 @@ extension HTTP2ConnectionMachine {
     ///
     /// When not everything fitted, the stream is blocked: the proxy keeps the rest, pauses the upstream, and
     /// calls again after `.windowOpened(stream)`. Fairness: while other streams wait for the connection
-    /// window, one call takes at most an even share of it (window ÷ waiting streams, rounded up), and
-    /// `.windowOpened` names waiting streams oldest first, a stream cut short going to the back: so with a
-    /// 65,535-byte connection window and 50 busy streams each gets its turn. A stream that is gone (reset, or
-    /// response ended) accepts nothing and writes nothing.
+    /// window (blocked, with room in their own), one call takes at most an even share of what is left
+    /// (window ÷ (waiting + 1), rounded up), and `.windowOpened` names waiting streams oldest first, a stream
+    /// cut short going to the back: so with a 65,535-byte connection window and 50 busy streams each gets its
+    /// turn. A round of shares uses at least ~63% (1 − 1/e) of the window, past the half after which clients
+    /// (nghttp2, Chromium, Firefox) return it with WINDOW_UPDATE; the rest goes out in the next round. A stream
+    /// that is gone (reset, or response ended) accepts nothing and writes nothing.
     public mutating func sendData(stream: UInt32, bytes: UnsafeRawBufferPointer, endStream: Bool) -> SendDataResult {
         guard phase != .closed, var state = streams[stream], state.serverMaySend else {
             return SendDataResult(accepted: 0, actions: [])
         }
         var allowance = min(bytes.count, max(0, state.sendWindow), max(0, connectionSendWindow))
-        let othersWaiting = blockedStreams.count - (state.sendBlocked ? 1 : 0)
+        // Only streams that could use the connection window compete for it (not those stopped by their own).
+        let othersWaiting = blockedStreams.reduce(0) { count, other in
+            count + (other != stream && (streams[other]?.sendWindow ?? 0) > 0 ? 1 : 0)
+        }
         if othersWaiting > 0 && allowance > 0 {
             allowance = min(allowance, (connectionSendWindow + othersWaiting) / (othersWaiting + 1))
         }

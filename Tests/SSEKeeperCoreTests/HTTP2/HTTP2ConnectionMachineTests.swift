@@ -193,36 +193,6 @@ import Testing
         #expect(outcome.resets == [5: .refusedStream])
     }
 
-    static let malformedRequests: [(String, [(String, String)], [UInt8]?)] = [
-        ("missing :path", [(":method", "GET"), (":scheme", "https"), (":authority", "a")], nil),
-        ("uppercase name", HTTP2TestClient.request("GET", "/") + [("Accept", "*/*")], nil),
-        ("connection header", HTTP2TestClient.request("GET", "/") + [("connection", "keep-alive")], nil),
-        ("transfer-encoding", HTTP2TestClient.request("POST", "/") + [("transfer-encoding", "chunked")], nil),
-        ("te other than trailers", HTTP2TestClient.request("GET", "/") + [("te", "gzip")], nil),
-        ("pseudo-header after a field", [(":method", "GET"), (":scheme", "https"), ("accept", "*/*"), (":path", "/")], nil),
-        ("unknown pseudo-header", HTTP2TestClient.request("GET", "/") + [(":status", "200")].reversed(), nil),
-        ("empty :path", HTTP2TestClient.request("GET", ""), nil),
-        ("CR in a value", HTTP2TestClient.request("GET", "/") + [("x-a", "1\r\nx-b: 2")], nil),
-        ("non-digit content-length", HTTP2TestClient.request("POST", "/") + [("content-length", "1e3")], Array("x".utf8)),
-        ("two content-lengths", HTTP2TestClient.request("POST", "/") + [("content-length", "3"), ("content-length", "4")], Array("abc".utf8)),
-        ("body longer than content-length", HTTP2TestClient.request("POST", "/") + [("content-length", "2")], Array("abc".utf8)),
-        ("body shorter than content-length", HTTP2TestClient.request("POST", "/") + [("content-length", "9")], Array("abc".utf8)),
-        ("host differing from :authority", HTTP2TestClient.request("GET", "/") + [("host", "other.example")], nil),
-    ]
-
-    @Test(arguments: 0..<malformedRequests.count)
-    func malformedRequests_areResetWithProtocolError(_ index: Int) {
-        let (name, fields, body) = Self.malformedRequests[index]
-        var client = HTTP2TestClient()
-        client.preface()
-        client.headers(1, fields, endStream: body == nil)
-        if let body { client.data(1, body, endStream: true) }
-        client.get(3)  // the connection goes on
-        let (_, outcome) = Feeding.run(HTTP2ConnectionMachine(), client.take())
-        #expect(outcome.resets == [1: .protocolError], "\(name)")
-        #expect(outcome.opened.last == 3 && outcome.goaway == nil, "\(name)")
-    }
-
     @Test func headersOnAClosedStream_areStreamClosed_andAnEvenStreamIsAConnectionError() {
         var client = HTTP2TestClient()
         client.preface()
@@ -258,38 +228,6 @@ import Testing
         client.frame(.pingAck(opaqueData: 5_000))
         #expect(machine.receive(client.take(), now: 9_000) == [.pingAcknowledged(roundTripNanoseconds: 4_000)])
         #expect(!machine.isPingOutstanding)
-    }
-
-    static let floods: [(String, HTTP2FloodGuard.Budgets, @Sendable (inout HTTP2TestClient) -> Void)] = [
-        ("PING", HTTP2FloodGuard.Budgets(ping: 5), { client in
-            for index in 0..<6 { client.frame(.ping(opaqueData: UInt64(index))) } }),
-        ("SETTINGS", HTTP2FloodGuard.Budgets(settings: 5), { client in
-            for _ in 0..<6 { client.frame(.settings([])) } }),
-        ("rapid reset", HTTP2FloodGuard.Budgets(resetStream: 5), { client in
-            for index in 0..<6 {
-                client.get(UInt32(2 * index + 1))
-                client.frame(.rstStream(stream: UInt32(2 * index + 1), errorCode: .cancel))
-            } }),
-        ("empty DATA", HTTP2FloodGuard.Budgets(emptyData: 5), { client in
-            client.headers(1, HTTP2TestClient.request("POST", "/"), endStream: false)
-            for _ in 0..<6 { client.data(1, [], endStream: false) } }),
-    ]
-
-    @Test(arguments: 0..<floods.count)
-    func floods_endTheConnection_withGoawayEnhanceYourCalm(_ index: Int) {
-        let (name, budgets, build) = Self.floods[index]
-        var client = HTTP2TestClient()
-        client.preface()  // the first SETTINGS counts too
-        build(&client)
-        let budgetsPlusPreface = name == "SETTINGS" ? HTTP2FloodGuard.Budgets(settings: budgets.settings + 1) : budgets
-        let (machine, outcome) = Feeding.run(HTTP2ConnectionMachine(configuration: HTTP2ConnectionConfiguration(
-            floodBudgets: budgetsPlusPreface)), client.take())
-        #expect(outcome.goaway?.code == .enhanceYourCalm, "\(name)")
-        guard case .closeConnection(.connectionError(.enhanceYourCalm, _))? = outcome.events.last else {
-            Issue.record("\(name): \(outcome.events)")
-            return
-        }
-        #expect(machine.isClosed)
     }
 
     @Test func gracefulGoAway_ignoresNewStreams_letsLiveOnesFinish_thenCloses() {
@@ -427,5 +365,35 @@ import Testing
         let frames = HTTP2ConnectionOutcome(machine.sendHeaders(stream: 1, status: 200, fields: big, endStream: false)).frames
         #expect(frames.count > 1)
         for case .continuation(let stream, let fragment, _) in frames { #expect(stream == 1 && fragment.count <= 16_384) }
+    }
+
+    @Test func aStreamStoppedByItsOwnWindow_doesNotShrinkTheOthersShare() {
+        var machine = Feeding.started(clientSettings: [HTTP2Setting(.initialWindowSize, 10)])
+        var client = HTTP2TestClient()
+        client.get(1)
+        client.get(3)
+        _ = machine.receive(client.take(), now: 0)
+        #expect(machine.sendData(stream: 1, bytes: [UInt8](repeating: 1, count: 20), endStream: false).accepted == 10)
+        client.frame(.windowUpdate(stream: 3, increment: 60_000))
+        _ = machine.receive(client.take(), now: 0)
+        #expect(machine.sendData(stream: 3, bytes: [UInt8](repeating: 3, count: 60_000), endStream: false).accepted == 60_000)
+    }
+
+    @Test func streamsWaitingForTheConnectionWindow_shareIt() {
+        var machine = Feeding.started()
+        var client = HTTP2TestClient()
+        client.get(1)
+        client.get(3)
+        _ = machine.receive(client.take(), now: 0)
+        #expect(machine.sendData(stream: 1, bytes: [UInt8](repeating: 1, count: 70_000), endStream: false).accepted == 65_535)
+        #expect(machine.sendData(stream: 3, bytes: [UInt8](repeating: 3, count: 10), endStream: false).accepted == 0)
+        client.frame(.windowUpdate(stream: 0, increment: 1_000))
+        #expect(machine.receive(client.take(), now: 0) == [.windowOpened(3)])  // stream 1's own window is empty
+        client.frame(.windowUpdate(stream: 1, increment: 1_000))
+        #expect(machine.receive(client.take(), now: 0) == [.windowOpened(1), .windowOpened(3)])  // oldest first
+        // Stream 1 takes half of the 1,000 (stream 3 waits too), then stream 3 what it needs.
+        #expect(machine.sendData(stream: 1, bytes: [UInt8](repeating: 1, count: 4_465), endStream: false).accepted == 500)
+        #expect(machine.sendData(stream: 3, bytes: [UInt8](repeating: 3, count: 10), endStream: false).accepted == 10)
+        #expect(machine.connectionSendWindow == 490)
     }
 }
