@@ -4,6 +4,7 @@ extension HTTP2ConnectionMachine {
     /// §5.1.1, §8.4) or above every stream the client opened.
     func isIdle(_ stream: UInt32) -> Bool { stream % 2 == 0 || stream > highestStreamID }
 
+    /// Applies one received frame at `now`, gathering frames to write and actions.
     mutating func handle(_ frame: HTTP2Frame, now: UInt64) {
         switch frame {
         case .settings(let pairs):

@@ -42,17 +42,25 @@ public struct HTTP2ConnectionMachine: Sendable {
 
     /// A field block still waiting for CONTINUATION frames (§6.10).
     struct PendingFieldBlock: Sendable {
+        /// The stream the HEADERS named.
         var stream: UInt32
+        /// The fragments so far, concatenated.
         var bytes: [UInt8]
+        /// Whether the HEADERS carried END_STREAM.
         var endStream: Bool
     }
 
     /// The limits and windows in force.
     public let configuration: HTTP2ConnectionConfiguration
+    /// Where the connection is.
     var phase: Phase = .awaitingPreface
+    /// Frames the client's bytes (§4), bounded by `configuration.frameLimits`.
     var parser: HTTP2FrameParser
+    /// The client's HPACK context (request heads and trailers).
     var decoder: HPACKDecoder
+    /// Our HPACK context (response heads).
     var encoder = HPACKEncoder()
+    /// Counts flood-prone frames (§10.5).
     var floodGuard: HTTP2FloodGuard
     /// The client's settings, defaults until its SETTINGS arrives.
     public internal(set) var peerSettings = HTTP2Settings()
@@ -68,8 +76,11 @@ public struct HTTP2ConnectionMachine: Sendable {
     var blockedStreams: [UInt32] = []
     /// Whether a window grew during this call, so blocked streams may be told.
     var windowsGrew = false
+    /// Whether our SETTINGS went out (§3.4).
     var prefaceSent = false
+    /// Received bytes not yet making a whole frame.
     var inbound: [UInt8] = []
+    /// A HEADERS frame's block waiting for its CONTINUATIONs.
     var pendingFieldBlock: PendingFieldBlock?
     /// Streams we reset lately, oldest first, at most `recentlyResetCapacity`: frames the client sent before it
     /// saw our RST_STREAM are ignored (§5.1, "closed": "MUST ignore frames that it receives on closed streams
@@ -79,7 +90,9 @@ public struct HTTP2ConnectionMachine: Sendable {
     static let recentlyResetCapacity = 64
     /// Our PING waiting for its ACK: its opaque data and when it was sent.
     var outstandingPing: (opaqueData: UInt64, sentAt: UInt64)?
+    /// Frames to write, gathered during one call.
     var output: [UInt8] = []
+    /// Actions gathered during one call.
     var actions: [Action] = []
 
     /// A machine for one accepted connection; nothing is sent until `start()` or the client's preface.
@@ -157,6 +170,7 @@ public struct HTTP2ConnectionMachine: Sendable {
 
     // MARK: - Shared steps
 
+    /// Writes our SETTINGS and the connection WINDOW_UPDATE once (§3.4, §6.9.2).
     mutating func sendPrefaceIfNeeded() {
         guard !prefaceSent else { return }
         prefaceSent = true
@@ -205,6 +219,7 @@ public struct HTTP2ConnectionMachine: Sendable {
         pendingFieldBlock = nil
     }
 
+    /// Moves the gathered frames into one `.write`.
     mutating func flushOutput() {
         guard !output.isEmpty else { return }
         actions.append(.write(output))

@@ -67,4 +67,76 @@ import Testing
         }
         #expect(machine.isClosed)
     }
+
+    @Test func resetsSpreadOverTime_withinTheBudget_keepTheConnection() {
+        let budgets = HTTP2FloodGuard.Budgets(resetStream: 5)
+        var machine = Feeding.started(HTTP2ConnectionConfiguration(floodBudgets: budgets))
+        var client = HTTP2TestClient()
+        for index in 0..<20 {
+            let stream = UInt32(2 * index + 1)
+            client.get(stream)
+            client.frame(.rstStream(stream: stream, errorCode: .cancel))
+            let outcome = HTTP2ConnectionOutcome(machine.receive(client.take(), now: UInt64(index) * 3_000_000_000))
+            #expect(outcome.events == [.openStream(stream, requestHead: HTTP2TestClient.request("GET", "/events").map {
+                HPACKHeaderField($0.0, $0.1) }, endStream: true), .streamReset(stream, .cancel)])
+        }
+        #expect(!machine.isClosed)
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8])
+    func randomClientsAndProxies_keepTheInvariants(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let configuration = HTTP2ConnectionConfiguration(maxConcurrentStreams: 4, initialWindowSize: 4_000,
+                                                         connectionWindowSize: 8_000)
+        var machine = HTTP2ConnectionMachine(configuration: configuration)
+        var client = HTTP2TestClient()
+        client.preface([HTTP2Setting(.initialWindowSize, UInt32(random.int(0...3_000)))])
+        var written: [UInt8] = []
+        var nextStream: UInt32 = 1
+        var opened: [UInt32] = []
+        var now: UInt64 = 0
+        var connectionIncrements = 0
+        var steps = 0
+        for _ in 0..<300 where !machine.isClosed {
+            steps += 1
+            now += UInt64(random.int(0...50_000_000))
+            let known = opened.isEmpty ? 0 : random.pick(opened)
+            switch known == 0 ? 0 : random.int(0...9) {
+            case 0, 1:
+                client.headers(nextStream, HTTP2TestClient.request(random.pick(["GET", "POST"]), "/"), endStream: random.chance(0.5))
+                nextStream += 2
+            case 2: client.data(known, [UInt8](repeating: 1, count: random.int(1...1_000)), endStream: random.chance(0.3))
+            case 3: client.frame(.rstStream(stream: known, errorCode: .cancel))
+            case 4:
+                let increment = random.int(1...5_000)
+                let stream = random.chance(0.5) ? 0 : known
+                if stream == 0 { connectionIncrements += increment }
+                client.frame(.windowUpdate(stream: stream, increment: UInt32(increment)))
+            case 5: client.frame(.settings([HTTP2Setting(.initialWindowSize, UInt32(random.int(0...6_000)))]))
+            case 6: client.frame(.ping(opaqueData: UInt64(random.int(0...1_000))))
+            case 7: written += bytes(machine.sendData(stream: known, bytes: [UInt8](repeating: 2, count: random.int(0...5_000)),
+                                                       endStream: random.chance(0.3)).actions)
+            case 8: written += bytes(machine.sendHeaders(stream: known, status: 200, fields: [], endStream: random.chance(0.2)))
+            default: written += bytes(machine.resetStream(stream: known, code: .cancel))
+            }
+            let actions = machine.receive(client.take(), now: now)
+            written += bytes(actions)
+            for case .openStream(let stream, _, _) in actions { opened.append(stream) }
+            #expect(machine.liveStreamCount <= configuration.maxConcurrentStreams)
+            #expect(machine.connectionSendWindow <= Int(HTTP2Settings.maxWindowSize))
+        }
+        // Everything the server wrote parses as frames, and DATA never exceeded the connection window the client
+        // allowed (RFC 9113 §6.9.1: 65,535 plus its WINDOW_UPDATEs on stream 0).
+        let frames = Feeding.frames(written)
+        #expect(frames.first == .settings(configuration.settings))
+        let dataBytes = frames.reduce(0) { $0 + $1.flowControlledLength }
+        #expect(dataBytes > 0 && opened.count > 5)
+        #expect(dataBytes <= 65_535 + connectionIncrements)
+        #expect(steps == 300, "the connection closed early: \(frames.last.map { "\($0)" } ?? "")")
+    }
+
+    /// The bytes of the `.write` actions.
+    private func bytes(_ actions: [HTTP2ConnectionAction]) -> [UInt8] {
+        actions.flatMap { if case .write(let bytes) = $0 { return bytes } else { return [] } }
+    }
 }
