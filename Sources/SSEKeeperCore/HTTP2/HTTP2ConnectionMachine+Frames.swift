@@ -116,7 +116,7 @@ extension HTTP2ConnectionMachine {
             connectionReceiveWindow = configuration.connectionWindowSize
         }
         guard !isIdle(stream) else { return failConnection(.protocolError, "DATA on idle stream \(stream)") }
-        if streams[stream] == nil && recentlyResetStreams.contains(stream) { return }
+        if streams[stream] == nil && discardedStreams.contains(stream) { return }
         guard var state = streams[stream], state.clientMaySend else { return sendReset(stream, .streamClosed) }
         guard flowControlledLength <= state.receiveWindow else { return sendReset(stream, .flowControlError) }
         state.receiveWindow -= flowControlledLength
@@ -169,11 +169,11 @@ extension HTTP2ConnectionMachine {
             return
         }
         guard stream > highestStreamID else {
-            if recentlyResetStreams.contains(stream) { return }  // sent before our RST_STREAM arrived (§5.1)
+            if discardedStreams.contains(stream) { return }  // sent before our RST_STREAM arrived (§5.1)
             return sendReset(stream, .streamClosed)  // closed (§5.1)
         }
         highestStreamID = stream
-        if case .draining(let lastStreamID) = phase, stream > lastStreamID { return }  // ignored (§6.8)
+        if case .draining(let lastStreamID) = phase, stream > lastStreamID { return discardLaterFrames(stream) }  // §6.8
         guard !listTooLarge else { return refuseTooLarge(stream, endStream: endStream) }
         guard streams.count < configuration.maxConcurrentStreams else { return sendReset(stream, .refusedStream) }
         let summary: HTTP2RequestHeadValidator.Summary
@@ -201,7 +201,7 @@ extension HTTP2ConnectionMachine {
         }
         if !endStream {
             HTTP2FrameWriter.appendRSTStream(stream: stream, errorCode: .noError, to: &output)
-            rememberReset(stream)
+            discardLaterFrames(stream)
         }
     }
 }

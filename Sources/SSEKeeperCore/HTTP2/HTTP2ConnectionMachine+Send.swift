@@ -84,7 +84,7 @@ extension HTTP2ConnectionMachine {
     public mutating func resetStream(stream: UInt32, code: HTTP2ErrorCode) -> [Action] {
         guard phase != .closed, streams[stream] != nil else { return [] }
         HTTP2FrameWriter.appendRSTStream(stream: stream, errorCode: code, to: &output)
-        rememberReset(stream)
+        discardLaterFrames(stream)
         drop(stream)
         return takeActions()
     }
@@ -95,9 +95,11 @@ extension HTTP2ConnectionMachine {
     public mutating func goAway(code: HTTP2ErrorCode) -> [Action] {
         guard phase != .closed else { return [] }
         guard code == .noError else {
+            sendPrefaceIfNeeded()
             failConnection(code, "goAway(\(code)) by the proxy")
             return takeActions()
         }
+        sendPrefaceIfNeeded()  // the server preface is our first frame (§3.4), even when it is all we send
         HTTP2FrameWriter.appendGoaway(lastStreamID: highestStreamID, errorCode: .noError, to: &output)
         phase = .draining(lastStreamID: highestStreamID)
         return takeActions()

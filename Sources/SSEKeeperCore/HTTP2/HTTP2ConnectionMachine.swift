@@ -82,12 +82,12 @@ public struct HTTP2ConnectionMachine: Sendable {
     var inbound: [UInt8] = []
     /// A HEADERS frame's block waiting for its CONTINUATIONs.
     var pendingFieldBlock: PendingFieldBlock?
-    /// Streams we reset lately, oldest first, at most `recentlyResetCapacity`: frames the client sent before it
-    /// saw our RST_STREAM are ignored (§5.1, "closed": "MUST ignore frames that it receives on closed streams
-    /// after it has sent a RST_STREAM frame").
-    var recentlyResetStreams: [UInt32] = []
+    /// Streams whose later frames are dropped silently, oldest first, at most `discardedStreamsCapacity`: those
+    /// we reset, as frames the client sent before it saw our RST_STREAM must be ignored (§5.1, "closed"), and
+    /// those opened above our GOAWAY's last stream (§6.8).
+    var discardedStreams: [UInt32] = []
     /// How many reset streams are remembered: one window of streams in flight.
-    static let recentlyResetCapacity = 64
+    static let discardedStreamsCapacity = 64
     /// Our PING waiting for its ACK: its opaque data and when it was sent.
     var outstandingPing: (opaqueData: UInt64, sentAt: UInt64)?
     /// Frames to write, gathered during one call.
@@ -141,7 +141,7 @@ public struct HTTP2ConnectionMachine: Sendable {
                 case .success(.needMore):
                     break
                 case .success(.notHTTP2):
-                    close(.notHTTP2)
+                    close(.notHTTP2(received: inbound))
                 case .success(.preface(let consumed)):
                     offset += consumed
                     if phase == .awaitingPreface { phase = .open }
@@ -183,17 +183,18 @@ public struct HTTP2ConnectionMachine: Sendable {
     /// A stream error (§5.4.2): RST_STREAM with `code`; if the stream was live it is dropped and the proxy told.
     mutating func sendReset(_ stream: UInt32, _ code: HTTP2ErrorCode) {
         HTTP2FrameWriter.appendRSTStream(stream: stream, errorCode: code, to: &output)
-        rememberReset(stream)
+        discardLaterFrames(stream)
         if streams[stream] != nil {
             drop(stream)
             actions.append(.streamReset(stream, code))
         }
     }
 
-    /// Remembers that we reset `stream`, forgetting the oldest past `recentlyResetCapacity`.
-    mutating func rememberReset(_ stream: UInt32) {
-        if recentlyResetStreams.count == Self.recentlyResetCapacity { recentlyResetStreams.removeFirst() }
-        recentlyResetStreams.append(stream)
+    /// Drops `stream`'s later frames silently (we reset or ignored it), forgetting the oldest past
+    /// `discardedStreamsCapacity`.
+    mutating func discardLaterFrames(_ stream: UInt32) {
+        if discardedStreams.count == Self.discardedStreamsCapacity { discardedStreams.removeFirst() }
+        discardedStreams.append(stream)
     }
 
     /// Forgets a stream that is closed (§5.1).

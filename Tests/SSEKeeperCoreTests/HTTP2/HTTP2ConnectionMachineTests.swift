@@ -31,10 +31,16 @@ import Testing
         #expect(HTTP2ConnectionOutcome(machine.receive(client.take(), now: 0)).frames == [.settingsAck])
     }
 
-    @Test func bytesThatAreNotThePreface_closeAsNotHTTP2() {
-        let (machine, outcome) = Feeding.run(HTTP2ConnectionMachine(), Array("GET / HTTP/1.1\r\n\r\n".utf8))
-        #expect(outcome.events == [.closeConnection(.notHTTP2)])
-        #expect(outcome.frames.isEmpty && machine.isClosed)
+    @Test func bytesThatAreNotThePreface_closeAsNotHTTP2_withTheBytesReadSoFar() {
+        // Not fed three ways: the verdict comes with the first byte that differs, carrying what was read by then
+        // (later bytes arrive at the HTTP/1.1 parser the shell hands over to).
+        let request = Array("GET / HTTP/1.1\r\n\r\n".utf8)
+        var whole = HTTP2ConnectionMachine()
+        #expect(whole.receive(request, now: 0) == [.closeConnection(.notHTTP2(received: request))])
+        #expect(whole.isClosed && whole.receive(request, now: 0).isEmpty)
+        var split = HTTP2ConnectionMachine()
+        #expect(split.receive(Array("PRI * HTTP/2".utf8), now: 0).isEmpty)
+        #expect(split.receive(Array(".1\r\n".utf8), now: 0) == [.closeConnection(.notHTTP2(received: Array("PRI * HTTP/2.1\r\n".utf8)))])
     }
 
     @Test func get_opensAStream_withItsFields_inOrder() {
@@ -238,8 +244,10 @@ import Testing
         _ = machine.receive(client.take(), now: 0)
         let goaway = HTTP2ConnectionOutcome(machine.goAway(code: .noError))
         #expect(goaway.frames == [.goaway(lastStreamID: 3, errorCode: .noError, debugData: [])])
-        client.get(5)
-        #expect(HTTP2ConnectionOutcome(machine.receive(client.take(), now: 0)).events.isEmpty)
+        client.headers(5, HTTP2TestClient.request("POST", "/"), endStream: false)
+        client.data(5, [1], endStream: true)
+        let ignored = HTTP2ConnectionOutcome(machine.receive(client.take(), now: 0))
+        #expect(ignored.events.isEmpty && ignored.resets.isEmpty)
         #expect(HTTP2ConnectionOutcome(machine.sendHeaders(stream: 1, status: 204, fields: [], endStream: true)).events.isEmpty)
         let last = HTTP2ConnectionOutcome(machine.sendHeaders(stream: 3, status: 204, fields: [], endStream: true))
         #expect(last.events == [.closeConnection(.drained)])
