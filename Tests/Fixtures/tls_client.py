@@ -17,6 +17,7 @@ parser.add_argument("--seconds", type=float, default=10)
 parser.add_argument("--until")
 parser.add_argument("--delay-read", type=float, default=0, help="seconds to wait before reading the response")
 parser.add_argument("--summary", action="store_true", help="print a check of a numbered-lines body, not the bytes")
+parser.add_argument("--header", action="append", default=[], help="an extra request header line, e.g. 'Last-Event-ID: x'")
 args = parser.parse_args()
 
 context = ssl.create_default_context(cafile=args.cafile)
@@ -43,7 +44,8 @@ except (ssl.SSLError, OSError) as error:
 subject = dict(item[0] for item in tls.getpeercert()["subject"]).get("commonName", "")
 out.write(("HANDSHAKE version=%s alpn=%s subject=%s\n" % (tls.version(), tls.selected_alpn_protocol(), subject)).encode())
 out.flush()
-tls.sendall(("GET %s HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n" % args.path).encode())
+extra = "".join(line + "\r\n" for line in args.header)
+tls.sendall(("GET %s HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n%s\r\n" % (args.path, extra)).encode())
 time.sleep(args.delay_read)
 deadline = time.monotonic() + args.seconds
 seen = b""

@@ -103,6 +103,37 @@ struct TLSListenerTests {
                tls: certificates.settings(certificate))
     }
 
+    @Test func aRideThroughReconnectOverTLS_acceptedOnAnotherLoop_isHandedOverWithItsSession_andReattaches() throws {
+        let certificates = try Certificates()
+        let release = DispatchSemaphore(value: 0)
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send(sseResponseHead(chunked: false))
+            try connection.send("data: one\n\n")
+            release.wait()
+            try connection.send("data: two\n\n")
+            _ = try? connection.secondsUntilClosed()
+        }
+        var settings = StreamSettings(idleTimeout: .seconds(30))
+        settings.clientResumeWindow = .seconds(10)
+        let proxy = try ProxyHarness(config: Self.config(certificates, certificate: "first", upstreamPort: upstream.port,
+                                                         settings: settings), loopCount: 2)
+        let cafile = certificates.path("first-ca.pem")
+        let first = try Client(port: proxy.port, ["--cafile", cafile, "--until", "id: sk1."])
+        let seen = first.finish()
+        let id = try #require(RideThroughTests.lastID(seen), "the first stream's id: \(seen)")
+        _ = proxy.waitForLogLine(containing: ["client_detached"])
+        release.signal()
+        usleep(100_000)
+        // Round-robin over two loops: the reconnect is accepted on the other loop and handed over, TLS and all.
+        let second = try Client(port: proxy.port, ["--cafile", cafile, "--header", "Last-Event-ID: \(id)", "--until", "data: two"])
+        let back = second.finish()
+        #expect(back.contains("data: two"), "the reattached client gets the event it missed: \(back)")
+        #expect(!back.contains("data: one"))
+        #expect(upstream.connectionCount == 1, "the backend saw one request")
+        let loops = proxy.server.group.loops
+        #expect(loops.map { loop in loop.queue.sync { loop.metrics.process.connectionsHandedOver } }.reduce(0, +) == 1)
+    }
+
     /// An SSE upstream: `count` events `data: N`, `pause` apart, then the end.
     static func eventUpstream(count: Int, pauseMicroseconds: UInt32) throws -> TestUpstream {
         try TestUpstream { connection, _, upstream in

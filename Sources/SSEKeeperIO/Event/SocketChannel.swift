@@ -85,11 +85,13 @@ final class SocketChannel: PollTarget {
 
     /// Wraps `fd`. `connecting` means a non-blocking connect is in progress: reading starts once it succeeds.
     /// `tls` is the server session of an accepted TLS client (see the type's summary).
-    init(fd: Int32, loop: EventLoop, connecting: Bool = false, tls: TLSSession? = nil) {
+    /// `tlsEstablished`: the session's handshake is done already (a connection handed over from another loop).
+    init(fd: Int32, loop: EventLoop, connecting: Bool = false, tls: TLSSession? = nil, tlsEstablished: Bool = false) {
         self.fd = fd
         self.loop = loop
         self.connecting = connecting
         self.tls = tls
+        self.tlsEstablished = tls != nil && tlsEstablished
     }
 
     /// Registers with the loop's poller. Call once, on the loop queue, after setting `handler`. An accepted socket
@@ -333,14 +335,16 @@ final class SocketChannel: PollTarget {
         }
     }
 
-    /// Gives the socket up without closing it, to be served by another loop: unregistered from this loop's poller,
-    /// and this channel closed. Nil (and nothing changes) while bytes are queued or a connect is in progress.
-    func releaseDescriptor() -> Int32? {
-        guard !isClosed, pending.isEmpty, !connecting, tls == nil else { return nil }
+    /// Gives the socket (and its TLS session, whose handshake is done) up without closing it, to be served by
+    /// another loop: unregistered from this loop's poller, and this channel closed. Nil (and nothing changes) while
+    /// bytes are queued, a connect is in progress, or a TLS handshake or a read that needs to write is unfinished.
+    func releaseDescriptor() -> (fd: Int32, tls: TLSSessionTransfer?)? {
+        guard !isClosed, pending.isEmpty, !connecting else { return nil }
+        if tls != nil, !tlsEstablished || tlsReadNeedsWritable { return nil }
         isClosed = true
         handler = nil
         if started { loop.poller.unregister(fd: fd) }
-        return fd
+        return (fd, tls.map(TLSSessionTransfer.init))
     }
 
     /// Tears the socket down now: `shutdown(SHUT_RDWR)` so the peer sees it at once, then closes it. A TLS

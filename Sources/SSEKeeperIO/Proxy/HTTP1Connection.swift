@@ -51,11 +51,11 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     /// A connection handed over from another loop (`handOverToStreamLoop`), with the bytes read there: it was
     /// admitted there, and releases its admission at its end like any other.
     init(fd: Int32, clientHost: String, clientAddress: String, loop: EventLoop, runtime: ProxyRuntime,
-         handedBytes: [UInt8] = [], tls: TLSSession? = nil) {
+         handedBytes: [UInt8] = [], tls: TLSSession? = nil, tlsEstablished: Bool = false) {
         self.runtime = runtime
         self.context = runtime.context
         self.loop = loop
-        client = SocketChannel(fd: fd, loop: loop, tls: tls)
+        client = SocketChannel(fd: fd, loop: loop, tls: tls, tlsEstablished: tlsEstablished)
         self.clientHost = clientHost
         self.clientAddress = clientAddress
         self.handedBytes = handedBytes
@@ -227,7 +227,9 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     /// and the bytes read so far (the request's head and whatever followed) move, and the new connection there
     /// serves them from the start. False when the socket cannot move now (bytes still queued for the client).
     private func handOverToStreamLoop(_ target: EventLoop) -> Bool {
-        guard stream == nil, probe == nil, let fd = client.releaseDescriptor() else { return false }
+        guard stream == nil, probe == nil, let released = client.releaseDescriptor() else { return false }
+        let fd = released.fd
+        let tls = released.tls
         let bytes = inbound
         inbound = []
         machine.finish()
@@ -238,7 +240,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         let address = clientAddress
         target.queue.async {
             HTTP1Connection(fd: fd, clientHost: host, clientAddress: address, loop: target, runtime: runtime,
-                            handedBytes: bytes).start()
+                            handedBytes: bytes, tls: tls?.session, tlsEstablished: tls != nil).start()
         }
         return true
     }
