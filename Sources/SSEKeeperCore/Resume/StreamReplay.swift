@@ -61,7 +61,10 @@ public struct StreamReplay: Sendable {
     /// What a reconnect whose `Last-Event-ID` names position `seq` of this stream can be given: the events after
     /// it, or `.tooOld` when one of them is gone (evicted, too large to hold, or still passing through the stamper
     /// right now, so that a new client would get the tail of an event), or `.future`.
+    /// Position 0 is never issued (the first event is `<seq>` 1): an id naming it is forged, and is answered
+    /// `.future` (a client holding it would have its last event ID cleared by the stream's next blank line).
     public func lookup(after seq: UInt64) -> ReplayLookup {
+        guard seq > 0 else { return .future }
         guard stamper.isAtEventBoundary else { return .tooOld }
         return ring.events(after: seq)
     }
