@@ -37,6 +37,14 @@ func fuzzBytes(_ data: UnsafePointer<UInt8>, _ size: Int) -> [UInt8] {
 }
 
 /// `bytes` as a C-style escaped string for messages (`GET / HTTP/1.1\r\n`), cut after `limit` bytes.
+/// The layout the piece-feeding targets share: byte 0 a selector, byte 1 = K (mod 17, at most what follows), K
+/// piece lengths, then the stream. Nil for inputs under 2 bytes.
+func selectorPiecesAndStream(_ input: [UInt8]) -> (selector: UInt8, lengths: [Int], stream: [UInt8])? {
+    guard input.count >= 2 else { return nil }
+    let count = min(Int(input[1]) % 17, input.count - 2)
+    return (input[0], input[2..<2 + count].map(Int.init), Array(input[(2 + count)...]))
+}
+
 func escaped<Bytes: Collection>(_ bytes: Bytes, limit: Int = 400) -> String where Bytes.Element == UInt8 {
     var out = "\""
     for byte in bytes.prefix(limit) {

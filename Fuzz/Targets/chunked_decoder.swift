@@ -87,12 +87,8 @@ private func run(_ body: [UInt8], lengths: [Int], selector: UInt8) -> Run {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard size >= 2 else { return 0 }
-    let input = fuzzBytes(data, size)
-    let selector = input[0]
-    let count = min(Int(input[1]) % 17, input.count - 2)
-    let lengths = input[2..<2 + count].map(Int.init)
-    let body = Array(input[(2 + count)...])
+    guard let (selector, lengths, bodyBytes) = selectorPiecesAndStream(fuzzBytes(data, size)) else { return 0 }
+    let body = bodyBytes
 
     let whole = run(body, lengths: [], selector: selector)
     let pieces = run(body, lengths: lengths, selector: selector)

@@ -184,12 +184,8 @@ private func checkRoundTrip(_ frames: [HTTP2Frame], limits: HTTP2FrameLimits) {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard size >= 2 else { return 0 }
-    let input = fuzzBytes(data, size)
-    let selector = input[0]
-    let count = min(Int(input[1]) % 17, input.count - 2)
-    let lengths = input[2..<2 + count].map(Int.init)
-    var stream = Array(input[(2 + count)...])
+    guard let (selector, lengths, streamBytes) = selectorPiecesAndStream(fuzzBytes(data, size)) else { return 0 }
+    var stream = streamBytes
     let limits = limits(selector)
     let start: HTTP2FrameParser.Start
     if selector & 0x10 != 0 {
