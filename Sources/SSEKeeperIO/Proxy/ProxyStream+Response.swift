@@ -149,7 +149,7 @@ extension ProxyStream {
                 heartbeatEvent: settings.heartbeatEvent, heartbeatData: settings.heartbeatData,
                 carriedLastEventID: lastEventID)
         }
-        if sse != nil { sse!.rideThrough = beginRideThrough(head: head, framing: framing, now: now) }
+        if sse != nil { sse!.rideThrough = beginRideThrough(head: head, framing: framing) }
         var relay = ResponseRelay(upstreamFraming: framing, clientFraming: plan.framing, sse: sse, now: now)
         relay.begin(head: plan.head, into: &loop.output)
         self.relay = relay

@@ -24,7 +24,7 @@ extension ProxyStream {
     }
 
     /// The SSE response begins on a ride-through route: a token, the registry, and the relay's options.
-    func beginRideThrough(head: ResponseHead, framing: BodyFraming, now: UInt64) -> ResponseRelay.RideThroughOptions? {
+    func beginRideThrough(head: ResponseHead, framing: BodyFraming) -> ResponseRelay.RideThroughOptions? {
         guard let ride else { return nil }
         var generator = SystemRandomNumberGenerator()
         let token = StreamToken(random: &generator)
