@@ -145,7 +145,13 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
                 return
             }
         }
-        HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime, tls: session).start()
+        HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime, tls: session,
+                        offersHTTP2: offersHTTP2(transport, runtime.context.config.limits)).start()
+    }
+
+    /// Whether a listener of `transport` serves HTTP/2 as well as HTTP/1.1.
+    static func offersHTTP2(_ transport: ListenTransport, _ limits: Limits) -> Bool {
+        transport == .tls
     }
 
     private func backOff() {
