@@ -105,7 +105,7 @@ struct MetricsExpositionTests {
 
     @Test func everyFamily_isDeclaredOnce_withHelp() throws {
         let parsed = try ExpositionChecker(MetricsExposition.render(Self.sampleSnapshot(), process: .init(openConnections: 0, draining: false)))
-        #expect(parsed.order.count == 34)
+        #expect(parsed.order.count == 37)
         for name in parsed.order {
             #expect(name.hasPrefix("ssekeeper_"))
             #expect(parsed.families[name]?.help?.isEmpty == false, "\(name) has no HELP")
