@@ -517,6 +517,18 @@ def many_sources(driver, url, until, timeout_s):
     return state + [closed_at]
 
 
+def access_clients(log, tag, count, timeout_s=3.0):
+    """The client addresses (one per connection) of ssekeeper's access lines for paths with `tag`, once there are
+    `count` lines or timeout_s passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with open(log, errors="replace") as f:
+            found = re.findall(r" access client=(\S+) .*%s" % re.escape(tag), f.read())
+        if len(found) >= count or time.monotonic() >= deadline:
+            return set(found)
+        time.sleep(0.05)
+
+
 def case_chromium(suite):
     env = environment(suite)
     started = time.monotonic()
@@ -540,13 +552,16 @@ def case_chromium(suite):
     check(not late, "the backend generators of EventSources %r did not stop within %.1f s of close()"
           % (late, CANCEL_LIMIT_S))
     stopped = max(r["t"] for r in stops) - closed_at
+    clients = access_clients(env.log(), tag, TABS)
+    check(len(clients) == 1, "the %d streams came on %d connections (%s), not one" % (TABS, len(clients),
+                                                                                     sorted(clients)))
     check(c_protocol == "http/1.1", "the control page came over %r, not http/1.1" % c_protocol)
     going = sum(1 for n in c_messages if n > 0)
     opened = sum(1 for n in c_opens if n > 0)
     check(1 <= going and opened <= BROWSER_H1_LIMIT, "over HTTP/1.1, %d EventSources opened and %d got messages "
           "(opens %r): expected 1..%d, the per-origin connection limit" % (opened, going, c_opens, BROWSER_H1_LIMIT))
     return ("Chromium over h2: all %d EventSources of one page got events (>= %d messages each, backend saw %d), "
-            "their close() stopped all %d backend generators within %.3f s; the same page over HTTP/1.1 (http2 off): "
+            "on one connection; their close() stopped all %d backend generators within %.3f s; the same page over HTTP/1.1 (http2 off): "
             "%d opened, %d got messages in %.0f s; %.1f s"
             % (TABS, min(messages), backend, TABS, stopped, opened, going, h1_wait, time.monotonic() - started))
 
