@@ -212,6 +212,19 @@ def same_events(name, body, reference, script):
     return got
 
 
+def access_records(log, tag, count=1, timeout_s=3.0):
+    """ssekeeper's access lines (dicts of their fields) for paths with `tag`, once there are `count` of them or
+    timeout_s passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with open(log, errors="replace") as f:
+            found = [{k: v.strip('"') for k, v in re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', line)}
+                     for line in f if " access " in line and tag in line]
+        if len(found) >= count or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.05)
+
+
 def case_curl(suite, listener):
     env = environment(suite)
     h2_flag = "--http2" if listener == "tls" else "--http2-prior-knowledge"
@@ -238,7 +251,13 @@ def case_curl(suite, listener):
     # 3 s of pauses at a 495 ms interval, as in events/*/curl: heartbeats are DATA frames like any other read.
     check(heartbeats >= 3, "only %d heartbeat comments over HTTP/2 in 3 s of pauses (interval 495 ms): %r"
           % (heartbeats, body2[:600]))
-    return ("curl %s: HTTP/2, %d events + retry identical to curl --http1.1 on the same %s port (HTTP/1.1), "
+    (record2,), (record1,) = access_records(env.log(), tag_h2), access_records(env.log(), tag_h1)
+    check(record2.get("protocol") == "h2" and record1.get("protocol") in (None, "http/1.1"),
+          "access lines say protocol %r (h2) and %r (HTTP/1.1)" % (record2.get("protocol"), record1.get("protocol")))
+    check(record2["status"] == "200" and record2["end"] == "completed", "access line: %s" % record2)
+    check(int(record2["heartbeats"]) == heartbeats, "curl saw %d heartbeat comments over h2, ssekeeper logged %s"
+          % (heartbeats, record2["heartbeats"]))
+    return ("curl %s: HTTP/2 (access line protocol=h2), %d events + retry identical to curl --http1.1 on the same %s port (HTTP/1.1), "
             "%d heartbeats over h2 / %d over h1.1, %d / %d bytes; %.1f s"
             % (h2_flag, len(parsed.events), listener, heartbeats, whatwg_sse.parse(body1).comments.count("heartbeat"),
                len(body2), len(body1), seconds))
@@ -517,18 +536,6 @@ def many_sources(driver, url, until, timeout_s):
     return state + [closed_at]
 
 
-def access_clients(log, tag, count, timeout_s=3.0):
-    """The client addresses (one per connection) of ssekeeper's access lines for paths with `tag`, once there are
-    `count` lines or timeout_s passed."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        with open(log, errors="replace") as f:
-            found = re.findall(r" access client=(\S+) .*%s" % re.escape(tag), f.read())
-        if len(found) >= count or time.monotonic() >= deadline:
-            return set(found)
-        time.sleep(0.05)
-
-
 def case_chromium(suite):
     env = environment(suite)
     started = time.monotonic()
@@ -552,7 +559,7 @@ def case_chromium(suite):
     check(not late, "the backend generators of EventSources %r did not stop within %.1f s of close()"
           % (late, CANCEL_LIMIT_S))
     stopped = max(r["t"] for r in stops) - closed_at
-    clients = access_clients(env.log(), tag, TABS)
+    clients = {r["client"] for r in access_records(env.log(), tag, TABS)}
     check(len(clients) == 1, "the %d streams came on %d connections (%s), not one" % (TABS, len(clients),
                                                                                      sorted(clients)))
     check(c_protocol == "http/1.1", "the control page came over %r, not http/1.1" % c_protocol)
