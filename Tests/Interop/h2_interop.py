@@ -78,7 +78,8 @@ def case_curl(suite, listener):
     check(record2["status"] == "200" and record2["end"] == "completed", "access line: %s" % record2)
     check(int(record2["heartbeats"]) == heartbeats, "curl saw %d heartbeat comments over h2, ssekeeper logged %s"
           % (heartbeats, record2["heartbeats"]))
-    return ("curl %s: HTTP/2 (access line protocol=h2), %d events + retry identical to curl --http1.1 on the same %s port (HTTP/1.1), "
+    return ("curl %s: HTTP/2 (access line protocol=h2), %d events + retry identical to curl --http1.1 on the "
+            "same %s port (HTTP/1.1), "
             "%d heartbeats over h2 / %d over h1.1, %d / %d bytes; %.1f s"
             % (h2_flag, len(parsed.events), listener, heartbeats, whatwg_sse.parse(body1).comments.count("heartbeat"),
                len(body2), len(body1), seconds))
@@ -389,7 +390,8 @@ def case_chromium(suite):
     check(1 <= going and opened <= BROWSER_H1_LIMIT, "over HTTP/1.1, %d EventSources opened and %d got messages "
           "(opens %r): expected 1..%d, the per-origin connection limit" % (opened, going, c_opens, BROWSER_H1_LIMIT))
     return ("Chromium over h2: all %d EventSources of one page got events (>= %d messages each, backend saw %d), "
-            "on one connection; their close() stopped all %d backend generators within %.3f s; the same page over HTTP/1.1 (http2 off): "
+            "on one connection; their close() stopped all %d backend generators within %.3f s; the same page over "
+            "HTTP/1.1 (http2 off): "
             "%d opened, %d got messages in %.0f s; %.1f s"
             % (TABS, min(messages), backend, TABS, stopped, opened, going, h1_wait, time.monotonic() - started))
 
