@@ -123,10 +123,12 @@ def tail(path, lines=20):
         return "(no log)"
 
 
-def ssekeeper_config(port, upstreams, routes):
+def ssekeeper_config(port, upstreams, routes, top=()):
     """The config text: `upstreams` maps name -> port, `routes` is a list of (prefix, upstream, idle_timeout) or
-    (prefix, upstream, idle_timeout, extra directives of the route)."""
+    (prefix, upstream, idle_timeout, extra directives of the route); `top` adds directives of the main context
+    (more listeners, TLS files)."""
     lines = ["listen 127.0.0.1:%d;" % port, "probe_path /.ssekeeper/probe;", "heartbeat_fraction 0.33;"]
+    lines += list(top)
     for name, upstream_port in upstreams.items():
         lines.append("upstream %s { server 127.0.0.1:%d; }" % (name, upstream_port))
     for prefix, upstream, idle, *extra in routes:
@@ -202,7 +204,8 @@ def start_chromium(procs, workdir, name):
     options = webdriver.ChromeOptions()
     options.binary_location = find_tool("chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--no-default-browser-check", "--user-data-dir=" + profile, "--no-proxy-server"):
+                "--no-default-browser-check", "--user-data-dir=" + profile, "--no-proxy-server",
+                "--ignore-certificate-errors"):  # the HTTP/2 case's throwaway certificate
         options.add_argument(arg)
     driver = webdriver.Remote(command_executor="http://127.0.0.1:%d" % driver_port, options=options)
     driver.set_page_load_timeout(30)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the interop suite drives: Debian's nginx, haproxy, chromium, chromium-driver and curl, and the
+# Installs everything the interop suite drives: Debian's nginx, haproxy, chromium, chromium-driver, curl,
+# nghttp2-client (nghttp, h2load) and openssl (the HTTP/2 cases' throwaway certificate), and the
 # pinned PyPI packages of requirements.txt for the python3 on PATH. Idempotent: when everything is already there it
 # only checks (a second or two) and installs nothing. Fails (exit 1) when anything cannot be installed; the suite
 # itself treats a missing tool as an error, never as a skip.
@@ -14,6 +15,8 @@ declare -A debian=(
     [chromium]=chromium
     [chromium-driver]=chromedriver
     [curl]=curl
+    [nghttp2-client]=nghttp
+    [openssl]=openssl
 )
 missing=()
 for package in "${!debian[@]}"; do

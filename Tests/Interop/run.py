@@ -36,6 +36,10 @@ Cases (each prints one PASS/FAIL line with what it saw):
                           not) goes through; withCredentials needs cors_allow_credentials on
   idle/PROXY/...          10 s of backend silence behind nginx / HAProxy: survives with ssekeeper, cut without
   probe/...               `ssekeeper probe` through nginx / HAProxy finds their 3 s timeout within 10 %
+  h2_...                  HTTP/2 to clients (issue 17): curl --http2 / --http2-prior-knowledge, nghttp, h2load, the
+                          Python h2 client (50 streams, RST_STREAM) and Chromium's 20 EventSources on one origin,
+                          on tls and h2c listeners of a second ssekeeper, events identical to HTTP/1.1's (see
+                          h2_interop.py)
   ride_through_...        client ride-through (issue 15): Chromium's EventSource and a fetch-event-source-style
                           POST client through a middlebox resetting their connections every 1-2 s for 20 s
                           (--long: 60 s), another Authorization never gets the stream, HAProxy cookie affinity in
@@ -64,6 +68,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import clients  # noqa: E402
+import h2_interop  # noqa: E402
 import harness  # noqa: E402
 import rawclient  # noqa: E402
 import ride_through  # noqa: E402
@@ -73,10 +78,10 @@ import whatwg_sse  # noqa: E402
 REPO_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 DEFAULT_BINARY = os.path.join(REPO_ROOT, ".build", "release", "ssekeeper")
 
-TOOLS = ["curl", "nginx", "haproxy", "chromium", "chromedriver"]
+TOOLS = ["curl", "nginx", "haproxy", "chromium", "chromedriver", "nghttp", "h2load", "openssl"]
 PY_PACKAGES = [("flask", "flask"), ("gunicorn", "gunicorn"), ("uvicorn", "uvicorn"), ("sse-starlette", "sse_starlette"),
                ("starlette", "starlette"), ("httpx", "httpx"), ("httpx-sse", "httpx_sse"), ("requests", "requests"),
-               ("sseclient-py", "sseclient"), ("selenium", "selenium")]
+               ("sseclient-py", "sseclient"), ("selenium", "selenium"), ("h2", "h2")]
 
 BACKENDS = ["flask", "starlette", "http10", "crlf", "bytewise"]
 BACKEND_NAMES = {"flask": "Flask/gunicorn sync", "starlette": "uvicorn+sse-starlette", "http10": "http.server HTTP/1.0",
@@ -554,6 +559,7 @@ def all_cases(suite):
     for backend in BACKENDS:
         cases.append(("disconnect/%s" % backend, lambda b=backend: case_disconnect(suite, b)))
     cases += ride_through.cases(suite)
+    cases += h2_interop.cases(suite)
     return cases
 
 
@@ -577,7 +583,10 @@ def versions(binary):
            ("nginx", harness.version_of([harness.find_tool("nginx"), "-v"], r"nginx/\S+")),
            ("haproxy", harness.version_of([harness.find_tool("haproxy"), "-v"], r"HAProxy version \S+")),
            ("chromium", harness.version_of([harness.find_tool("chromium"), "--version"], r"Chromium \S+")),
-           ("chromedriver", harness.version_of([harness.find_tool("chromedriver"), "--version"], r"ChromeDriver \S+"))]
+           ("chromedriver", harness.version_of([harness.find_tool("chromedriver"), "--version"], r"ChromeDriver \S+")),
+           ("nghttp", harness.version_of(["nghttp", "--version"], r"nghttp2/\S+")),
+           ("h2load", harness.version_of(["h2load", "--version"], r"nghttp2/\S+")),
+           ("openssl", harness.version_of(["openssl", "version"], r"OpenSSL \S+"))]
     for dist, _ in PY_PACKAGES:
         out.append((dist, metadata.version(dist)))
     return out

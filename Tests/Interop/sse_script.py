@@ -65,7 +65,17 @@ CORS_FIRST = [
 ]
 CORS_SECOND = [("event", {"id": "3", "data": "done"})]
 
-SCRIPTS = {"standard": STANDARD, "silent": SILENT}
+# The HTTP/2 cases (h2_interop.py). SHORT ends at once (h2load's SSE route: 200 requests in a second or two).
+# BURST is 30 events of about 1 KB each 100 ms: 50 of them on one connection are 1.5 MB in 3 s, more than twenty
+# times a 65,535-byte connection window, so the streams only finish if the proxy honours the client's
+# WINDOW_UPDATEs and shares the window among them.
+SHORT = [("event", {"id": str(n), "data": "short %d" % n}) for n in range(1, 6)]
+BURST_EVENTS = 30
+BURST_PERIOD_S = 0.1
+BURST = [step for n in range(1, BURST_EVENTS + 1)
+         for step in (("event", {"id": str(n), "data": "burst %d %s" % (n, "x" * 1000)}), ("sleep", BURST_PERIOD_S))]
+
+SCRIPTS = {"standard": STANDARD, "silent": SILENT, "short": SHORT, "burst": BURST}
 
 
 def event_text(fields):
