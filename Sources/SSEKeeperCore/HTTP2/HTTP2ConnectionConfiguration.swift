@@ -13,7 +13,9 @@ public struct HTTP2ConnectionConfiguration: Equatable, Sendable {
     public var maxConcurrentStreams: Int
     /// SETTINGS_INITIAL_WINDOW_SIZE we advertise (RFC 9113 §6.5.2, §6.9.2): each stream's receive window.
     public var initialWindowSize: Int
-    /// The connection's receive window (RFC 9113 §6.9.1), announced by a WINDOW_UPDATE on stream 0.
+    /// The connection's receive window (RFC 9113 §6.9.1), announced by a WINDOW_UPDATE on stream 0. Below the
+    /// protocol's initial 65,535 it cannot be announced (no frame shrinks it): the client may use the 65,535,
+    /// and WINDOW_UPDATEs bring it back only to this size.
     public var connectionWindowSize: Int
     /// The HPACK decoder's limits; `maxHeaderListSize` is advertised as SETTINGS_MAX_HEADER_LIST_SIZE.
     public var headerLimits: HPACKDecoder.Limits

@@ -229,7 +229,8 @@ public struct HTTP2ConnectionMachine: Sendable {
         HTTP2FrameWriter.appendSettings(configuration.settings, to: &output)
         let raise = configuration.connectionWindowSize - Int(HTTP2Settings.defaultInitialWindowSize)
         if raise > 0 { HTTP2FrameWriter.appendWindowUpdate(stream: 0, increment: UInt32(raise), to: &output) }
-        connectionReceiveWindow = configuration.connectionWindowSize
+        // A connection window can only grow (§6.9.2): below 65,535 it shrinks to the configured size as it is used.
+        connectionReceiveWindow = max(configuration.connectionWindowSize, Int(HTTP2Settings.defaultInitialWindowSize))
     }
 
     /// A stream error (§5.4.2): RST_STREAM with `code`; if the stream was live it is dropped and the proxy told.

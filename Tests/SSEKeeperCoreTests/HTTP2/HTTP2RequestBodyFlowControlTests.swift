@@ -53,19 +53,37 @@ import Testing
     }
 
     @Test func theConnectionWindow_isReplenishedOnReceipt_soAStalledStreamDoesNotStallTheOthers() {
-        let configuration = HTTP2ConnectionConfiguration(initialWindowSize: 6_000, connectionWindowSize: 8_000)
+        let configuration = HTTP2ConnectionConfiguration(initialWindowSize: 40_000, connectionWindowSize: 65_535)
         var client = HTTP2TestClient()
         client.preface()
         client.headers(1, HTTP2TestClient.request("POST", "/slow"), endStream: false)
         client.headers(3, HTTP2TestClient.request("POST", "/fast"), endStream: false)
-        client.data(1, [UInt8](repeating: 1, count: 6_000), endStream: false)  // nobody consumes stream 1
-        client.data(3, [UInt8](repeating: 3, count: 6_000), endStream: true)
+        client.data(1, [UInt8](repeating: 1, count: 40_000), endStream: false)  // nobody consumes stream 1
+        client.data(3, [UInt8](repeating: 3, count: 40_000), endStream: true)
         let (machine, outcome) = Feeding.run(HTTP2ConnectionMachine(configuration: configuration), client.take())
-        // 12,000 bytes through an 8,000-byte connection window: returned on receipt, each stream's left alone.
-        #expect(Self.updates(outcome.frames) == [.windowUpdate(stream: 0, increment: 6_000), .windowUpdate(stream: 0, increment: 6_000)])
+        // 80,000 bytes through a 65,535-byte connection window: returned on receipt, each stream's left alone.
+        let updates = Self.updates(outcome.frames)
+        #expect(!updates.isEmpty && updates.allSatisfy { $0.stream == 0 }, "\(updates)")
+        let returned = updates.reduce(0) { total, frame in
+            if case .windowUpdate(_, let increment) = frame { total + Int(increment) } else { total }
+        }
+        #expect(returned >= 80_000 - 65_535)
         #expect(outcome.resets.isEmpty && outcome.goaway == nil)
-        #expect(outcome.events.last == .requestData(3, [UInt8](repeating: 3, count: 6_000), endStream: true))
+        #expect(outcome.events.last == .requestData(3, [UInt8](repeating: 3, count: 7_232), endStream: true))
         #expect(machine.liveStreamCount == 2)
+    }
+
+    @Test func aConnectionWindowBelow65535_stillLetsTheClientUseTheProtocolsInitialWindow() {
+        // No frame can shrink the connection window below 65,535 (§6.9.2): it shrinks to 8,000 as it is used.
+        let configuration = HTTP2ConnectionConfiguration(initialWindowSize: 65_535, connectionWindowSize: 8_000)
+        var client = HTTP2TestClient()
+        client.preface()
+        client.headers(1, HTTP2TestClient.request("POST", "/upload"), endStream: false)
+        client.data(1, [UInt8](repeating: 1, count: 60_000), endStream: false)
+        client.data(1, [UInt8](repeating: 2, count: 3_000), endStream: false)
+        let (_, outcome) = Feeding.run(HTTP2ConnectionMachine(configuration: configuration), client.take())
+        #expect(outcome.goaway == nil && outcome.resets.isEmpty)
+        #expect(Self.updates(outcome.frames) == [.windowUpdate(stream: 0, increment: 5_465)])  // 2,535 left + 5,465
     }
 
     @Test func padding_isReturnedByTheMachine_theBodyOnlyByBodyConsumed() {
