@@ -133,8 +133,10 @@ public struct HTTP2ConnectionMachine: Sendable {
     /// Sends the server connection preface (RFC 9113 §3.4): our SETTINGS, then a WINDOW_UPDATE raising the
     /// connection window to `connectionWindowSize` (§6.9.2: SETTINGS cannot). Idempotent; `receive` calls it
     /// when the client's preface arrives first (an `h2c` listener only knows then). `now` (monotonic
-    /// nanoseconds) starts the SETTINGS acknowledgement timeout (`deadline`).
+    /// nanoseconds) starts the SETTINGS acknowledgement timeout (`deadline`). After `.closeConnection` (e.g. the
+    /// bytes were not HTTP/2) it does nothing.
     public mutating func start(now: UInt64) -> [Action] {
+        guard phase != .closed else { return [] }
         sendPrefaceIfNeeded(now: now)
         return takeActions()
     }
@@ -142,6 +144,7 @@ public struct HTTP2ConnectionMachine: Sendable {
     /// `start(now:)` without the time: the acknowledgement timeout starts at the `now` of the next call that
     /// brings one (`receive`, `ping`, `deadlineReached`).
     public mutating func start() -> [Action] {
+        guard phase != .closed else { return [] }
         sendPrefaceIfNeeded(now: nil)
         return takeActions()
     }
