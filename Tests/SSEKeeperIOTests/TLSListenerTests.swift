@@ -156,7 +156,7 @@ struct TLSListenerTests {
         let upstream = try Self.eventUpstream(count: 2, pauseMicroseconds: 1_000_000)
         let settings = StreamSettings(idleTimeout: .seconds(1), heartbeatFraction: 0.3, heartbeatComment: "hb")
         let proxy = try Self.proxy(certificates, upstreamPort: upstream.port, settings: settings)
-        let client = try Client(port: proxy.port, ["--cafile", certificates.path("first-ca.pem"), "--alpn", "h2,http/1.1",
+        let client = try Client(port: proxy.port, ["--cafile", certificates.path("first-ca.pem"), "--alpn", "http/1.1",
                                                     "--until", "0\r\n\r\n"])
         let output = client.finish()
         #expect(output.hasPrefix("HANDSHAKE version=TLSv1.3 alpn=http/1.1 subject=first\n"), "\(output)")
@@ -166,6 +166,26 @@ struct TLSListenerTests {
         #expect(upstream.receivedRequests.first?.contains("X-Forwarded-Proto: https\r\n") == true,
                 "\(upstream.receivedRequests)")
         withExtendedLifetime(proxy) {}
+    }
+
+    /// ALPN answers in our order, not the client's (RFC 7301 §3.2): `h2` whenever offered while `http2` is on,
+    /// `http/1.1` with `http2 off;`, and no ALPN at all to a client offering only `h2` then.
+    @Test func alpn_selectsH2First_whenHTTP2IsOn_andHTTP11_withHTTP2Off() throws {
+        let certificates = try Certificates()
+        let cafile = certificates.path("first-ca.pem")
+        var config = Self.config(certificates, certificate: "first", upstreamPort: 1)
+        for (http2, offers) in [(true, ["h2,http/1.1": "h2", "http/1.1,h2": "h2", "http/1.1": "http/1.1"]),
+                                (false, ["h2,http/1.1": "http/1.1", "http/1.1,h2": "http/1.1", "h2": "None"])] {
+            config.limits.http2 = http2
+            let proxy = try ProxyHarness(config: config)
+            #expect(proxy.server.runtime.context.tls?.applicationProtocols == (http2 ? ["h2", "http/1.1"] : ["http/1.1"]))
+            for (offered, selected) in offers {
+                let client = try Client(port: proxy.port, ["--cafile", cafile, "--alpn", offered, "--seconds", "2"])
+                let output = client.wait(for: "subject=first\n")
+                #expect(output.hasPrefix("HANDSHAKE version=TLSv1.3 alpn=\(selected) subject=first\n"),
+                        "http2 \(http2 ? "on" : "off"), client offers \(offered): \(output)")
+            }
+        }
     }
 
     @Test func aPlainRequest_throughTLS_getsItsWholeResponse_overTLS12Too() throws {
@@ -225,6 +245,25 @@ struct TLSListenerTests {
         let client = try Client(port: proxy.port, ["--cafile", certificates.path("first-ca.pem"), "--until", "data: 0\n\n"])
         #expect(client.finish().contains("data: 0\n\n"))
         #expect(upstream.receivedRequests.count == 1, "the plain request never reached the upstream")
+    }
+
+    /// An `h2c` listener is plain TCP at the socket level: no TLS session is made, and HTTP/1.1 is served on it
+    /// (with `X-Forwarded-Proto: http`), even when the configuration has a TLS context for another listener.
+    @Test func anH2cListener_servesPlainHTTP11_withoutTLS() throws {
+        let certificates = try Certificates()
+        let upstream = try Self.eventUpstream(count: 1, pauseMicroseconds: 0)
+        var config = Self.config(certificates, certificate: "first", upstreamPort: upstream.port)
+        config.listens = [ListenAddress(host: "127.0.0.1", port: 0, transport: .h2c),
+                          ListenAddress(host: "127.0.0.1", port: 0, transport: .tls)]
+        let proxy = try ProxyHarness(config: config)
+        #expect(proxy.server.runtime.context.tls != nil, "the tls listener has its context")
+        let socket = try proxy.client()
+        socket.setReceiveTimeout(seconds: 3)
+        try socket.send("GET /events HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
+        var received: [UInt8] = []
+        try socket.receive(until: "data: 0\n\n", into: &received)
+        #expect(String(decoding: received, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(upstream.receivedRequests.first?.contains("X-Forwarded-Proto: http\r\n") == true, "\(upstream.receivedRequests)")
     }
 
     @Test func tls11_isRefused() throws {

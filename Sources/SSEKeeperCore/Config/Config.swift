@@ -45,6 +45,13 @@ public struct Config: Sendable, Equatable {
         listens.contains { $0.transport == .tls }
     }
 
+    /// Whether a connection accepted on a listener of `transport` may start HTTP/2 with prior knowledge (RFC 9113
+    /// §3.3): on an `h2c` listener while `http2` is on. Any other connection starts in HTTP/1.1, or in TLS, where
+    /// ALPN decides.
+    public func acceptsPriorKnowledgeHTTP2(on transport: ListenTransport) -> Bool {
+        limits.http2 && transport == .h2c
+    }
+
     /// The upstream named `name`, if declared.
     public func upstream(named name: String) -> Upstream? {
         upstreams.first { $0.name == name }
@@ -55,7 +62,8 @@ public struct Config: Sendable, Equatable {
 public struct ListenAddress: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var host: String?
     public var port: UInt16
-    /// What clients speak on it: plain TCP, or TLS (`listen HOST:PORT tls;`).
+    /// What clients speak on it: plain TCP, TLS (`listen HOST:PORT tls;`), or plain TCP where HTTP/2 with prior
+    /// knowledge is accepted too (`listen HOST:PORT h2c;`).
     public var transport: ListenTransport
 
     public init(host: String?, port: UInt16, transport: ListenTransport = .plain) {
@@ -76,7 +84,12 @@ public enum ListenTransport: Sendable, Equatable, Hashable {
     /// Plain TCP (the default).
     case plain
     /// TLS 1.2 or 1.3 (RFC 8446), terminated by ssekeeper with `tls_certificate` and `tls_certificate_key`.
+    /// HTTP/2 is chosen inside by ALPN (`h2`, RFC 9113 §3.2) when `Limits.http2` is on, HTTP/1.1 otherwise.
     case tls
+    /// Plain TCP on which a client may start HTTP/2 with prior knowledge (RFC 9113 §3.3: the connection preface
+    /// `PRI * HTTP/2.0` first) as well as speak HTTP/1.1: for load balancers that speak cleartext HTTP/2 to their
+    /// backends, never for browsers. With `Limits.http2` off it is served like `.plain`. Never TLS.
+    case h2c
 }
 
 /// One upstream server address (`server HOST:PORT;`).
@@ -313,6 +326,13 @@ public struct Limits: Sendable, Equatable {
     /// How many event loops serve connections (`event_loops`, default `auto`: one per CPU the process may run on).
     /// Read at start; a reload keeps the loops it has.
     public var eventLoops: EventLoopCount = .auto
+    /// Whether clients may speak HTTP/2 (RFC 9113): TLS listeners offer `h2` before `http/1.1` in ALPN, and `h2c`
+    /// listeners accept the prior-knowledge preface (`http2`, default on). Off: HTTP/1.1 only, everywhere.
+    public var http2: Bool = true
+    /// The streams one HTTP/2 connection may have open at once, advertised as SETTINGS_MAX_CONCURRENT_STREAMS
+    /// (RFC 9113 §5.1.2, §6.5.2); one more is refused with REFUSED_STREAM (`http2_max_concurrent_streams`, default
+    /// 128, 1...10000). Each open stream holds its own upstream connection.
+    public var http2MaxConcurrentStreams: Int = HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams
 
     public init() {}
 }

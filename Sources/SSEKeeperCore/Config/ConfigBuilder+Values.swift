@@ -10,6 +10,10 @@ extension ConfigBuilder {
     static let maxBufferedBytesRange = 4 * 1024...64 * 1024 * 1024
     /// `max_body_size` accepts 1 byte...1 TiB (or `off`).
     static let maxBodyBytesRange = 1...(1 << 40)
+    /// `http2_max_concurrent_streams` accepts 1...10,000: 0 would refuse every request (that is `http2 off`), and
+    /// each open stream holds an upstream connection and its buffers, so one client connection may hold no more of
+    /// them than `max_connections` allows clients by default.
+    static let http2MaxConcurrentStreamsRange = 1...10_000
     /// `heartbeat_comment` holds at most 200 bytes of UTF-8.
     static let maxHeartbeatCommentBytes = 200
 

@@ -231,21 +231,38 @@ struct ConfigBuilder {
         report(message, at: statement.name)
     }
 
-    /// `listen HOST:PORT [tls];`: one more address, unless invalid or already listed (by host, case-insensitively,
-    /// whatever the transport: one port cannot speak both).
+    /// The options a `listen` takes after its address, and the transport each one chooses.
+    static let listenOptions: [String: ListenTransport] = ["tls": .tls, "h2c": .h2c]
+
+    /// `listen HOST:PORT [tls|h2c];`: one more address, unless invalid or already listed (by host, case-insensitively,
+    /// whatever the transport: one port cannot speak both). `tls` and `h2c` exclude each other: over TLS, HTTP/2 is
+    /// chosen by ALPN (`http2`), never by prior knowledge.
     mutating func applyListen(_ argument: ConfigArgument, options: [ConfigToken]) {
         let token = argument.token
         var transport = ListenTransport.plain
         for option in options {
             guard let text = option.text else { continue }
-            guard text == "tls", transport == .plain else {
-                let problem = text == "tls" ? "duplicate listen option \"tls\""
-                    : ConfigDirective.closest(to: text, among: ["tls"]).map { "unknown listen option \(option.quotedText); did you mean \"\($0)\"?" }
-                    ?? "\"listen\" takes an address and the option tls, got \(option.quotedText): listen HOST:PORT [tls];"
+            guard let chosen = Self.listenOptions[text] else {
+                let problem = text == "http2"
+                    ? "unknown listen option \"http2\": HTTP/2 is on by default for tls listeners (see http2); "
+                        + "for cleartext HTTP/2 with prior knowledge write h2c"
+                    : ConfigDirective.closest(to: text, among: Self.listenOptions.keys.sorted())
+                    .map { "unknown listen option \(option.quotedText); did you mean \"\($0)\"?" }
+                    ?? "\"listen\" takes an address and the option tls or h2c, got \(option.quotedText): listen HOST:PORT [tls|h2c];"
                 report(problem, at: option)
                 return
             }
-            transport = .tls
+            switch (transport, chosen) {
+            case (.plain, _):
+                transport = chosen
+            case (let first, let second) where first == second:
+                report("duplicate listen option \"\(text)\"", at: option)
+                return
+            default:
+                report("listen options tls and h2c cannot be combined: over TLS, clients choose HTTP/2 by ALPN "
+                    + "(see http2), so write \"listen \(argument.text) tls;\"", at: option)
+                return
+            }
         }
         switch ConfigValue.parseListenAddress(argument.text) {
         case .failure(let problem):

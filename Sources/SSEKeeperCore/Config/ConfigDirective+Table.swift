@@ -12,8 +12,8 @@ extension ConfigDirective {
         ConfigDirective(
             name: "listen", contexts: [.main],
             form: .valueWithOptions { builder, argument, options in builder.applyListen(argument, options: options) },
-            repetition: .repeatable, syntax: "listen HOST:PORT [tls];", defaultValue: noDefault,
-            summary: "An address clients connect to, in plain TCP or with tls; at least one is required."),
+            repetition: .repeatable, syntax: "listen HOST:PORT [tls|h2c];", defaultValue: noDefault,
+            summary: "An address clients connect to, in plain TCP, with tls, or h2c (HTTP/2 with prior knowledge too); at least one is required."),
         .value("tls_certificate", "FILE", in: [.main], default: noDefault,
                "The PEM certificate chain (leaf first) that listeners with tls present; required with them.") { builder, argument in
             builder.applyTLSFile(argument, \.certificatePath)
@@ -277,6 +277,18 @@ extension ConfigDirective {
                "The bytes all ride-through buffers hold together; at the cap the oldest detached streams are ended.") { builder, argument in
             if let value = builder.size(argument, in: ConfigBuilder.clientResumeMemoryRange) {
                 builder.limits.clientResumeMemory = value
+            }
+        },
+
+        // HTTP/2 for clients (issue 17): top level only.
+        .value("http2", "on|off", in: [.main], default: "on",
+               "Whether clients may speak HTTP/2: h2 in ALPN on tls listeners, prior knowledge on h2c ones.") { builder, argument in
+            if let value = builder.choice(argument, ["on": true, "off": false]) { builder.limits.http2 = value }
+        },
+        .value("http2_max_concurrent_streams", "COUNT", in: [.main], default: "128",
+               "The streams one HTTP/2 connection may have open at once; one more is refused.") { builder, argument in
+            if let value = builder.count(argument, in: ConfigBuilder.http2MaxConcurrentStreamsRange) {
+                builder.limits.http2MaxConcurrentStreams = value
             }
         },
     ]

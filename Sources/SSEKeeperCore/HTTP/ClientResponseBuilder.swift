@@ -6,13 +6,16 @@
 ///
 /// Framing to the client (upstream framing → client framing):
 ///
-/// | upstream              | HTTP/1.1 client         | HTTP/1.0 client  |
-/// |-----------------------|-------------------------|------------------|
-/// | none                  | none                    | none             |
-/// | contentLength(n)      | contentLength(n)        | contentLength(n) |
-/// | contentLength, SSE    | chunked                 | closeDelimited   |
-/// | chunked               | chunked                 | closeDelimited   |
-/// | closeDelimited        | chunked                 | closeDelimited   |
+/// | upstream              | HTTP/1.1 client         | HTTP/1.0 client  | HTTP/2 stream    |
+/// |-----------------------|-------------------------|------------------|------------------|
+/// | none                  | none                    | none             | none             |
+/// | contentLength(n)      | contentLength(n)        | contentLength(n) | contentLength(n) |
+/// | contentLength, SSE    | chunked                 | closeDelimited   | closeDelimited   |
+/// | chunked               | chunked                 | closeDelimited   | closeDelimited   |
+/// | closeDelimited        | chunked                 | closeDelimited   | closeDelimited   |
+///
+/// For an HTTP/2 stream "close-delimited" means the body ends with the stream (END_STREAM): HTTP/2 frames the
+/// body itself, and the HTTP/2 shell drops `Connection` and the other connection-specific fields (RFC 9113 §8.2.2).
 ///
 /// An SSE response of known length is still chunked, so the proxy can add heartbeat comments. With no body, a
 /// Content-Length the upstream sent for HEAD or 304 is kept as is (RFC 9110 §8.6: it describes the
@@ -104,7 +107,7 @@ public enum ClientResponseBuilder {
 
     /// The client framing for the table in the type's documentation.
     static func clientFraming(upstream: BodyFraming, clientVersion: HTTPVersion, isSSE: Bool) -> ClientFraming {
-        let canChunk = clientVersion >= .http1_1
+        let canChunk = clientVersion.major == 1 && clientVersion >= .http1_1
         switch upstream {
         case .none:
             return .none

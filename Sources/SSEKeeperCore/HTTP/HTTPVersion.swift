@@ -18,6 +18,9 @@ public struct HTTPVersion: Sendable, Equatable, Hashable, Comparable, CustomStri
     public static let http1_0 = HTTPVersion(major: 1, minor: 0)
     /// `HTTP/1.1` (RFC 9112).
     public static let http1_1 = HTTPVersion(major: 1, minor: 1)
+    /// `HTTP/2` (RFC 9113): never on the wire in this form; it marks a request that came as an HTTP/2 stream
+    /// (`HTTP2RequestMapping`), whose response body HTTP/2 frames itself (no chunked coding, no `Connection`).
+    public static let http2 = HTTPVersion(major: 2, minor: 0)
 
     /// Orders by major, then minor version.
     public static func < (lhs: HTTPVersion, rhs: HTTPVersion) -> Bool {

@@ -50,6 +50,12 @@ public enum MetricsExposition {
         writer.sample(snapshot.process.acceptBackoffs)
         writer.family("ssekeeper_connections_handed_over_total", type: .counter, help: "Client connections handed to another event loop: ride-through reconnects accepted on one loop whose stream runs on another.")
         writer.sample(snapshot.process.connectionsHandedOver)
+        writer.family("ssekeeper_http2_connections_total", type: .counter, help: "Client connections served with HTTP/2 (ALPN h2 on tls listeners, prior knowledge on h2c ones).")
+        writer.sample(snapshot.process.http2Connections)
+        writer.family("ssekeeper_http2_streams_total", type: .counter, help: "Requests clients opened as HTTP/2 streams (divided by ssekeeper_http2_connections_total: streams per connection).")
+        writer.sample(snapshot.process.http2Streams)
+        writer.family("ssekeeper_http2_connection_errors_total", type: .counter, help: "HTTP/2 connections ssekeeper ended with a GOAWAY error code (protocol errors, floods, compression errors).")
+        writer.sample(snapshot.process.http2ConnectionErrors)
 
         let labels = snapshot.routes.keys.sorted()
         let routed = labels.filter { $0 != MetricsSnapshot.unroutedLabel }

@@ -9,6 +9,12 @@ public struct ProcessCounters: Sendable, Equatable {
     /// Client connections handed to another loop: a ride-through reconnect accepted on one loop whose stream runs
     /// on another (counted on the loop that handed it over).
     public var connectionsHandedOver: UInt64 = 0
+    /// Client connections served with HTTP/2 (ALPN `h2`, or prior knowledge on an `h2c` listener).
+    public var http2Connections: UInt64 = 0
+    /// Streams (requests) clients opened on HTTP/2 connections; with `http2Connections`, streams per connection.
+    public var http2Streams: UInt64 = 0
+    /// HTTP/2 connections ended by a connection error (RFC 9113 §5.4.1: GOAWAY with an error code we sent).
+    public var http2ConnectionErrors: UInt64 = 0
 
     public init() {}
 
@@ -23,6 +29,9 @@ public struct ProcessCounters: Sendable, Equatable {
         acceptBackoffs &+= other.acceptBackoffs
         connectionsAccepted &+= other.connectionsAccepted
         connectionsHandedOver &+= other.connectionsHandedOver
+        http2Connections &+= other.http2Connections
+        http2Streams &+= other.http2Streams
+        http2ConnectionErrors &+= other.http2ConnectionErrors
     }
 
     /// A copy sharing no array storage with `self`.

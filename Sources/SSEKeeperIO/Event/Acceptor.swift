@@ -20,7 +20,8 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
     /// Whether connections accepted here are served on `acceptLoop` (one acceptor per loop).
     private let servesLocally: Bool
     private let runtime: ProxyRuntime
-    /// Whether connections accepted here speak TLS.
+    /// What connections accepted here speak: TLS (`.tls`) or plain TCP (`.plain`, and `.h2c`, which is plain TCP
+    /// at this level: no TLS session is made for it).
     private let transport: ListenTransport
     /// Takes each accepted descriptor instead of an `HTTP1Connection` (the admin endpoint); nil for a proxy listener.
     private let onAccept: ((Int32) -> Void)?
@@ -128,7 +129,7 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
     }
 
     /// Starts an admitted connection on `loop` (its queue), through a TLS session made there when `transport`
-    /// is TLS; one that cannot get a session is closed and its admission released.
+    /// is `.tls` (never for `.plain` or `.h2c`); one that cannot get a session is closed and its admission released.
     private static func serve(_ connection: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime,
                               transport: ListenTransport) {
         var session: TLSSession?
@@ -145,7 +146,13 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
                 return
             }
         }
-        HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime, tls: session).start()
+        HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime, tls: session,
+                        offersHTTP2: offersHTTP2(transport, runtime.context.config.limits)).start()
+    }
+
+    /// Whether a listener of `transport` serves HTTP/2 as well as HTTP/1.1.
+    static func offersHTTP2(_ transport: ListenTransport, _ limits: Limits) -> Bool {
+        transport == .tls
     }
 
     private func backOff() {

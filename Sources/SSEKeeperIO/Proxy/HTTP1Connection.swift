@@ -7,7 +7,7 @@ import SSEKeeperCore
 ///
 /// Confinement: created on `loop.queue` and every method runs there (socket handlers, deadlines). It stays alive
 /// through `loop.sessions` until `finish()`.
-final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient {
+final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient, ClientConnection {
     let runtime: ProxyRuntime
     /// The configuration of the current request: taken from `runtime` when a request starts, so a reload applies
     /// to the next request while one in flight keeps what it started with.
@@ -35,6 +35,9 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
     private var handedBytes: [UInt8] = []
 
     private var scheduledDeadline: UInt64 = .max
+    /// Whether the connection may still turn out to be HTTP/2: on a listener that offers it, until the first bytes
+    /// show whether they start with the client connection preface (RFC 9113 §3.4).
+    private var mayBeHTTP2: Bool
 
     var limits: Limits { context.config.limits }
 
@@ -43,16 +46,19 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
 
     /// `peer` is the client's address; the runtime has admitted the connection under `peer?.host`.
     /// `tls` is the server session of a client of a `tls` listener.
-    convenience init(fd: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime, tls: TLSSession? = nil) {
+    /// `offersHTTP2`: the listener serves HTTP/2 too (ALPN `h2`, or `h2c` prior knowledge).
+    convenience init(fd: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime, tls: TLSSession? = nil,
+                     offersHTTP2: Bool = false) {
         self.init(fd: fd, clientHost: peer?.host ?? "unknown", clientAddress: peer?.description ?? "unknown",
-                  loop: loop, runtime: runtime, tls: tls)
+                  loop: loop, runtime: runtime, tls: tls, offersHTTP2: offersHTTP2)
     }
 
     /// A connection handed over from another loop (`handOverToStreamLoop`), with the bytes read there: it was
     /// admitted there, and releases its admission at its end like any other.
     init(fd: Int32, clientHost: String, clientAddress: String, loop: EventLoop, runtime: ProxyRuntime,
-         handedBytes: [UInt8] = [], tls: TLSSession? = nil, tlsEstablished: Bool = false) {
+         handedBytes: [UInt8] = [], tls: TLSSession? = nil, tlsEstablished: Bool = false, offersHTTP2: Bool = false) {
         self.runtime = runtime
+        mayBeHTTP2 = offersHTTP2
         self.context = runtime.context
         self.loop = loop
         client = SocketChannel(fd: fd, loop: loop, tls: tls, tlsEstablished: tlsEstablished)
@@ -194,6 +200,15 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         processingInbound = true
         defer { processingInbound = false }
         while machine.parsesHeads, !inbound.isEmpty {
+            if mayBeHTTP2 {
+                switch HTTP2Preface.match(inbound) {
+                case .incomplete: return
+                case .matches:
+                    switchToHTTP2()
+                    return
+                case .differs: mayBeHTTP2 = false
+                }
+            }
             if machine.isIdle {
                 takeCurrentConfiguration()
                 machine.pipelinedBytesPending(now: EventLoop.now())
@@ -213,6 +228,18 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
             machine.headParsed()
             startRequest(head)
         }
+    }
+
+    /// The client sent the HTTP/2 connection preface: the socket and the bytes read so far go to an
+    /// `HTTP2Connection`, which keeps this connection's admission.
+    private func switchToHTTP2() {
+        mayBeHTTP2 = false
+        let bytes = inbound
+        inbound = []
+        machine.finish()
+        loop.sessions[ObjectIdentifier(self)] = nil
+        HTTP2Connection(channel: client, clientHost: clientHost, clientAddress: clientAddress, loop: loop, runtime: runtime,
+                        received: bytes).start()
     }
 
     /// With several loops: the loop holding the ridden-through stream a reconnect names, when it may be another.
@@ -247,44 +274,25 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
 
     /// Routes a parsed request: the probe, an error answered here, or a new stream to the upstream.
     private func startRequest(_ head: RequestHead) {
-        if let probePath = context.config.probe.path, head.path == probePath {
+        let framing: BodyFraming
+        let reconnect: StampedEventID?
+        let stream: ProxyStream
+        switch RequestStart.make(head, client: self, context: context, loop: loop, runtime: runtime) {
+        case .probe:
             startProbe(head)
             return
-        }
-        let framing: BodyFraming
-        do {
-            framing = try head.bodyFraming()
-        } catch {
-            respondError(status: error.status, detail: error.description, end: .rejected, method: head.method, path: head.path)
+        case .answer(let status, let detail, let end):
+            respondError(status: status, detail: detail, end: end, method: head.method, path: head.path)
             return
-        }
-        guard let route = context.router.route(forPath: head.path) else {
-            respondError(status: 404, detail: "no route for \(head.path)", end: .completed, method: head.method, path: head.path)
-            return
-        }
-        if case .answerPreflight(let fields) = CORSPolicy(route.settings).decide(head) {
+        case .preflight(let fields, let route):
             answerPreflight(head, fields: fields, route: route)
             return
+        case .stream(let made, let madeFraming, let madeReconnect):
+            stream = made
+            framing = madeFraming
+            reconnect = madeReconnect
         }
-        // Client ride-through: a stamped `Last-Event-ID` may name a stream to attach to; the backend only ever
-        // sees its own part of the id.
-        let ridesThrough = route.settings.clientResumeWindow != nil
-        let reconnect = ridesThrough ? RideThroughReconnect.stampedID(in: head) : nil
-        let upstreamRequest = RideThroughReconnect.upstreamHead(head, stamped: reconnect)
-        let body: RequestBodyForwarder
-        do {
-            body = try RequestBodyForwarder(framing: framing, maxBodyBytes: limits.maxBodyBytes.map { UInt64($0) },
-                                            digestsBody: ridesThrough)
-        } catch {
-            respondError(status: error.status, detail: error.description, end: .rejected, method: head.method, path: head.path)
-            return
-        }
-        let keepsConnections = (context.upstreams[route.upstreamName]?.keepalive ?? 0) > 0
-        let upstreamHead = UpstreamRequestBuilder.build(
-            upstreamRequest, framing: framing, clientAddress: clientHost, clientProtocol: clientProtocol, keepAlive: keepsConnections)
-        let stream = ProxyStream(
-            head: head, upstreamRequest: upstreamRequest, route: route, body: body, upstreamHead: upstreamHead,
-            client: self, loop: loop, context: context, runtime: runtime, reconnect: reconnect)
+        let body = stream.body
         self.stream = stream
         machine.streamAttached()
         // Bytes after the head are body (or the next request): the stream takes what is body.
@@ -519,8 +527,12 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient 
         }
     }
 
+    func drain(spread: DrainSpread) {
+        drain(ending: spread.ending(endJitter: .random(in: 0..<1), retryJitter: .random(in: 0..<1)))
+    }
+
     /// The row of this connection's stream in `/streams`, if it streams an SSE response.
-    func streamRow(now: UInt64) -> StreamRow? {
-        stream?.streamRow(now: now)
+    func streamRows(now: UInt64) -> [StreamRow] {
+        stream?.streamRow(now: now).map { [$0] } ?? []
     }
 }

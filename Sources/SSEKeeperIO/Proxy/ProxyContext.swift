@@ -85,7 +85,7 @@ extension ProxyContext {
     static func tlsContext(for config: Config) throws(SocketError) -> TLSServerContext? {
         guard config.hasTLSListener else { return nil }
         do {
-            return try TLSServerContext(settings: config.tls)
+            return try TLSServerContext(settings: config.tls, http2: config.limits.http2)
         } catch {
             throw SocketError(operation: "tls", message: error.message)
         }

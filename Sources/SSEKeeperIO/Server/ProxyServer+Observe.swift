@@ -44,7 +44,7 @@ extension ProxyServer {
             dispatchPrecondition(condition: .notOnQueue(loop.queue))
             rows += loop.queue.sync {
                 let now = EventLoop.now()
-                return loop.sessions.values.compactMap { ($0 as? HTTP1Connection)?.streamRow(now: now) }
+                return loop.sessions.values.flatMap { ($0 as? ClientConnection)?.streamRows(now: now) ?? [] }
                     + loop.rideThrough.detachedOldestFirst.compactMap { $0.streamRow(now: now) }
             }
         }

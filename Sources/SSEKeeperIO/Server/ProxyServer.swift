@@ -211,9 +211,7 @@ public final class ProxyServer: @unchecked Sendable {
         let spread = DrainSpread(spread: limits.drainSpread, retry: limits.drainRetry)
         for loop in group.loops {
             loop.queue.async {
-                for case let connection as HTTP1Connection in loop.sessions.values {
-                    connection.drain(ending: spread.ending(endJitter: .random(in: 0..<1), retryJitter: .random(in: 0..<1)))
-                }
+                for case let connection as ClientConnection in loop.sessions.values { connection.drain(spread: spread) }
                 // Streams kept without a client (ride-through) end now: their clients will reconnect elsewhere.
                 for stream in loop.rideThrough.detachedOldestFirst { stream.drainDetached() }
                 // Nothing new will be sent upstream; responses finishing from now on close their connection.

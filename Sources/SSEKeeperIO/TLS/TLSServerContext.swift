@@ -14,11 +14,16 @@ final class TLSServerContext: @unchecked Sendable {
         var description: String { message }
     }
 
-    /// The application protocols offered in ALPN (RFC 7301), most preferred first. The hook for HTTP/2: put "h2"
-    /// first once a TLS connection can be served by an HTTP/2 handler (the handler is chosen by
-    /// `TLSSession.negotiatedProtocol`).
-    static let applicationProtocols = ["http/1.1"]
+    /// The application protocols a context offers in ALPN (RFC 7301), most preferred first: `h2` then `http/1.1`
+    /// when `http2` is on (RFC 9113 §3.2), `http/1.1` alone when off. The selection callback picks the first of
+    /// these the client offers (server preference); the connection's handler is then chosen by
+    /// `TLSSession.negotiatedProtocol`.
+    static func applicationProtocols(http2: Bool) -> [String] {
+        http2 ? ["h2", "http/1.1"] : ["http/1.1"]
+    }
 
+    /// What this context offers in ALPN, most preferred first (`applicationProtocols(http2:)`).
+    let applicationProtocols: [String]
     let library: TLSLibrary
     let functions: TLSServerFunctions
     private let context: OpaquePointer
@@ -29,8 +34,9 @@ final class TLSServerContext: @unchecked Sendable {
     /// libssl, loaded once per process (`dlopen` is reference-counted, but one lookup of every symbol suffices).
     private static let sharedLibrary: Result<TLSLibrary, ProbeFailure> = Result { () throws(ProbeFailure) in try TLSLibrary.load() }
 
-    /// Loads `settings`' files into a new server context; a `SetupError` saying what to fix otherwise.
-    convenience init(settings: TLSSettings) throws(SetupError) {
+    /// Loads `settings`' files into a new server context offering `h2` in ALPN when `http2` (`Limits.http2`); a
+    /// `SetupError` saying what to fix otherwise.
+    convenience init(settings: TLSSettings, http2: Bool) throws(SetupError) {
         let library: TLSLibrary
         switch Self.sharedLibrary {
         case .success(let loaded): library = loaded
@@ -40,18 +46,25 @@ final class TLSServerContext: @unchecked Sendable {
         guard let certificate = settings.certificatePath, let key = settings.keyPath else {
             throw SetupError(message: "listen ... tls needs tls_certificate and tls_certificate_key")
         }
-        try self.init(library: library, certificatePath: certificate, keyPath: key)
+        try self.init(library: library, certificatePath: certificate, keyPath: key,
+                      applicationProtocols: Self.applicationProtocols(http2: http2))
     }
 
-    /// A server context presenting `certificatePath` (PEM chain, leaf first) with `keyPath` (its PEM key).
-    init(library: TLSLibrary, certificatePath: String, keyPath: String) throws(SetupError) {
+    /// A server context presenting `certificatePath` (PEM chain, leaf first) with `keyPath` (its PEM key), offering
+    /// `applicationProtocols` in ALPN (each 1...255 bytes, most preferred first).
+    init(library: TLSLibrary, certificatePath: String, keyPath: String, applicationProtocols: [String]) throws(SetupError) {
         guard let functions = library.server else {
             throw SetupError(message: "the TLS library lacks \(library.serverMissing.joined(separator: ", ")): it cannot serve TLS")
         }
         self.library = library
         self.functions = functions
+        self.applicationProtocols = applicationProtocols
         var wire: [UInt8] = []
-        for name in Self.applicationProtocols { wire.append(UInt8(name.utf8.count)); wire += name.utf8 }
+        for name in applicationProtocols {
+            precondition((1...255).contains(name.utf8.count), "an ALPN protocol name is 1 to 255 bytes (RFC 7301 §3.1)")
+            wire.append(UInt8(name.utf8.count))
+            wire += name.utf8
+        }
         wire.append(0)  // the end, for the callback
         alpnWire = .allocate(capacity: wire.count)
         _ = alpnWire.initialize(from: wire)

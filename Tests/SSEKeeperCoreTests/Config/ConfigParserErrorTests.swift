@@ -49,7 +49,7 @@ import Testing
             #"test.conf:4:1: "idle_timeout" needs an argument: idle_timeout DURATION;"#,
         ])
         #expect(parseErrors(minimalConfig + "listen 127.0.0.1 8081;\n") == [
-            #"test.conf:4:18: "listen" takes an address and the option tls, got "8081": listen HOST:PORT [tls];"#,
+            #"test.conf:4:18: "listen" takes an address and the option tls or h2c, got "8081": listen HOST:PORT [tls|h2c];"#,
         ])
         #expect(parseErrors(minimalConfig + "route { upstream api; }\n") == [
             #"test.conf:4:1: "route" needs an argument: route PREFIX { upstream NAME; }"#,
@@ -58,7 +58,7 @@ import Testing
 
     @Test func blockShape_isChecked() {
         #expect(parseErrors(minimalConfig + "listen 8081 { }\n") == [
-            #"test.conf:4:13: "listen" takes no block at top level: listen HOST:PORT [tls];"#,
+            #"test.conf:4:13: "listen" takes no block at top level: listen HOST:PORT [tls|h2c];"#,
         ])
         #expect(parseErrors(minimalConfig + "route /x;\n") == [
             #"test.conf:4:9: "route" needs a block here: route PREFIX { upstream NAME; }"#,
