@@ -57,7 +57,7 @@ struct HTTP2ProxyTests {
         #expect(client.header(1, "transfer-encoding") == nil && client.header(1, "connection") == nil,
                 "no connection-specific field in an HTTP/2 head (RFC 9113 §8.2.2)")
         #expect(client.body(1) == Self.events(3))
-        #expect(proxy.waitForLogLine(containing: ["path=/events", "status=200", "end=completed"]) != nil)
+        #expect(proxy.waitForLogLine(containing: ["protocol=h2", "path=/events", "status=200", "end=completed"]) != nil)
     }
 
     @Test func severalStreamsOnOneConnection_eachGetTheirOwnUpstreamRequest() throws {

@@ -33,6 +33,13 @@ public enum HTTP2RequestMapping {
         var hasContentLength = false
         var cookies: [[UInt8]] = []
         for field in fields {
+            // Each piece must stay one piece of the HTTP/1.1 form whatever checked it before: no CR, LF or other
+            // control byte anywhere, tokens for names, no space in the method or the target.
+            let isPseudo = field.name.first == UInt8(ascii: ":")
+            guard field.name.dropFirst(isPseudo ? 1 : 0).allSatisfy(HTTPSyntax.isTokenByte),
+                  field.value.allSatisfy(HTTPSyntax.isFieldValueByte) else {
+                throw Failure(status: 400, detail: "invalid field \(String(decoding: field.name, as: UTF8.self))")
+            }
             switch field.name {
             case Names.method: method = field.value
             case Names.path: path = field.value
@@ -45,6 +52,12 @@ public enum HTTP2RequestMapping {
         }
         if method == Names.connect {
             throw Failure(status: 405, detail: "CONNECT is not supported: ssekeeper does not tunnel")
+        }
+        guard !method.isEmpty, method.allSatisfy(HTTPSyntax.isTokenByte) else {
+            throw Failure(status: 400, detail: "invalid :method")
+        }
+        guard !path.isEmpty, path.allSatisfy(HTTPSyntax.isTargetByte) else {
+            throw Failure(status: 400, detail: "invalid :path")
         }
         var text: [UInt8] = []
         text.reserveCapacity(64 + fields.reduce(0) { $0 + $1.name.count + $1.value.count + 4 })

@@ -62,6 +62,9 @@ public struct AccessLogRecord: Sendable, Equatable {
     public var route: String?
     /// On routes with `upstream_resume`: how many times the upstream response was resumed into this one.
     public var resumes: Int?
+    /// The client's protocol when not HTTP/1.x: `h2` for a request that came as an HTTP/2 stream (absent on
+    /// HTTP/1.x lines, so their format is unchanged).
+    public var protocolName: String?
 
     public init(client: String, method: String, path: String, status: Int, bytesSent: UInt64, durationNanos: UInt64,
                 heartbeatsSent: Int, heartbeatsSkipped: Int, end: RequestEnd, upstream: String?, reason: String?,
@@ -88,6 +91,9 @@ public struct AccessLogRecord: Sendable, Equatable {
         var parts = [
             "access",
             "client=\(client)",
+        ]
+        if let protocolName { parts.append("protocol=\(protocolName)") }
+        parts += [
             "method=\(Self.quoted(method))",
             "path=\(Self.quoted(path))",
             "status=\(status)",

@@ -147,12 +147,14 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
             }
         }
         HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime, tls: session,
-                        offersHTTP2: offersHTTP2(transport, runtime.context.config.limits)).start()
+                        offersHTTP2: offersHTTP2(transport, runtime.context.config)).start()
     }
 
     /// Whether a listener of `transport` serves HTTP/2 as well as HTTP/1.1.
-    static func offersHTTP2(_ transport: ListenTransport, _ limits: Limits) -> Bool {
-        transport == .tls
+    /// TLS: when `http2` is on (ALPN offers `h2`; a client that chose it starts with the preface). `h2c`: prior
+    /// knowledge, when `http2` is on.
+    static func offersHTTP2(_ transport: ListenTransport, _ config: Config) -> Bool {
+        (transport == .tls && config.limits.http2) || config.acceptsPriorKnowledgeHTTP2(on: transport)
     }
 
     private func backOff() {

@@ -64,7 +64,7 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         client = channel
         self.clientHost = clientHost
         self.clientAddress = clientAddress
-        machine = HTTP2ConnectionMachine(configuration: HTTP2Connection.configuration(context.config.limits))
+        machine = HTTP2ConnectionMachine(configuration: HTTP2ConnectionConfiguration(limits: context.config.limits))
         let now = EventLoop.now()
         lastReadAt = now
         idleSince = now
@@ -78,15 +78,6 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
 
     /// The bytes read before the hand-over, served first by `start()`.
     private var received: [UInt8]
-
-    /// The machine's limits from the configuration.
-    static func configuration(_ limits: Limits) -> HTTP2ConnectionConfiguration {
-        var configuration = HTTP2ConnectionConfiguration()
-        var headerLimits = configuration.headerLimits
-        headerLimits.maxHeaderListSize = max(limits.maxHeaderBytes, 4096)
-        configuration.headerLimits = headerLimits
-        return configuration
-    }
 
     /// Registers with the loop, sends the server preface and serves the bytes read so far. Call on the loop queue.
     func start() {

@@ -79,10 +79,12 @@ final class HTTP2StreamClient: StreamClient {
             let bytes = CORSPolicy.preflightResponse(fields, clientVersion: .http2, keepAlive: true)
             _ = writeToClient(bytes)
             endResponse()
-            connection.runtime.accessLog.write(AccessLogRecord(
+            var record = AccessLogRecord(
                 client: clientAddress, method: head.method, path: head.path, status: 204, bytesSent: UInt64(bytes.count),
                 durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0, end: .completed, upstream: nil,
-                reason: "CORS preflight answered by ssekeeper"))
+                reason: "CORS preflight answered by ssekeeper")
+            record.protocolName = "h2"
+            connection.runtime.accessLog.write(record)
             connection.loop.metrics.route(route.prefix).counters.countRequest(status: 204)
             return
         case .stream(let made, let framing, let madeReconnect):
@@ -141,9 +143,11 @@ final class HTTP2StreamClient: StreamClient {
         _ = writeToClient(bytes)
         endResponse()
         connection.loop.metrics.unrouted.counters.countRequest(status: status)
-        connection.runtime.accessLog.write(AccessLogRecord(
+        var record = AccessLogRecord(
             client: clientAddress, method: method, path: path, status: status, bytesSent: UInt64(bytes.count),
-            durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0, end: end, upstream: nil, reason: detail))
+            durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0, end: end, upstream: nil, reason: detail)
+        record.protocolName = "h2"
+        connection.runtime.accessLog.write(record)
     }
 
     // MARK: The response

@@ -182,7 +182,7 @@ extension ProxyStream {
         let now = EventLoop.now()
         // A ridden-through stream is logged per client connection: from its attach (or the last one's leaving).
         let since = ride.map { $0.detachedAt != 0 ? $0.detachedAt : $0.attachedAt } ?? 0
-        let record = AccessLogRecord(
+        var record = AccessLogRecord(
             client: clientAddress, method: method, path: path, status: logged,
             bytesSent: bytesSent &- (ride?.bytesSentAtAttach ?? 0), durationNanos: now &- (since != 0 ? since : startedAt),
             heartbeatsSent: relay?.heartbeatsSent ?? 0, heartbeatsSkipped: relay?.heartbeatsSkipped ?? 0,
@@ -190,6 +190,7 @@ extension ProxyStream {
             longestUpstreamGapNanos: isSSE ? max(longestUpstreamGapNanos, now &- lastUpstreamBytesAt) : nil,
             route: route.prefix,
             resumes: route.settings.upstreamResume != .off ? resumeCount : nil)
+        if clientVersion == .http2 { record.protocolName = "h2" }
         metrics.counters.countRequest(status: record.status)
         metrics.counters.countDeadPeer(how)
         runtime.accessLog.write(record)
