@@ -31,14 +31,6 @@ import Testing
         #expect(HTTP2ConnectionOutcome(machine.receive(client.take(), now: 0)).frames == [.settingsAck])
     }
 
-    @Test func start_afterTheConnectionClosed_writesNothing() {
-        // Found by the h2_connection fuzz target: a broken preface closed the connection, then start() wrote SETTINGS.
-        var machine = HTTP2ConnectionMachine()
-        _ = machine.receive(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n,".utf8), now: 0)
-        #expect(machine.isClosed)
-        #expect(machine.start(now: 5).isEmpty && machine.start().isEmpty && machine.deadline == nil)
-    }
-
     @Test func bytesThatAreNotThePreface_closeAsNotHTTP2_withTheBytesReadSoFar() {
         // Not fed three ways: the verdict comes with the first byte that differs, carrying what was read by then
         // (later bytes arrive at the HTTP/1.1 parser the shell hands over to).

@@ -60,6 +60,14 @@ import Testing
         #expect(pinged.deadline == 900 + Self.timeout)
     }
 
+    @Test func start_afterTheConnectionClosed_writesNothing() {
+        // Found by the h2_connection fuzz target: a broken preface closed the connection, then start() wrote SETTINGS.
+        var machine = HTTP2ConnectionMachine()
+        _ = machine.receive(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n,".utf8), now: 0)
+        #expect(machine.isClosed)
+        #expect(machine.start(now: 5).isEmpty && machine.start().isEmpty && machine.deadline == nil)
+    }
+
     @Test func aShortConfiguredTimeout_applies_andAHugeSendTimeSaturates() {
         var machine = HTTP2ConnectionMachine(configuration: HTTP2ConnectionConfiguration(settingsAckTimeoutNanos: 5))
         _ = machine.start(now: 10)
