@@ -523,6 +523,71 @@ def h2_frames():
     return seeds
 
 
+def h2_connection():
+    """Byte 0 configuration and start, byte 1 = K, K steps of 3 bytes (client bytes to feed, proxy call and clock,
+    argument), then the client's bytes (see Fuzz/Targets/h2_connection.swift). Selector bit 4 prefixes the client
+    preface and an empty SETTINGS, so most seeds start with valid frames."""
+    PREFACE, START, SMALL_WINDOWS, SMALL_BUDGETS, SHORT_TIMEOUT = 0x10, 0x20, 0x04, 0x40, 0x80
+
+    def literal(name, value):
+        return bytes([0, len(name)]) + b(name) + bytes([len(value)]) + b(value)
+
+    authority = bytes([0x41, 11]) + b"example.com"
+    get = bytes([0x82, 0x87, 0x84]) + authority
+    post = bytes([0x83, 0x87, 0x84]) + authority
+    settings_ack = h2_frame(4, 1)
+
+    def headers(stream, block, end_stream=True):
+        return h2_frame(1, 0x4 | (0x1 if end_stream else 0), stream, block)
+
+    def data(stream, payload, end_stream=False, pad=None):
+        if pad is None:
+            return h2_frame(0, 0x1 if end_stream else 0, stream, payload)
+        return h2_frame(0, 0x8 | (0x1 if end_stream else 0), stream, bytes([pad]) + b(payload) + bytes(pad))
+
+    def steps(*records):
+        """Records of (client bytes to feed, op, arg); lengths from 200 on go up in 512-byte units."""
+        def piece(length):
+            return length if length < 200 else 199 + -(-length // 512)
+        return bytes([len(records)] + [value for length, op, arg in records for value in (piece(length), op, arg)])
+
+    rapid = b"".join(headers(2 * n + 1, get) + h2_frame(3, 0, 2 * n + 1, bytes([0, 0, 0, 8])) for n in range(12))
+    seeds = [
+        ("get then event stream", PREFACE, steps((len(settings_ack + headers(1, get)), 0x01, 0), (0, 0x02, 10), (0, 0x02, 0x45)),
+         settings_ack + headers(1, get)),
+        ("post body consumed", PREFACE, steps((60, 0x00, 0), (200, 0x05, 0x3f), (0, 0x0c, 0), (0, 0x01, 0x40)),
+         settings_ack + headers(1, post + literal("content-length", "300"), False) + data(1, b"a" * 100)
+         + data(1, b"b" * 100, pad=30) + data(1, b"c" * 100, True)),
+        ("small windows upload past the window", PREFACE | SMALL_WINDOWS, steps((80, 0x00, 0), (250, 0x00, 0), (0, 0x05, 0x3f)),
+         headers(1, post, False) + data(1, b"x" * 999) + data(1, b"yy") + data(1, b"z", True)),
+        ("small windows consumed in time", PREFACE | SMALL_WINDOWS, steps((600, 0x0c, 0), (600, 0x0c, 0), (600, 0x0c, 0)),
+         headers(1, post, False) + data(1, b"x" * 500) + data(1, b"x" * 500) + data(1, b"x" * 500) + data(1, b"", True)),
+        ("rapid reset", PREFACE | SMALL_BUDGETS, steps((100, 0x01, 0), (100, 0x04, 1), (100, 0x02, 3)), rapid),
+        ("settings timeout", START | SHORT_TIMEOUT, steps((24, 0x00, 0), (9, 0x48, 0), (0, 0x18, 0)),
+         bytes(HTTP2_PREFACE) + h2_frame(4) + headers(1, get)),
+        ("settings acknowledged in time", PREFACE | SHORT_TIMEOUT, steps((9, 0x38, 0), (0, 0xf8, 0)), settings_ack),
+        ("ping and goaway", PREFACE, steps((17, 0x07, 0), (0, 0x06, 1), (30, 0x01, 0x40)),
+         h2_frame(6, 0, 0, bytes(range(8))) + h2_frame(6, 1, 0, bytes(8)) + headers(1, get)),
+        ("window update resumes a blocked stream", PREFACE,
+         steps((15 + 9 + len(headers(1, get)), 0x01, 0), (0, 0x03, 3), (13, 0x0b, 5), (0, 0x0c, 0)),
+         h2_frame(4, 0, 0, bytes([0, 4, 0, 0, 0, 100])) + settings_ack + headers(1, get)
+         + h2_frame(8, 0, 1, bytes([0, 0, 1, 0]))),
+        ("preface in pieces", 0, steps((5, 0x00, 0), (19, 0x09, 0), (9, 0x00, 0)), bytes(HTTP2_PREFACE) + h2_frame(4) + settings_ack),
+        ("http11 instead", 0, steps((3, 0x00, 0)), b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+        ("continuation and one stream", PREFACE | 0x01 | 0x08, steps((40, 0x0a, 0), (0, 0x0a, 0x40)),
+         h2_frame(1, 0, 1, get[:2]) + h2_frame(9, 4, 1, get[2:]) + headers(3, get)),
+        ("trailers and reset", PREFACE, steps((60, 0x05, 0x3f), (0, 0x04, 0)),
+         headers(1, post, False) + data(1, b"body") + headers(1, literal("x-checksum", "1"), True)
+         + h2_frame(3, 0, 1, bytes([0, 0, 0, 8]))),
+        ("client goaway while streaming", PREFACE, steps((30, 0x01, 0), (17, 0x03, 0x41)),
+         headers(1, get) + h2_frame(7, 0, 0, bytes([0, 0, 0, 1, 0, 0, 0, 0]))),
+    ]
+    return [(name, bytes([selector]) + records + stream) for name, selector, records, stream in seeds]
+
+
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
 def dict_entry(token):
     out = ""
     for byte in b(token):
@@ -652,6 +717,7 @@ if __name__ == "__main__":
     write("ride_through", ride_through())
     write("hpack", hpack())
     write("h2_frames", h2_frames())
+    write("h2_connection", h2_connection())
     write_dictionary("request_head", HTTP_TOKENS)
     write_dictionary("response_head", HTTP_TOKENS + STATUS_TOKENS)
     write_dictionary("builders", HTTP_TOKENS + STATUS_TOKENS)
@@ -662,4 +728,5 @@ if __name__ == "__main__":
     write_dictionary("stamped_id", STAMPED_ID_TOKENS)
     write_dictionary("hpack", HPACK_TOKENS)
     write_dictionary("h2_frames", H2_TOKENS)
+    write_dictionary("h2_connection", H2_TOKENS)
     write_dictionary("ride_through", SSE_TOKENS + ["sk1.AAECAwQFBgcICQoLDA0ODw.", "\r\n0\r\n\r\n", "data: x\n\n"])

@@ -45,7 +45,7 @@ max_len() {
         config) echo 16384 ;;
         sse_tracker) echo 8192 ;;
         ride_through) echo 16384 ;;
-        h2_frames) echo 20480 ;;
+        h2_frames|h2_connection) echo 20480 ;;
         *) echo 4096 ;;
     esac
 }

@@ -10,8 +10,10 @@ extension HTTP2ConnectionMachine {
         case .settings(let pairs):
             guard record(.settings, now) else { return }
             applySettings(pairs)
-        case .settingsAck, .priority, .unknown:
-            return  // our SETTINGS took effect; PRIORITY is deprecated (§5.3.2); unknown types are ignored (§5.5)
+        case .settingsAck:
+            if case .awaitingAck = ourSettings { ourSettings = .acknowledged }  // our SETTINGS took effect (§6.5.3)
+        case .priority, .unknown:
+            return  // PRIORITY is deprecated (§5.3.2); unknown types are ignored (§5.5)
         case .ping(let opaqueData):
             guard record(.ping, now) else { return }
             HTTP2FrameWriter.appendPingAck(opaqueData: opaqueData, to: &output)
@@ -104,7 +106,8 @@ extension HTTP2ConnectionMachine {
         windowsGrew = true
     }
 
-    /// §6.1, §6.9, §8.1.1: a DATA frame counts against both receive windows, even on a closed stream.
+    /// §6.1, §6.9, §8.1.1: a DATA frame counts against both receive windows, even on a closed stream. The
+    /// connection window is replenished on receipt; the stream's only as the proxy consumes (`bodyConsumed`).
     private mutating func data(_ stream: UInt32, _ payload: [UInt8], endStream: Bool, flowControlledLength: Int) {
         guard flowControlledLength <= connectionReceiveWindow else {
             return failConnection(.flowControlError, "DATA beyond the connection window")
@@ -125,12 +128,10 @@ extension HTTP2ConnectionMachine {
            state.receivedBodyBytes > declared || (endStream && state.receivedBodyBytes != declared) {
             return sendReset(stream, .protocolError)
         }
-        if !endStream && state.receiveWindow <= configuration.initialWindowSize / 2 {
-            let increment = configuration.initialWindowSize - state.receiveWindow
-            HTTP2FrameWriter.appendWindowUpdate(stream: stream, increment: UInt32(increment), to: &output)
-            state.receiveWindow = configuration.initialWindowSize
-        }
         streams[stream] = state
+        // The body goes back to the client's window when the proxy has passed it on (`bodyConsumed`); the
+        // padding, which the proxy never sees, at once.
+        if !endStream { returnToStreamWindow(stream, flowControlledLength - payload.count) }
         if endStream { endRequest(stream) }
         actions.append(.requestData(stream, payload, endStream: endStream))
     }

@@ -89,17 +89,46 @@ extension HTTP2ConnectionMachine {
         return takeActions()
     }
 
+    /// Reports that the proxy is done with `count` bytes of `stream`'s request body (`.requestData`): handed on
+    /// to the upstream, or dropped. Returns them to the stream's receive window (§6.9), with a WINDOW_UPDATE
+    /// once the bytes consumed but not yet returned reach half of `configuration.initialWindowSize`.
+    ///
+    /// The shell must call it for every `.requestData` byte it has handed on or dropped, else the stream stalls
+    /// once the client has sent one window: that is the back-pressure on a client uploading faster than the
+    /// upstream reads, while the connection window (replenished on receipt) keeps other streams going. Padding is
+    /// returned by the machine itself (the proxy never sees it). Streams that are gone or whose request ended
+    /// (the client sends no more DATA) are ignored, and so is more than the client has sent.
+    public mutating func bodyConsumed(stream: UInt32, count: Int) -> [Action] {
+        guard phase != .closed, count > 0, let state = streams[stream], state.clientMaySend else { return [] }
+        returnToStreamWindow(stream, count)
+        return takeActions()
+    }
+
+    /// Adds `count` bytes to what `stream` (live, client still sending) may have back, at most what it has used,
+    /// and writes a WINDOW_UPDATE once that reaches half the window (§6.9.1: an increment of at least 1).
+    mutating func returnToStreamWindow(_ stream: UInt32, _ count: Int) {
+        guard count > 0, var state = streams[stream] else { return }
+        let used = configuration.initialWindowSize - state.receiveWindow - state.unreturnedBytes
+        state.unreturnedBytes += min(count, max(0, used))
+        if state.unreturnedBytes > 0 && state.unreturnedBytes >= configuration.initialWindowSize / 2 {
+            HTTP2FrameWriter.appendWindowUpdate(stream: stream, increment: UInt32(state.unreturnedBytes), to: &output)
+            state.receiveWindow += state.unreturnedBytes
+            state.unreturnedBytes = 0
+        }
+        streams[stream] = state
+    }
+
     /// Starts closing the connection (§6.8). With NO_ERROR, gracefully: GOAWAY naming the highest stream the
     /// client opened; later streams are ignored, live ones finish, and `.closeConnection(.drained)` follows
     /// when the last one closes (at once if none is live). With another code: GOAWAY and close now.
     public mutating func goAway(code: HTTP2ErrorCode) -> [Action] {
         guard phase != .closed else { return [] }
         guard code == .noError else {
-            sendPrefaceIfNeeded()
+            sendPrefaceIfNeeded(now: nil)
             failConnection(code, "goAway(\(code)) by the proxy")
             return takeActions()
         }
-        sendPrefaceIfNeeded()  // the server preface is our first frame (§3.4), even when it is all we send
+        sendPrefaceIfNeeded(now: nil)  // the server preface is our first frame (§3.4), even when it is all we send
         HTTP2FrameWriter.appendGoaway(lastStreamID: highestStreamID, errorCode: .noError, to: &output)
         phase = .draining(lastStreamID: highestStreamID)
         return takeActions()
@@ -109,7 +138,8 @@ extension HTTP2ConnectionMachine {
     /// `.pingAcknowledged`. At most one is outstanding: while it is, nothing is sent.
     public mutating func ping(now: UInt64) -> [Action] {
         guard phase != .closed, outstandingPing == nil else { return [] }
-        sendPrefaceIfNeeded()
+        noteTime(now)
+        sendPrefaceIfNeeded(now: now)
         HTTP2FrameWriter.appendPing(opaqueData: now, to: &output)
         outstandingPing = (opaqueData: now, sentAt: now)
         return takeActions()

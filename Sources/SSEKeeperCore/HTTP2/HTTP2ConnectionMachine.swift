@@ -5,14 +5,18 @@
 /// shutdown with `goAway(code:)` and a liveness probe with `ping(now:)`. No sockets, no clock reads.
 ///
 /// What it enforces, each with the code RFC 9113 gives it:
-/// - §3.4 the preface and SETTINGS exchange: ours first (`start()`, or on the client's preface), theirs
-///   acknowledged and applied, INITIAL_WINDOW_SIZE deltas carried to open streams (§6.9.2).
+/// - §3.4 the preface and SETTINGS exchange: ours first (`start(now:)`, or on the client's preface), theirs
+///   acknowledged and applied, INITIAL_WINDOW_SIZE deltas carried to open streams (§6.9.2); ours unacknowledged
+///   after `settingsAckTimeoutNanos` is GOAWAY SETTINGS_TIMEOUT (§6.5.3) when the shell calls
+///   `deadlineReached(now:)` at `deadline`.
 /// - §5.1 stream states: client streams odd and increasing (else connection PROTOCOL_ERROR), frames other than
 ///   HEADERS and PRIORITY on idle streams (PROTOCOL_ERROR), HEADERS or DATA on closed or half-closed (remote)
 ///   streams (stream error STREAM_CLOSED); §5.1.2 SETTINGS_MAX_CONCURRENT_STREAMS (REFUSED_STREAM).
 /// - §5.2, §6.9 flow control both ways: receive windows checked (FLOW_CONTROL_ERROR) and replenished with a
-///   WINDOW_UPDATE once half is used; the client's windows bound our DATA (`sendData` returns what fits) and,
-///   when the connection window is short, streams waiting for it share it (see `sendData`).
+///   WINDOW_UPDATE once half is free again: the connection's on receipt, a stream's only as the proxy reports
+///   its body consumed (`bodyConsumed`), so a client uploads at most one stream window ahead of the upstream;
+///   the client's windows bound our DATA (`sendData` returns what fits) and, when the connection window is
+///   short, streams waiting for it share it (see `sendData`).
 /// - §8.1.1, §8.2, §8.3.1 malformed requests (`HTTP2RequestHeadValidator`): RST_STREAM PROTOCOL_ERROR.
 /// - §4.3 HPACK decoding errors: GOAWAY COMPRESSION_ERROR; a header list over our limit: 431 (§10.5.1).
 /// - §10.5 floods (`HTTP2FloodGuard`: PING, SETTINGS, RST_STREAM i.e. rapid reset, empty DATA) and the frame
@@ -26,6 +30,17 @@
 public struct HTTP2ConnectionMachine: Sendable {
     /// What the machine asks for.
     public typealias Action = HTTP2ConnectionAction
+
+    /// Where our SETTINGS is (§3.4, §6.5.3).
+    enum OurSettings: Sendable, Equatable {
+        /// Not sent yet.
+        case unsent
+        /// Sent at `sentAt` (monotonic nanoseconds; nil until a call brings the time, after `start()`), not yet
+        /// acknowledged.
+        case awaitingAck(sentAt: UInt64?)
+        /// The client acknowledged it.
+        case acknowledged
+    }
 
     /// Where the connection is.
     enum Phase: Sendable, Equatable {
@@ -76,8 +91,8 @@ public struct HTTP2ConnectionMachine: Sendable {
     var blockedStreams: [UInt32] = []
     /// Whether a window grew during this call, so blocked streams may be told.
     var windowsGrew = false
-    /// Whether our SETTINGS went out (§3.4).
-    var prefaceSent = false
+    /// Whether our SETTINGS went out and was acknowledged (§3.4, §6.5.3).
+    var ourSettings = OurSettings.unsent
     /// Received bytes not yet making a whole frame.
     var inbound: [UInt8] = []
     /// A HEADERS frame's block waiting for its CONTINUATIONs.
@@ -117,16 +132,28 @@ public struct HTTP2ConnectionMachine: Sendable {
 
     /// Sends the server connection preface (RFC 9113 §3.4): our SETTINGS, then a WINDOW_UPDATE raising the
     /// connection window to `connectionWindowSize` (§6.9.2: SETTINGS cannot). Idempotent; `receive` calls it
-    /// when the client's preface arrives first (an `h2c` listener only knows then).
-    public mutating func start() -> [Action] {
-        sendPrefaceIfNeeded()
+    /// when the client's preface arrives first (an `h2c` listener only knows then). `now` (monotonic
+    /// nanoseconds) starts the SETTINGS acknowledgement timeout (`deadline`). After `.closeConnection` (e.g. the
+    /// bytes were not HTTP/2) it does nothing.
+    public mutating func start(now: UInt64) -> [Action] {
+        guard phase != .closed else { return [] }
+        sendPrefaceIfNeeded(now: now)
         return takeActions()
     }
 
-    /// Reads whatever bytes arrived from the client at `now` (monotonic nanoseconds, for the flood guard and
-    /// PING round trips) and returns what to do. Bytes are kept until they make a whole frame.
+    /// `start(now:)` without the time: the acknowledgement timeout starts at the `now` of the next call that
+    /// brings one (`receive`, `ping`, `deadlineReached`).
+    public mutating func start() -> [Action] {
+        guard phase != .closed else { return [] }
+        sendPrefaceIfNeeded(now: nil)
+        return takeActions()
+    }
+
+    /// Reads whatever bytes arrived from the client at `now` (monotonic nanoseconds, for the flood guard, PING
+    /// round trips and the SETTINGS timeout) and returns what to do. Bytes are kept until they make a whole frame.
     public mutating func receive(_ bytes: UnsafeRawBufferPointer, now: UInt64) -> [Action] {
         guard phase != .closed else { return [] }
+        noteTime(now)
         inbound.append(contentsOf: bytes)
         var offset = 0
         do {
@@ -145,7 +172,7 @@ public struct HTTP2ConnectionMachine: Sendable {
                 case .success(.preface(let consumed)):
                     offset += consumed
                     if phase == .awaitingPreface { phase = .open }
-                    sendPrefaceIfNeeded()
+                    sendPrefaceIfNeeded(now: now)
                     continue
                 case .success(.frame(let frame, let consumed)):
                     offset += consumed
@@ -168,16 +195,45 @@ public struct HTTP2ConnectionMachine: Sendable {
         bytes.withUnsafeBytes { receive($0, now: now) }
     }
 
+    /// The earliest time (monotonic nanoseconds) at which the shell must call `deadlineReached(now:)`: while
+    /// our SETTINGS waits for its ACK, when it was sent plus `configuration.settingsAckTimeoutNanos`
+    /// (RFC 9113 §6.5.3). Nil when nothing is due (or the send time is not known yet, after `start()`). It
+    /// changes only during calls of the machine, so the shell reads it after each one.
+    public var deadline: UInt64? {
+        guard phase != .closed, case .awaitingAck(let sentAt?) = ourSettings else { return nil }
+        let (due, overflow) = sentAt.addingReportingOverflow(configuration.settingsAckTimeoutNanos)
+        return overflow ? .max : due
+    }
+
+    /// The shell's call at or after `deadline`: if our SETTINGS is still unacknowledged
+    /// `configuration.settingsAckTimeoutNanos` after it went out, the connection fails with GOAWAY
+    /// SETTINGS_TIMEOUT (RFC 9113 §6.5.3) and `.closeConnection`; otherwise (early, or acknowledged meanwhile)
+    /// nothing happens. Calling it at any time is harmless.
+    public mutating func deadlineReached(now: UInt64) -> [Action] {
+        guard phase != .closed else { return [] }
+        noteTime(now)
+        if let deadline, now >= deadline {
+            failConnection(.settingsTimeout, "SETTINGS not acknowledged within \(configuration.settingsAckTimeoutNanos) ns")
+        }
+        return takeActions()
+    }
+
     // MARK: - Shared steps
 
-    /// Writes our SETTINGS and the connection WINDOW_UPDATE once (§3.4, §6.9.2).
-    mutating func sendPrefaceIfNeeded() {
-        guard !prefaceSent else { return }
-        prefaceSent = true
+    /// Dates our SETTINGS at `now` when it went out during `start()`, which brought no time.
+    mutating func noteTime(_ now: UInt64) {
+        if ourSettings == .awaitingAck(sentAt: nil) { ourSettings = .awaitingAck(sentAt: now) }
+    }
+
+    /// Writes our SETTINGS and the connection WINDOW_UPDATE once (§3.4, §6.9.2), noting when (nil: not known).
+    mutating func sendPrefaceIfNeeded(now: UInt64?) {
+        guard ourSettings == .unsent else { return }
+        ourSettings = .awaitingAck(sentAt: now)
         HTTP2FrameWriter.appendSettings(configuration.settings, to: &output)
         let raise = configuration.connectionWindowSize - Int(HTTP2Settings.defaultInitialWindowSize)
         if raise > 0 { HTTP2FrameWriter.appendWindowUpdate(stream: 0, increment: UInt32(raise), to: &output) }
-        connectionReceiveWindow = configuration.connectionWindowSize
+        // A connection window can only grow (§6.9.2): below 65,535 it shrinks to the configured size as it is used.
+        connectionReceiveWindow = max(configuration.connectionWindowSize, Int(HTTP2Settings.defaultInitialWindowSize))
     }
 
     /// A stream error (§5.4.2): RST_STREAM with `code`; if the stream was live it is dropped and the proxy told.

@@ -21,6 +21,10 @@ struct HTTP2StreamState: Sendable {
     var sendWindow: Int
     /// Bytes the client may still send on this stream before our next WINDOW_UPDATE.
     var receiveWindow: Int
+    /// Bytes of the stream's receive window used and done with (body the proxy reported with `bodyConsumed`,
+    /// padding) but not yet returned to the client: a WINDOW_UPDATE goes out once they reach half the window.
+    /// `receiveWindow + unreturnedBytes` never exceeds our SETTINGS_INITIAL_WINDOW_SIZE.
+    var unreturnedBytes = 0
     /// The request's `content-length`, checked against DATA at END_STREAM (§8.1.1).
     var declaredContentLength: Int?
     /// DATA payload bytes received so far (padding excluded).

@@ -68,6 +68,27 @@ import Testing
         #expect(machine.isClosed)
     }
 
+    @Test func rapidReset_withTheDefaultBudget_isCutOffAtThe501stResetInTenSeconds() {
+        // CVE-2023-44487: open a stream, reset it, repeat; never more than one stream live, so only the
+        // RST_STREAM budget (500 per 10 s by default) stops it.
+        var client = HTTP2TestClient()
+        client.preface()
+        for index in 0..<501 {
+            client.get(UInt32(2 * index + 1))
+            client.frame(.rstStream(stream: UInt32(2 * index + 1), errorCode: .cancel))
+        }
+        client.get(1_003)  // after the GOAWAY: never read
+        let (machine, outcome) = Feeding.run(HTTP2ConnectionMachine(), client.take(), now: 9_000_000_000)
+        #expect(outcome.opened.count == 501)
+        #expect(outcome.events.filter { if case .streamReset = $0 { true } else { false } }.count == 500)
+        #expect(outcome.goaway?.code == .enhanceYourCalm && outcome.goaway?.lastStreamID == 1_001)
+        guard case .closeConnection(.connectionError(.enhanceYourCalm, _))? = outcome.events.last else {
+            Issue.record("\(outcome.events.suffix(3))")
+            return
+        }
+        #expect(machine.isClosed)
+    }
+
     @Test func resetsSpreadOverTime_withinTheBudget_keepTheConnection() {
         let budgets = HTTP2FloodGuard.Budgets(resetStream: 5)
         var machine = Feeding.started(HTTP2ConnectionConfiguration(floodBudgets: budgets))
@@ -122,6 +143,9 @@ import Testing
             let actions = machine.receive(client.take(), now: now)
             written += bytes(actions)
             for case .openStream(let stream, _, _) in actions { opened.append(stream) }
+            for case .requestData(let stream, let body, _) in actions where random.chance(0.7) {
+                written += bytes(machine.bodyConsumed(stream: stream, count: body.count))
+            }
             #expect(machine.liveStreamCount <= configuration.maxConcurrentStreams)
             #expect(machine.connectionSendWindow <= Int(HTTP2Settings.maxWindowSize))
         }

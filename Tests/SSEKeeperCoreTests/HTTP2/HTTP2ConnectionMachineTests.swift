@@ -77,17 +77,20 @@ import Testing
         #expect(outcome.resets.isEmpty)
     }
 
-    @Test func receivedData_isAnsweredWithWindowUpdates_onceHalfTheWindowIsUsed() {
+    @Test func receivedData_isAnsweredWithWindowUpdates_onceHalfTheWindowIsUsed_theStreamsOnceConsumed() {
         let small = HTTP2ConnectionConfiguration(initialWindowSize: 65_535, connectionWindowSize: 65_535)
         var client = HTTP2TestClient()
         client.preface()
         client.headers(1, HTTP2TestClient.request("POST", "/upload"), endStream: false)
         client.data(1, [UInt8](repeating: 7, count: 30_000), endStream: false)
         client.data(1, [UInt8](repeating: 7, count: 30_000), endStream: false)
-        let (_, outcome) = Feeding.run(HTTP2ConnectionMachine(configuration: small), client.take())
-        // DATA frames of 16,384, 13,616, 16,384: past half of 65,535 after the third, both windows are refilled.
+        var (machine, outcome) = Feeding.run(HTTP2ConnectionMachine(configuration: small), client.take())
+        // DATA frames of 16,384, 13,616, 16,384: past half of 65,535 after the third, the connection window is
+        // refilled; the stream's waits for the proxy to pass the body on.
         let updates = outcome.frames.filter { if case .windowUpdate = $0 { return true } else { return false } }
-        #expect(updates == [.windowUpdate(stream: 0, increment: 46_384), .windowUpdate(stream: 1, increment: 46_384)])
+        #expect(updates == [.windowUpdate(stream: 0, increment: 46_384)])
+        let consumed = HTTP2ConnectionOutcome(machine.bodyConsumed(stream: 1, count: 60_000))
+        #expect(consumed.frames == [.windowUpdate(stream: 1, increment: 60_000)])
     }
 
     @Test func dataBeyondTheStreamWindow_resetsTheStream_withFlowControlError() {
