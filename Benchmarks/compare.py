@@ -87,6 +87,7 @@ import tempfile
 import time
 
 import compare_loops  # Benchmarks/compare_loops.py: the --loops / --accept paths and the per-thread CPU split
+import compare_tls  # Benchmarks/compare_tls.py: --tls, ssekeeper and nginx over TLS with HTTP/2 and HTTP/1.1
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 LOADGEN_SRC = os.path.join(REPO, "Benchmarks", "compare", "loadgen.c")
@@ -301,8 +302,9 @@ ACCEPT_MODES = ["acceptor", "per-loop"]  # SSEKEEPER_ACCEPT (Sources/SSEKeeperIO
 class SSEKeeper:
     """ssekeeper with `event_loops <loops>;` and SSEKEEPER_ACCEPT=<accept> (only meaningful with several loops)."""
 
-    def __init__(self, binary, loops=1, accept="acceptor", name="ssekeeper", cpus=None):
+    def __init__(self, binary, loops=1, accept="acceptor", name="ssekeeper", cpus=None, tls=None):
         self.binary = binary
+        self.tls = tls  # (certificate, key) PEM paths: `listen ... tls;` (compare_tls.py), else cleartext
         self.cpus = cpus  # --proxy-cpus
         self.loops = loops
         self.accept = accept
@@ -319,9 +321,10 @@ class SSEKeeper:
             # like nginx's: no access log (the warnings and errors still go to the log file)
             # event_loops is explicit: its default (auto, one per CPU) would make every comparison a
             # several-loop one; --loops says how many
-            f.write("listen 127.0.0.1:%d;\nevent_loops %d;\n%smax_connections 20000;\naccess_log off;\n"
+            tls = ("tls_certificate %s;\ntls_certificate_key %s;\n" % self.tls) if self.tls else ""
+            f.write("listen 127.0.0.1:%d%s;\n%sevent_loops %d;\n%smax_connections 20000;\naccess_log off;\n"
                     "upstream backend { server 127.0.0.1:%d; }\nroute / { upstream backend; }\n"
-                    % (self.port, self.loops, stream, backend_port))
+                    % (self.port, " tls" if self.tls else "", tls, self.loops, stream, backend_port))
         self.log_path = os.path.join(self.dir, "ssekeeper.log")
         self.log = open(self.log_path, "wb")
         env = dict(os.environ, SSEKEEPER_ACCEPT=self.accept)
@@ -377,8 +380,8 @@ http {{
         server {backend_host}:{backend};
     }}
     server {{
-        listen 127.0.0.1:{port};
-        location / {{
+        listen 127.0.0.1:{port}{listen_extra};
+{server_extra}        location / {{
             proxy_pass http://backend;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -395,8 +398,10 @@ http {{
 class Nginx:
     """nginx with `worker_processes <workers>;` (NGINX_CONF)."""
 
-    def __init__(self, binary, nofile, backend_host="127.0.0.1", workers=1, name="nginx", cpus=None):
+    def __init__(self, binary, nofile, backend_host="127.0.0.1", workers=1, name="nginx", cpus=None, tls=None):
         self.binary = binary
+        # (listen parameters, server directives) for TLS and HTTP/2 (compare_tls.nginx_tls), else cleartext
+        self.tls = tls or ("", "")
         self.cpus = cpus  # --proxy-cpus
         self.nofile = nofile
         self.workers = workers
@@ -411,7 +416,7 @@ class Nginx:
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(dir=self.dir, nofile=self.nofile, conns=self.nofile - 100, workers=self.workers,
                                       backend=backend_port, backend_host=self.backend_host,
-                                      port=self.port))
+                                      port=self.port, listen_extra=self.tls[0], server_extra=self.tls[1]))
         self.proc = subprocess.Popen([self.binary, "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      preexec_fn=pinned(self.cpus))
@@ -769,7 +774,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="See the module docstring (head of this file) for the workloads.")
-    ap.add_argument("--only", help="comma-separated workloads: " + ",".join(WORKLOADS))
+    ap.add_argument("--only", help="comma-separated workloads: " + ",".join(WORKLOADS)
+                    + " (with --tls: " + ",".join(compare_tls.WORKLOADS) + ")")
+    ap.add_argument("--tls", action="store_true",
+                    help="the TLS mode (issue 17): ssekeeper `listen ... tls;` beside nginx `listen ... ssl http2;`, "
+                         "over HTTP/2 and HTTP/1.1 (see Benchmarks/compare_tls.py)")
+    ap.add_argument("--protocols", default=",".join(compare_tls.PROTOCOLS),
+                    help="with --tls: h2 and/or h1 (default both)")
     ap.add_argument("--paths", default=",".join(PATHS), help="comma-separated paths (default: all three)")
     ap.add_argument("--loops", default="1", metavar="N[,M...]",
                     help="event loops of ssekeeper (event_loops N;) and workers of nginx (worker_processes N;), "
@@ -801,6 +812,15 @@ def main():
         args.wait_quiet = 0 if args.quick else 60
     if args.reruns is None:
         args.reruns = 0 if args.quick else 2
+    if args.tls:
+        if not os.access(args.binary, os.X_OK) and "ssekeeper" in args.paths:
+            log("compare.py: no ssekeeper binary at %s (run: swift build -c release)" % args.binary)
+            return 2
+        nginx = find_nginx()
+        if "nginx" in args.paths and not nginx:
+            log("compare.py: nginx is not installed (run: bash Benchmarks/install.sh)")
+            return 2
+        return compare_tls.run(sys.modules[__name__], args, nginx, raise_nofile())
     workloads = WORKLOADS if not args.only else args.only.split(",")
     paths = args.paths.split(",")
     for w in workloads:
