@@ -152,6 +152,43 @@ struct HTTP2ProxyTests {
         #expect(requests.contains { $0.hasPrefix("POST /b HTTP/1.1") && $0.lowercased().contains("transfer-encoding: chunked") })
     }
 
+    @Test func anUploadLargerThanTheStreamWindow_completes_asTheUpstreamTakesIt() throws {
+        let size = 3 << 20
+        let upstream = try TestUpstream { connection, head, _ in
+            var received = head.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n").utf8.count
+            while received < size {
+                usleep(2_000)  // a slow reader: the body waits in the windows, not in ssekeeper's memory
+                received += try connection.receiveSome().count
+            }
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Length: \(String(received).utf8.count)\r\n\r\n\(received)")
+        }
+        let proxy = try Self.proxy(upstreamPort: upstream.port)
+        let client = try H2TestClient(port: proxy.port)
+        try client.request(1, method: "POST", path: "/upload", extra: [("content-length", String(size))], endStream: false)
+        #expect(client.read { $0.frames.contains { if case .settings = $0 { return true } else { return false } } })
+        // Send within the windows ssekeeper grants: its SETTINGS (1 MiB per stream) plus its WINDOW_UPDATEs.
+        let initialStream = HTTP2ConnectionConfiguration.defaultInitialWindowSize
+        let initialConnection = 65_535
+        var sent = 0
+        let frame = 16_384
+        let deadline = Date().addingTimeInterval(30)
+        while sent < size, Date() < deadline {
+            let streamRoom = initialStream + (client.windowIncrements[1] ?? 0) - sent
+            let connectionRoom = initialConnection + (client.windowIncrements[0] ?? 0) - sent
+            let room = min(streamRoom, connectionRoom, frame, size - sent)
+            if room <= 0 {
+                client.read(seconds: 0.3) { _ in false }
+                continue
+            }
+            try client.sendData(1, [UInt8](repeating: 0x61, count: room), endStream: sent + room == size)
+            sent += room
+        }
+        #expect(sent == size, "the client could send it all within the windows (stalled at \(sent))")
+        #expect(client.read(seconds: 30) { $0.ended.contains(1) })
+        #expect(client.body(1) == String(size))
+        #expect((client.windowIncrements[1] ?? 0) >= size - initialStream, "the stream window came back as the body moved on")
+    }
+
     @Test func malformedRequests_areAnsweredPerStream_andNeverForwarded() throws {
         let upstream = try Self.upstream()
         let proxy = try Self.proxy(upstreamPort: upstream.port)
