@@ -241,6 +241,47 @@ struct HTTP2ProxyTests {
         #expect(done.wait(timeout: .now() + 5) == .success)
     }
 
+    @Test func aStreamReset_ridesThrough_andAReconnectOverHTTP2_getsWhatItMissed_onOneUpstreamRequest() throws {
+        let backend = try RideThroughTests.PacedBackend(["id: a\ndata: one\n\n", "data: two\n\n", "id: c\ndata: three\n\n", "data: four\n\n"])
+        let proxy = try Self.proxy(upstreamPort: backend.port, settings: RideThroughTests.settings())
+        backend.step()
+        let first = try H2TestClient(port: proxy.port)
+        try first.request(1, path: "/events", extra: [("accept", "text/event-stream")])
+        #expect(first.read { $0.body(1).contains("id: sk1.") && $0.body(1).hasSuffix("\n\n") })
+        let id = try #require(RideThroughTests.lastID(first.body(1)))
+        #expect(id.hasPrefix("sk1.") && id.hasSuffix(".1.a"))
+        try first.send(.rstStream(stream: 1, errorCode: .cancel))
+        #expect(proxy.waitForLogLine(containing: ["protocol=h2", "end=client_detached"]) != nil, "the stream was kept when the client reset it")
+
+        backend.step(2)  // two and three arrive while nobody is attached
+        usleep(200_000)
+        let second = try H2TestClient(port: proxy.port)
+        try second.request(1, path: "/events", extra: [("accept", "text/event-stream"), ("last-event-id", id)])
+        #expect(second.read { $0.body(1).contains("data: three\n") })
+        #expect(second.status(1) == 200)
+        #expect(!second.body(1).contains("data: one"), "nothing the client had is sent again")
+        #expect(second.body(1).contains("data: two\nid: sk1."), "missed events are replayed with their ids")
+        backend.step()
+        #expect(second.read { $0.body(1).contains("data: four\n") })
+        #expect(backend.upstream.connectionCount == 1, "the backend saw one request")
+    }
+
+    @Test func aStreamWhoseWindowStaysShut_isResetAfterClientSendTimeout_andItsUpstreamClosed() throws {
+        let upstream = try Self.upstream(events: 200, gap: 10_000)
+        var settings = StreamSettings()
+        settings.clientSendTimeout = .seconds(1)
+        let proxy = try Self.proxy(upstreamPort: upstream.port, settings: settings)
+        let client = try H2TestClient(port: proxy.port, settings: [HTTP2Setting(.initialWindowSize, 64)])
+        client.returnsWindow = false
+        try client.request(1, path: "/events")
+        #expect(client.read(seconds: 8) { $0.resets[1] != nil }, "the stalled stream was reset")
+        #expect(client.resets[1] == .internalError)
+        let deadline = Date().addingTimeInterval(3)
+        while upstream.closeTimes.isEmpty, Date() < deadline { usleep(10_000) }
+        #expect(!upstream.closeTimes.isEmpty, "its upstream was closed")
+        #expect(proxy.waitForLogLine(containing: ["protocol=h2", "end=client_stalled"]) != nil)
+    }
+
     @Test func anH2cListener_stillServesHTTP1() throws {
         let upstream = try Self.upstream()
         let proxy = try Self.proxy(upstreamPort: upstream.port)
