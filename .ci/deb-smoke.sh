@@ -106,8 +106,11 @@ echo "promtool check metrics: ok ($(grep -c '^ssekeeper_' "$work/metrics.txt") s
 promtool check config deploy/prometheus/prometheus.yml
 [[ $(curl -s "http://$admin/healthz") == ok* ]] || { echo "FAIL: /healthz"; exit 1; }
 
-logrotate --debug /etc/logrotate.d/ssekeeper 2>&1 | grep -q 'rotating pattern: /var/log/ssekeeper/\*.log' ||
-    { echo "FAIL: logrotate does not read /etc/logrotate.d/ssekeeper"; logrotate --debug /etc/logrotate.d/ssekeeper; exit 1; }
+# Read the whole output first: with pipefail, `grep -q` leaving early could kill logrotate with SIGPIPE and fail
+# the pipeline although the line was there (it did, in CI).
+rotation=$(logrotate --debug /etc/logrotate.d/ssekeeper 2>&1 || true)
+grep -q 'rotating pattern: /var/log/ssekeeper/\*.log' <<<"$rotation" ||
+    { echo "FAIL: logrotate does not read /etc/logrotate.d/ssekeeper"; echo "$rotation"; exit 1; }
 kill -USR1 "$proxy"
 for _ in $(seq 50); do grep -q 'SIGUSR1' "$work/ssekeeper.log" && break; sleep 0.1; done
 grep -q 'SIGUSR1: no access_log file to reopen' "$work/ssekeeper.log" || { echo "FAIL: SIGUSR1 not handled"; exit 1; }

@@ -24,7 +24,9 @@
 // stream once (`.openStream`, odd, increasing), gets `.requestData` only for streams it knows and whose request
 // has not ended, `.streamReset` and `.windowOpened` only for streams it knows; request bytes received but not
 // yet reported consumed never exceed one stream window (the back-pressure of `bodyConsumed`); once a deadline has
-// passed and `deadlineReached` was called, the connection is closed.
+// passed and `deadlineReached` was called, the connection is closed. Each opened stream's head, mapped to HTTP/1.1
+// as the proxy maps it (`HTTP2RequestMapping`), is either refused or a well-formed request whose upstream form
+// re-parses the same, framed as the HEADERS said (`checkMapping`).
 
 private let smallHead = [HPACKHeaderField("content-type", "text/event-stream"), HPACKHeaderField("cache-control", "no-cache")]
 private let largeHead = (0..<40).map { HPACKHeaderField("x-filler-\($0)", String(repeating: "v", count: 900)) }
@@ -82,8 +84,9 @@ private struct Harness {
             switch action {
             case .write(let bytes):
                 dataBytes += parseWritten(bytes, call)
-            case .openStream(let stream, _, let endStream):
+            case .openStream(let stream, let fields, let endStream):
                 require(stream % 2 == 1 && stream > highestOpened && known[stream] == nil, "\(call): open \(stream) after \(highestOpened)")
+                checkMapping(fields, endStream: endStream)
                 highestOpened = stream
                 known[stream] = KnownStream(requestEnded: endStream)
             case .requestData(let stream, let bytes, let endStream):
@@ -232,4 +235,19 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     harness.now += 1_000_000
     harness.check(harness.machine.deadlineReached(now: harness.now), "final deadlineReached")
     return 0
+}
+
+/// The proxy maps every opened stream's head to an HTTP/1.1 one (`HTTP2RequestMapping`): one it accepts must be a
+/// well-formed request whose upstream form re-parses the same (the HTTP/1.1 checks of `request_head`), framed as
+/// the HEADERS said (no body, or a length, or chunked).
+private func checkMapping(_ fields: [HPACKHeaderField], endStream: Bool) {
+    guard let head = try? HTTP2RequestMapping.requestHead(fields, hasBody: !endStream, maxHeaderBytes: 16_384) else { return }
+    require(head.version == .http2, "mapped head says \(head.version)")
+    var asHTTP1 = head
+    asHTTP1.version = .http1_1
+    checkRequestHead(asHTTP1)
+    guard let framing = try? head.bodyFraming() else { return }
+    require(endStream ? framing == .none || framing == .contentLength(0) : framing != .none,
+            "a request \(endStream ? "without" : "with") a body mapped to framing \(framing)")
+    checkUpstreamRequest(asHTTP1, framing: framing, clientAddress: "192.0.2.7", clientProtocol: "https")
 }

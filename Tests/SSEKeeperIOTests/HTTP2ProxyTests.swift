@@ -152,6 +152,43 @@ struct HTTP2ProxyTests {
         #expect(requests.contains { $0.hasPrefix("POST /b HTTP/1.1") && $0.lowercased().contains("transfer-encoding: chunked") })
     }
 
+    @Test func anUploadLargerThanTheStreamWindow_completes_asTheUpstreamTakesIt() throws {
+        let size = 3 << 20
+        let upstream = try TestUpstream { connection, head, _ in
+            var received = head.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n").utf8.count
+            while received < size {
+                usleep(2_000)  // a slow reader: the body waits in the windows, not in ssekeeper's memory
+                received += try connection.receiveSome().count
+            }
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Length: \(String(received).utf8.count)\r\n\r\n\(received)")
+        }
+        let proxy = try Self.proxy(upstreamPort: upstream.port)
+        let client = try H2TestClient(port: proxy.port)
+        try client.request(1, method: "POST", path: "/upload", extra: [("content-length", String(size))], endStream: false)
+        #expect(client.read { $0.frames.contains { if case .settings = $0 { return true } else { return false } } })
+        // Send within the windows ssekeeper grants: its SETTINGS (1 MiB per stream) plus its WINDOW_UPDATEs.
+        let initialStream = HTTP2ConnectionConfiguration.defaultInitialWindowSize
+        let initialConnection = 65_535
+        var sent = 0
+        let frame = 16_384
+        let deadline = Date().addingTimeInterval(30)
+        while sent < size, Date() < deadline {
+            let streamRoom = initialStream + (client.windowIncrements[1] ?? 0) - sent
+            let connectionRoom = initialConnection + (client.windowIncrements[0] ?? 0) - sent
+            let room = min(streamRoom, connectionRoom, frame, size - sent)
+            if room <= 0 {
+                client.read(seconds: 0.3) { _ in false }
+                continue
+            }
+            try client.sendData(1, [UInt8](repeating: 0x61, count: room), endStream: sent + room == size)
+            sent += room
+        }
+        #expect(sent == size, "the client could send it all within the windows (stalled at \(sent))")
+        #expect(client.read(seconds: 30) { $0.ended.contains(1) })
+        #expect(client.body(1) == String(size))
+        #expect((client.windowIncrements[1] ?? 0) >= size - initialStream, "the stream window came back as the body moved on")
+    }
+
     @Test func malformedRequests_areAnsweredPerStream_andNeverForwarded() throws {
         let upstream = try Self.upstream()
         let proxy = try Self.proxy(upstreamPort: upstream.port)
@@ -202,6 +239,47 @@ struct HTTP2ProxyTests {
         #expect(client.goaway?.code == .noError)
         #expect(client.body(1).hasSuffix("\n\nretry: 1500\n"), "retry at an event boundary, then END_STREAM: \(client.body(1).suffix(60))")
         #expect(done.wait(timeout: .now() + 5) == .success)
+    }
+
+    @Test func aStreamReset_ridesThrough_andAReconnectOverHTTP2_getsWhatItMissed_onOneUpstreamRequest() throws {
+        let backend = try RideThroughTests.PacedBackend(["id: a\ndata: one\n\n", "data: two\n\n", "id: c\ndata: three\n\n", "data: four\n\n"])
+        let proxy = try Self.proxy(upstreamPort: backend.port, settings: RideThroughTests.settings())
+        backend.step()
+        let first = try H2TestClient(port: proxy.port)
+        try first.request(1, path: "/events", extra: [("accept", "text/event-stream")])
+        #expect(first.read { $0.body(1).contains("id: sk1.") && $0.body(1).hasSuffix("\n\n") })
+        let id = try #require(RideThroughTests.lastID(first.body(1)))
+        #expect(id.hasPrefix("sk1.") && id.hasSuffix(".1.a"))
+        try first.send(.rstStream(stream: 1, errorCode: .cancel))
+        #expect(proxy.waitForLogLine(containing: ["protocol=h2", "end=client_detached"]) != nil, "the stream was kept when the client reset it")
+
+        backend.step(2)  // two and three arrive while nobody is attached
+        usleep(200_000)
+        let second = try H2TestClient(port: proxy.port)
+        try second.request(1, path: "/events", extra: [("accept", "text/event-stream"), ("last-event-id", id)])
+        #expect(second.read { $0.body(1).contains("data: three\n") })
+        #expect(second.status(1) == 200)
+        #expect(!second.body(1).contains("data: one"), "nothing the client had is sent again")
+        #expect(second.body(1).contains("data: two\nid: sk1."), "missed events are replayed with their ids")
+        backend.step()
+        #expect(second.read { $0.body(1).contains("data: four\n") })
+        #expect(backend.upstream.connectionCount == 1, "the backend saw one request")
+    }
+
+    @Test func aStreamWhoseWindowStaysShut_isResetAfterClientSendTimeout_andItsUpstreamClosed() throws {
+        let upstream = try Self.upstream(events: 200, gap: 10_000)
+        var settings = StreamSettings()
+        settings.clientSendTimeout = .seconds(1)
+        let proxy = try Self.proxy(upstreamPort: upstream.port, settings: settings)
+        let client = try H2TestClient(port: proxy.port, settings: [HTTP2Setting(.initialWindowSize, 64)])
+        client.returnsWindow = false
+        try client.request(1, path: "/events")
+        #expect(client.read(seconds: 8) { $0.resets[1] != nil }, "the stalled stream was reset")
+        #expect(client.resets[1] == .internalError)
+        let deadline = Date().addingTimeInterval(3)
+        while upstream.closeTimes.isEmpty, Date() < deadline { usleep(10_000) }
+        #expect(!upstream.closeTimes.isEmpty, "its upstream was closed")
+        #expect(proxy.waitForLogLine(containing: ["protocol=h2", "end=client_stalled"]) != nil)
     }
 
     @Test func anH2cListener_stillServesHTTP1() throws {

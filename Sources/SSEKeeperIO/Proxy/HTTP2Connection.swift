@@ -84,7 +84,7 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         loop.sessions[ObjectIdentifier(self)] = self
         client.handler = self
         loop.metrics.process.http2Connections &+= 1
-        perform(machine.start())
+        perform(machine.start(now: EventLoop.now()))
         let bytes = received
         received = []
         if !bytes.isEmpty { bytes.withUnsafeBytes { clientBytes($0) } }
@@ -215,6 +215,7 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         if isClosing { return closingDeadline }
         var next = machine.isPingOutstanding ? lastPingAt &+ pingTimeoutNanos : lastReadAt &+ pingIntervalNanos
         if streams.isEmpty { next = min(next, idleSince &+ idleTimeoutNanos) }
+        if let machineDeadline = machine.deadline { next = min(next, machineDeadline) }
         return next
     }
     private var lastPingAt: UInt64 = 0
@@ -234,6 +235,11 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         if isClosing {
             if now >= closingDeadline { finish() } else { updateDeadline() }
             return
+        }
+        if let machineDeadline = machine.deadline, now >= machineDeadline {
+            // Our SETTINGS unacknowledged too long (RFC 9113 §6.5.3): the machine answers SETTINGS_TIMEOUT.
+            perform(machine.deadlineReached(now: now))
+            guard !isFinished, !isClosing else { return }
         }
         if machine.isPingOutstanding, now &- lastPingAt >= pingTimeoutNanos, lastReadAt < lastPingAt {
             connectionGone(reason: "the client did not answer a PING within "

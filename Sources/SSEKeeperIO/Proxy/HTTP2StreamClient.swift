@@ -36,6 +36,10 @@ final class HTTP2StreamClient: StreamClient {
     private var requestEnded = false
     /// Whether our END_STREAM or RST_STREAM went out.
     private var responseEnded = false
+    /// Whether the stream asked to stop reading the client (its body cannot go anywhere yet), and the request body
+    /// bytes taken meanwhile, not yet returned to the client's window: the window is the back-pressure.
+    private var bodyPaused = false
+    private var unreturnedBodyBytes = 0
 
     let clientHost: String
     let clientAddress: String
@@ -110,6 +114,7 @@ final class HTTP2StreamClient: StreamClient {
     /// Request body bytes (a DATA frame's payload) and whether the request ends with them.
     func requestData(_ bytes: [UInt8], endStream: Bool) {
         if endStream { requestEnded = true }
+        defer { consumed(bytes.count) }
         guard let stream, !stream.isEnded else { return }
         var input: [UInt8] = []
         if chunksBody {
@@ -125,6 +130,17 @@ final class HTTP2StreamClient: StreamClient {
             if stream.ride?.reconnect != nil, stream.body.isComplete, reattach(stream) { return }
             stream.start()
         }
+    }
+
+    /// `count` body bytes were handed to the stream (or dropped): returned to the client's window now, or when the
+    /// stream reads the client again.
+    private func consumed(_ count: Int) {
+        guard count > 0, let connection else { return }
+        if bodyPaused, stream != nil {
+            unreturnedBodyBytes += count
+            return
+        }
+        connection.perform(connection.machine.bodyConsumed(stream: id, count: count))
     }
 
     /// A reconnect that names a ridden-through stream: attached to it when it matches. False when it is served as
@@ -229,9 +245,15 @@ final class HTTP2StreamClient: StreamClient {
 
     /// The request body cannot go anywhere yet: the stream's receive window (not returned until the body moves
     /// on) holds the client back; the connection's other streams go on.
-    func pauseClientReading() {}
+    func pauseClientReading() { bodyPaused = true }
 
-    func resumeClientReading() {}
+    func resumeClientReading() {
+        guard bodyPaused else { return }
+        bodyPaused = false
+        let count = unreturnedBodyBytes
+        unreturnedBodyBytes = 0
+        consumed(count)
+    }
 
     func streamCompleted(keepAlive: Bool) {
         stream = nil

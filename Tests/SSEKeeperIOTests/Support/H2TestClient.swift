@@ -21,6 +21,8 @@ final class H2TestClient {
     private(set) var resets: [UInt32: HTTP2ErrorCode] = [:]
     private(set) var goaway: (lastStreamID: UInt32, code: HTTP2ErrorCode)?
     private(set) var closed = false
+    /// The WINDOW_UPDATE increments received, by stream (0: the connection).
+    private(set) var windowIncrements: [UInt32: Int] = [:]
     /// Whether DATA is acknowledged with WINDOW_UPDATEs at once (the stream and the connection).
     var returnsWindow = true
 
@@ -124,6 +126,8 @@ final class H2TestClient {
             }
         case .rstStream(let stream, let code):
             resets[stream] = code
+        case .windowUpdate(let stream, let increment):
+            windowIncrements[stream, default: 0] += Int(increment)
         case .goaway(let last, let code, _):
             goaway = (last, code)
         default:
