@@ -18,6 +18,10 @@ then gets a ratio column per loop count, a table of the proxy's CPU per thread i
 several-loop targets (CPU per event <= 1.05 x one loop's and <= nginx's with as many workers; added p99 <= one
 loop's). See Benchmarks/compare_loops.py and docs/BENCHMARKS.md, "Several event loops".
 
+TLS and HTTP/2 (issue 17): --tls runs ssekeeper with `listen ... tls;` beside nginx with `listen ... ssl http2;`
+instead, over HTTP/2 and HTTP/1.1 (--protocols h2,h1), with its own workloads (--only latency,cpu,memory,handshakes)
+and load tools (Benchmarks/compare/tlsload.py, h2load); see Benchmarks/compare_tls.py.
+
 The load tool (Benchmarks/compare/loadgen.c, compiled with gcc into .build/bench/sse-loadgen on first use) is
 one C process with one epoll thread that plays both the SSE backend and the clients; see its header for what it
 measures and how. Every workload starts a fresh proxy, and the proxy's CPU (utime+stime from /proc/PID/stat,

@@ -35,6 +35,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TLSLOAD = os.path.join(HERE, "compare", "tlsload.py")
+sys.path.insert(0, os.path.dirname(TLSLOAD))
+import tlsload  # noqa: E402  (Benchmarks/compare/tlsload.py: the /proc readings)
 WORKLOADS = ["latency", "cpu", "memory", "handshakes"]
 PROTOCOLS = ["h2", "h1"]
 PACED_RATE = 5000
@@ -154,14 +156,14 @@ def h2load_step(kit, path, proto, port, rate, seconds, backend_pid):
     cmd = ["h2load", "-t", "1", "-c", str(n), "-n", str(n), "-r", str(per_period), "--rate-period", "10ms"]
     cmd += (["--h1"] if proto == "h1" else []) + ["https://127.0.0.1:%d/hello" % port]
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    w = {"cpu0": kit_cpu(path.pids), "backend0": kit_cpu([backend_pid]), "busy0": kit.machine_busy_s(),
-         "t0": time.monotonic()}
+    cpu = tlsload.proc_cpu_s
+    w = {"cpu0": cpu(path.pids), "backend0": cpu([backend_pid]), "busy0": kit.machine_busy_s(), "t0": time.monotonic()}
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60 + 3 * seconds)
     wall = time.monotonic() - w["t0"]
     children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = r.stdout
     step = {"rate": per_period * 100, "offered": n, "wall_s": wall,
-            "proxy_cpu_s": kit_cpu(path.pids) - w["cpu0"], "backend_cpu_s": kit_cpu([backend_pid]) - w["backend0"],
+            "proxy_cpu_s": cpu(path.pids) - w["cpu0"], "backend_cpu_s": cpu([backend_pid]) - w["backend0"],
             "loadgen_cpu_s": (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime),
             "machine_busy_s": kit.machine_busy_s() - w["busy0"], "h2load_status": r.returncode}
     m = re.search(r"finished in ([\d.]+\w+),", out)
@@ -182,19 +184,6 @@ def h2load_step(kit, path, proto, port, rate, seconds, backend_pid):
                          and step["finished_s"] <= 1.1 * expected + 0.05
                          and step.get("ttfb_mean_ms", 1e9) <= HANDSHAKE_TTFB_MS)
     return step
-
-
-def kit_cpu(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                s = f.read()
-        except OSError:
-            return -1.0
-        fields = s[s.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_handshakes(kit, path, proto, args):
