@@ -189,6 +189,22 @@ struct HTTP2ProxyTests {
         #expect((client.windowIncrements[1] ?? 0) >= size - initialStream, "the stream window came back as the body moved on")
     }
 
+    @Test func aHeldBodyThatNeverEnds_isAnswered408_afterClientHeaderTimeout() throws {
+        let upstream = try Self.upstream()
+        var limits = Limits()
+        limits.clientHeaderTimeout = .seconds(1)
+        let proxy = try Self.proxy(upstreamPort: upstream.port, limits: limits)
+        let client = try H2TestClient(port: proxy.port)
+        // No content-length: the body is held (checked) before the upstream sees anything, as a chunked one is.
+        try client.request(1, method: "POST", path: "/upload", endStream: false)
+        try client.sendData(1, Array("part".utf8), endStream: false)
+        #expect(client.read(seconds: 5) { $0.ended.contains(1) })
+        #expect(client.status(1) == 408)
+        #expect(upstream.receivedRequests.isEmpty, "nothing was forwarded")
+        try client.request(3, path: "/plain")
+        #expect(client.read { $0.ended.contains(3) }, "the connection goes on")
+    }
+
     @Test func malformedRequests_areAnsweredPerStream_andNeverForwarded() throws {
         let upstream = try Self.upstream()
         let proxy = try Self.proxy(upstreamPort: upstream.port)

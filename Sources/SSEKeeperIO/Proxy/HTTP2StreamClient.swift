@@ -16,7 +16,7 @@ import SSEKeeperCore
 /// like a closed HTTP/1.1 connection (the upstream dropped at once, or the stream rides through).
 ///
 /// Confinement: the connection's loop.
-final class HTTP2StreamClient: StreamClient {
+final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     let id: UInt32
     /// The connection; the adapter is dropped from its `streams` when it finishes (which breaks the cycle).
     private(set) var connection: HTTP2Connection?
@@ -106,6 +106,9 @@ final class HTTP2StreamClient: StreamClient {
         // complete or past `max_buffer_size`, as over HTTP/1.1.
         if chunksBody || reconnect != nil {
             checkingBody = true
+            // As over HTTP/1.1, `client_header_timeout` bounds the wait for a held body.
+            bodyDeadline = EventLoop.now() &+ TimeAmount(limits.clientHeaderTimeout).nanoseconds
+            connection.loop.schedule(self, at: bodyDeadline)
         } else {
             stream.start()
         }
@@ -130,6 +133,16 @@ final class HTTP2StreamClient: StreamClient {
             if stream.ride?.reconnect != nil, stream.body.isComplete, reattach(stream) { return }
             stream.start()
         }
+    }
+
+    /// When a held body must be complete (`client_header_timeout` after the head).
+    private var bodyDeadline: UInt64 = 0
+
+    func deadlineReached(_ deadline: UInt64, now: UInt64) {
+        guard checkingBody, let stream, !stream.isEnded else { return }
+        checkingBody = false
+        stream.respondError(status: 408, detail: "the request body did not arrive within "
+            + ConfigValue.formatDuration(stream.limits.clientHeaderTimeout), end: .timeout)
     }
 
     /// `count` body bytes were handed to the stream (or dropped): returned to the client's window now, or when the
