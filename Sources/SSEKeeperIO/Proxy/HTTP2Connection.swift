@@ -164,6 +164,20 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         }
     }
 
+    /// Carries out actions that a stream's own call produced (its response head, data, end or reset). A socket
+    /// write that fails here is acted on only after that call has returned (the stream learns it from its write's
+    /// result, `hasFailedWrite`): tearing the connection down under it would end streams, the writing one
+    /// included, while it still holds the loop's output buffer.
+    func performForStream(_ actions: [HTTP2ConnectionAction]) {
+        guard !actions.isEmpty else { return }
+        let wasPerforming = performing
+        performing = true
+        perform(actions)
+        performing = wasPerforming
+        // The loop's next sweep ends the connection (`deadlineReached`), unless the stream reported it first.
+        if !wasPerforming, writeFailure != nil { loop.schedule(self, at: EventLoop.now()) }
+    }
+
     /// Writes frames; a failure is noted and acted on by `perform`.
     private func write(_ bytes: [UInt8]) {
         guard !isFinished else { return }
@@ -231,6 +245,11 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     func deadlineReached(_ entryDeadline: UInt64, now loopNow: UInt64) {
         if entryDeadline == scheduledDeadline { scheduledDeadline = .max }
         guard !isFinished else { return }
+        if let code = writeFailure, !performing {
+            writeFailure = nil
+            connectionGone(reason: "write to client failed: \(SocketError.message(errno: code))", errno: code)
+            return
+        }
         let now = max(loopNow, entryDeadline)
         if isClosing {
             if now >= closingDeadline { finish() } else { updateDeadline() }

@@ -153,7 +153,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
             unreturnedBodyBytes += count
             return
         }
-        connection.perform(connection.machine.bodyConsumed(stream: id, count: count))
+        connection.performForStream(connection.machine.bodyConsumed(stream: id, count: count))
     }
 
     /// A reconnect that names a ridden-through stream: attached to it when it matches. False when it is served as
@@ -206,7 +206,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
                 return true
             }
             for head in pieces.heads {
-                connection.perform(connection.machine.sendHeaders(stream: id, status: head.status, fields: head.fields, endStream: false))
+                connection.performForStream(connection.machine.sendHeaders(stream: id, status: head.status, fields: head.fields, endStream: false))
             }
             bodyStart = pieces.bodyStart
         }
@@ -219,7 +219,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
         let result = connection.machine.sendData(stream: id, bytes: body, endStream: false)
         acceptedBytes &+= UInt64(result.accepted)
         if result.accepted < body.count { held.append(contentsOf: UnsafeRawBufferPointer(rebasing: body[result.accepted...])) }
-        connection.perform(result.actions)
+        connection.performForStream(result.actions)
         return !connection.hasFailedWrite
     }
 
@@ -230,7 +230,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
             let result = held.withUnsafeBytes { connection.machine.sendData(stream: id, bytes: $0, endStream: endAfterHeld) }
             acceptedBytes &+= UInt64(result.accepted)
             held.removeFirst(result.accepted)
-            connection.perform(result.actions)
+            connection.performForStream(result.actions)
             if held.isEmpty && endAfterHeld { finishResponse() }
         }
         if held.isEmpty { stream?.clientDrained() }
@@ -297,7 +297,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
             endAfterHeld = true
             return
         }
-        connection.perform(connection.machine.sendData(stream: id, bytes: [], endStream: true).actions)
+        connection.performForStream(connection.machine.sendData(stream: id, bytes: [], endStream: true).actions)
         finishResponse()
     }
 
@@ -306,7 +306,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     private func finishResponse() {
         guard let connection, !responseEnded else { return }
         responseEnded = true
-        if !requestEnded { connection.perform(connection.machine.resetStream(stream: id, code: .noError)) }
+        if !requestEnded { connection.performForStream(connection.machine.resetStream(stream: id, code: .noError)) }
         self.connection = nil
         connection.streamFinished(id)
     }
@@ -316,7 +316,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
         guard let connection, !responseEnded else { return }
         responseEnded = true
         held = []
-        connection.perform(connection.machine.resetStream(stream: id, code: code))
+        connection.performForStream(connection.machine.resetStream(stream: id, code: code))
         self.connection = nil
         connection.streamFinished(id)
     }
