@@ -94,20 +94,8 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     // MARK: Socket events
 
     func channelReadable(_ channel: SocketChannel) {
-        while !isFinished && !client.isReadingPaused {
-            switch client.read() {
-            case .bytes(let count):
-                clientBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
-                if count < loop.readBuffer.count { return }
-            case .wouldBlock:
-                return
-            case .endOfFile:
-                connectionGone(reason: "client closed the connection")
-                return
-            case .failed(let code):
-                connectionGone(reason: "client connection failed: \(SocketError.message(errno: code))", errno: code)
-                return
-            }
+        if let end = client.readAvailable(while: { !isFinished }, clientBytes) {
+            connectionGone(reason: end.reason, errno: end.errno)
         }
     }
 
