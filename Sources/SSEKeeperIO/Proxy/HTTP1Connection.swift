@@ -79,7 +79,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     /// Registers with the loop and starts reading. Call on the loop queue.
     func start() {
         loop.sessions[ObjectIdentifier(self)] = self
-        if let timeout = limits.clientAckTimeout { Socket.setUserTimeout(client.fd, TimeAmount(timeout)) }
+        // `client_ack_timeout` came with the socket from its listener (`Acceptor.setClientAckTimeout`).
         client.handler = self
         client.start()
         updateDeadline()
