@@ -102,7 +102,11 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     func channelConnected(_ channel: SocketChannel, error: Int32) {}
 
     func channelDrained(_ channel: SocketChannel) {
-        guard !isClosing else { return }
+        if isClosing {
+            // While draining, a flushed and half-closed connection does not wait for the client (as over HTTP/1.1).
+            if runtime.draining.load(ordering: .relaxed) { finish() }
+            return
+        }
         for adapter in Array(streams.values) { adapter.connectionDrained() }
     }
 
@@ -297,13 +301,18 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         runtime.release(host: clientHost)
     }
 
-    /// Half-closes once what was written (GOAWAY included) is flushed, then waits a little for the client's close.
+    /// Half-closes once what was written (GOAWAY included) is flushed, then waits a little for the client's close
+    /// (not while the process drains: then it closes once flushed, and the drain can end).
     func closeGracefully() {
         guard !isFinished, !isClosing else { return }
         isClosing = true
         closingDeadline = EventLoop.now() &+ Self.lingerNanos
         client.resumeReading()
         client.shutdownWriteAfterFlush()
+        if runtime.draining.load(ordering: .relaxed), client.pendingByteCount == 0 {
+            finish()
+            return
+        }
         updateDeadline()
     }
 
