@@ -267,6 +267,29 @@ struct DeadPeerSocketOptionTests {
         withExtendedLifetime((client, upstream)) {}
     }
 
+    @Test func aReloadedClientAckTimeout_appliesToConnectionsAcceptedAfterIt_andTheClientGetsNoDelay() throws {
+        var limits = Limits()
+        limits.clientAckTimeout = .milliseconds(7_500)
+        let (proxy, first, upstream) = try Self.openStream(limits)
+        let tcp = Int32(IPPROTO_TCP)
+        let before = try #require(Self.descriptors(proxy))
+        #expect(Self.intOption(before.client, tcp, 18) == 7_500)
+        #expect(Self.intOption(before.client, tcp, TCP_NODELAY) == 1, "inherited from the listening socket")
+        var config = proxy.server.config
+        config.limits.clientAckTimeout = .milliseconds(4_200)
+        try proxy.server.reload(config: config)
+        first.close()
+        for _ in 0..<100 where Self.descriptors(proxy) != nil { usleep(10_000) }
+        let second = try proxy.client()
+        second.setReceiveTimeout(seconds: 5)
+        try second.send("GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
+        var seen: [UInt8] = []
+        try second.receive(until: "data: one\n\n", into: &seen)
+        let after = try #require(Self.descriptors(proxy))
+        #expect(Self.intOption(after.client, tcp, 18) == 4_200, "a connection accepted after the reload has the new value")
+        withExtendedLifetime((second, upstream)) {}
+    }
+
     @Test func off_leavesTheKernelsDefaults() throws {
         var limits = Limits()
         limits.clientAckTimeout = nil

@@ -108,6 +108,20 @@ struct HTTP2ProxyTests {
         #expect(proxy.waitForLogLine(containing: ["end=client_closed", "RST_STREAM"]) != nil)
     }
 
+    @Test func aConnectionReset_closesTheUpstreamOfEveryStreamOnIt() throws {
+        let upstream = try Self.upstream(events: 200, gap: 20_000)
+        let proxy = try Self.proxy(upstreamPort: upstream.port)
+        let client = try H2TestClient(port: proxy.port)
+        for stream: UInt32 in [1, 3, 5] { try client.request(stream, path: "/events") }
+        #expect(client.read { client in [1, 3, 5].allSatisfy { client.bodies[$0] != nil } })
+        client.socket.reset()
+        let deadline = Date().addingTimeInterval(3)
+        while upstream.closeTimes.count < 3, Date() < deadline { usleep(10_000) }
+        #expect(upstream.closeTimes.count == 3, "every stream's upstream was closed")
+        for _ in 0..<100 where proxy.log.components(separatedBy: "end=client_closed").count < 4 { usleep(20_000) }
+        #expect(proxy.log.components(separatedBy: "protocol=h2").count - 1 >= 3)
+    }
+
     @Test func aShutWindow_holdsTheResponse_untilTheClientOpensIt() throws {
         let upstream = try Self.upstream(events: 20, gap: 1_000)
         let proxy = try Self.proxy(upstreamPort: upstream.port)
@@ -187,6 +201,22 @@ struct HTTP2ProxyTests {
         #expect(client.read(seconds: 30) { $0.ended.contains(1) })
         #expect(client.body(1) == String(size))
         #expect((client.windowIncrements[1] ?? 0) >= size - initialStream, "the stream window came back as the body moved on")
+    }
+
+    @Test func aHeldBodyThatNeverEnds_isAnswered408_afterClientHeaderTimeout() throws {
+        let upstream = try Self.upstream()
+        var limits = Limits()
+        limits.clientHeaderTimeout = .seconds(1)
+        let proxy = try Self.proxy(upstreamPort: upstream.port, limits: limits)
+        let client = try H2TestClient(port: proxy.port)
+        // No content-length: the body is held (checked) before the upstream sees anything, as a chunked one is.
+        try client.request(1, method: "POST", path: "/upload", endStream: false)
+        try client.sendData(1, Array("part".utf8), endStream: false)
+        #expect(client.read(seconds: 5) { $0.ended.contains(1) })
+        #expect(client.status(1) == 408)
+        #expect(upstream.receivedRequests.isEmpty, "nothing was forwarded")
+        try client.request(3, path: "/plain")
+        #expect(client.read { $0.ended.contains(3) }, "the connection goes on")
     }
 
     @Test func malformedRequests_areAnsweredPerStream_andNeverForwarded() throws {

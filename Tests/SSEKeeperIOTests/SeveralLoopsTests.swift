@@ -125,4 +125,25 @@ struct SeveralLoopsTests {
         let held = loops.map { loop in loop.queue.sync { loop.metrics.route("/").counters.resumeBufferBytes } }.reduce(0, +)
         #expect(held <= 6000, "the process holds at most client_resume_memory (\(held))")
     }
+
+    @Test func http2Connections_onSeveralLoops_eachServeTheirStreams_andTheMetricsAddUp() throws {
+        let upstream = try HTTP2ProxyTests.upstream(events: 5, gap: 5_000)
+        var config = Config(listens: [ListenAddress(host: "127.0.0.1", port: 0, transport: .h2c)])
+        config.upstreams = [Upstream(name: "app", servers: [ServerAddress(host: "127.0.0.1", port: upstream.port)])]
+        config.routes = [Route(prefix: "/", upstreamName: "app", settings: StreamSettings())]
+        let proxy = try ProxyHarness(config: config, loopCount: 2)
+        let clients = try (0..<6).map { _ in try H2TestClient(port: proxy.port) }
+        for client in clients {
+            for stream: UInt32 in [1, 3, 5] { try client.request(stream, path: "/events") }
+        }
+        for client in clients {
+            #expect(client.read { client in [1, 3, 5].allSatisfy(client.ended.contains) })
+            for stream: UInt32 in [1, 3, 5] { #expect(client.body(stream) == HTTP2ProxyTests.events(5)) }
+        }
+        let loops = proxy.server.group.loops
+        let perLoop = loops.map { loop in loop.queue.sync { loop.metrics.process.http2Connections } }
+        #expect(perLoop.reduce(0, +) == 6)
+        #expect(perLoop.allSatisfy { $0 > 0 }, "both loops served HTTP/2 connections: \(perLoop)")
+        #expect(loops.map { loop in loop.queue.sync { loop.metrics.process.http2Streams } }.reduce(0, +) == 18)
+    }
 }

@@ -324,6 +324,48 @@ struct TLSListenerTests {
         #expect(result.stderr.hasPrefix("\(path): tls_certificate_key \(certificates.path("second-key.pem")) does not match"), "\(result.stderr)")
     }
 
+    @Test func withoutLibssl_aTLSListenerIsAClearError_andAPlainConfigStillRuns() throws {
+        // In-process: the library that cannot be opened is named, with what to do.
+        guard case .failure(let failure) = TLSServerContext.loadLibrary(candidates: ["libssl-not-installed.so.3"]) else {
+            Issue.record("a library that does not exist was loaded")
+            return
+        }
+        #expect(failure.message.hasPrefix("listen ... tls needs the system's OpenSSL library (libssl.so.3), which could not be loaded ("))
+        #expect(failure.message.contains("libssl-not-installed.so.3"))
+        #expect(failure.message.hasSuffix("install it (Debian/Ubuntu: apt-get install libssl3) or take tls off the listen lines"))
+        // The binary, in a private mount namespace where every libssl the loader knows reads as /dev/null (root
+        // only; CI is root).
+        guard getuid() == 0 else { return }
+        let certificates = try Certificates()
+        let tls = try CommandLineTests.temporaryFile("""
+            listen 127.0.0.1:8443 tls;
+            tls_certificate \(certificates.path("first.pem"));
+            tls_certificate_key \(certificates.path("first-key.pem"));
+            upstream app { server 127.0.0.1:9000; }
+            route / { upstream app; }
+            """)
+        let plain = try CommandLineTests.temporaryFile("listen 127.0.0.1:8080;\nupstream app { server 127.0.0.1:9000; }\nroute / { upstream app; }\n")
+        let script = #"for f in $(ldconfig -p | awk '/libssl\.so/ {print $NF}'); do mount --bind /dev/null "$f" || exit 90; done; "$0" check -c "$1"; echo "tls=$?"; "$0" check -c "$2"; echo "plain=$?""#
+        let result = try Self.runCapturing(["unshare", "-m", "sh", "-c", script, CommandLineTests.binary.path, tls, plain])
+        #expect(result.contains("tls=1"), "\(result)")
+        #expect(result.contains("\(tls): listen ... tls needs the system's OpenSSL library (libssl.so.3)"), "\(result)")
+        #expect(result.contains("plain=0"), "without a tls listener the binary never needs libssl: \(result)")
+    }
+
+    /// Runs `arguments` (through `env`) and returns stdout and stderr together.
+    static func runCapturing(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     @Test func aTLSListenerWithoutItsFiles_isAConfigErrorAtTheListen() throws {
         let text = "upstream app { server 127.0.0.1:9000; }\nroute / { upstream app; }\nlisten 127.0.0.1:8443 tls;\n"
         #expect {

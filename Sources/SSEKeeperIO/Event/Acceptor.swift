@@ -44,6 +44,14 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         self.runtime = runtime
         self.transport = transport
         self.onAccept = onAccept
+        if onAccept == nil { setClientAckTimeout(runtime.context.config.limits.clientAckTimeout) }
+    }
+
+    /// Sets `client_ack_timeout` (`TCP_USER_TIMEOUT`; nil: off) on the listening socket, which every connection
+    /// accepted from then on inherits (no system call per accept). A reload sets it again: connections that were
+    /// already established keep the value they were accepted with, like their other settings.
+    func setClientAckTimeout(_ timeout: Duration?) {
+        Socket.setUserTimeout(fd, timeout.map { TimeAmount($0) } ?? .zero)
     }
 
     /// Starts accepting.

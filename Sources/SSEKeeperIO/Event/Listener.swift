@@ -53,6 +53,11 @@ final class Listener: Sendable {
     /// How many sockets this address has open (one, or one per loop).
     var socketCount: Int { acceptors.count }
 
+    /// Sets `client_ack_timeout` on the sockets, for the connections accepted from now on (see `Acceptor`).
+    func setClientAckTimeout(_ timeout: Duration?) {
+        acceptors.forEach { $0.setClientAckTimeout(timeout) }
+    }
+
     /// Starts accepting.
     func start() {
         acceptors.forEach { $0.start() }

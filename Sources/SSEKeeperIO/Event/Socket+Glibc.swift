@@ -3,7 +3,8 @@ import Glibc
 import SSEKeeperCore
 
 /// Thin wrappers over the socket system calls the shell needs. Every descriptor they return is
-/// non-blocking and close-on-exec; TCP sockets get `TCP_NODELAY` so small SSE events leave at once.
+/// non-blocking and close-on-exec; TCP sockets get `TCP_NODELAY` so small SSE events leave at once (an accepted
+/// socket inherits it from its listening socket, as it inherits `TCP_USER_TIMEOUT`: no system call per accept).
 enum Socket {
     /// Opens a listening socket with `SO_REUSEADDR` and `SO_REUSEPORT` (several instances, or an old and a new
     /// process during a restart, may share the port; the kernel spreads connections between them).
@@ -12,6 +13,7 @@ enum Socket {
         guard fd >= 0 else { throw SocketError(operation: "socket for \(address)", errno: errno) }
         setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
         setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1)
+        setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)  // inherited by every accepted socket (Linux copies it)
         if address.family == AF_INET6 { setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
         let bound = address.withSockAddr { bind(fd, $0, $1) }
         guard bound == 0 else {
@@ -36,7 +38,7 @@ enum Socket {
     }
 
     /// Accepts one connection, non-blocking and close-on-exec (`accept4`, through the CEpoll shim: Glibc's Swift
-    /// overlay does not export it), with `TCP_NODELAY`.
+    /// overlay does not export it), with `TCP_NODELAY` from the listening socket (`listen`).
     static func accept(from listener: Int32) -> AcceptResult {
         var peer = SocketAddress()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -46,7 +48,6 @@ enum Socket {
             if code == EAGAIN || code == EWOULDBLOCK { return .wouldBlock }
             return .failed(code)
         }
-        setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         return .accepted(fd, length > 0 && length <= socklen_t(MemoryLayout<sockaddr_storage>.size) ? peer : nil)
     }
 

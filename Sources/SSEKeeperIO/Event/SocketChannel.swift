@@ -171,6 +171,45 @@ final class SocketChannel: PollTarget {
         }
     }
 
+    /// How `readAvailable` stopped reading a client: the peer closed, or the socket failed.
+    enum ClientReadEnd {
+        case closed
+        case failed(Int32)
+
+        /// The reason for the log: `client closed the connection`, `client connection failed: ...`.
+        var reason: String {
+            switch self {
+            case .closed: return "client closed the connection"
+            case .failed(let code): return "client connection failed: \(SocketError.message(errno: code))"
+            }
+        }
+
+        /// The errno of a failure, 0 for a close.
+        var errno: Int32 {
+            if case .failed(let code) = self { return code }
+            return 0
+        }
+    }
+
+    /// Reads what the socket has while `keepReading()` holds and reading is not paused, handing each read to
+    /// `bytes` (valid during the call); stops at a short read or when nothing waits (nil), or at the peer's end.
+    func readAvailable(while keepReading: () -> Bool, _ bytes: (UnsafeRawBufferPointer) -> Void) -> ClientReadEnd? {
+        while keepReading() && !isReadingPaused {
+            switch read() {
+            case .bytes(let count):
+                bytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
+                if count < loop.readBuffer.count { return nil }
+            case .wouldBlock:
+                return nil
+            case .endOfFile:
+                return .closed
+            case .failed(let code):
+                return .failed(code)
+            }
+        }
+        return nil
+    }
+
     /// Reads once into `loop.readBuffer`.
     func read() -> ReadOutcome {
         if let readEnd { return readEnd }

@@ -78,8 +78,11 @@ struct TLSLibrary: @unchecked Sendable {
     /// The server functions the library lacks, empty when `server` is set.
     private(set) var serverMissing: [String] = []
 
-    /// Loads the library and every required symbol; a `.tls` failure saying what is missing otherwise.
-    static func load() throws(ProbeFailure) -> TLSLibrary {
+    /// Loads the library (the first of `candidates` that opens) and every required symbol; a `.tls` failure saying
+    /// what is missing otherwise, worded for who needs it (`neededBy`: `https://` for the probe, `listen ... tls`
+    /// for the server) and what else the user can do (`otherwise`).
+    static func load(candidates: [String] = candidates, neededBy: String = "https://",
+                     otherwise: String = "or probe over http://") throws(ProbeFailure) -> TLSLibrary {
         var handle: UnsafeMutableRawPointer?
         var reasons: [String] = []
         for name in candidates {
@@ -88,9 +91,9 @@ struct TLSLibrary: @unchecked Sendable {
             reasons.append(dlerror().map { String(cString: $0) } ?? name)
         }
         guard let handle else {
-            throw ProbeFailure(.tls, "https:// needs the system's OpenSSL library (libssl.so.3), which could not be "
+            throw ProbeFailure(.tls, "\(neededBy) needs the system's OpenSSL library (libssl.so.3), which could not be "
                 + "loaded (\(reasons.joined(separator: "; "))): install it (Debian/Ubuntu: apt-get install libssl3) "
-                + "or probe over http://")
+                + otherwise)
         }
         var missing: [String] = []
         func symbol<F>(_ name: String, as type: F.Type, optional: Bool = false) -> F? {

@@ -79,7 +79,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     /// Registers with the loop and starts reading. Call on the loop queue.
     func start() {
         loop.sessions[ObjectIdentifier(self)] = self
-        if let timeout = limits.clientAckTimeout { Socket.setUserTimeout(client.fd, TimeAmount(timeout)) }
+        // `client_ack_timeout` came with the socket from its listener (`Acceptor.setClientAckTimeout`).
         client.handler = self
         client.start()
         updateDeadline()
@@ -124,20 +124,8 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     // MARK: Socket events
 
     func channelReadable(_ channel: SocketChannel) {
-        while !machine.isFinished && !client.isReadingPaused {
-            switch client.read() {
-            case .bytes(let count):
-                clientBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
-                if count < loop.readBuffer.count { return }
-            case .wouldBlock:
-                return
-            case .endOfFile:
-                clientGone(reason: "client closed the connection")
-                return
-            case .failed(let code):
-                clientGone(reason: "client connection failed: \(SocketError.message(errno: code))", errno: code)
-                return
-            }
+        if let end = client.readAvailable(while: { !machine.isFinished }, clientBytes) {
+            clientGone(reason: end.reason, errno: end.errno)
         }
     }
 

@@ -94,27 +94,19 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     // MARK: Socket events
 
     func channelReadable(_ channel: SocketChannel) {
-        while !isFinished && !client.isReadingPaused {
-            switch client.read() {
-            case .bytes(let count):
-                clientBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
-                if count < loop.readBuffer.count { return }
-            case .wouldBlock:
-                return
-            case .endOfFile:
-                connectionGone(reason: "client closed the connection")
-                return
-            case .failed(let code):
-                connectionGone(reason: "client connection failed: \(SocketError.message(errno: code))", errno: code)
-                return
-            }
+        if let end = client.readAvailable(while: { !isFinished }, clientBytes) {
+            connectionGone(reason: end.reason, errno: end.errno)
         }
     }
 
     func channelConnected(_ channel: SocketChannel, error: Int32) {}
 
     func channelDrained(_ channel: SocketChannel) {
-        guard !isClosing else { return }
+        if isClosing {
+            // While draining, a flushed and half-closed connection does not wait for the client (as over HTTP/1.1).
+            if runtime.draining.load(ordering: .relaxed) { finish() }
+            return
+        }
         for adapter in Array(streams.values) { adapter.connectionDrained() }
     }
 
@@ -162,6 +154,20 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
             writeFailure = nil
             connectionGone(reason: "write to client failed: \(SocketError.message(errno: code))", errno: code)
         }
+    }
+
+    /// Carries out actions that a stream's own call produced (its response head, data, end or reset). A socket
+    /// write that fails here is acted on only after that call has returned (the stream learns it from its write's
+    /// result, `hasFailedWrite`): tearing the connection down under it would end streams, the writing one
+    /// included, while it still holds the loop's output buffer.
+    func performForStream(_ actions: [HTTP2ConnectionAction]) {
+        guard !actions.isEmpty else { return }
+        let wasPerforming = performing
+        performing = true
+        perform(actions)
+        performing = wasPerforming
+        // The loop's next sweep ends the connection (`deadlineReached`), unless the stream reported it first.
+        if !wasPerforming, writeFailure != nil { loop.schedule(self, at: EventLoop.now()) }
     }
 
     /// Writes frames; a failure is noted and acted on by `perform`.
@@ -231,6 +237,11 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     func deadlineReached(_ entryDeadline: UInt64, now loopNow: UInt64) {
         if entryDeadline == scheduledDeadline { scheduledDeadline = .max }
         guard !isFinished else { return }
+        if let code = writeFailure, !performing {
+            writeFailure = nil
+            connectionGone(reason: "write to client failed: \(SocketError.message(errno: code))", errno: code)
+            return
+        }
         let now = max(loopNow, entryDeadline)
         if isClosing {
             if now >= closingDeadline { finish() } else { updateDeadline() }
@@ -290,13 +301,18 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         runtime.release(host: clientHost)
     }
 
-    /// Half-closes once what was written (GOAWAY included) is flushed, then waits a little for the client's close.
+    /// Half-closes once what was written (GOAWAY included) is flushed, then waits a little for the client's close
+    /// (not while the process drains: then it closes once flushed, and the drain can end).
     func closeGracefully() {
         guard !isFinished, !isClosing else { return }
         isClosing = true
         closingDeadline = EventLoop.now() &+ Self.lingerNanos
         client.resumeReading()
         client.shutdownWriteAfterFlush()
+        if runtime.draining.load(ordering: .relaxed), client.pendingByteCount == 0 {
+            finish()
+            return
+        }
         updateDeadline()
     }
 

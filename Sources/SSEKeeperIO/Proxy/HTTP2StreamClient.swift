@@ -16,7 +16,7 @@ import SSEKeeperCore
 /// like a closed HTTP/1.1 connection (the upstream dropped at once, or the stream rides through).
 ///
 /// Confinement: the connection's loop.
-final class HTTP2StreamClient: StreamClient {
+final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     let id: UInt32
     /// The connection; the adapter is dropped from its `streams` when it finishes (which breaks the cycle).
     private(set) var connection: HTTP2Connection?
@@ -106,6 +106,9 @@ final class HTTP2StreamClient: StreamClient {
         // complete or past `max_buffer_size`, as over HTTP/1.1.
         if chunksBody || reconnect != nil {
             checkingBody = true
+            // As over HTTP/1.1, `client_header_timeout` bounds the wait for a held body.
+            bodyDeadline = EventLoop.now() &+ TimeAmount(limits.clientHeaderTimeout).nanoseconds
+            connection.loop.schedule(self, at: bodyDeadline)
         } else {
             stream.start()
         }
@@ -132,6 +135,16 @@ final class HTTP2StreamClient: StreamClient {
         }
     }
 
+    /// When a held body must be complete (`client_header_timeout` after the head).
+    private var bodyDeadline: UInt64 = 0
+
+    func deadlineReached(_ deadline: UInt64, now: UInt64) {
+        guard checkingBody, let stream, !stream.isEnded else { return }
+        checkingBody = false
+        stream.respondError(status: 408, detail: "the request body did not arrive within "
+            + ConfigValue.formatDuration(stream.limits.clientHeaderTimeout), end: .timeout)
+    }
+
     /// `count` body bytes were handed to the stream (or dropped): returned to the client's window now, or when the
     /// stream reads the client again.
     private func consumed(_ count: Int) {
@@ -140,7 +153,7 @@ final class HTTP2StreamClient: StreamClient {
             unreturnedBodyBytes += count
             return
         }
-        connection.perform(connection.machine.bodyConsumed(stream: id, count: count))
+        connection.performForStream(connection.machine.bodyConsumed(stream: id, count: count))
     }
 
     /// A reconnect that names a ridden-through stream: attached to it when it matches. False when it is served as
@@ -193,7 +206,7 @@ final class HTTP2StreamClient: StreamClient {
                 return true
             }
             for head in pieces.heads {
-                connection.perform(connection.machine.sendHeaders(stream: id, status: head.status, fields: head.fields, endStream: false))
+                connection.performForStream(connection.machine.sendHeaders(stream: id, status: head.status, fields: head.fields, endStream: false))
             }
             bodyStart = pieces.bodyStart
         }
@@ -206,7 +219,7 @@ final class HTTP2StreamClient: StreamClient {
         let result = connection.machine.sendData(stream: id, bytes: body, endStream: false)
         acceptedBytes &+= UInt64(result.accepted)
         if result.accepted < body.count { held.append(contentsOf: UnsafeRawBufferPointer(rebasing: body[result.accepted...])) }
-        connection.perform(result.actions)
+        connection.performForStream(result.actions)
         return !connection.hasFailedWrite
     }
 
@@ -217,7 +230,7 @@ final class HTTP2StreamClient: StreamClient {
             let result = held.withUnsafeBytes { connection.machine.sendData(stream: id, bytes: $0, endStream: endAfterHeld) }
             acceptedBytes &+= UInt64(result.accepted)
             held.removeFirst(result.accepted)
-            connection.perform(result.actions)
+            connection.performForStream(result.actions)
             if held.isEmpty && endAfterHeld { finishResponse() }
         }
         if held.isEmpty { stream?.clientDrained() }
@@ -284,7 +297,7 @@ final class HTTP2StreamClient: StreamClient {
             endAfterHeld = true
             return
         }
-        connection.perform(connection.machine.sendData(stream: id, bytes: [], endStream: true).actions)
+        connection.performForStream(connection.machine.sendData(stream: id, bytes: [], endStream: true).actions)
         finishResponse()
     }
 
@@ -293,7 +306,7 @@ final class HTTP2StreamClient: StreamClient {
     private func finishResponse() {
         guard let connection, !responseEnded else { return }
         responseEnded = true
-        if !requestEnded { connection.perform(connection.machine.resetStream(stream: id, code: .noError)) }
+        if !requestEnded { connection.performForStream(connection.machine.resetStream(stream: id, code: .noError)) }
         self.connection = nil
         connection.streamFinished(id)
     }
@@ -303,7 +316,7 @@ final class HTTP2StreamClient: StreamClient {
         guard let connection, !responseEnded else { return }
         responseEnded = true
         held = []
-        connection.perform(connection.machine.resetStream(stream: id, code: code))
+        connection.performForStream(connection.machine.resetStream(stream: id, code: code))
         self.connection = nil
         connection.streamFinished(id)
     }

@@ -126,6 +126,7 @@ public final class ProxyServer: @unchecked Sendable {
             var kept: [(listen: ListenAddress, listener: Listener)] = []
             for entry in current {
                 if config.listens.contains(entry.listen) {
+                    entry.listener.setClientAckTimeout(config.limits.clientAckTimeout)
                     kept.append(entry)
                 } else {
                     entry.listener.stop()

@@ -32,7 +32,17 @@ final class TLSServerContext: @unchecked Sendable {
     private let alpnWire: UnsafeMutableBufferPointer<UInt8>
 
     /// libssl, loaded once per process (`dlopen` is reference-counted, but one lookup of every symbol suffices).
-    private static let sharedLibrary: Result<TLSLibrary, ProbeFailure> = Result { () throws(ProbeFailure) in try TLSLibrary.load() }
+    private static let sharedLibrary = loadLibrary()
+
+    /// Opens libssl from `candidates` for the `tls` listeners; the failure says what to install or change.
+    static func loadLibrary(candidates: [String] = TLSLibrary.candidates) -> Result<TLSLibrary, SetupError> {
+        do throws(ProbeFailure) {
+            return .success(try TLSLibrary.load(candidates: candidates, neededBy: "listen ... tls",
+                                                otherwise: "or take tls off the listen lines"))
+        } catch {
+            return .failure(SetupError(message: error.message))
+        }
+    }
 
     /// Loads `settings`' files into a new server context offering `h2` in ALPN when `http2` (`Limits.http2`); a
     /// `SetupError` saying what to fix otherwise.
@@ -41,7 +51,7 @@ final class TLSServerContext: @unchecked Sendable {
         switch Self.sharedLibrary {
         case .success(let loaded): library = loaded
         case .failure(let failure):
-            throw SetupError(message: "listen ... tls cannot be served: \(failure.message)")
+            throw failure
         }
         guard let certificate = settings.certificatePath, let key = settings.keyPath else {
             throw SetupError(message: "listen ... tls needs tls_certificate and tls_certificate_key")
