@@ -144,7 +144,7 @@ struct AccessLogTests {
             route / { upstream app; }
             """)
         defer { unlink(config) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = CommandLineTests.binary
         process.arguments = ["run", "-c", config]
         let err = Pipe()

@@ -22,7 +22,7 @@ struct CommandLineTests {
     }
 
     static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = binary
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
@@ -96,7 +96,7 @@ struct CommandLineTests {
             route / { upstream app; }
             """)
         defer { unlink(path) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = Self.binary
         process.arguments = ["-c", path]
         let err = Pipe()

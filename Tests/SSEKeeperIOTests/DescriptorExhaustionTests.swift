@@ -24,7 +24,7 @@ struct DescriptorExhaustionTests {
             """)
         let logPath = config + ".log"
         defer { unlink(config); unlink(logPath) }
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "ulimit -n 40 && exec \"$0\" run -c \"$1\" 2>\"$2\"", CommandLineTests.binary.path, config, logPath]
         try process.run()

@@ -15,7 +15,7 @@ struct ProbeTLSTests {
 
     /// The TLS terminator, relaying to `targetPort` and closing connections idle for `idleTimeout`.
     final class Terminator {
-        let process = Process()
+        let process = ChildProcess()
         let port: UInt16
 
         init(targetPort: UInt16, idleClose: Double) throws {
@@ -124,7 +124,7 @@ enum TLSTestEnvironment {
 
     static let isAvailable: Bool = {
         guard (try? TLSLibrary.load()) != nil else { return false }
-        let check = Process()
+        let check = ChildProcess()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         check.arguments = ["python3", "-c", "import ssl"]
         check.standardOutput = FileHandle.nullDevice

@@ -7,7 +7,7 @@ import Testing
 struct SignalHandlingTests {
     /// A running `ssekeeper run -c FILE` with its stderr collected in a file.
     final class RunningProxy {
-        let process = Process()
+        let process = ChildProcess()
         let configPath: String
         let logPath = NSTemporaryDirectory() + "ssekeeper-signals-\(UUID().uuidString).log"
         let port: UInt16

@@ -32,7 +32,7 @@ struct TLSListenerTests {
         }
 
         static func run(_ arguments: [String]) throws -> Int32 {
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = arguments
             process.standardOutput = FileHandle.nullDevice
@@ -47,7 +47,7 @@ struct TLSListenerTests {
 
     /// One run of `tls_client.py`, its stdout collected as it arrives.
     final class Client: @unchecked Sendable {
-        private let process = Process()
+        private let process = ChildProcess()
         private let lock = NSLock()
         private var bytes: [UInt8] = []
 
@@ -354,7 +354,7 @@ struct TLSListenerTests {
 
     /// Runs `arguments` (through `env`) and returns stdout and stderr together.
     static func runCapturing(_ arguments: [String]) throws -> String {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         let out = Pipe()

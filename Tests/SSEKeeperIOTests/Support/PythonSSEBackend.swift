@@ -7,7 +7,7 @@ final class PythonSSEBackend: @unchecked Sendable {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/sse_backend.py").path
 
-    private var process: Process?
+    private var process: ChildProcess?
     private(set) var port: UInt16 = 0
     private let stderrPath = NSTemporaryDirectory() + "sse-backend-\(UUID().uuidString).log"
 
@@ -18,7 +18,7 @@ final class PythonSSEBackend: @unchecked Sendable {
 
     /// Starts a backend process on `port` (0: any) and waits until it listens.
     func start(port requested: UInt16, _ arguments: [String]) throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Self.script, "--port", String(requested)] + arguments
         let stdout = Pipe()
