@@ -366,6 +366,20 @@ struct TLSListenerTests {
         return String(decoding: data, as: UTF8.self)
     }
 
+    @Test func probe_overHTTPS_measuresThroughATLSListener_thatAlsoOffersH2() throws {
+        let certificates = try Certificates()
+        let upstream = try TestUpstream { _, _, _ in }
+        var config = Self.config(certificates, certificate: "first", upstreamPort: upstream.port)
+        config.probe = ProbeSettings(path: ProbeCommandTests.probePath)
+        #expect(config.limits.http2, "ALPN offers h2 first: the probe, which offers no ALPN, must still get HTTP/1.1")
+        let proxy = try ProxyHarness(config: config)
+        let url = "https://127.0.0.1:\(proxy.port)\(ProbeCommandTests.probePath)"
+        let result = try CommandLineTests.run(["probe", url, "--max", "2s", "--insecure", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"max_s\""), "\(result.stdout)")
+        #expect(proxy.log.contains("path=\(ProbeCommandTests.probePath)") || result.stdout.contains("survived"), "\(result.stdout)")
+    }
+
     @Test func aTLSListenerWithoutItsFiles_isAConfigErrorAtTheListen() throws {
         let text = "upstream app { server 127.0.0.1:9000; }\nroute / { upstream app; }\nlisten 127.0.0.1:8443 tls;\n"
         #expect {
