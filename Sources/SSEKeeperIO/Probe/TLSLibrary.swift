@@ -139,8 +139,7 @@ struct TLSLibrary: @unchecked Sendable {
             checkPrivateKey: symbol("SSL_CTX_check_private_key", as: ContextFunction.self),
             setALPNSelect: symbol("SSL_CTX_set_alpn_select_cb", as: TLSServerFunctions.SetALPNSelectFunction.self),
             accept: symbol("SSL_accept", as: ConnectFunction.self),
-            shutdown: symbol("SSL_shutdown", as: ConnectFunction.self),
-            alpnSelected: symbol("SSL_get0_alpn_selected", as: TLSServerFunctions.ALPNSelectedFunction.self))
+            shutdown: symbol("SSL_shutdown", as: ConnectFunction.self))
         library.serverMissing = Array(missing.dropFirst(required))
         return library
     }

@@ -67,17 +67,6 @@ final class TLSSession {
         library.errorClear()
     }
 
-    /// The protocol ALPN selected (`http/1.1`), nil when none was (server side, after the handshake): where a TLS
-    /// connection will choose between the HTTP/1.1 and HTTP/2 handlers once `h2` is offered.
-    var negotiatedProtocol: String? {
-        guard let functions = serverContext?.functions else { return nil }
-        var data: UnsafePointer<UInt8>?
-        var length: UInt32 = 0
-        functions.alpnSelected(ssl, &data, &length)
-        guard let data, length > 0 else { return nil }
-        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
-    }
-
     /// Maps a failed call's `SSL_get_error` (and errno for `SSL_ERROR_SYSCALL`) to a step.
     private func classify(_ result: Int32) -> Step {
         let code = errno

@@ -27,8 +27,6 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     var machine: HTTP2ConnectionMachine
     /// Live streams by identifier.
     var streams: [UInt32: HTTP2StreamClient] = [:]
-    /// How many streams the client opened on this connection (for the access log's summary and metrics).
-    private(set) var streamsOpened = 0
     private(set) var isFinished = false
     /// GOAWAY went out (or the machine ended): the socket half-closes once flushed and the connection ends when
     /// the client closes or `closingDeadline` passes.
@@ -180,7 +178,6 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     var hasFailedWrite: Bool { writeFailure != nil || isFinished }
 
     private func openStream(_ id: UInt32, head: [HPACKHeaderField], endStream: Bool) {
-        streamsOpened += 1
         loop.metrics.process.http2Streams &+= 1
         let adapter = HTTP2StreamClient(id: id, connection: self)
         streams[id] = adapter

@@ -16,8 +16,8 @@ final class TLSServerContext: @unchecked Sendable {
 
     /// The application protocols a context offers in ALPN (RFC 7301), most preferred first: `h2` then `http/1.1`
     /// when `http2` is on (RFC 9113 §3.2), `http/1.1` alone when off. The selection callback picks the first of
-    /// these the client offers (server preference); the connection's handler is then chosen by
-    /// `TLSSession.negotiatedProtocol`.
+    /// these the client offers (server preference). A client that chose `h2` starts with the HTTP/2
+    /// connection preface, which is what `HTTP1Connection` looks for to hand the connection to `HTTP2Connection`.
     static func applicationProtocols(http2: Bool) -> [String] {
         http2 ? ["h2", "http/1.1"] : ["http/1.1"]
     }

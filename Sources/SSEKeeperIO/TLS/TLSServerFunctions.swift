@@ -9,8 +9,6 @@ struct TLSServerFunctions: @unchecked Sendable {
         OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?,
         UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?) -> Int32
     typealias SetALPNSelectFunction = @convention(c) (OpaquePointer?, ALPNSelectCallback?, UnsafeMutableRawPointer?) -> Void
-    typealias ALPNSelectedFunction = @convention(c) (
-        OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt32>?) -> Void
 
     /// `SSL_CTRL_SET_MIN_PROTO_VERSION` (`SSL_CTX_set_min_proto_version` is `SSL_CTX_ctrl(ctx, 123, version, NULL)`).
     static let controlSetMinProtocolVersion: Int32 = 123
@@ -36,16 +34,14 @@ struct TLSServerFunctions: @unchecked Sendable {
     let setALPNSelect: SetALPNSelectFunction
     let accept: TLSLibrary.ConnectFunction
     let shutdown: TLSLibrary.ConnectFunction
-    let alpnSelected: ALPNSelectedFunction
 
     /// Nil unless every function was found.
     init?(serverMethod: TLSLibrary.MethodFunction?, contextCtrl: TLSLibrary.CtrlFunction?,
           useCertificateChainFile: UseFileFunction?, usePrivateKeyFile: UseTypedFileFunction?,
           checkPrivateKey: TLSLibrary.ContextFunction?, setALPNSelect: SetALPNSelectFunction?,
-          accept: TLSLibrary.ConnectFunction?, shutdown: TLSLibrary.ConnectFunction?,
-          alpnSelected: ALPNSelectedFunction?) {
+          accept: TLSLibrary.ConnectFunction?, shutdown: TLSLibrary.ConnectFunction?) {
         guard let serverMethod, let contextCtrl, let useCertificateChainFile, let usePrivateKeyFile, let checkPrivateKey,
-              let setALPNSelect, let accept, let shutdown, let alpnSelected else { return nil }
+              let setALPNSelect, let accept, let shutdown else { return nil }
         self.serverMethod = serverMethod
         self.contextCtrl = contextCtrl
         self.useCertificateChainFile = useCertificateChainFile
@@ -54,6 +50,5 @@ struct TLSServerFunctions: @unchecked Sendable {
         self.setALPNSelect = setALPNSelect
         self.accept = accept
         self.shutdown = shutdown
-        self.alpnSelected = alpnSelected
     }
 }
