@@ -80,6 +80,9 @@ public struct CORSPolicy: Sendable, Equatable {
         fields.isEmpty || response.headers.contains("Access-Control-Allow-Origin") ? [] : fields
     }
 
+    /// The access log's reason for a preflight answered by ssekeeper.
+    public static let preflightReason = "CORS preflight answered by ssekeeper"
+
     /// The whole answer to a preflight: `204 No Content` with `fields`, no body (RFC 9110 §15.3.5: no
     /// `Content-Length`), and `Connection: close` unless `keepAlive` (`Connection: keep-alive` to an HTTP/1.0
     /// client that keeps it).

@@ -85,6 +85,14 @@ public struct AccessLogRecord: Sendable, Equatable {
         self.resumes = resumes
     }
 
+    /// The record of an answer ssekeeper made itself, with no upstream behind it (an error before routing, a CORS
+    /// preflight): sent at once, so no duration, heartbeats or upstream.
+    public static func ownAnswer(client: String, method: String, path: String, status: Int, bytesSent: Int,
+                                 end: RequestEnd, reason: String?) -> AccessLogRecord {
+        AccessLogRecord(client: client, method: method, path: path, status: status, bytesSent: UInt64(bytesSent),
+                        durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0, end: end, upstream: nil, reason: reason)
+    }
+
     /// `key=value` pairs separated by spaces; values with spaces or quotes are quoted.
     /// Example: `access client=127.0.0.1:50312 method=GET path=/events status=200 bytes=812 duration=12.004s heartbeats=3 skipped=0 end=client_closed upstream=127.0.0.1:9000`
     public var line: String {

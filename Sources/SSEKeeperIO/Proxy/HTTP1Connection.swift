@@ -314,10 +314,9 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
             clientGone(reason: "write to client failed: \(SocketError.message(errno: code))", errno: code)
             return
         }
-        writeAccess(AccessLogRecord(
-            client: clientAddress, method: head.method, path: head.path, status: 204, bytesSent: UInt64(bytes.count),
-            durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0, end: .completed, upstream: nil,
-            reason: "CORS preflight answered by ssekeeper"), counting: loop.metrics.route(route.prefix))
+        writeAccess(.ownAnswer(client: clientAddress, method: head.method, path: head.path, status: 204,
+                               bytesSent: bytes.count, end: .completed, reason: CORSPolicy.preflightReason),
+                    counting: loop.metrics.route(route.prefix))
         guard machine.responseComplete(now: EventLoop.now(), keepAlive: keepAlive, pendingBytes: client.pendingByteCount) else {
             closeGracefully()
             return
@@ -477,10 +476,8 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         if end == .rejected || status == 408 { loop.metrics.process.countRejection(RejectionReason(status: status)) }
         let bytes = ErrorResponse.bytes(status: status, detail: detail)
         _ = client.write(bytes)
-        writeAccess(AccessLogRecord(
-            client: clientAddress, method: method ?? "-", path: path ?? "-", status: status,
-            bytesSent: UInt64(bytes.count), durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0,
-            end: end, upstream: nil, reason: detail), counting: loop.metrics.unrouted)
+        writeAccess(.ownAnswer(client: clientAddress, method: method ?? "-", path: path ?? "-", status: status,
+                               bytesSent: bytes.count, end: end, reason: detail), counting: loop.metrics.unrouted)
         closeGracefully()
     }
 

@@ -66,7 +66,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
         do {
             head = try HTTP2RequestMapping.requestHead(fields, hasBody: !endStream, maxHeaderBytes: limits.maxHeaderBytes)
         } catch {
-            answer(status: error.status, detail: error.detail, end: .rejected, method: "-", path: "-", context: context)
+            answer(status: error.status, detail: error.detail, end: .rejected, method: "-", path: "-")
             return
         }
         let reconnect: StampedEventID?
@@ -77,19 +77,15 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
             reset(.http11Required)
             return
         case .answer(let status, let detail, let end):
-            answer(status: status, detail: detail, end: end, method: head.method, path: head.path, context: context)
+            answer(status: status, detail: detail, end: end, method: head.method, path: head.path)
             return
         case .preflight(let fields, let route):
             let bytes = CORSPolicy.preflightResponse(fields, clientVersion: .http2, keepAlive: true)
             _ = writeToClient(bytes)
             endResponse()
-            var record = AccessLogRecord(
-                client: clientAddress, method: head.method, path: head.path, status: 204, bytesSent: UInt64(bytes.count),
-                durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0, end: .completed, upstream: nil,
-                reason: "CORS preflight answered by ssekeeper")
-            record.protocolName = "h2"
-            connection.runtime.accessLog.write(record)
-            connection.loop.metrics.route(route.prefix).counters.countRequest(status: 204)
+            writeAccess(.ownAnswer(client: clientAddress, method: head.method, path: head.path, status: 204,
+                                   bytesSent: bytes.count, end: .completed, reason: CORSPolicy.preflightReason),
+                        counting: connection.loop.metrics.route(route.prefix))
             return
         case .stream(let made, let framing, let madeReconnect):
             stream = made
@@ -107,8 +103,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
         if chunksBody || reconnect != nil {
             checkingBody = true
             // As over HTTP/1.1, `client_header_timeout` bounds the wait for a held body.
-            bodyDeadline = EventLoop.now() &+ TimeAmount(limits.clientHeaderTimeout).nanoseconds
-            connection.loop.schedule(self, at: bodyDeadline)
+            connection.loop.schedule(self, at: EventLoop.now() &+ TimeAmount(limits.clientHeaderTimeout).nanoseconds)
         } else {
             stream.start()
         }
@@ -135,9 +130,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
         }
     }
 
-    /// When a held body must be complete (`client_header_timeout` after the head).
-    private var bodyDeadline: UInt64 = 0
-
+    /// `client_header_timeout` after the head: a body still held is answered 408.
     func deadlineReached(_ deadline: UInt64, now: UInt64) {
         guard checkingBody, let stream, !stream.isEnded else { return }
         checkingBody = false
@@ -165,18 +158,22 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     }
 
     /// Answers the stream with an error of ssekeeper's own (no `ProxyStream` exists), logged and counted.
-    private func answer(status: Int, detail: String, end: RequestEnd, method: String, path: String, context: ProxyContext) {
+    private func answer(status: Int, detail: String, end: RequestEnd, method: String, path: String) {
         guard let connection else { return }
         if end == .rejected { connection.loop.metrics.process.countRejection(RejectionReason(status: status)) }
         let bytes = ErrorResponse.bytes(status: status, detail: detail)
         _ = writeToClient(bytes)
         endResponse()
-        connection.loop.metrics.unrouted.counters.countRequest(status: status)
-        var record = AccessLogRecord(
-            client: clientAddress, method: method, path: path, status: status, bytesSent: UInt64(bytes.count),
-            durationNanos: 0, heartbeatsSent: 0, heartbeatsSkipped: 0, end: end, upstream: nil, reason: detail)
+        writeAccess(.ownAnswer(client: clientAddress, method: method, path: path, status: status, bytesSent: bytes.count,
+                               end: end, reason: detail), counting: connection.loop.metrics.unrouted)
+    }
+
+    /// Counts an answer of ssekeeper's own in `metrics` and writes its access record, marked `protocol=h2`.
+    private func writeAccess(_ record: AccessLogRecord, counting metrics: RouteMetrics) {
+        var record = record
         record.protocolName = "h2"
-        connection.runtime.accessLog.write(record)
+        metrics.counters.countRequest(status: record.status)
+        connection?.runtime.accessLog.write(record)
     }
 
     // MARK: The response
