@@ -150,15 +150,10 @@ struct RideThroughInterplayTests {
     }
 
     @Test func aReload_keepsDetachedStreams_andTheirClientsStillReattach() throws {
-        let release = DispatchSemaphore(value: 0)
-        let upstream = try TestUpstream { connection, _, _ in
-            try connection.send(sseResponseHead(chunked: false))
-            try connection.send("data: one\n\n")
-            release.wait()
-            try connection.send("data: two\n\n")
-            _ = try? connection.secondsUntilClosed()
-        }
-        let proxy = try ProxyHarness(upstreamPort: upstream.port, settings: Ride.settings())
+        // The first event at once, the second when the test says (`step`).
+        let backend = try RideThroughTests.PacedBackend(["data: one\n\n", "data: two\n\n"])
+        backend.step()
+        let proxy = try ProxyHarness(upstreamPort: backend.port, settings: Ride.settings())
         let (first, _, id) = try Ride.openUntilID(proxy)
         first.close()
         _ = proxy.waitForLogLine(containing: ["client_detached"])
@@ -166,11 +161,11 @@ struct RideThroughInterplayTests {
         var next = proxy.server.config
         next.routes[0].settings.heartbeatFraction = 0.5
         try proxy.server.reload(config: next)
-        release.signal()
+        backend.step()
         let (second, back) = try Ride.open(proxy, headers: "Last-Event-ID: \(id)\r\n", until: "data: two\n")
         second.close()
         #expect(Self.dataValues(back) == ["two"])
-        #expect(upstream.connectionCount == 1)
+        #expect(backend.upstream.connectionCount == 1)
     }
 
     @Test func streamsPage_listsADetachedStream_withItsBuffer() throws {

@@ -15,26 +15,21 @@ struct SeveralLoopsTests {
     }
 
     @Test func aReconnectAcceptedOnAnotherLoop_isHandedToItsStreamsLoop_andReattaches() throws {
-        let release = DispatchSemaphore(value: 0)
-        let upstream = try TestUpstream { connection, _, _ in
-            try connection.send(sseResponseHead(chunked: false))
-            try connection.send("id: a\ndata: one\n\n")
-            release.wait()
-            try connection.send("data: two\n\n")
-            _ = try? connection.secondsUntilClosed()
-        }
-        let proxy = try Self.proxy(upstreamPort: upstream.port, settings: RideThroughTests.settings())
+        // The first event at once, the second when the test says (`step`).
+        let backend = try RideThroughTests.PacedBackend(["id: a\ndata: one\n\n", "data: two\n\n"])
+        backend.step()
+        let proxy = try Self.proxy(upstreamPort: backend.port, settings: RideThroughTests.settings())
         let loops = proxy.server.group.loops
         // Connections go to the loops round-robin: the reconnect lands on the other loop than the stream's.
         let (first, _, id) = try RideThroughTests.openUntilID(proxy)
         let streamLoop = try #require(loops.first { loop in loop.queue.sync { !loop.rideThrough.streams.isEmpty } })
         first.close()
         _ = proxy.waitForLogLine(containing: ["client_detached"])
-        release.signal()
+        backend.step()
         usleep(100_000)
         let (second, back) = try RideThroughTests.open(proxy, headers: "Last-Event-ID: \(id)\r\n", until: "data: two\n")
         #expect(!back.contains("data: one"))
-        #expect(upstream.connectionCount == 1, "the backend saw one request")
+        #expect(backend.upstream.connectionCount == 1, "the backend saw one request")
         #expect(streamLoop.queue.sync { streamLoop.metrics.route("/").counters.resumeReattached } == 1)
         let handedOver = loops.map { loop in loop.queue.sync { loop.metrics.process.connectionsHandedOver } }.reduce(0, +)
         #expect(handedOver == 1, "the reconnect was accepted on the other loop and handed over")

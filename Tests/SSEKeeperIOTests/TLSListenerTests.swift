@@ -20,7 +20,7 @@ struct TLSListenerTests {
             directory = NSTemporaryDirectory() + "ssekeeper-tls-\(UUID().uuidString)"
             mkdir(directory, 0o700)
             let script = fixtures.appendingPathComponent("tls_make_certificates.sh").path
-            guard try Self.run(["sh", script, directory, "first", "second"]) == 0 else {
+            guard try TLSListenerTests.run(["sh", script, directory, "first", "second"]).status == 0 else {
                 throw TestError("openssl could not make the test certificates")
             }
         }
@@ -31,18 +31,7 @@ struct TLSListenerTests {
             TLSSettings(certificatePath: path("\(name).pem"), keyPath: path("\(name)-key.pem"))
         }
 
-        static func run(_ arguments: [String]) throws -> Int32 {
-            let process = ChildProcess()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-
-        deinit { _ = try? Self.run(["rm", "-rf", directory]) }
+        deinit { _ = try? TLSListenerTests.run(["rm", "-rf", directory]) }
     }
 
     /// One run of `tls_client.py`, its stdout collected as it arrives.
@@ -105,31 +94,26 @@ struct TLSListenerTests {
 
     @Test func aRideThroughReconnectOverTLS_acceptedOnAnotherLoop_isHandedOverWithItsSession_andReattaches() throws {
         let certificates = try Certificates()
-        let release = DispatchSemaphore(value: 0)
-        let upstream = try TestUpstream { connection, _, _ in
-            try connection.send(sseResponseHead(chunked: false))
-            try connection.send("data: one\n\n")
-            release.wait()
-            try connection.send("data: two\n\n")
-            _ = try? connection.secondsUntilClosed()
-        }
+        // The first event at once, the second when the test says (`step`).
+        let backend = try RideThroughTests.PacedBackend(["data: one\n\n", "data: two\n\n"])
+        backend.step()
         var settings = StreamSettings(idleTimeout: .seconds(30))
         settings.clientResumeWindow = .seconds(10)
-        let proxy = try ProxyHarness(config: Self.config(certificates, certificate: "first", upstreamPort: upstream.port,
+        let proxy = try ProxyHarness(config: Self.config(certificates, certificate: "first", upstreamPort: backend.port,
                                                          settings: settings), loopCount: 2)
         let cafile = certificates.path("first-ca.pem")
         let first = try Client(port: proxy.port, ["--cafile", cafile, "--until", "id: sk1."])
         let seen = first.finish()
         let id = try #require(RideThroughTests.lastID(seen), "the first stream's id: \(seen)")
         _ = proxy.waitForLogLine(containing: ["client_detached"])
-        release.signal()
+        backend.step()
         usleep(100_000)
         // Round-robin over two loops: the reconnect is accepted on the other loop and handed over, TLS and all.
         let second = try Client(port: proxy.port, ["--cafile", cafile, "--header", "Last-Event-ID: \(id)", "--until", "data: two"])
         let back = second.finish()
         #expect(back.contains("data: two"), "the reattached client gets the event it missed: \(back)")
         #expect(!back.contains("data: one"))
-        #expect(upstream.connectionCount == 1, "the backend saw one request")
+        #expect(backend.upstream.connectionCount == 1, "the backend saw one request")
         let loops = proxy.server.group.loops
         #expect(loops.map { loop in loop.queue.sync { loop.metrics.process.connectionsHandedOver } }.reduce(0, +) == 1)
     }
@@ -346,14 +330,14 @@ struct TLSListenerTests {
             """)
         let plain = try CommandLineTests.temporaryFile("listen 127.0.0.1:8080;\nupstream app { server 127.0.0.1:9000; }\nroute / { upstream app; }\n")
         let script = #"for f in $(ldconfig -p | awk '/libssl\.so/ {print $NF}'); do mount --bind /dev/null "$f" || exit 90; done; "$0" check -c "$1"; echo "tls=$?"; "$0" check -c "$2"; echo "plain=$?""#
-        let result = try Self.runCapturing(["unshare", "-m", "sh", "-c", script, CommandLineTests.binary.path, tls, plain])
+        let result = try Self.run(["unshare", "-m", "sh", "-c", script, CommandLineTests.binary.path, tls, plain]).output
         #expect(result.contains("tls=1"), "\(result)")
         #expect(result.contains("\(tls): listen ... tls needs the system's OpenSSL library (libssl.so.3)"), "\(result)")
         #expect(result.contains("plain=0"), "without a tls listener the binary never needs libssl: \(result)")
     }
 
-    /// Runs `arguments` (through `env`) and returns stdout and stderr together.
-    static func runCapturing(_ arguments: [String]) throws -> String {
+    /// Runs `arguments` (through `env`): its exit status, and its stdout and stderr together.
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -363,7 +347,7 @@ struct TLSListenerTests {
         try process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     @Test func probe_overHTTPS_measuresThroughATLSListener_thatAlsoOffersH2() throws {
@@ -401,5 +385,5 @@ struct TLSListenerTests {
 
 /// Whether TLSListenerTests can run here: libssl, python3's ssl and the openssl CLI.
 enum TLSListenerEnvironment {
-    static let canRun: Bool = TLSTestEnvironment.isAvailable && (try? TLSListenerTests.Certificates.run(["openssl", "version"])) == 0
+    static let canRun: Bool = TLSTestEnvironment.isAvailable && (try? TLSListenerTests.run(["openssl", "version"]))?.status == 0
 }
