@@ -737,6 +737,21 @@ def render(rows, header):
     return "\n".join(out)
 
 
+def finish_report(failures, json_path, fields):
+    """The end of a run, for every mode: what broke, the JSON file (`fields`, with the command line and the
+    failures) when asked for, and the exit status (1 when anything broke)."""
+    if failures:
+        print()
+        print("BROKEN:")
+        for f in failures:
+            print("  " + f)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(dict({"command": " ".join([os.path.basename(sys.executable)] + sys.argv)}, **fields,
+                           failures=failures), f, indent=1)
+    return 1 if failures else 0
+
+
 def render_markdown(rows, header):
     header = header[:-2] + ["target", "met"]
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -975,18 +990,10 @@ def main():
         if loop_rows:
             print()
             print(compare_loops.render_verdicts(loop_rows, markdown=True))
-    if failures:
-        print()
-        print("BROKEN:")
-        for f in failures:
-            print("  " + f)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"command": " ".join([os.path.basename(sys.executable)] + sys.argv), "machine": machine,
-                       "repeat": args.repeat, "quick": args.quick, "duration_scale": args.duration,
-                       "loops": loops, "accept": accepts, "paths": columns, "medians": medians,
-                       "thread_split_medians": median_splits, "loop_verdicts": loop_rows, "verdicts": verdicts, "runs": runs, "failures": failures}, f, indent=1)
-    return 1 if failures else 0
+    return finish_report(failures, args.json, {
+        "machine": machine, "repeat": args.repeat, "quick": args.quick, "duration_scale": args.duration,
+        "loops": loops, "accept": accepts, "paths": columns, "medians": medians,
+        "thread_split_medians": median_splits, "loop_verdicts": loop_rows, "verdicts": verdicts, "runs": runs})
 
 
 if __name__ == "__main__":

@@ -444,16 +444,6 @@ def run_all(kit, args, runners, workloads, protocols):
     if args.markdown:
         print()
         print(kit.render_markdown(rows, header))
-    if failures:
-        print()
-        print("BROKEN:")
-        for f in failures:
-            print("  " + f)
-    if args.json:
-        import json
-        with open(args.json, "w") as f:
-            json.dump({"command": " ".join([os.path.basename(sys.executable)] + sys.argv), "machine": machine,
-                       "mode": "tls", "repeat": args.repeat, "quick": args.quick, "duration_scale": args.duration,
-                       "protocols": protocols, "paths": columns, "medians": medians, "verdicts": verdicts,
-                       "runs": runs, "failures": failures}, f, indent=1)
-    return 1 if failures else 0
+    return kit.finish_report(failures, args.json, {
+        "machine": machine, "mode": "tls", "repeat": args.repeat, "quick": args.quick, "duration_scale": args.duration,
+        "protocols": protocols, "paths": columns, "medians": medians, "verdicts": verdicts, "runs": runs})
