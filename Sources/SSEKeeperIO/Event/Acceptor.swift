@@ -130,16 +130,19 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         let runtime = self.runtime
         let transport = self.transport
         if loop === acceptLoop {
-            Self.serve(connection, peer: peer, loop: loop, runtime: runtime, transport: transport)
+            Self.serve(connection, peer: peer, host: host, loop: loop, runtime: runtime, transport: transport)
         } else {
-            loop.queue.async { Self.serve(connection, peer: peer, loop: loop, runtime: runtime, transport: transport) }
+            loop.queue.async {
+                Self.serve(connection, peer: peer, host: host, loop: loop, runtime: runtime, transport: transport)
+            }
         }
     }
 
     /// Starts an admitted connection on `loop` (its queue), through a TLS session made there when `transport`
     /// is `.tls` (never for `.plain` or `.h2c`); one that cannot get a session is closed and its admission released.
-    private static func serve(_ connection: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime,
-                              transport: ListenTransport) {
+    /// `host` is `peer`'s, as admitted (formatted once per connection).
+    private static func serve(_ connection: Int32, peer: SocketAddress?, host: String, loop: EventLoop,
+                              runtime: ProxyRuntime, transport: ListenTransport) {
         var session: TLSSession?
         if transport == .tls {
             do throws(TLSServerContext.SetupError) {
@@ -150,11 +153,12 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
             } catch {
                 runtime.logger.error("TLS connection from \(peer?.description ?? "unknown"): \(error.message)")
                 Glibc.close(connection)
-                runtime.release(host: peer?.host ?? "unknown")
+                runtime.release(host: host)
                 return
             }
         }
-        HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime, tls: session,
+        HTTP1Connection(fd: connection, clientHost: host, clientAddress: peer?.description(host: host) ?? "unknown",
+                        loop: loop, runtime: runtime, tls: session,
                         offersHTTP2: offersHTTP2(transport, runtime.context.config)).start()
     }
 

@@ -15,6 +15,7 @@ extension ProxyStream {
         var action = first
         let name = route.upstreamName
         let addresses = context.upstreamAddresses[name] ?? []
+        let serverNames = context.upstreamServerNames[name] ?? []
         let keepsConnections = (context.upstreams[name]?.keepalive ?? 0) > 0
         while true {
             switch action {
@@ -31,9 +32,9 @@ extension ProxyStream {
                 return
             case .connect(let index, let mayReuse):
                 let address = addresses[index]
-                server = address.description
+                server = serverNames[index]
                 if keepsConnections, mayReuse,
-                   let channel = loop.idleUpstreams.take(.init(upstream: name, server: address.description), now: EventLoop.now()) {
+                   let channel = loop.idleUpstreams.take(.init(upstream: name, server: serverNames[index]), now: EventLoop.now()) {
                     channel.handler = self
                     upstream = channel
                     attempt.connectStarted(reused: true)
