@@ -88,7 +88,9 @@ extension ProxyStream {
             upstreamBroke(reason: "write to upstream failed: \(SocketError.message(errno: code))")
             return
         }
-        upstream.acknowledgeQuickly()
+        // A reused connection has left the kernel's initial quick-ACK mode (see `SocketChannel.acknowledgeQuickly`);
+        // a fresh one has not, and is spared the system call.
+        if current.reused { upstream.acknowledgeQuickly() }
         // Kept for a retry only while one is possible (see `UpstreamAttemptMachine.failedBeforeHead`).
         if !attempt.isRetryable { upstreamHead = [] }
         if !pendingUpstreamBody.isEmpty {
