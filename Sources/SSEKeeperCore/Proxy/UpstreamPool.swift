@@ -71,6 +71,9 @@ public struct UpstreamPool: Sendable {
     /// weighted pick among them when no primary is available), then the servers cooling down, least recently
     /// failed first.
     public mutating func attemptOrder(now: UInt64) -> [Int] {
+        // One server (most upstreams): it is the whole order, available or not, and its pick leaves its score as
+        // it was (+weight, then -total); one array instead of the general path's four.
+        if servers.count == 1 { return [0] }
         let primaries = servers.indices.filter { !servers[$0].isBackup && isAvailable(server: $0, now: now) }
         let backups = servers.indices.filter { servers[$0].isBackup && isAvailable(server: $0, now: now) }
         var order: [Int] = []

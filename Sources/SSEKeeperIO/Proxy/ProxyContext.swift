@@ -21,8 +21,11 @@ final class ProxyContext: Sendable {
     /// reload reads it again); nil when no listener has `tls`, and libssl is then never loaded.
     let tls: TLSServerContext?
 
-    /// Shared by every event loop: health must be process-wide, or each loop would hammer a dead server anew.
-    private let pools: Locked<[String: UpstreamPool]>
+    /// Shared by every event loop: health must be process-wide, or each loop would hammer a dead server anew. One
+    /// lock per upstream, in a dictionary that is only read after `init`: mutating a pool in place through a
+    /// locked dictionary went through `Dictionary`'s modify accessor, whose coroutine frame is allocated with
+    /// `malloc` (two allocations per request, seen with a uprobe on malloc).
+    private let pools: [String: Locked<UpstreamPool>]
     private let warnedCompressedRoutes = Locked<Set<String>>([])
 
     /// Resolves every upstream server (blocking DNS, at start-up and reload only).
@@ -33,7 +36,7 @@ final class ProxyContext: Sendable {
         tls = try Self.tlsContext(for: config)
         router = Router(routes: config.routes)
         var addresses: [String: [SocketAddress]] = [:]
-        var pools: [String: UpstreamPool] = [:]
+        var pools: [String: Locked<UpstreamPool>] = [:]
         var upstreams: [String: Upstream] = [:]
         for upstream in config.upstreams {
             var resolved: [SocketAddress] = []
@@ -45,29 +48,29 @@ final class ProxyContext: Sendable {
                 resolved.append(first)
             }
             addresses[upstream.name] = resolved
-            pools[upstream.name] = UpstreamPool(servers: upstream.servers)
+            pools[upstream.name] = Locked(UpstreamPool(servers: upstream.servers))
             upstreams[upstream.name] = upstream
         }
         upstreamAddresses = addresses
         upstreamServerNames = addresses.mapValues { $0.map(\.description) }
         self.upstreams = upstreams
-        self.pools = Locked(pools)
+        self.pools = pools
     }
 
     /// Server indices of `upstream` in the order one request should try them (see `UpstreamPool.attemptOrder`).
     func attemptOrder(for upstream: String, now: UInt64) -> [Int] {
-        pools.withLock { $0[upstream]?.attemptOrder(now: now) ?? [] }
+        pools[upstream]?.withLock { $0.attemptOrder(now: now) } ?? []
     }
 
     /// A fresh connection to `server` of `upstream` failed before a response head; logs when it marks it down.
     func noteConnectFailure(upstream: String, server: Int, now: UInt64) {
-        let event = pools.withLock { $0[upstream]?.noteFailure(server: server, now: now) }
+        let event = pools[upstream]?.withLock { $0.noteFailure(server: server, now: now) } ?? nil
         if let event { log(event, upstream: upstream, server: server) }
     }
 
     /// `server` of `upstream` sent a response head; logs when it was marked down before.
     func noteResponse(upstream: String, server: Int, now: UInt64) {
-        let event = pools.withLock { $0[upstream]?.noteSuccess(server: server, now: now) }
+        let event = pools[upstream]?.withLock { $0.noteSuccess(server: server, now: now) } ?? nil
         if let event { log(event, upstream: upstream, server: server) }
     }
 
