@@ -35,8 +35,14 @@ enum FramingFields {
     /// The transfer codings in order of application, across every Transfer-Encoding line, or nil when absent
     /// (RFC 9112 §6.1). An empty list (`Transfer-Encoding:` with no value) is an empty array.
     static func transferCodings(_ headers: HTTPHeaders) -> [Substring]? {
-        guard headers.contains("Transfer-Encoding") else { return nil }
-        return headers.values("Transfer-Encoding").flatMap { HTTPSyntax.listElements($0) }
+        // One pass and one array (this runs for every response head): not a values array, a split and an array
+        // per line.
+        var codings: [Substring]?
+        for field in headers.fields where HTTPSyntax.equalsIgnoringCase(field.name, "Transfer-Encoding") {
+            if codings == nil { codings = [] }
+            HTTPSyntax.appendListElements(field.value, to: &codings!)
+        }
+        return codings
     }
 
     /// Whether the codings are exactly `chunked`, the only transfer coding this proxy implements.

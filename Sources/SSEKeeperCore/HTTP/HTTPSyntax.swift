@@ -161,9 +161,22 @@ enum HTTPSyntax {
 
     /// The non-empty elements of a comma-separated list, each trimmed of OWS (RFC 9110 §5.6.1).
     static func listElements(_ list: String) -> [Substring] {
-        list.utf8.split(separator: comma, omittingEmptySubsequences: false).compactMap { element in
-            let trimmed = trimmingWhitespace(Substring(element))
-            return trimmed.isEmpty ? nil : trimmed
+        var elements: [Substring] = []
+        appendListElements(list, to: &elements)
+        return elements
+    }
+
+    /// Appends the non-empty elements of `list`, each trimmed of OWS, to `elements`: `listElements` without an
+    /// array per list (or per split), for callers that gather several lines' elements.
+    static func appendListElements(_ list: String, to elements: inout [Substring]) {
+        let utf8 = list.utf8
+        var start = utf8.startIndex
+        while true {
+            let end = utf8[start...].firstIndex(of: comma) ?? utf8.endIndex
+            let trimmed = trimmingWhitespace(Substring(utf8[start..<end]))
+            if !trimmed.isEmpty { elements.append(trimmed) }
+            guard end != utf8.endIndex else { return }
+            start = utf8.index(after: end)
         }
     }
 
