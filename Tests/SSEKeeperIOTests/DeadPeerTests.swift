@@ -263,7 +263,9 @@ struct DeadPeerSocketOptionTests {
         #expect(Self.intOption(fds.upstream, SOL_SOCKET, SO_KEEPALIVE) == 1)
         #expect(Self.intOption(fds.upstream, tcp, TCP_KEEPIDLE) == 6)
         #expect(Self.intOption(fds.upstream, tcp, TCP_KEEPINTVL) == 2)
-        #expect(Self.intOption(fds.upstream, tcp, TCP_KEEPCNT) == 3)
+        // At least 3 probes (set to 3 only where the system's default allows fewer): the user timeout then ends a
+        // silent connection at 6 + 3 × 2 = 12 s, never earlier.
+        #expect(Self.intOption(fds.upstream, tcp, TCP_KEEPCNT) >= 3)
         withExtendedLifetime((client, upstream)) {}
     }
 

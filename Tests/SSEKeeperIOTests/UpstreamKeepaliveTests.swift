@@ -90,6 +90,24 @@ struct UpstreamKeepaliveTests {
         #expect(elapsed < 0.4, "20 reused-connection requests took \(elapsed) s; delayed ACKs would make it 0.8 s or more")
     }
 
+    @Test func aBackendThatWritesHeadAndBodySeparately_isNotSlowedByDelayedACKs_onFreshConnections() throws {
+        // The same backend without keep-alive: each request on a new upstream connection, which the proxy does not
+        // ask for quick ACKs (nor sets TCP_NODELAY on, the request having no body): the kernel's initial quick-ACK
+        // mode must carry the head's ACK at once, or each response waits up to 40 ms.
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+            try connection.send("ok")
+        }
+        let proxy = try ProxyHarness(upstream: Self.pool(upstream.port, keepalive: 0))
+        let client = try proxy.client()
+        #expect(try Self.exchange(client, "GET / HTTP/1.1\r\nHost: test\r\n\r\n") == (200, "ok"))
+        let start = Date()
+        for _ in 0..<20 { #expect(try Self.exchange(client, "GET / HTTP/1.1\r\nHost: test\r\n\r\n") == (200, "ok")) }
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(upstream.connectionCount == 21)
+        #expect(elapsed < 0.4, "20 fresh-connection requests took \(elapsed) s; delayed ACKs would make it 0.8 s or more")
+    }
+
     @Test func withoutKeepalive_everyRequestGetsItsOwnConnection_withConnectionClose() throws {
         let upstream = try TestUpstream { connection, _, _ in
             try connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")

@@ -28,6 +28,12 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
     private var registered = false
     private var suspended = false
     private var closed = false
+    /// Connections accepted per report of the socket. An acceptor that serves its connections on its own loop (one
+    /// loop, or a socket per loop) takes one and leaves any more to the next report of the level-triggered socket,
+    /// like nginx without `multi_accept`: that saves the `accept` per connection that would only find the queue
+    /// empty (`EAGAIN`), and a loop busy with many connections still gets a new one per turn. The one acceptor of
+    /// several loops, whose work is mainly handing connections out, takes a batch.
+    private let acceptsPerReport: Int
 
     /// How long accepting pauses after the process ran out of descriptors.
     static let acceptBackoffNanos: UInt64 = 100_000_000
@@ -44,6 +50,7 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         self.runtime = runtime
         self.transport = transport
         self.onAccept = onAccept
+        acceptsPerReport = servesLocally || group.loops.count == 1 ? 1 : Self.acceptBatch
         if onAccept == nil { setClientAckTimeout(runtime.context.config.limits.clientAckTimeout) }
     }
 
@@ -70,7 +77,7 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
     /// Called by the poller while connections wait in the accept queue.
     func pollEvents(_ events: UInt32) {
         guard !closed, !suspended else { return }
-        acceptBatch()
+        acceptBatch(limit: acceptsPerReport)
     }
 
     /// Stops accepting and closes the socket. With `acceptingPending`, connections already waiting in the accept
@@ -88,10 +95,10 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         }
     }
 
-    /// Accepts up to `acceptBatch` connections; true when the batch was used up (more may be waiting).
+    /// Accepts up to `limit` connections; true when the limit was used up (more may be waiting).
     @discardableResult
-    private func acceptBatch() -> Bool {
-        for _ in 0..<Self.acceptBatch {
+    private func acceptBatch(limit: Int = Acceptor.acceptBatch) -> Bool {
+        for _ in 0..<limit {
             switch Socket.accept(from: fd) {
             case .accepted(let connection, let peer):
                 if let onAccept { onAccept(connection) } else { admit(connection, peer: peer) }
@@ -130,16 +137,19 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         let runtime = self.runtime
         let transport = self.transport
         if loop === acceptLoop {
-            Self.serve(connection, peer: peer, loop: loop, runtime: runtime, transport: transport)
+            Self.serve(connection, peer: peer, host: host, loop: loop, runtime: runtime, transport: transport)
         } else {
-            loop.queue.async { Self.serve(connection, peer: peer, loop: loop, runtime: runtime, transport: transport) }
+            loop.queue.async {
+                Self.serve(connection, peer: peer, host: host, loop: loop, runtime: runtime, transport: transport)
+            }
         }
     }
 
     /// Starts an admitted connection on `loop` (its queue), through a TLS session made there when `transport`
     /// is `.tls` (never for `.plain` or `.h2c`); one that cannot get a session is closed and its admission released.
-    private static func serve(_ connection: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime,
-                              transport: ListenTransport) {
+    /// `host` is `peer`'s, as admitted (formatted once per connection).
+    private static func serve(_ connection: Int32, peer: SocketAddress?, host: String, loop: EventLoop,
+                              runtime: ProxyRuntime, transport: ListenTransport) {
         var session: TLSSession?
         if transport == .tls {
             do throws(TLSServerContext.SetupError) {
@@ -150,11 +160,12 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
             } catch {
                 runtime.logger.error("TLS connection from \(peer?.description ?? "unknown"): \(error.message)")
                 Glibc.close(connection)
-                runtime.release(host: peer?.host ?? "unknown")
+                runtime.release(host: host)
                 return
             }
         }
-        HTTP1Connection(fd: connection, peer: peer, loop: loop, runtime: runtime, tls: session,
+        HTTP1Connection(fd: connection, clientHost: host, clientAddress: peer?.description(host: host) ?? "unknown",
+                        loop: loop, runtime: runtime, tls: session,
                         offersHTTP2: offersHTTP2(transport, runtime.context.config)).start()
     }
 

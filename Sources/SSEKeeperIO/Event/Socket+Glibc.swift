@@ -53,10 +53,15 @@ enum Socket {
 
     /// Starts a non-blocking connect. Returns the descriptor; the connect completes when it turns writable
     /// (then read `pendingError`). Throws when the connect fails at once (e.g. `ECONNREFUSED` on loopback).
-    static func startConnect(to address: SocketAddress) throws(SocketError) -> Int32 {
+    ///
+    /// `noDelay` sets `TCP_NODELAY`, which matters only where one small write may follow another before the first
+    /// is acknowledged (a request head, then its body). A connection that only ever carries one write per
+    /// exchange (a request without a body, then the response) is never held by Nagle's algorithm and is spared the
+    /// system call.
+    static func startConnect(to address: SocketAddress, noDelay: Bool = true) throws(SocketError) -> Int32 {
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(operation: "socket for \(address)", errno: errno) }
-        setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        if noDelay { setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1) }
         let status = address.withSockAddr { connect(fd, $0, $1) }
         if status != 0 && errno != EINPROGRESS {
             let code = errno
@@ -81,13 +86,27 @@ enum Socket {
         setOption(fd, Int32(IPPROTO_TCP), 18 /* TCP_USER_TIMEOUT */, Int32(clamping: timeout.milliseconds))
     }
 
-    /// TCP keepalive probes: the first after `idle` without traffic, then every `interval`, `count` in all.
-    static func setKeepalive(_ fd: Int32, idle: TimeAmount, interval: TimeAmount, count: Int32) {
+    /// TCP keepalive probes: the first after `idle` without traffic, then every `interval`, `count` in all (nil: the
+    /// system's `tcp_keepalive_probes`).
+    static func setKeepalive(_ fd: Int32, idle: TimeAmount, interval: TimeAmount, count: Int32?) {
         setOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1)
         setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, Int32(clamping: max(1, idle.seconds)))
         setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, Int32(clamping: max(1, interval.seconds)))
-        setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, count)
+        if let count { setOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, count) }
     }
+
+    /// The system's default keepalive probe count (`/proc/sys/net/ipv4/tcp_keepalive_probes`, read once), or 0
+    /// when it cannot be read (callers then set their own).
+    static let systemKeepaliveProbes: Int = {
+        let fd = open("/proc/sys/net/ipv4/tcp_keepalive_probes", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return 0 }
+        return Int(String(decoding: bytes[..<count].prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") },
+                          as: UTF8.self)) ?? 0
+    }()
 
     /// How far the peer has read what was sent (see `ssk_tcp_send_progress`); nil when the kernel cannot tell.
     /// With nothing outstanding the acknowledged total is not read (one system call, not two) and `knownAcked` is

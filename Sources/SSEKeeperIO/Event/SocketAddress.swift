@@ -64,23 +64,48 @@ struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// The numeric host without brackets (`127.0.0.1`, `::1`).
+    ///
+    /// IPv4 is formatted here, digit by digit into one small string (it is read for every accepted connection:
+    /// `inet_ntop` formats through `sprintf`, and that showed in the profile of new streams); IPv6 goes through
+    /// `inet_ntop`.
     var host: String {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        var copy = storage
-        let written: Bool = withUnsafeMutableBytes(of: &copy) { raw in
-            switch family {
-            case AF_INET:
-                let sin = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
-                return inet_ntop(AF_INET, &sin.pointee.sin_addr, &buffer, socklen_t(buffer.count)) != nil
-            case AF_INET6:
+        switch family {
+        case AF_INET:
+            let address = withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in.self).sin_addr.s_addr }
+            return Self.dottedQuad(UInt32(bigEndian: address))
+        case AF_INET6:
+            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+            var copy = storage
+            let written: Bool = withUnsafeMutableBytes(of: &copy) { raw in
                 let sin6 = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
                 return inet_ntop(AF_INET6, &sin6.pointee.sin6_addr, &buffer, socklen_t(buffer.count)) != nil
-            default:
-                return false
             }
+            guard written, let end = buffer.firstIndex(of: 0) else { return "?" }
+            return String(decoding: buffer[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        default:
+            return "?"
         }
-        guard written, let end = buffer.firstIndex(of: 0) else { return "?" }
-        return String(decoding: buffer[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `address` (host byte order) as `a.b.c.d`, as `inet_ntop` writes it.
+    static func dottedQuad(_ address: UInt32) -> String {
+        String(unsafeUninitializedCapacity: 15) { (buffer: UnsafeMutableBufferPointer<UInt8>) -> Int in
+            var count = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = Int((address >> UInt32(shift)) & 0xff)
+                if shift != 24 { buffer[count] = UInt8(ascii: "."); count += 1 }
+                if octet >= 100 { buffer[count] = UInt8(48 + octet / 100); count += 1 }
+                if octet >= 10 { buffer[count] = UInt8(48 + octet / 10 % 10); count += 1 }
+                buffer[count] = UInt8(48 + octet % 10); count += 1
+            }
+            return count
+        }
+    }
+
+    /// `host:port` (`[host]:port` for IPv6) with `host` already formatted (see `host`): what `description` gives,
+    /// without formatting the host a second time.
+    func description(host: String) -> String {
+        family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// The port in host byte order.
@@ -95,9 +120,7 @@ struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// `127.0.0.1:8080` or `[::1]:8080`.
-    var description: String {
-        family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
+    var description: String { description(host: host) }
 
     /// Calls `body` with the address as a `sockaddr` pointer and its length.
     func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {

@@ -44,16 +44,10 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     /// `https` for a client that came over TLS, else `http` (sent upstream as `X-Forwarded-Proto`).
     var clientProtocol: String { client.tls == nil ? "http" : "https" }
 
-    /// `peer` is the client's address; the runtime has admitted the connection under `peer?.host`.
-    /// `tls` is the server session of a client of a `tls` listener.
+    /// `clientHost` is the client's numeric address, under which the runtime admitted the connection, and
+    /// `clientAddress` its `host:port` (for logs). `tls` is the server session of a client of a `tls` listener.
     /// `offersHTTP2`: the listener serves HTTP/2 too (ALPN `h2`, or `h2c` prior knowledge).
-    convenience init(fd: Int32, peer: SocketAddress?, loop: EventLoop, runtime: ProxyRuntime, tls: TLSSession? = nil,
-                     offersHTTP2: Bool = false) {
-        self.init(fd: fd, clientHost: peer?.host ?? "unknown", clientAddress: peer?.description ?? "unknown",
-                  loop: loop, runtime: runtime, tls: tls, offersHTTP2: offersHTTP2)
-    }
-
-    /// A connection handed over from another loop (`handOverToStreamLoop`), with the bytes read there: it was
+    /// A connection handed over from another loop (`handOverToStreamLoop`) comes with the bytes read there: it was
     /// admitted there, and releases its admission at its end like any other.
     init(fd: Int32, clientHost: String, clientAddress: String, loop: EventLoop, runtime: ProxyRuntime,
          handedBytes: [UInt8] = [], tls: TLSSession? = nil, tlsEstablished: Bool = false, offersHTTP2: Bool = false) {

@@ -9,6 +9,9 @@ final class ProxyContext: Sendable {
     let logger: Logger
     /// Upstream name → one resolved address per `server`, in declaration order.
     let upstreamAddresses: [String: [SocketAddress]]
+    /// Upstream name → each resolved address as `host:port` (the `server` of logs and of the keep-alive pool's
+    /// keys), formatted once here rather than for every request.
+    let upstreamServerNames: [String: [String]]
     /// Upstream name → its configuration (servers, keep-alive pool).
     let upstreams: [String: Upstream]
     /// Where access records go (`access_log`, `log_format`). Written through `ProxyRuntime.accessLog`, so only the
@@ -46,6 +49,7 @@ final class ProxyContext: Sendable {
             upstreams[upstream.name] = upstream
         }
         upstreamAddresses = addresses
+        upstreamServerNames = addresses.mapValues { $0.map(\.description) }
         self.upstreams = upstreams
         self.pools = Locked(pools)
     }

@@ -179,6 +179,10 @@ extension ProxyStream {
     // MARK: What the stream tells
 
     func logAccess(status logged: Int, end how: RequestEnd, reason: String?) {
+        metrics.counters.countRequest(status: logged)
+        metrics.counters.countDeadPeer(how)
+        let accessLog = runtime.accessLog
+        guard !accessLog.isOff else { return }
         let now = EventLoop.now()
         // A ridden-through stream is logged per client connection: from its attach (or the last one's leaving).
         let since = ride.map { $0.detachedAt != 0 ? $0.detachedAt : $0.attachedAt } ?? 0
@@ -191,9 +195,7 @@ extension ProxyStream {
             route: route.prefix,
             resumes: route.settings.upstreamResume != .off ? resumeCount : nil)
         if clientVersion == .http2 { record.protocolName = "h2" }
-        metrics.counters.countRequest(status: record.status)
-        metrics.counters.countDeadPeer(how)
-        runtime.accessLog.write(record)
+        accessLog.write(record)
     }
 
     /// This stream's row in `/streams`, when it is streaming an SSE response (a resume gap included).

@@ -9,9 +9,10 @@ extension ProxyStream {
             switch upstream.read() {
             case .bytes(let count):
                 bytesReceived &+= UInt64(count)
-                // More of a response is expected: ACK at once (see `SocketChannel.acknowledgeQuickly`). SSE
-                // bodies are left to the kernel's delayed ACKs to keep the per-event path one syscall shorter.
-                if !isSSE { upstream.acknowledgeQuickly() }
+                // More of a response is expected: ACK at once (see `SocketChannel.acknowledgeQuickly`). Not for the
+                // head's read on a fresh connection (still in the kernel's initial quick-ACK mode), nor for SSE
+                // bodies, left to the kernel's delayed ACKs to keep the per-event path one syscall shorter.
+                if !isSSE, headSent || attempt.attempt?.reused == true { upstream.acknowledgeQuickly() }
                 upstreamBytes(UnsafeRawBufferPointer(rebasing: loop.readBuffer[..<count]))
                 if count < loop.readBuffer.count { return }
             case .wouldBlock:

@@ -15,6 +15,7 @@ extension ProxyStream {
         var action = first
         let name = route.upstreamName
         let addresses = context.upstreamAddresses[name] ?? []
+        let serverNames = context.upstreamServerNames[name] ?? []
         let keepsConnections = (context.upstreams[name]?.keepalive ?? 0) > 0
         while true {
             switch action {
@@ -31,9 +32,9 @@ extension ProxyStream {
                 return
             case .connect(let index, let mayReuse):
                 let address = addresses[index]
-                server = address.description
+                server = serverNames[index]
                 if keepsConnections, mayReuse,
-                   let channel = loop.idleUpstreams.take(.init(upstream: name, server: address.description), now: EventLoop.now()) {
+                   let channel = loop.idleUpstreams.take(.init(upstream: name, server: serverNames[index]), now: EventLoop.now()) {
                     channel.handler = self
                     upstream = channel
                     attempt.connectStarted(reused: true)
@@ -41,7 +42,9 @@ extension ProxyStream {
                     return
                 }
                 do {
-                    let fd = try Socket.startConnect(to: address)
+                    // A body-less request on a connection that is not pooled is one write: no TCP_NODELAY needed
+                    // (see `Socket.startConnect`); a pooled one may carry a body later.
+                    let fd = try Socket.startConnect(to: address, noDelay: body.hasBody || keepsConnections)
                     if let timeout = limits.upstreamDeadTimeout { Self.watchForDeadHost(fd, within: TimeAmount(timeout)) }
                     let channel = SocketChannel(fd: fd, loop: loop, connecting: true)
                     channel.handler = self
@@ -87,7 +90,9 @@ extension ProxyStream {
             upstreamBroke(reason: "write to upstream failed: \(SocketError.message(errno: code))")
             return
         }
-        upstream.acknowledgeQuickly()
+        // A reused connection has left the kernel's initial quick-ACK mode (see `SocketChannel.acknowledgeQuickly`);
+        // a fresh one has not, and is spared the system call.
+        if current.reused { upstream.acknowledgeQuickly() }
         // Kept for a retry only while one is possible (see `UpstreamAttemptMachine.failedBeforeHead`).
         if !attempt.isRetryable { upstreamHead = [] }
         if !pendingUpstreamBody.isEmpty {
@@ -193,9 +198,14 @@ extension ProxyStream {
     /// `upstream_dead_timeout`: keepalive probes after half the timeout without traffic, then every sixth of it, and
     /// `TCP_USER_TIMEOUT` at the whole timeout — so a host that vanished is noticed within about `timeout`, while a
     /// live but quiet backend answers the probes from its kernel and is never disturbed.
+    ///
+    /// The probe count (3) is set only where the system's default is lower: with the user timeout at `timeout`, the
+    /// kernel drops the connection at `timeout` either way (idle/2 + 3 × interval = timeout), so on a system that
+    /// allows at least 3 probes (Linux's default is 9) the call is left out, one system call fewer per connection.
     static func watchForDeadHost(_ fd: Int32, within timeout: TimeAmount) {
         Socket.setKeepalive(fd, idle: TimeAmount(nanoseconds: timeout.nanoseconds / 2),
-                            interval: TimeAmount(nanoseconds: timeout.nanoseconds / 6), count: 3)
+                            interval: TimeAmount(nanoseconds: timeout.nanoseconds / 6),
+                            count: Socket.systemKeepaliveProbes >= 3 ? nil : 3)
         Socket.setUserTimeout(fd, timeout)
     }
 

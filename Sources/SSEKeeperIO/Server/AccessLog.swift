@@ -32,6 +32,12 @@ final class AccessLog: Sendable {
         if fd >= 0 { Glibc.close(fd) }
     }
 
+    /// Whether records go nowhere (`access_log off`): then callers need not build them.
+    var isOff: Bool {
+        if case .off = destination { return true }
+        return false
+    }
+
     /// Writes `record`.
     func write(_ record: AccessLogRecord) {
         switch (destination, format) {
