@@ -47,10 +47,11 @@ extension HTTP2ConnectionMachine {
     /// (nghttp2, Chromium, Firefox) return it with WINDOW_UPDATE; the rest goes out in the next round. A stream
     /// that is gone (reset, or response ended) accepts nothing and writes nothing.
     public mutating func sendData(stream: UInt32, bytes: UnsafeRawBufferPointer, endStream: Bool) -> SendDataResult {
-        guard phase != .closed, var state = streams[stream], state.serverMaySend else {
+        // One hash lookup per call: the state is updated in place through its index.
+        guard phase != .closed, let slot = streams.index(forKey: stream), streams.values[slot].serverMaySend else {
             return SendDataResult(accepted: 0, actions: [])
         }
-        var allowance = min(bytes.count, max(0, state.sendWindow), max(0, connectionSendWindow))
+        var allowance = min(bytes.count, max(0, streams.values[slot].sendWindow), max(0, connectionSendWindow))
         // Only streams that could use the connection window compete for it (not those stopped by their own).
         let othersWaiting = blockedStreams.reduce(0) { count, other in
             count + (other != stream && (streams[other]?.sendWindow ?? 0) > 0 ? 1 : 0)
@@ -64,12 +65,11 @@ extension HTTP2ConnectionMachine {
                                         endStream: endStream && complete,
                                         maxFrameSize: Int(peerSettings.maxFrameSize), to: &output)
         }
-        state.sendWindow -= allowance
+        streams.values[slot].sendWindow -= allowance
+        streams.values[slot].sendBlocked = !complete
         connectionSendWindow -= allowance
         if let index = blockedStreams.firstIndex(of: stream) { blockedStreams.remove(at: index) }
-        state.sendBlocked = !complete
         if !complete { blockedStreams.append(stream) }
-        streams[stream] = state
         if complete && endStream { endResponse(stream) }
         return SendDataResult(accepted: allowance, actions: takeActions())
     }

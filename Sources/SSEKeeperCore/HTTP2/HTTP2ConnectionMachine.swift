@@ -109,6 +109,13 @@ public struct HTTP2ConnectionMachine: Sendable {
     var output: [UInt8] = []
     /// Actions gathered during one call.
     var actions: [Action] = []
+    /// The frames and the action list the last call handed out, kept to be reused by the next call once the shell
+    /// has let go of them (see `takeActions`): relaying an event then allocates neither.
+    var handedOutOutput: [UInt8] = []
+    var handedOutActions: [Action] = []
+    /// The largest frame buffer kept for reuse: a connection keeps at most two of this size while idle (~4 KiB),
+    /// and a bigger write allocates its own as before.
+    static let reusedOutputCapacity = 2_048
 
     /// A machine for one accepted connection; nothing is sent until `start()` or the client's preface.
     public init(configuration: HTTP2ConnectionConfiguration = HTTP2ConnectionConfiguration()) {
@@ -276,11 +283,16 @@ public struct HTTP2ConnectionMachine: Sendable {
         pendingFieldBlock = nil
     }
 
-    /// Moves the gathered frames into one `.write`.
+    /// Moves the gathered frames into one `.write`, leaving `output` empty. Its next buffer is the one the last call
+    /// handed out: the shell has carried that call's actions out by now (unless it calls back while still doing
+    /// so), so emptying that call's action list first leaves the buffer unshared, and it is reused without an
+    /// allocation. Still shared, `removeAll(keepingCapacity:)` gives a fresh one, as before.
     mutating func flushOutput() {
         guard !output.isEmpty else { return }
+        handedOutActions.removeAll(keepingCapacity: true)
         actions.append(.write(output))
-        output = []
+        swap(&output, &handedOutOutput)
+        output.removeAll(keepingCapacity: true)
     }
 
     /// The call's actions: `.windowOpened` for blocked streams that may send again (oldest first), a drained
@@ -294,7 +306,15 @@ public struct HTTP2ConnectionMachine: Sendable {
         windowsGrew = false
         if case .draining = phase, streams.isEmpty { close(.drained) }
         flushOutput()
-        defer { actions = [] }
-        return actions
+        // The list goes out, and the machine keeps it to reuse as it reuses the frames (see `flushOutput`); lists
+        // or frames past `reusedOutputCapacity` are left to the shell, so an idle connection holds little.
+        let taken = actions
+        swap(&actions, &handedOutActions)
+        actions.removeAll(keepingCapacity: true)
+        if handedOutOutput.capacity > Self.reusedOutputCapacity {
+            handedOutOutput = []
+            handedOutActions = []
+        }
+        return taken
     }
 }

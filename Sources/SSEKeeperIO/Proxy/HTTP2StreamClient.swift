@@ -181,7 +181,10 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     var pendingClientBytes: Int { held.count + (connection?.client.pendingByteCount ?? 0) }
 
     func writeToClient(_ output: borrowing RelayOutput) -> Bool {
-        output.withUnsafeBytes { send($0) }
+        // Through `storage` rather than `RelayOutput.withUnsafeBytes`: that generic lives in another module and is
+        // not specialized here, so each event paid a generic call and a metadata lookup.
+        let start = output.start
+        return output.storage.withUnsafeBytes { send(UnsafeRawBufferPointer(rebasing: $0[start...])) }
     }
 
     func writeToClient(_ bytes: [UInt8]) -> Bool {
