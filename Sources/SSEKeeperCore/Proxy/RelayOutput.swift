@@ -34,6 +34,11 @@ public struct RelayOutput: Sendable {
     }
 
     /// Calls `body` with the bytes to send.
+    ///
+    /// `@inlinable` so the shell's per-event writes get a specialized copy: a generic from this module is not
+    /// specialized in SSEKeeperIO, and every relayed event went through an unspecialized `Array.withUnsafeBytes`
+    /// (seen in the HTTP/2 profile).
+    @inlinable
     public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start...])) }
     }
