@@ -7,6 +7,8 @@ import SSEKeeperCore
 /// Confinement: created on the admin loop and every method runs there; kept alive by `loop.sessions` until it
 /// finishes.
 final class AdminConnection: SocketChannelHandler, DeadlineTarget {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     private let channel: SocketChannel
     private let loop: EventLoop
     private let server: AdminServer
@@ -93,6 +95,7 @@ final class AdminConnection: SocketChannelHandler, DeadlineTarget {
         guard !finished else { return }
         finished = true
         channel.abort()
+        loop.cancelDeadline(self)
         loop.sessions[ObjectIdentifier(self)] = nil
         server.connectionClosed()
     }

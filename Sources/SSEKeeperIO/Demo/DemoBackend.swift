@@ -50,6 +50,8 @@ public final class DemoBackend: @unchecked Sendable {
 
 /// One demo SSE response. Waits for the request head, answers with a chunked `text/event-stream`, then ticks.
 private final class DemoStream: SocketChannelHandler, DeadlineTarget {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     private let channel: SocketChannel
     private let backend: DemoBackend
     private let loop: EventLoop
@@ -130,6 +132,7 @@ private final class DemoStream: SocketChannelHandler, DeadlineTarget {
         guard !closed else { return }
         closed = true
         channel.abort()
+        loop.cancelDeadline(self)
         backend.remove(self)
     }
 }

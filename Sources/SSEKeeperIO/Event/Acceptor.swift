@@ -13,6 +13,8 @@ import SSEKeeperCore
 /// Confinement: every method runs on `acceptLoop.queue`. When descriptors run out (EMFILE/ENFILE) it logs,
 /// stops accepting for `acceptBackoffNanos`, and resumes: open streams keep flowing meanwhile.
 final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     let fd: Int32
     let address: SocketAddress
     let acceptLoop: EventLoop

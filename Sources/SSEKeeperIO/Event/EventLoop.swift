@@ -4,12 +4,29 @@ import SSEKeeperCore
 import Synchronization
 
 /// Something with a deadline on an event loop (a connection's header timeout, its next heartbeat, …).
+///
+/// A target has at most one deadline in its loop's heap: scheduling it again moves that deadline (earlier or later),
+/// and `EventLoop.cancelDeadline` takes it out, which a target does when it ends so the heap does not keep it alive.
 protocol DeadlineTarget: AnyObject {
-    /// Called on the loop's queue when a deadline it scheduled passed. Entries are lazy: the target compares
-    /// `deadline` with the one it wants now and ignores stale ones.
+    /// Called on the loop's queue when the deadline it scheduled passed; the target is then out of the heap until it
+    /// schedules again. The target still checks `deadline` against what it wants now (a deadline it moved later
+    /// than it needs, say, fires early).
     /// An entry may be popped up to the loop's slack (4 ms) before `deadline`: treat it as reached, and never
     /// re-insert a deadline at or before `deadline` (the sweep would pop it again at once).
     func deadlineReached(_ deadline: UInt64, now: UInt64)
+    /// Its place in the loop's heap (`DeadlineHeapMember`): written by the heap only, -1 while not scheduled. A
+    /// stored `var deadlineSlot = -1` in each target.
+    var deadlineSlot: Int { get set }
+}
+
+/// A target as a heap member: its slot lives in the target itself.
+struct ScheduledTarget: DeadlineHeapMember {
+    let target: any DeadlineTarget
+
+    var heapSlot: Int {
+        get { target.deadlineSlot }
+        nonmutating set { target.deadlineSlot = newValue }
+    }
 }
 
 /// One serial Dispatch queue, its epoll set (`poller`), and what every connection on it shares.
@@ -43,7 +60,7 @@ final class EventLoop: @unchecked Sendable {
     /// worth that warning (see `QuietCloseAges`).
     var quietCloseAges = QuietCloseAges()
 
-    private var heap = DeadlineHeap<DeadlineTarget>()
+    private var heap = DeadlineHeap<ScheduledTarget>()
     private var timer: DispatchSourceTimer?
     private var armedDeadline: UInt64 = .max
     /// Deadlines this close together are handled in one wake-up. Every wake-up of a sleeping thread costs a
@@ -76,10 +93,18 @@ final class EventLoop: @unchecked Sendable {
     /// Monotonic now in nanoseconds, on Dispatch's clock (the one its timers use).
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    /// Schedules `target.deadlineReached` at `deadline`. Must be called on `queue`.
+    /// Schedules `target.deadlineReached` at `deadline`, moving the deadline it had, if any. Must be called on
+    /// `queue`.
     func schedule(_ target: DeadlineTarget, at deadline: UInt64) {
-        heap.insert(target, at: deadline)
+        heap.insert(ScheduledTarget(target: target), at: deadline)
         if deadline < armedDeadline { arm(deadline) }
+    }
+
+    /// Takes `target`'s deadline out of the heap (an ended connection or stream: the heap must not keep it alive
+    /// until its old deadline). Must be called on `queue`. The loop may still wake at the time it had armed, and
+    /// finds nothing due.
+    func cancelDeadline(_ target: DeadlineTarget) {
+        heap.remove(ScheduledTarget(target: target))
     }
 
     private func arm(_ deadline: UInt64) {
@@ -92,7 +117,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Entries popped in one sweep, reused so a sweep does not allocate.
-    private var expired: [DeadlineHeap<DeadlineTarget>.Entry] = []
+    private var expired: [DeadlineHeap<ScheduledTarget>.Entry] = []
 
     /// Calls the targets whose deadlines passed; returns the next deadline (`.max`: none), which counts as armed.
     private func expireDeadlines() -> UInt64 {
@@ -101,7 +126,7 @@ final class EventLoop: @unchecked Sendable {
         // Collect first, then call: a target that schedules again "now" waits for the next firing instead of
         // being popped again in this sweep, so no deadline can keep the loop spinning here.
         while let entry = heap.popExpired(now: now + timerSlackNanos) { expired.append(entry) }
-        for entry in expired { entry.payload.deadlineReached(entry.deadline, now: now) }
+        for entry in expired { entry.payload.target.deadlineReached(entry.deadline, now: now) }
         expired.removeAll(keepingCapacity: true)
         // A target may have scheduled (and armed) an earlier deadline meanwhile.
         armedDeadline = min(armedDeadline, heap.earliest ?? .max)

@@ -8,6 +8,8 @@ import SSEKeeperCore
 /// Confinement: created on `loop.queue` and every method runs there (socket handlers, deadlines). It stays alive
 /// through `loop.sessions` until `finish()`.
 final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient, ClientConnection {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     let runtime: ProxyRuntime
     /// The configuration of the current request: taken from `runtime` when a request starts, so a reload applies
     /// to the next request while one in flight keeps what it started with.
@@ -94,7 +96,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     }
 
     func deadlineReached(_ entryDeadline: UInt64, now loopNow: UInt64) {
-        if entryDeadline == scheduledDeadline { scheduledDeadline = .max }
+        scheduledDeadline = .max  // popped: out of the heap until scheduled again (one entry per target)
         guard !machine.isFinished else { return }
         let now = max(loopNow, entryDeadline)
         switch machine.deadlineReached(now: now) {
@@ -219,6 +221,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         let bytes = inbound
         inbound = []
         machine.finish()
+        loop.cancelDeadline(self)
         loop.sessions[ObjectIdentifier(self)] = nil
         HTTP2Connection(channel: client, clientHost: clientHost, clientAddress: clientAddress, loop: loop, runtime: runtime,
                         received: bytes).start()
@@ -242,6 +245,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         let bytes = inbound
         inbound = []
         machine.finish()
+        loop.cancelDeadline(self)
         loop.sessions[ObjectIdentifier(self)] = nil
         loop.metrics.process.connectionsHandedOver &+= 1
         let runtime = self.runtime
@@ -445,6 +449,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         }
         client.abort()
         inbound = []
+        loop.cancelDeadline(self)
         loop.sessions[ObjectIdentifier(self)] = nil
         runtime.release(host: clientHost)
     }

@@ -16,6 +16,8 @@ import SSEKeeperCore
 /// Confinement: created on `loop.queue` and every method runs there. It stays alive through `loop.sessions` until
 /// `finish()`.
 final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnection {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     let runtime: ProxyRuntime
     /// The configuration the connection started with: its HTTP/2 limits and timeouts. Each stream takes the one
     /// running when it opens (a reload applies to the next stream).
@@ -165,7 +167,11 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         perform(actions)
         performing = wasPerforming
         // The loop's next sweep ends the connection (`deadlineReached`), unless the stream reported it first.
-        if !wasPerforming, writeFailure != nil { loop.schedule(self, at: EventLoop.now()) }
+        if !wasPerforming, writeFailure != nil {
+            // Through `scheduledDeadline`, so a later `updateDeadline` cannot move this one entry later.
+            scheduledDeadline = EventLoop.now()
+            loop.schedule(self, at: scheduledDeadline)
+        }
     }
 
     /// Writes frames; a failure is noted and acted on by `perform`.
@@ -232,7 +238,7 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     }
 
     func deadlineReached(_ entryDeadline: UInt64, now loopNow: UInt64) {
-        if entryDeadline == scheduledDeadline { scheduledDeadline = .max }
+        scheduledDeadline = .max  // popped: out of the heap until scheduled again (one entry per target)
         guard !isFinished else { return }
         if let code = writeFailure, !performing {
             writeFailure = nil
@@ -294,6 +300,7 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         streams = [:]
         for adapter in orphans { adapter.connectionEnded(reason: "connection closed") }
         client.abort()
+        loop.cancelDeadline(self)
         loop.sessions[ObjectIdentifier(self)] = nil
         runtime.release(host: clientHost)
     }

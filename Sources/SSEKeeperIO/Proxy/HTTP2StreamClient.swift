@@ -17,6 +17,8 @@ import SSEKeeperCore
 ///
 /// Confinement: the connection's loop.
 final class HTTP2StreamClient: StreamClient, DeadlineTarget {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     let id: UInt32
     /// The connection; the adapter is dropped from its `streams` when it finishes (which breaks the cycle).
     private(set) var connection: HTTP2Connection?

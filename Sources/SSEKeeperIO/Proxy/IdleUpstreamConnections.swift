@@ -17,6 +17,8 @@ import SSEKeeperCore
 ///
 /// Confinement: owned by its `EventLoop` and used only on `loop.queue`.
 final class IdleUpstreamConnections: SocketChannelHandler, DeadlineTarget {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     /// Which connections are interchangeable: same upstream pool, same server address.
     struct Key: Hashable {
         var upstream: String
@@ -161,7 +163,7 @@ final class IdleUpstreamConnections: SocketChannelHandler, DeadlineTarget {
     }
 
     func deadlineReached(_ deadline: UInt64, now loopNow: UInt64) {
-        if deadline == scheduledDeadline { scheduledDeadline = .max }
+        scheduledDeadline = .max  // popped: out of the heap until scheduled again (one entry per target)
         // Popped up to the loop's slack early: counts as reached (see `DeadlineTarget`).
         let now = max(loopNow, deadline)
         var earliest = UInt64.max

@@ -221,6 +221,8 @@ extension ProxyStream {
 /// One SSE stream's turn in a spread drain (`drain_spread`): a one-shot entry on the stream's loop that ends the
 /// stream when its drawn delay has passed. Holds the stream weakly: a stream that ended meanwhile is let go.
 private final class StreamDrainTurn: DeadlineTarget {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     private weak var stream: ProxyStream?
     private let retryMilliseconds: Int
 

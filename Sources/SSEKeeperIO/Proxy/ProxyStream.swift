@@ -13,6 +13,8 @@ import SSEKeeperCore
 /// leave a gauge behind. The files beside this one hold its parts: `+Upstream` (connecting, retries, the keep-alive pool),
 /// `+Response` (head, body, heartbeats), `+Resume` (`upstream_resume`), `+Endings` (errors, drain, the access log).
 final class ProxyStream: SocketChannelHandler, DeadlineTarget {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     let loop: EventLoop
     /// The configuration the request started with (a reload applies to the next request).
     let context: ProxyContext
@@ -181,6 +183,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         releaseGauges()
         releaseRideThrough()
         deadline = 0
+        loop.cancelDeadline(self)
         dropUpstream()
         attempt.finish()
         client = nil
@@ -228,7 +231,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     }
 
     func deadlineReached(_ entryDeadline: UInt64, now loopNow: UInt64) {
-        if entryDeadline == scheduledDeadline { scheduledDeadline = .max }
+        scheduledDeadline = .max  // popped: out of the heap until scheduled again (one entry per target)
         guard end == nil, deadline != 0 else { return }
         // The loop pops entries up to its slack early; an entry it pops counts as reached (see `DeadlineTarget`).
         let now = max(loopNow, entryDeadline)

@@ -258,6 +258,8 @@ public func ignoreSIGPIPE() {
 /// queue. Not a Dispatch timer: libdispatch creates its timer descriptor lazily, so with descriptors exhausted such a
 /// timer never fired, and a drain would never have ended.
 private final class DrainWatch: DeadlineTarget, @unchecked Sendable {
+    /// Its place in the loop's deadline heap (`DeadlineTarget`).
+    var deadlineSlot = -1
     private let runtime: ProxyRuntime
     private let deadline: UInt64
     private let loop: EventLoop

@@ -2,37 +2,109 @@ import Testing
 @testable import SSEKeeperCore
 
 struct DeadlineHeapTests {
-    @Test func entries_popInDeadlineOrder_onlyOnceExpired() {
-        var heap = DeadlineHeap<String>()
-        heap.insert("c", at: 30)
-        heap.insert("a", at: 10)
-        heap.insert("b", at: 20)
-        heap.insert("a2", at: 10)
+    /// A member as the shell's targets are: a class that keeps its slot.
+    final class Member: DeadlineHeapMember {
+        let name: Int
+        var heapSlot = -1
+        init(_ name: Int) { self.name = name }
+    }
+
+    /// Every member's slot points at its own entry, and every entry is in heap order.
+    static func checkInvariants(_ heap: DeadlineHeap<Member>) {
+        for (index, entry) in heap.entries.enumerated() {
+            #expect(entry.payload.heapSlot == index)
+            if index > 0 { #expect(heap.entries[(index - 1) / 2].deadline <= entry.deadline) }
+        }
+    }
+
+    @Test func entries_popInDeadlineOrder_onlyOnceExpired_andLeaveTheHeap() {
+        var heap = DeadlineHeap<Member>()
+        let (a, b, c, d) = (Member(1), Member(2), Member(3), Member(4))
+        heap.insert(c, at: 30)
+        heap.insert(a, at: 10)
+        heap.insert(b, at: 20)
+        heap.insert(d, at: 10)
         #expect(heap.earliest == 10)
         #expect(heap.popExpired(now: 9) == nil)
-        var popped: [String] = []
-        while let entry = heap.popExpired(now: 20) { popped.append(entry.payload) }
-        #expect(popped.sorted() == ["a", "a2", "b"])
+        var popped: [Int] = []
+        while let entry = heap.popExpired(now: 20) {
+            popped.append(entry.payload.name)
+            #expect(entry.payload.heapSlot == -1)
+        }
+        #expect(popped.sorted() == [1, 2, 4])
         #expect(heap.count == 1)
-        #expect(heap.popExpired(now: 30)?.payload == "c")
+        #expect(heap.popExpired(now: 30)?.payload.name == 3)
         #expect(heap.isEmpty)
         #expect(heap.earliest == nil)
     }
 
-    @Test func manyRandomDeadlines_comeOutSorted() {
-        var heap = DeadlineHeap<Int>()
-        var generator = SystemRandomNumberGenerator()
-        let deadlines = (0..<5000).map { _ in UInt64.random(in: 0..<1_000_000, using: &generator) }
-        for (index, deadline) in deadlines.enumerated() { heap.insert(index, at: deadline) }
+    @Test func schedulingAMemberAgain_movesItsOneEntry_earlierOrLater() {
+        var heap = DeadlineHeap<Member>()
+        let members = (0..<8).map(Member.init)
+        for member in members { heap.insert(member, at: UInt64(100 + member.name)) }
+        heap.insert(members[5], at: 1)
+        #expect(heap.count == 8)
+        #expect(heap.earliest == 1)
+        heap.insert(members[5], at: 500)
+        #expect(heap.count == 8)
+        #expect(heap.deadline(of: members[5]) == 500)
+        #expect(heap.earliest == 100)
+        Self.checkInvariants(heap)
+        var order: [Int] = []
+        while let entry = heap.popExpired(now: .max) { order.append(entry.payload.name) }
+        #expect(order == [0, 1, 2, 3, 4, 6, 7, 5])
+    }
+
+    @Test func removingMembers_fromAnyPosition_keepsTheRestInOrder() {
+        var heap = DeadlineHeap<Member>()
+        let members = (0..<64).map(Member.init)
+        for member in members { heap.insert(member, at: UInt64((member.name * 37) % 64)) }
+        for member in members where member.name % 3 == 0 {
+            heap.remove(member)
+            #expect(member.heapSlot == -1)
+            Self.checkInvariants(heap)
+        }
+        heap.remove(members[0])  // already out: nothing happens
+        #expect(heap.count == 64 - 22)
         var previous: UInt64 = 0
-        var count = 0
+        var names: [Int] = []
         while let entry = heap.popExpired(now: .max) {
             #expect(entry.deadline >= previous)
-            #expect(deadlines[entry.payload] == entry.deadline)
             previous = entry.deadline
-            count += 1
+            names.append(entry.payload.name)
         }
-        #expect(count == deadlines.count)
+        #expect(names.sorted() == members.map(\.name).filter { $0 % 3 != 0 })
+    }
+
+    @Test func randomSchedulesMovesRemovesAndPops_matchAModel() {
+        var heap = DeadlineHeap<Member>()
+        let members = (0..<200).map(Member.init)
+        var model: [Int: UInt64] = [:]
+        var generator = SystemRandomNumberGenerator()
+        var now: UInt64 = 0
+        for _ in 0..<20_000 {
+            let member = members[Int.random(in: 0..<members.count, using: &generator)]
+            switch Int.random(in: 0..<10, using: &generator) {
+            case 0..<5:
+                let deadline = now + UInt64.random(in: 0..<1_000, using: &generator)
+                heap.insert(member, at: deadline)
+                model[member.name] = deadline
+            case 5..<7:
+                heap.remove(member)
+                model[member.name] = nil
+            default:
+                now += UInt64.random(in: 0..<50, using: &generator)
+                while let entry = heap.popExpired(now: now) {
+                    #expect(model[entry.payload.name] == entry.deadline)
+                    #expect(entry.deadline <= now)
+                    model[entry.payload.name] = nil
+                }
+                #expect(model.values.allSatisfy { $0 > now })
+            }
+            #expect(heap.count == model.count)
+        }
+        Self.checkInvariants(heap)
+        for member in members { #expect(heap.deadline(of: member) == model[member.name]) }
     }
 }
 
