@@ -100,6 +100,9 @@ final class EventLoop: @unchecked Sendable {
         if deadline < armedDeadline { arm(deadline) }
     }
 
+    /// How many targets have a deadline in the heap (for tests and diagnostics). Must be read on `queue`.
+    var scheduledDeadlineCount: Int { heap.count }
+
     /// Takes `target`'s deadline out of the heap (an ended connection or stream: the heap must not keep it alive
     /// until its old deadline). Must be called on `queue`. The loop may still wake at the time it had armed, and
     /// finds nothing due.
