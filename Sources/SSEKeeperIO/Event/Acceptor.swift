@@ -141,7 +141,7 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         if loop === acceptLoop {
             Self.serve(connection, peer: peer, host: host, loop: loop, runtime: runtime, transport: transport)
         } else {
-            loop.queue.async {
+            loop.poller.execute {
                 Self.serve(connection, peer: peer, host: host, loop: loop, runtime: runtime, transport: transport)
             }
         }
