@@ -122,10 +122,13 @@ final class ReadinessPoller: @unchecked Sendable {
             queue.async(execute: work)
             return
         }
-        if inbox.append(work) {
-            var one: UInt64 = 1
-            _ = Glibc.write(wakeFD, &one, 8)
-        }
+        if inbox.append(work) { signalWakeFD() }
+    }
+
+    /// Makes the waiting thread's `epoll_wait` return (the `eventfd` turns readable). Safe from any thread.
+    private func signalWakeFD() {
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
     }
 
     /// With `.thread`, makes the waiting thread recompute its timeout when `deadline` is earlier than the one it
@@ -133,11 +136,9 @@ final class ReadinessPoller: @unchecked Sendable {
     func wake(before deadline: UInt64) {
         guard waiting == .thread, !servingOnThread, deadline < sleepingUntil else { return }
         sleepingUntil = 0
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
+        signalWakeFD()
     }
 
-    /// The waiting thread's loop: block until something is ready or the next deadline, then serve on the queue.
     /// The waiting thread's name: `ssk-` and the queue label after its first dot (`ssekeeper.loop.0` →
     /// `ssk-loop-0`), cut to Linux's 15 bytes.
     var threadName: String {
@@ -145,6 +146,7 @@ final class ReadinessPoller: @unchecked Sendable {
         return String(("ssk-" + parts.joined(separator: "-")).utf8.prefix(15))!
     }
 
+    /// The waiting thread's loop: block until something is ready or the next deadline, then serve on the queue.
     ///
     /// Each batch is served through one `DispatchWorkItem`, made once and run again for every batch
     /// (`queue.sync(execute:)` with a work item is a bare `dispatch_sync` of its block; the closure forms of `sync`
