@@ -191,7 +191,7 @@ public final class ProxyServer: @unchecked Sendable {
             loop.queue.async {
                 loop.idleUpstreams.prune(
                     keeps: { key in
-                        context.upstreamAddresses[key.upstream]?.contains { $0.description == key.server } == true
+                        context.upstreamServerNames[key.upstream]?.contains(key.server) == true
                     },
                     capacity: { context.upstreams[$0]?.keepalive ?? 0 })
             }
