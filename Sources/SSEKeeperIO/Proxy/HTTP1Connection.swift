@@ -218,11 +218,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     /// `HTTP2Connection`, which keeps this connection's admission.
     private func switchToHTTP2() {
         mayBeHTTP2 = false
-        let bytes = inbound
-        inbound = []
-        machine.finish()
-        loop.cancelDeadline(self)
-        loop.sessions[ObjectIdentifier(self)] = nil
+        let bytes = leaveLoop()
         HTTP2Connection(channel: client, clientHost: clientHost, clientAddress: clientAddress, loop: loop, runtime: runtime,
                         received: bytes).start()
     }
@@ -242,20 +238,27 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         guard stream == nil, probe == nil, let released = client.releaseDescriptor() else { return false }
         let fd = released.fd
         let tls = released.tls
+        let bytes = leaveLoop()
+        loop.metrics.process.connectionsHandedOver &+= 1
+        let runtime = self.runtime
+        let host = clientHost
+        let address = clientAddress
+        target.poller.execute {
+            HTTP1Connection(fd: fd, clientHost: host, clientAddress: address, loop: target, runtime: runtime,
+                            handedBytes: bytes, tls: tls?.session, tlsEstablished: tls != nil).start()
+        }
+        return true
+    }
+
+    /// Ends this object's part on the loop while its socket moves on (to an `HTTP2Connection`, or another loop):
+    /// the machine finished, its deadline and its session entry gone. Returns the bytes read and not consumed.
+    private func leaveLoop() -> [UInt8] {
         let bytes = inbound
         inbound = []
         machine.finish()
         loop.cancelDeadline(self)
         loop.sessions[ObjectIdentifier(self)] = nil
-        loop.metrics.process.connectionsHandedOver &+= 1
-        let runtime = self.runtime
-        let host = clientHost
-        let address = clientAddress
-        target.queue.async {
-            HTTP1Connection(fd: fd, clientHost: host, clientAddress: address, loop: target, runtime: runtime,
-                            handedBytes: bytes, tls: tls?.session, tlsEstablished: tls != nil).start()
-        }
-        return true
+        return bytes
     }
 
     /// Routes a parsed request: the probe, an error answered here, or a new stream to the upstream.
