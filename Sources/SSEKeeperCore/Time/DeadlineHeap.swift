@@ -1,5 +1,5 @@
-/// Something a `DeadlineHeap` schedules: it carries its own position in the heap, so the heap can move it to an
-/// earlier deadline or take it out early in O(log n), with at most one entry per member.
+/// Something a `DeadlineHeap` schedules: it carries its own position in the heap, so the heap can move it to another
+/// deadline or take it out early in O(log n), with at most one entry per member.
 ///
 /// `heapSlot` is written only by the heap: -1 while the member is not scheduled. A member is usually a class (a
 /// stored `var heapSlot = -1`), or a struct that forwards to one (hence the nonmutating setter).
@@ -12,8 +12,9 @@ public protocol DeadlineHeapMember {
 /// One event loop keeps one heap and wakes at `earliest`, instead of keeping a Dispatch timer per
 /// connection (a `DispatchSourceTimer` costs ~0.6 KiB and ~28 µs per firing, see docs/dispatch-history.md).
 /// Scheduling a member that is already in the heap moves its one entry to the new deadline (as nginx's timers do),
-/// and a member that has ended is taken out with `remove`, so the heap holds live deadlines only: no stale entry keeps an ended connection (and what it references)
-/// alive until its old deadline, and the heap stays as small as the number of members waiting. (It was lazy before:
+/// and a member that has ended is taken out with `remove`, so the heap holds live deadlines only: no stale entry
+/// keeps an ended connection (and what it references) alive until its old deadline, and the heap stays as small as
+/// the number of members waiting. (It was lazy before:
 /// at 1,000 new streams a second every stream's 10 s header and 5 s connect entries stayed, keeping tens of
 /// thousands of ended connections alive and making each pop sift through them.)
 ///
