@@ -36,9 +36,15 @@ struct TLSListenerTests {
 
     /// One run of `tls_client.py`, its stdout collected as it arrives.
     final class Client: @unchecked Sendable {
+        /// The output so far, shared with the reading thread (which must not keep the client alive: the client's
+        /// `deinit` kills a child still running, and that ends the thread).
+        private final class Output: @unchecked Sendable {
+            let lock = NSLock()
+            var bytes: [UInt8] = []
+        }
+
         private let process = ChildProcess()
-        private let lock = NSLock()
-        private var bytes: [UInt8] = []
+        private let collected = Output()
 
         init(port: UInt16, _ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -46,15 +52,23 @@ struct TLSListenerTests {
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
-            out.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                guard let self, !data.isEmpty else { return }
-                lock.withLock { bytes += data }
-            }
             try process.run()
+            // A thread blocked in `read` until the child's end of the pipe closes, not a `readabilityHandler`: that
+            // is a Dispatch source on the pipe, and libdispatch's epoll loop on Linux can crash the whole test
+            // process when such handles come and go (swiftlang/swift-corelibs-foundation#3276; it crashed CI here
+            // with SIGSEGV in `_dispatch_event_loop_drain`).
+            let reader = out.fileHandleForReading
+            let collected = collected
+            Thread {
+                while true {
+                    let data = reader.availableData
+                    if data.isEmpty { break }
+                    collected.lock.withLock { collected.bytes += data }
+                }
+            }.start()
         }
 
-        var output: String { lock.withLock { String(decoding: bytes, as: UTF8.self) } }
+        var output: String { collected.lock.withLock { String(decoding: collected.bytes, as: UTF8.self) } }
 
         /// Waits up to `seconds` for `text` in the output; the output so far.
         @discardableResult
