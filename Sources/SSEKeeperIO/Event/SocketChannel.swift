@@ -82,6 +82,9 @@ final class SocketChannel: PollTarget {
 
     /// Bytes queued because the kernel's send buffer was full.
     var pendingByteCount: Int { pending.count }
+    /// The owner has turned on the kernel's dead-peer watch for this connection (keepalive and `TCP_USER_TIMEOUT`,
+    /// see `ProxyStream.watchForDeadHost`): set once per connection, and kept when it goes back to a pool.
+    var watchesForDeadPeer = false
 
     /// Wraps `fd`. `connecting` means a non-blocking connect is in progress: reading starts once it succeeds.
     /// `tls` is the server session of an accepted TLS client (see the type's summary).

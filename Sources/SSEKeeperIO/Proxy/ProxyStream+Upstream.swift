@@ -37,6 +37,7 @@ extension ProxyStream {
                    let channel = loop.idleUpstreams.take(.init(upstream: name, server: serverNames[index]), now: EventLoop.now()) {
                     channel.handler = self
                     upstream = channel
+                    watchUpstreamLater(channel)
                     attempt.connectStarted(reused: true)
                     upstreamConnected(error: 0)
                     return
@@ -45,12 +46,12 @@ extension ProxyStream {
                     // A body-less request on a connection that is not pooled is one write: no TCP_NODELAY needed
                     // (see `Socket.startConnect`); a pooled one may carry a body later.
                     let fd = try Socket.startConnect(to: address, noDelay: body.hasBody || keepsConnections)
-                    if let timeout = limits.upstreamDeadTimeout { Self.watchForDeadHost(fd, within: TimeAmount(timeout)) }
                     let channel = SocketChannel(fd: fd, loop: loop, connecting: true)
                     channel.handler = self
                     upstream = channel
                     attempt.connectStarted(reused: false)
                     if !attempt.isResuming { setDeadline(TimeAmount(limits.upstreamConnectTimeout).deadline(after: EventLoop.now())) }
+                    watchUpstreamLater(channel)
                     channel.start()
                     return
                 } catch {
@@ -181,6 +182,7 @@ extension ProxyStream {
     func releaseUpstream() {
         guard let channel = upstream else { return }
         upstream = nil
+        deadHostWatchAt = 0
         let name = route.upstreamName
         guard let pool = context.upstreams[name], pool.keepalive > 0, let server,
               !isSSE, upstreamAllowsReuse, relay?.trailingBytes != true,
@@ -198,6 +200,9 @@ extension ProxyStream {
     /// `upstream_dead_timeout`: keepalive probes after half the timeout without traffic, then every sixth of it, and
     /// `TCP_USER_TIMEOUT` at the whole timeout — so a host that vanished is noticed within about `timeout`, while a
     /// live but quiet backend answers the probes from its kernel and is never disturbed.
+    ///
+    /// Called for a connection a quarter of the timeout after the stream took it (`watchUpstreamLater`), not at
+    /// connect: a stream that ends sooner does without these four system calls.
     ///
     /// The probe count (3) is set only where the system's default is lower: with the user timeout at `timeout`, the
     /// kernel drops the connection at `timeout` either way (idle/2 + 3 × interval = timeout), so on a system that

@@ -114,6 +114,9 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// The deadline this stream wants now (0: none), and the earliest one it has in the loop's heap.
     var deadline: UInt64 = 0
     private var scheduledDeadline: UInt64 = .max
+    /// When the upstream connection's dead-host watch is to be turned on (0: none pending; see
+    /// `watchUpstreamLater`). It shares the stream's heap entry with `deadline`.
+    var deadHostWatchAt: UInt64 = 0
 
     var limits: Limits { context.config.limits }
 
@@ -225,16 +228,52 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// Sets the deadline this stream wants; the heap gets a new entry only when it is earlier than the one it has.
     func setDeadline(_ newDeadline: UInt64) {
         deadline = newDeadline
-        guard newDeadline != 0, newDeadline < scheduledDeadline else { return }
-        scheduledDeadline = newDeadline
-        loop.schedule(self, at: newDeadline)
+        scheduleEntry(at: newDeadline)
+    }
+
+    /// Moves the stream's heap entry to `time` when that is earlier than the one it has (0: nothing).
+    private func scheduleEntry(at time: UInt64) {
+        guard time != 0, time < scheduledDeadline else { return }
+        scheduledDeadline = time
+        loop.schedule(self, at: time)
+    }
+
+    /// Turns on the upstream connection's dead-host watch (`upstream_dead_timeout`) a quarter of the timeout from
+    /// now, unless the connection has it already: four system calls that a stream ending sooner (most requests, and
+    /// every new stream that closes within seconds) never pays. The kernel's behaviour is the same as at connect:
+    /// keepalive counts its idle time from the last byte received, however late it is turned on, and
+    /// `TCP_USER_TIMEOUT` from the first unacknowledged retransmission; both lie at least half the timeout after
+    /// the connect, later than this.
+    func watchUpstreamLater(_ channel: SocketChannel) {
+        deadHostWatchAt = 0
+        guard let timeout = limits.upstreamDeadTimeout, !channel.watchesForDeadPeer else { return }
+        deadHostWatchAt = EventLoop.now() &+ TimeAmount(timeout).nanoseconds / 4
+        scheduleEntry(at: deadHostWatchAt)
+    }
+
+    /// The pop for `deadHostWatchAt`: turns the watch on for the upstream connection the stream has now.
+    private func watchUpstreamNow() {
+        deadHostWatchAt = 0
+        guard let upstream, !upstream.watchesForDeadPeer, let timeout = limits.upstreamDeadTimeout else { return }
+        upstream.watchesForDeadPeer = true
+        Self.watchForDeadHost(upstream.fd, within: TimeAmount(timeout))
     }
 
     func deadlineReached(_ entryDeadline: UInt64, now loopNow: UInt64) {
         scheduledDeadline = .max  // popped: out of the heap until scheduled again (one entry per target)
-        guard end == nil, deadline != 0 else { return }
+        guard end == nil else { return }
         // The loop pops entries up to its slack early; an entry it pops counts as reached (see `DeadlineTarget`).
         let now = max(loopNow, entryDeadline)
+        if deadHostWatchAt != 0, now >= deadHostWatchAt {
+            watchUpstreamNow()
+            // Popped for the watch alone: the stream's own deadline is still ahead.
+            if deadline > now {
+                setDeadline(deadline)
+                return
+            }
+        }
+        scheduleEntry(at: deadHostWatchAt)
+        guard deadline != 0 else { return }
         if let windowEnd = rideWindowEnd {
             if now >= windowEnd {
                 expireRideThrough()
@@ -306,5 +345,6 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     func dropUpstream() {
         upstream?.abort()
         upstream = nil
+        deadHostWatchAt = 0
     }
 }
