@@ -563,6 +563,7 @@ def figures_of(workload, r):
             f["paced_proxy_cpu_pct"] = 100 * paced["proxy_cpu_s"] / paced["wall_s"] if paced["proxy_cpu_s"] >= 0 else None
             f["paced_loadgen_cpu_pct"] = 100 * paced["loadgen_cpu_s"] / paced["wall_s"]
             f["paced_ctxsw_per_event"] = per(paced.get("proxy_ctxsw"), paced["events"])
+            f["paced_cpu_per_tool_cpu"] = compare_tls.tool_relative(paced["proxy_cpu_s"], paced["loadgen_cpu_s"])
     elif workload == "memory":
         f["memory_kib_per_stream"] = r["rss_per_stream_kib"]
         f["memory_rss_after_mib"] = r["rss_after_kib"] / 1024
@@ -591,6 +592,7 @@ def figures_of(workload, r):
             if first["proxy_cpu_s"] >= 0 and first["completed"]:
                 f["connrate_cpu_us_per_stream"] = first["proxy_cpu_s"] / first["completed"] * 1e6
                 f["connrate_ctxsw_per_stream"] = per(first.get("proxy_ctxsw"), first["completed"])
+                f["connrate_cpu_per_tool_cpu"] = compare_tls.tool_relative(first["proxy_cpu_s"], first["loadgen_cpu_s"])
         if sustained:
             top = sustained[-1]
             f["connrate_proxy_cpu_pct_at_best"] = (100 * top["proxy_cpu_s"] / top["wall_s"]
@@ -635,6 +637,7 @@ ROWS = [
     ("  proxy CPU, paced (% core)", "paced_proxy_cpu_pct", False, None, None),
     ("  proxy context switches per event, paced", "paced_ctxsw_per_event", False, None, None),
     ("  load tool CPU, paced (% core)", "paced_loadgen_cpu_pct", False, None, None),
+    ("  proxy CPU / load tool CPU, paced", "paced_cpu_per_tool_cpu", False, None, None),
     ("throughput, saturated (events/s)", "throughput_events_per_s", False, None, None),
     ("CPU per 1M events, saturated (s)", "throughput_cpu_s_per_m", False, "ratio_le", 1.0),
     ("  proxy CPU at saturation (% core)", "throughput_proxy_cpu_pct", False, None, None),
@@ -655,6 +658,7 @@ ROWS = [
     ("  time to first event p99 at the first step (ms)", "connrate_ttfe_p99_first_step", False, None, None),
     ("  proxy CPU per new stream at the first step (us)", "connrate_cpu_us_per_stream", False, None, None),
     ("  proxy context switches per new stream", "connrate_ctxsw_per_stream", False, None, None),
+    ("  proxy CPU / load tool CPU, first step", "connrate_cpu_per_tool_cpu", False, None, None),
     ("  load tool CPU at the best step (% core)", "connrate_loadgen_cpu_pct_at_best", False, None, None),
     ("other processes' CPU in the windows (% core)", "others_pct", False, None, None),
 ]

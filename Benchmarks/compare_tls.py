@@ -250,6 +250,17 @@ def problems_of(workload, r):
     return p
 
 
+def tool_relative(proxy_cpu_s, loadgen_cpu_s):
+    """The proxy's CPU in a window divided by the load tool's in the same window (None when unreadable).
+
+    The load tool does the same work for every path, so this is the proxy's cost in units of the tool's: on a VM
+    whose speed drifts from minute to minute (steal time, frequency), it moves far less between runs than the
+    CPU-seconds themselves, and a ratio of two paths' values compares them without the drift."""
+    if proxy_cpu_s is None or proxy_cpu_s < 0 or not loadgen_cpu_s:
+        return None
+    return proxy_cpu_s / loadgen_cpu_s
+
+
 def figures_of(workload, proto, r):
     """The figures one run yields, by name (`<proto>_<figure>`; the direct path's latency run: `plain_...`)."""
     f = {}
@@ -268,6 +279,7 @@ def figures_of(workload, proto, r):
         f["%s_paced_loadgen_cpu_pct" % proto] = pct(r["loadgen_cpu_s"], r["wall_s"])
         f["%s_paced_ctxsw_per_event" % proto] = (r["proxy_ctxsw"] / r["window_events"]
                                                 if r.get("proxy_ctxsw") is not None and r["window_events"] else None)
+        f["%s_paced_cpu_per_tool_cpu" % proto] = tool_relative(r["proxy_cpu_s"], r["loadgen_cpu_s"])
     elif workload == "memory":
         f["%s_memory_kib_per_stream" % proto] = r["rss_per_stream_kib"]
         f["%s_memory_rss_after_mib" % proto] = r["rss_after_kib"] / 1024
@@ -303,6 +315,7 @@ ROWS = [
     ("  proxy CPU, paced (% core)", "paced_proxy_cpu_pct", False, None),
     ("  proxy context switches per event, paced", "paced_ctxsw_per_event", False, None),
     ("  load tool CPU, paced (% core)", "paced_loadgen_cpu_pct", False, None),
+    ("  proxy CPU / load tool CPU, paced", "paced_cpu_per_tool_cpu", False, None),
     ("RSS per idle stream (KiB)", "memory_kib_per_stream", False, "ratio_le"),
     ("  RSS with the idle streams open (MiB)", "memory_rss_after_mib", False, None),
     ("TLS handshakes/s sustained", "handshakes_best", False, None),
