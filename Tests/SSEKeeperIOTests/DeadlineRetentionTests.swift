@@ -37,4 +37,34 @@ struct DeadlineRetentionTests {
         #expect(state.deadlines == 0, "\(state.deadlines) deadlines of ended connections and streams are still held")
         withExtendedLifetime(upstream) {}
     }
+
+    /// An HTTP/2 request whose body has no length is held until complete, under `client_header_timeout`: once it is
+    /// complete and the response is over, that deadline leaves the heap with the stream.
+    @Test func http2StreamsWithAHeldBody_leaveNothingInTheHeap_onceAnswered() throws {
+        let upstream = try TestUpstream { connection, head, _ in
+            var bytes = Array(head.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n").utf8)
+            if !String(decoding: bytes, as: UTF8.self).contains("0\r\n\r\n") { try connection.receive(until: "0\r\n\r\n", into: &bytes) }
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        }
+        let proxy = try HTTP2ProxyTests.proxy(upstreamPort: upstream.port)
+        let client = try H2TestClient(port: proxy.port)
+        let ids: [UInt32] = (0..<10).map { 1 + 2 * $0 }
+        for id in ids {
+            try client.request(id, method: "POST", path: "/upload", endStream: false)
+            try client.sendData(id, Array("abc".utf8), endStream: true)
+        }
+        #expect(client.read { client in ids.allSatisfy { client.ended.contains($0) } })
+        #expect(ids.allSatisfy { client.body($0) == "ok" })
+        let loop = proxy.server.group.loops[0]
+        let deadline = Date().addingTimeInterval(5)
+        var held = -1
+        while Date() < deadline {
+            // The connection stays open (one entry: its PING and idle deadline); the streams must be gone.
+            held = loop.queue.sync { loop.scheduledDeadlineCount }
+            if held <= 1 { break }
+            usleep(20_000)
+        }
+        #expect(held <= 1, "\(held) deadlines held with one open connection and no live stream")
+        withExtendedLifetime((client, upstream)) {}
+    }
 }

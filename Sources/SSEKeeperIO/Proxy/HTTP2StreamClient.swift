@@ -47,9 +47,13 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     let clientAddress: String
     let clientProtocol: String
 
+    /// The connection's loop (kept after the connection lets go, to take the held-body deadline out of its heap).
+    private let loop: EventLoop
+
     init(id: UInt32, connection: HTTP2Connection) {
         self.id = id
         self.connection = connection
+        loop = connection.loop
         clientHost = connection.clientHost
         clientAddress = connection.clientAddress
         clientProtocol = connection.clientProtocol
@@ -126,10 +130,18 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
         if !input.isEmpty { input.withUnsafeBytes { _ = stream.requestBodyBytes($0) } }
         if checkingBody, self.stream === stream,
            stream.body.isComplete || stream.pendingUpstreamBody.count > (connection?.limits.maxBufferedBytes ?? 0) {
-            checkingBody = false
+            stopCheckingBody()
             if stream.ride?.reconnect != nil, stream.body.isComplete, reattach(stream) { return }
             stream.start()
         }
+    }
+
+    /// The held body is complete (or the adapter ends): its deadline leaves the loop's heap, which would otherwise
+    /// keep the adapter alive until `client_header_timeout`.
+    private func stopCheckingBody() {
+        guard checkingBody else { return }
+        checkingBody = false
+        loop.cancelDeadline(self)
     }
 
     /// `client_header_timeout` after the head: a body still held is answered 408.
@@ -308,6 +320,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     private func finishResponse() {
         guard let connection, !responseEnded else { return }
         responseEnded = true
+        stopCheckingBody()
         if !requestEnded { connection.performForStream(connection.machine.resetStream(stream: id, code: .noError)) }
         self.connection = nil
         connection.streamFinished(id)
@@ -317,6 +330,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     private func reset(_ code: HTTP2ErrorCode) {
         guard let connection, !responseEnded else { return }
         responseEnded = true
+        stopCheckingBody()
         held = []
         connection.performForStream(connection.machine.resetStream(stream: id, code: code))
         self.connection = nil
@@ -326,6 +340,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     /// The client reset the stream (or the machine did, for a stream error): like a closed HTTP/1.1 connection.
     func resetByClient(_ code: HTTP2ErrorCode) {
         responseEnded = true
+        stopCheckingBody()
         connection = nil
         held = []
         if let stream {
@@ -337,6 +352,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     /// The connection ended under the stream.
     func connectionEnded(reason: String, end how: RequestEnd = .clientClosed) {
         responseEnded = true
+        stopCheckingBody()
         connection = nil
         held = []
         if let stream {
