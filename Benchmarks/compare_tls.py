@@ -117,7 +117,8 @@ def run_stream(kit, path, workload, proto, args):
                    proto if path else "plain", "--target", str(target), "--backend", str(backend)] + argv
             if path:
                 cmd += ["--pids", ",".join(map(str, path.pids)), "--rss-pids", ",".join(map(str, path.rss_pids))]
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=120 if args.quick else 600)
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=120 if args.quick else 600,
+                               preexec_fn=kit.pinned(kit.parse_cpus(args.tool_cpus)))
         except subprocess.TimeoutExpired:
             if path:
                 path.stop()
@@ -149,8 +150,9 @@ def seconds_of(text):
     return float(m.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[m.group(2)]
 
 
-def h2load_step(kit, path, proto, port, rate, seconds, backend_pid):
-    """One handshake step: `rate` new TLS connections/s for `seconds`, one request each."""
+def h2load_step(kit, path, proto, port, rate, seconds, backend_pid, tool_cpus=None):
+    """One handshake step: `rate` new TLS connections/s for `seconds`, one request each (h2load pinned to
+    `tool_cpus`, if any)."""
     n = max(1, int(rate * seconds))
     per_period = max(1, rate // 100)
     cmd = ["h2load", "-t", "1", "-c", str(n), "-n", str(n), "-r", str(per_period), "--rate-period", "10ms"]
@@ -158,7 +160,7 @@ def h2load_step(kit, path, proto, port, rate, seconds, backend_pid):
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = tlsload.proc_cpu_s
     w = {"cpu0": cpu(path.pids), "backend0": cpu([backend_pid]), "busy0": kit.machine_busy_s(), "t0": time.monotonic()}
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60 + 3 * seconds)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60 + 3 * seconds, preexec_fn=kit.pinned(tool_cpus))
     wall = time.monotonic() - w["t0"]
     children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = r.stdout
@@ -190,8 +192,9 @@ def run_handshakes(kit, path, proto, args):
     """The stepped handshake workload on one proxy; stops at the first step that fails twice."""
     steps, seconds = params("handshakes", args.quick, args.duration)
     backend = kit.free_port()
+    tool_cpus = kit.parse_cpus(args.tool_cpus)
     serve = subprocess.Popen([sys.executable, TLSLOAD, "serve", "--backend", str(backend)], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=kit.pinned(tool_cpus))
     try:
         serve.stdout.readline()  # {"listening": PORT}
         port = path.start(backend, "tls")
@@ -199,9 +202,9 @@ def run_handshakes(kit, path, proto, args):
         try:
             best = 0
             for rate in steps:
-                attempts = [h2load_step(kit, path, proto, port, rate, seconds, serve.pid)]
+                attempts = [h2load_step(kit, path, proto, port, rate, seconds, serve.pid, tool_cpus)]
                 if not attempts[0]["sustained"]:
-                    attempts.append(h2load_step(kit, path, proto, port, rate, seconds, serve.pid))
+                    attempts.append(h2load_step(kit, path, proto, port, rate, seconds, serve.pid, tool_cpus))
                 result["steps"].append(attempts[-1])
                 result["steps"][-1]["attempts"] = len(attempts)
                 if not attempts[-1]["sustained"]:
