@@ -67,6 +67,12 @@ measured windows. Before each run the driver waits (--wait-quiet, 60 s at most) 
 most 20 % of a core, and a run during which they used more than --max-others (50 %) of a core is run again
 (--reruns, up to 2 times; the attempt with the least outside CPU is kept). --quick does neither.
 
+Pinning: unpinned, on a 2-core VM, one proxy's CPU per paced event swings by up to 1.7x between runs of the same
+build (the scheduler puts it beside the load tool or not); `--loops 1 --proxy-cpus 1 --tool-cpus 0` keeps the two
+apart, and the same figure then moves by a few per cent. Use it for the one-loop figures on a small machine (two
+loops on two cores cannot be kept apart from the tool). The rows "proxy CPU / load tool CPU" divide out the
+machine's drift in an unpinned run, as far as the tool's own work is the same for every path.
+
 The table shows the median over --repeat runs of each figure, the three paths side by side, the ratio
 ssekeeper / nginx, and the issue's targets (met / not met; "not judged" with --quick, whose shrunken workloads
 say nothing about them). --json FILE writes every run and the medians.
