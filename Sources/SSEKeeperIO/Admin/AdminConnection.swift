@@ -95,8 +95,7 @@ final class AdminConnection: SocketChannelHandler, DeadlineTarget {
         guard !finished else { return }
         finished = true
         channel.abort()
-        loop.cancelDeadline(self)
-        loop.sessions[ObjectIdentifier(self)] = nil
+        loop.endSession(self)
         server.connectionClosed()
     }
 }

@@ -256,8 +256,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         let bytes = inbound
         inbound = []
         machine.finish()
-        loop.cancelDeadline(self)
-        loop.sessions[ObjectIdentifier(self)] = nil
+        loop.endSession(self)
         return bytes
     }
 
@@ -452,8 +451,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         }
         client.abort()
         inbound = []
-        loop.cancelDeadline(self)
-        loop.sessions[ObjectIdentifier(self)] = nil
+        loop.endSession(self)
         runtime.release(host: clientHost)
     }
 

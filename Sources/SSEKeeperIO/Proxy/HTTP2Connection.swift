@@ -300,8 +300,7 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         streams = [:]
         for adapter in orphans { adapter.connectionEnded(reason: "connection closed") }
         client.abort()
-        loop.cancelDeadline(self)
-        loop.sessions[ObjectIdentifier(self)] = nil
+        loop.endSession(self)
         runtime.release(host: clientHost)
     }
 
