@@ -10,9 +10,10 @@
  *     comment line (`: heartbeat`) twice: with the kernel's receive timestamp (SO_TIMESTAMPNS, moved to
  *     CLOCK_MONOTONIC; on loopback it is taken inside the sender's send(), so through a proxy it is the moment
  *     the proxy wrote the bytes) and with CLOCK_MONOTONIC read right after recvmsg() returned ("app").
- * It samples the proxy's CPU (utime+stime from /proc/PID/stat, summed over --pids), RSS (VmRSS from
- * /proc/PID/status, summed over --rss-pids) and context switches (summed over the threads in /proc/PID/task) at the
- * edges of each measured window (and each thread's CPU, /proc/PID/task/TID/stat, as "proxy_threads"), its own CPU
+ * It samples the proxy's CPU (the nanoseconds its threads ran, /proc/PID/task/TID/schedstat summed over --pids;
+ * utime+stime ticks from /proc/PID/stat when a thread ended inside the window, see "proxy_cpu_exact"), RSS (VmRSS
+ * from /proc/PID/status, summed over --rss-pids) and context switches (summed over the threads in /proc/PID/task) at
+ * the edges of each measured window (and each thread's CPU as "proxy_threads"), its own CPU
  * (getrusage), so a reader can see it was not the bottleneck, and the
  * whole machine's busy CPU (/proc/stat), so a reader can see what else ran meanwhile. One workload per run; the
  * result is one JSON object on stdout, progress on stderr (-v).
@@ -775,8 +776,10 @@ static void close_all(int n) {
 }
 
 /* ---------------------------------------------------------------- workloads */
-/* One thread of a proxy process and its CPU so far (utime+stime ticks of /proc/PID/task/TID/stat). */
-typedef struct { int pid, tid; unsigned long long ticks; } thread_cpu_t;
+/* One thread of a proxy process and its CPU so far: utime+stime ticks of /proc/PID/task/TID/stat, and the
+ * nanoseconds it ran, from /proc/PID/task/TID/schedstat (the scheduler's sum_exec_runtime; -1 when unreadable).
+ * The ticks come in USER_HZ (10 ms) steps, too coarse for a 2 s window of a proxy using 10 % of a core. */
+typedef struct { int pid, tid; unsigned long long ticks; long long ns; } thread_cpu_t;
 #define MAX_THREADS 256
 
 /* Every thread of the --pids processes alive now, at most `cap`; returns how many. */
@@ -800,7 +803,13 @@ static int thread_cpus(thread_cpu_t *out, int cap) {
             char *p = strrchr(buf, ')');
             unsigned long long ut = 0, st = 0;
             if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) continue;
-            out[n++] = (thread_cpu_t){ pids[i], atoi(e->d_name), ut + st };
+            long long ns = -1;
+            snprintf(sp, sizeof sp, "/proc/%d/task/%s/schedstat", pids[i], e->d_name);
+            if ((f = fopen(sp, "r"))) {
+                if (fscanf(f, "%lld", &ns) != 1) ns = -1;
+                fclose(f);
+            }
+            out[n++] = (thread_cpu_t){ pids[i], atoi(e->d_name), ut + st, ns };
         }
         closedir(d);
     }
@@ -844,26 +853,55 @@ static void print_thread_split(const window_t *w) {
     printf(", \"proxy_threads\": [");
     for (int i = 0; i < n; i++) {
         unsigned long long before = 0;
+        long long before_ns = 0;
         for (int j = 0; j < w->nth0; j++)
-            if (w->th0[j].tid == now[i].tid) { before = w->th0[j].ticks; break; }
+            if (w->th0[j].tid == now[i].tid) { before = w->th0[j].ticks; before_ns = w->th0[j].ns; break; }
         char name[64];
         thread_name(now[i].pid, now[i].tid, name, sizeof name);
-        printf("%s{\"pid\": %d, \"tid\": %d, \"comm\": \"%s\", \"cpu_s\": %.3f}", i ? ", " : "", now[i].pid,
-               now[i].tid, name, (double)(now[i].ticks - before) / hz);
+        double cpu = now[i].ns >= 0 && before_ns >= 0 ? (now[i].ns - before_ns) / 1e9 : (double)(now[i].ticks - before) / hz;
+        printf("%s{\"pid\": %d, \"tid\": %d, \"comm\": \"%s\", \"cpu_s\": %.6f}", i ? ", " : "", now[i].pid,
+               now[i].tid, name, cpu);
     }
     printf("]");
 }
 
+/* The proxy's CPU in the window to the nanosecond: what its threads ran (schedstat) now, less what those of them
+ * alive at the start had run then (a thread born inside the window counts from 0). -1 when it cannot be exact: a
+ * thread of the start is gone (its time went with it) or a schedstat was unreadable. */
+static double window_cpu_exact(const window_t *w) {
+    static thread_cpu_t now[MAX_THREADS];
+    int n = thread_cpus(now, MAX_THREADS);
+    if (n == MAX_THREADS || w->nth0 == MAX_THREADS) return -1;
+    long long total = 0;
+    for (int i = 0; i < n; i++) {
+        if (now[i].ns < 0) return -1;
+        total += now[i].ns;
+    }
+    for (int j = 0; j < w->nth0; j++) {
+        int alive = 0;
+        for (int i = 0; i < n && !alive; i++) alive = now[i].tid == w->th0[j].tid && now[i].pid == w->th0[j].pid;
+        if (!alive || w->th0[j].ns < 0) return -1;
+        total -= w->th0[j].ns;
+    }
+    return total / 1e9;
+}
+
 static void window_print(window_t *w) {
     double wall = (now_ns() - w->t0) / 1e9;
-    double cpu = npids ? cpu_seconds(pids, npids) - w->cpu0 : -1;
+    /* Exact when it can be; else the ticks of /proc/PID/stat, which keep the time of threads that ended (also of
+     * one born and ended inside the window, which the exact sum misses: so the ticks win when they exceed it by
+     * more than their rounding, two ticks). */
+    double exact = npids ? window_cpu_exact(w) : -1;
+    double ticks = npids ? cpu_seconds(pids, npids) - w->cpu0 : -1;
+    if (exact >= 0 && exact < ticks - 2.0 / sysconf(_SC_CLK_TCK)) exact = -1;
+    double cpu = !npids ? -1 : exact >= 0 ? exact : ticks;
     double self = self_cpu() - w->self0;
     long long ctx = npids && w->ctx0 >= 0 ? ctx_switches(pids, npids) - w->ctx0 : -1;
     double busy, steal;
     machine_cpu(&busy, &steal);
-    printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.3f, \"proxy_ctxsw\": %lld, \"loadgen_cpu_s\": %.3f"
-           ", \"machine_busy_s\": %.3f, \"machine_steal_s\": %.3f", wall, npids ? cpu : -1.0, ctx, self,
-           busy - w->busy0, steal - w->steal0);
+    printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.6f, \"proxy_cpu_exact\": %s, \"proxy_ctxsw\": %lld"
+           ", \"loadgen_cpu_s\": %.6f, \"machine_busy_s\": %.3f, \"machine_steal_s\": %.3f", wall,
+           npids ? cpu : -1.0, exact >= 0 ? "true" : "false", ctx, self, busy - w->busy0, steal - w->steal0);
     if (npids) print_thread_split(w);
 }
 
