@@ -158,14 +158,14 @@ def h2load_step(kit, path, proto, port, rate, seconds, backend_pid, tool_cpus=No
     cmd = ["h2load", "-t", "1", "-c", str(n), "-n", str(n), "-r", str(per_period), "--rate-period", "10ms"]
     cmd += (["--h1"] if proto == "h1" else []) + ["https://127.0.0.1:%d/hello" % port]
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = tlsload.CPUReading
+    cpu = tlsload.proc_cpu_s
     w = {"cpu0": cpu(path.pids), "backend0": cpu([backend_pid]), "busy0": kit.machine_busy_s(), "t0": time.monotonic()}
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60 + 3 * seconds, preexec_fn=kit.pinned(tool_cpus))
     wall = time.monotonic() - w["t0"]
     children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = r.stdout
     step = {"rate": per_period * 100, "offered": n, "wall_s": wall,
-            "proxy_cpu_s": cpu(path.pids).since(w["cpu0"])[0], "backend_cpu_s": cpu([backend_pid]).since(w["backend0"])[0],
+            "proxy_cpu_s": cpu(path.pids) - w["cpu0"], "backend_cpu_s": cpu([backend_pid]) - w["backend0"],
             "loadgen_cpu_s": (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime),
             "machine_busy_s": kit.machine_busy_s() - w["busy0"], "h2load_status": r.returncode}
     m = re.search(r"finished in ([\d.]+\w+),", out)

@@ -10,10 +10,10 @@
  *     comment line (`: heartbeat`) twice: with the kernel's receive timestamp (SO_TIMESTAMPNS, moved to
  *     CLOCK_MONOTONIC; on loopback it is taken inside the sender's send(), so through a proxy it is the moment
  *     the proxy wrote the bytes) and with CLOCK_MONOTONIC read right after recvmsg() returned ("app").
- * It samples the proxy's CPU (the nanoseconds its threads ran, /proc/PID/task/TID/schedstat summed over --pids;
- * utime+stime ticks from /proc/PID/stat when a thread ended inside the window, see "proxy_cpu_exact"), RSS (VmRSS
- * from /proc/PID/status, summed over --rss-pids) and context switches (summed over the threads in /proc/PID/task) at
- * the edges of each measured window (and each thread's CPU as "proxy_threads"), its own CPU
+ * It samples the proxy's CPU (each process's CPU-time clock, clock_getcpuclockid: nanoseconds, summed over --pids),
+ * RSS (VmRSS from /proc/PID/status, summed over --rss-pids) and context switches (summed over the threads in
+ * /proc/PID/task) at the edges of each measured window (and each thread's CPU, /proc/PID/task/TID/schedstat, as
+ * "proxy_threads"), its own CPU
  * (getrusage), so a reader can see it was not the bottleneck, and the
  * whole machine's busy CPU (/proc/stat), so a reader can see what else ran meanwhile. One workload per run; the
  * result is one JSON object on stdout, progress on stderr (-v).
@@ -184,23 +184,16 @@ static void print_samples(const char *name, samples_t *s) {
 }
 
 /* ---------------------------------------------------------------- /proc sampling */
+/* The CPU the processes have used so far, to the nanosecond: each one's CPU-time clock (clock_getcpuclockid, the
+ * scheduler's runtime summed over its threads, those that ended included). /proc/PID/stat's utime+stime hold the
+ * same total but in USER_HZ (10 ms) steps, +-10 % of a proxy that uses 0.2 s in a 2 s window. */
 static double cpu_seconds(const int *ps, int n) {
     double total = 0;
-    long hz = sysconf(_SC_CLK_TCK);
     for (int i = 0; i < n; i++) {
-        char path[64], buf[2048];
-        snprintf(path, sizeof path, "/proc/%d/stat", ps[i]);
-        FILE *f = fopen(path, "r");
-        if (!f) return -1;
-        size_t len = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[len] = 0;
-        char *p = strrchr(buf, ')');
-        if (!p) return -1;
-        /* after ")": state(3) ppid(4) ... utime(14) stime(15) */
-        unsigned long long ut = 0, st = 0;
-        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
-        total += (double)(ut + st) / hz;
+        clockid_t clock;
+        struct timespec ts;
+        if (clock_getcpuclockid(ps[i], &clock) != 0 || clock_gettime(clock, &ts) != 0) return -1;
+        total += ts.tv_sec + ts.tv_nsec / 1e9;
     }
     return total;
 }
@@ -777,8 +770,8 @@ static void close_all(int n) {
 
 /* ---------------------------------------------------------------- workloads */
 /* One thread of a proxy process and its CPU so far: utime+stime ticks of /proc/PID/task/TID/stat, and the
- * nanoseconds it ran, from /proc/PID/task/TID/schedstat (the scheduler's sum_exec_runtime; -1 when unreadable).
- * The ticks come in USER_HZ (10 ms) steps, too coarse for a 2 s window of a proxy using 10 % of a core. */
+ * nanoseconds it ran, from /proc/PID/task/TID/schedstat (the scheduler's sum_exec_runtime; -1 when unreadable, and
+ * then the ticks are used: USER_HZ, 10 ms steps). */
 typedef struct { int pid, tid; unsigned long long ticks; long long ns; } thread_cpu_t;
 #define MAX_THREADS 256
 
@@ -865,43 +858,16 @@ static void print_thread_split(const window_t *w) {
     printf("]");
 }
 
-/* The proxy's CPU in the window to the nanosecond: what its threads ran (schedstat) now, less what those of them
- * alive at the start had run then (a thread born inside the window counts from 0). -1 when it cannot be exact: a
- * thread of the start is gone (its time went with it) or a schedstat was unreadable. */
-static double window_cpu_exact(const window_t *w) {
-    static thread_cpu_t now[MAX_THREADS];
-    int n = thread_cpus(now, MAX_THREADS);
-    if (n == MAX_THREADS || w->nth0 == MAX_THREADS) return -1;
-    long long total = 0;
-    for (int i = 0; i < n; i++) {
-        if (now[i].ns < 0) return -1;
-        total += now[i].ns;
-    }
-    for (int j = 0; j < w->nth0; j++) {
-        int alive = 0;
-        for (int i = 0; i < n && !alive; i++) alive = now[i].tid == w->th0[j].tid && now[i].pid == w->th0[j].pid;
-        if (!alive || w->th0[j].ns < 0) return -1;
-        total -= w->th0[j].ns;
-    }
-    return total / 1e9;
-}
-
 static void window_print(window_t *w) {
     double wall = (now_ns() - w->t0) / 1e9;
-    /* Exact when it can be; else the ticks of /proc/PID/stat, which keep the time of threads that ended (also of
-     * one born and ended inside the window, which the exact sum misses: so the ticks win when they exceed it by
-     * more than their rounding, two ticks). */
-    double exact = npids ? window_cpu_exact(w) : -1;
-    double ticks = npids ? cpu_seconds(pids, npids) - w->cpu0 : -1;
-    if (exact >= 0 && exact < ticks - 2.0 / sysconf(_SC_CLK_TCK)) exact = -1;
-    double cpu = !npids ? -1 : exact >= 0 ? exact : ticks;
+    double cpu = npids ? cpu_seconds(pids, npids) - w->cpu0 : -1;
     double self = self_cpu() - w->self0;
     long long ctx = npids && w->ctx0 >= 0 ? ctx_switches(pids, npids) - w->ctx0 : -1;
     double busy, steal;
     machine_cpu(&busy, &steal);
-    printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.6f, \"proxy_cpu_exact\": %s, \"proxy_ctxsw\": %lld"
-           ", \"loadgen_cpu_s\": %.6f, \"machine_busy_s\": %.3f, \"machine_steal_s\": %.3f", wall,
-           npids ? cpu : -1.0, exact >= 0 ? "true" : "false", ctx, self, busy - w->busy0, steal - w->steal0);
+    printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.6f, \"proxy_ctxsw\": %lld, \"loadgen_cpu_s\": %.6f"
+           ", \"machine_busy_s\": %.3f, \"machine_steal_s\": %.3f", wall, npids ? cpu : -1.0, ctx, self,
+           busy - w->busy0, steal - w->steal0);
     if (npids) print_thread_split(w);
 }
 

@@ -23,8 +23,7 @@ Workloads (one per run; the result is one JSON object on stdout):
           proxy RSS before and after
   serve   the backend only, until SIGTERM or stdin closes (the handshake workload drives it with h2load)
 
-The proxy's CPU (its threads' nanoseconds from /proc/PID/task/TID/schedstat, or utime+stime ticks from
-/proc/PID/stat when a thread ended inside the window, see `CPUReading`; summed over --pids), RSS (VmRSS, summed over --rss-pids) and
+The proxy's CPU (each process's CPU-time clock, nanoseconds, see `proc_cpu_s`; summed over --pids), RSS (VmRSS, summed over --rss-pids) and
 context switches are read at the edges of the measured window, with this tool's own CPU and the machine's busy CPU
 (/proc/stat), as loadgen.c does. Exit status: 0 when the run completed (the JSON says what was lost), 2 on setup
 errors.
@@ -62,55 +61,17 @@ REALTIME_OFFSET = time.time_ns() - time.monotonic_ns()  # kernel timestamps are 
 # ---------------------------------------------------------------------------------------------- /proc readings
 
 def proc_cpu_s(pids):
+    """The CPU `pids` have used so far, to the nanosecond: each process's CPU-time clock (the scheduler's runtime summed
+    over its threads, those that ended included; the clock id is the kernel's MAKE_PROCESS_CPUCLOCK(pid,
+    CPUCLOCK_SCHED), what clock_getcpuclockid returns). /proc/PID/stat holds the same total in 10 ms steps.
+    -1.0 when a process is gone."""
     total = 0
     for pid in pids:
         try:
-            with open("/proc/%d/stat" % pid) as f:
-                s = f.read()
+            total += time.clock_gettime_ns(((~pid) << 3) | 2)
         except OSError:
             return -1.0
-        fields = s[s.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
-
-
-def thread_runtimes(pids):
-    """{(pid, tid): nanoseconds the thread ran} for every thread of `pids` (/proc/PID/task/TID/schedstat, the
-    scheduler's sum_exec_runtime), or None when one cannot be read."""
-    out = {}
-    for pid in pids:
-        try:
-            tids = os.listdir("/proc/%d/task" % pid)
-        except OSError:
-            return None
-        for tid in tids:
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    out[(pid, tid)] = int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                return None
-    return out
-
-
-class CPUReading:
-    """The CPU of `pids` so far, both ways: USER_HZ ticks (/proc/PID/stat, 10 ms steps, too coarse for a short
-    window of a lightly loaded proxy) and each thread's nanoseconds (schedstat)."""
-
-    def __init__(self, pids):
-        self.ticks_s = proc_cpu_s(pids)
-        self.threads = thread_runtimes(pids)
-
-    def since(self, earlier):
-        """(seconds used between `earlier` and this reading, exact): exact from the threads' nanoseconds when every
-        thread of `earlier` is still there (a thread born since counts from 0); else the ticks, which keep the time
-        of threads that ended. -1.0 when neither can be read."""
-        ticks = self.ticks_s - earlier.ticks_s if self.ticks_s >= 0 and earlier.ticks_s >= 0 else None
-        if self.threads is not None and earlier.threads is not None and set(earlier.threads) <= set(self.threads):
-            exact = (sum(self.threads.values()) - sum(earlier.threads.values())) / 1e9
-            # More than two ticks' rounding below the ticks: a thread was born and ended inside the window.
-            if ticks is None or exact >= ticks - 2 / TICK:
-                return exact, True
-        return (ticks, False) if ticks is not None else (-1.0, False)
+    return total / 1e9
 
 
 def proc_rss_kib(pids):
@@ -153,14 +114,13 @@ class Window:
 
     def __init__(self, pids):
         self.pids = pids
-        self.t0, self.cpu0, self.own0, self.busy0 = mono_ns(), CPUReading(pids), own_cpu_s(), machine_busy_s()
+        self.t0, self.cpu0, self.own0, self.busy0 = mono_ns(), proc_cpu_s(pids), own_cpu_s(), machine_busy_s()
         self.sw0 = proc_ctxsw(pids)
 
     def close(self):
-        cpu, exact = CPUReading(self.pids).since(self.cpu0)
-        sw1 = proc_ctxsw(self.pids)
+        cpu1, sw1 = proc_cpu_s(self.pids), proc_ctxsw(self.pids)
         return {"wall_s": (mono_ns() - self.t0) / 1e9,
-                "proxy_cpu_s": cpu if self.pids else -1.0, "proxy_cpu_exact": exact,
+                "proxy_cpu_s": cpu1 - self.cpu0 if self.pids and cpu1 >= 0 and self.cpu0 >= 0 else -1.0,
                 "proxy_ctxsw": sw1 - self.sw0 if self.pids and sw1 >= 0 and self.sw0 >= 0 else None,
                 "loadgen_cpu_s": own_cpu_s() - self.own0, "machine_busy_s": machine_busy_s() - self.busy0}
 
