@@ -24,10 +24,11 @@ and load tools (Benchmarks/compare/tlsload.py, h2load); see Benchmarks/compare_t
 
 The load tool (Benchmarks/compare/loadgen.c, compiled with gcc into .build/bench/sse-loadgen on first use) is
 one C process with one epoll thread that plays both the SSE backend and the clients; see its header for what it
-measures and how. Every workload starts a fresh proxy, and the proxy's CPU (its CPU-time clock, clock_getcpuclockid,
-to the nanosecond; /proc/PID/stat's utime+stime come in 10 ms steps; nginx: master + worker) and RSS (VmRSS; nginx: the worker) are read by the load tool at the edges of each
-measured window, with the context switches of all its threads. The load tool's own CPU is shown too, so a
-reader can judge whether it was the bottleneck.
+measures and how. Every workload starts a fresh proxy, and the proxy's CPU (its CPU-time clock,
+clock_getcpuclockid, to the nanosecond: /proc/PID/stat's utime+stime come in 10 ms steps; nginx: master + worker)
+and RSS (VmRSS; nginx: the worker) are read by the load tool at the edges of each measured window, with the
+context switches of all its threads. The load tool's own CPU is shown too, so a reader can judge whether it was
+the bottleneck.
 
 Workloads (full run; --duration scales the timed ones, --quick shrinks everything to a smoke run):
   latency     1,000 streams x 1 event/s for 30 s. Added latency per event = the path's percentile minus the

@@ -12,6 +12,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import compare  # noqa: E402  (Benchmarks/compare.py: free_port, wait_listening, terminate, the load tool)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "compare"))
+import tlsload  # noqa: E402  (Benchmarks/compare/tlsload.py: proc_cpu_s, the process CPU-time clock)
 
 RT_ROUTE, PLAIN_ROUTE = "/rt/", "/plain/"
 WINDOW = "60s"
@@ -23,10 +25,12 @@ class Broken(Exception):
 
 
 def cpu_seconds(pid):
-    """utime + stime of the process, from /proc/PID/stat."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The CPU the process has used so far, to the nanosecond (its CPU-time clock; /proc/PID/stat's utime+stime
+    come in 10 ms steps)."""
+    seconds = tlsload.proc_cpu_s([pid])
+    if seconds < 0:
+        raise Broken("process %d is gone" % pid)
+    return seconds
 
 
 def rss_kib(pid):

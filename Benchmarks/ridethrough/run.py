@@ -23,7 +23,7 @@ The backend is backend.py (asyncio, its own process): each event is `id: <i>` pl
 3. CPU of id stamping. The load tool of Benchmarks/compare.py (loadgen.c, its `throughput` workload, paced phase)
    plays backend and clients: --rate events/s (default 20,000) of 100 bytes over --cpu-streams streams (200) for
    --cpu-seconds (15), one send() per event, through a fresh proxy whose one route has the window, then one
-   without, --repeats times (3) alternately. Figure: ssekeeper's CPU-seconds (utime+stime, /proc/PID/stat) per
+   without, --repeats times (3) alternately. Figure: ssekeeper's CPU-seconds (its CPU-time clock) per
    million events delivered; medians, and their ratio.
 
 The table goes to stdout (--markdown for markdown), then one line of JSON with every figure (also --json PATH).
