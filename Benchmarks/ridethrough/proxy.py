@@ -17,7 +17,7 @@ import tlsload  # noqa: E402  (Benchmarks/compare/tlsload.py: proc_cpu_s, the pr
 
 RT_ROUTE, PLAIN_ROUTE = "/rt/", "/plain/"
 WINDOW = "60s"
-METRIC_LINE = re.compile(r'^(\w+)\{route="([^"]*)"\} (\S+)$')
+METRIC_LINE = re.compile(r'^(\w+)(?:\{route="([^"]*)"\})? (\S+)$')  # per-route samples, and unlabelled ones
 
 
 class Broken(Exception):
@@ -64,7 +64,7 @@ class Proxy:
     """ssekeeper with `route /rt/` (client_resume_window) and `route /plain/` (none), or one `route /` with or
     without the window (for the load tool, which asks for /s/N), an admin endpoint, no access log, no heartbeats."""
 
-    def __init__(self, binary, backend_port, single_route=None):
+    def __init__(self, binary, backend_port, single_route=None, loops=1):
         self.dir = tempfile.mkdtemp(prefix="ridethrough-")
         self.port, self.admin = compare.free_port(), compare.free_port()
         if single_route is None:
@@ -75,11 +75,12 @@ class Proxy:
             routes = "route / { upstream backend;%s }\n" % window
         conf = os.path.join(self.dir, "bench.conf")
         with open(conf, "w") as f:
-            # event_loops 1: its CPU figures (docs/BENCHMARKS.md) are one-loop figures, like compare.py's default
-            f.write("listen 127.0.0.1:%d;\nadmin_listen 127.0.0.1:%d;\nevent_loops 1;\nmax_connections 20000;\n"
+            # event_loops 1 unless asked: its CPU figures (docs/BENCHMARKS.md) are one-loop figures, like
+            # compare.py's default
+            f.write("listen 127.0.0.1:%d;\nadmin_listen 127.0.0.1:%d;\nevent_loops %d;\nmax_connections 20000;\n"
                     "access_log off;\n"
                     "idle_timeout 1h;\nupstream backend { server 127.0.0.1:%d; }\n%s"
-                    % (self.port, self.admin, backend_port, routes))
+                    % (self.port, self.admin, loops, backend_port, routes))
         self.log_path = os.path.join(self.dir, "ssekeeper.log")
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([binary, "run", "-c", conf], stdin=subprocess.DEVNULL, stdout=self.log,
@@ -92,7 +93,8 @@ class Proxy:
         return self.proc.pid
 
     def metrics(self):
-        """{(name, route): value} for every per-route sample of GET /metrics."""
+        """{(name, route): value} for every per-route sample of GET /metrics, and {(name, None): value} for every
+        unlabelled one (the process's)."""
         with socket.create_connection(("127.0.0.1", self.admin), timeout=5) as s:
             s.sendall(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
             raw = b""
@@ -106,6 +108,7 @@ class Proxy:
         return samples
 
     def metric(self, name, route=RT_ROUTE):
+        """`ssekeeper_<name>{route=...}`, or the unlabelled sample when route is None."""
         return self.metrics().get(("ssekeeper_" + name, route), 0.0)
 
     def wait_metric(self, name, predicate, timeout, route=RT_ROUTE):

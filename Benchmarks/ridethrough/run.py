@@ -15,6 +15,11 @@ The backend is backend.py (asyncio, its own process): each event is `id: <i>` pl
    replayed byte, and to the end of the replay (the last missed event parsed); the replayed ids are checked.
    References on the same proxy: a new request to /plain/ (no ride-through), and a new request to /rt/ (with
    ride-through, nothing to replay), each from connect() to the response's first byte and to its first event.
+   With --loops N (default 1) this part's proxy runs N event loops: a reconnect accepted on another loop than its
+   stream's is handed over through that loop's inbox, and `ssekeeper_connections_handed_over_total` (read before
+   and after each reattach) splits the reattaches into those handed over and those accepted on the stream's loop.
+   The acceptor hands connections to the loops in turn, so every other trial opens and closes a bare connection
+   before reconnecting: with two loops, half the reconnects land on their stream's loop.
 2. Memory per detached stream (--streams, default 2,000). A fresh proxy; 20 streams opened and ended first
    (one-off allocations), then RSS (VmRSS) before; N streams on /rt/ get 3 events each: RSS attached; every client
    closes; once `ssekeeper_client_resume_detached_streams` reaches N: RSS detached, and the replay buffer bytes
@@ -104,7 +109,9 @@ def summary_ms(values):
 
 # ------------------------------------------------------------------------------------- 1. reattach latency
 
-def reattach_trial(proxy, backend, i, missed):
+def reattach_trial(proxy, backend, i, missed, shift=False):
+    """One reattach. `shift`: a bare connection is opened and closed before the reconnect, so with two loops (the
+    acceptor hands connections out in turn) the reconnect lands on its stream's loop rather than the other one."""
     name = "t%d" % i
     proxy.wait_metric("client_resume_detached_streams", lambda v: v == 0, 5)
     target = "%st%d?n=%d" % (RT_ROUTE, i, FIRST_EVENTS)  # a reconnect must repeat the target, query included
@@ -119,6 +126,9 @@ def reattach_trial(proxy, backend, i, missed):
     if backend.command("send %s %d" % (name, missed)) != "ok":
         raise Broken("the backend lost stream %s" % name)
     proxy.wait_metric("client_resume_buffer_bytes", lambda v: v >= held + missed * EVENT_BYTES, 5)
+    if shift:
+        connect(proxy).close()
+    handed0 = proxy.metric("connections_handed_over_total", route=None)  # also gives the bare connection time to end
     t_connect = now()
     s = connect(proxy)
     payload = request(target, last_id)
@@ -130,9 +140,10 @@ def reattach_trial(proxy, backend, i, missed):
     got = [e.rsplit(".", 1)[-1] if e else None for e in again.events[:missed]]
     if got != want or not all(e and e.startswith("sk1.") for e in again.events[:missed]):
         raise Broken("trial %d replayed %s, expected backend ids %s..%s" % (i, got[:5], want[0], want[-1]))
+    handed = proxy.metric("connections_handed_over_total", route=None) - handed0
     end_stream(backend, s, again, name)
     return {"connect_to_first_byte": marks["body"] - t_connect, "sent_to_first_byte": marks["body"] - t_sent,
-            "sent_to_head": marks["first"] - t_sent, "sent_to_replay_end": t_end - t_sent}
+            "sent_to_head": marks["first"] - t_sent, "sent_to_replay_end": t_end - t_sent, "handed_over": handed}
 
 
 def new_request_trial(proxy, backend, route, i):
@@ -150,7 +161,7 @@ def new_request_trial(proxy, backend, route, i):
 
 def part_latency(args):
     backend = Backend()
-    proxy = Proxy(args.binary, backend.port)
+    proxy = Proxy(args.binary, backend.port, loops=args.loops)
     try:
         for i in range(5):  # warm-up, not counted
             reattach_trial(proxy, backend, 100000 + i, args.missed)
@@ -158,7 +169,7 @@ def part_latency(args):
         rows = {"reattach": [], "new_plain": [], "new_rt": []}
         cpu0 = cpu_seconds(proxy.pid)
         for i in range(args.trials):  # interleaved, so drifts of the machine touch all three alike
-            rows["reattach"].append(reattach_trial(proxy, backend, i, args.missed))
+            rows["reattach"].append(reattach_trial(proxy, backend, i, args.missed, shift=args.loops > 1 and i % 2 == 1))
             rows["new_plain"].append(new_request_trial(proxy, backend, PLAIN_ROUTE, i))
             rows["new_rt"].append(new_request_trial(proxy, backend, RT_ROUTE, i))
         cpu = cpu_seconds(proxy.pid) - cpu0
@@ -171,8 +182,16 @@ def part_latency(args):
     out = {"trials": args.trials, "missed_events": args.missed, "proxy_cpu_s": round(cpu, 3),
            "metrics": {"reattached_total": reattached, "replayed_events_total": replayed},
            "backend_requests_per_trial_kind": stats["by_kind"], "log_not_info": log[:5]}
+    timed = lambda trials: {key: summary_ms([t[key] for t in trials]) for key in trials[0] if key != "handed_over"}
     for kind, trials in rows.items():
-        out[kind] = {key: summary_ms([t[key] for t in trials]) for key in trials[0]}
+        out[kind] = timed(trials)
+    # With several loops a reconnect accepted on another loop than its stream's is handed over through that loop's
+    # inbox (HTTP1Connection.handOverToStreamLoop); the counter tells the trials apart.
+    handed = [t for t in rows["reattach"] if t["handed_over"] > 0]
+    same = [t for t in rows["reattach"] if t["handed_over"] == 0]
+    out["reattach_handed_over_trials"] = len(handed)
+    if args.loops > 1 and handed and same:
+        out["reattach_same_loop"], out["reattach_handed_over"] = timed(same), timed(handed)
     warm = 5
     if reattached != args.trials + warm or stats["by_kind"].get("t") != args.trials + warm:
         raise Broken("reattached %g, backend requests for reattach streams %s, trials %d (+%d warm-up)"
@@ -314,6 +333,14 @@ def rows_of(report):
             ("new request, no ride-through: request sent -> first byte (ms)", p["sent_to_first_byte"]),
             ("new request, ride-through route: connect -> first byte (ms)", n["connect_to_first_byte"]),
         ]
+        if "reattach_handed_over" in lat:
+            same, handed = lat["reattach_same_loop"], lat["reattach_handed_over"]
+            rows += [
+                ("reattach accepted on the stream's loop (%d): sent -> first replayed byte (ms)"
+                 % same["sent_to_first_byte"]["n"], same["sent_to_first_byte"]),
+                ("reattach handed over from another loop (%d): sent -> first replayed byte (ms)"
+                 % handed["sent_to_first_byte"]["n"], handed["sent_to_first_byte"]),
+            ]
         rows = [(name, "%.3f / %.3f" % (v["p50_ms"], v["p99_ms"])) for name, v in rows]
     if mem:
         rt, pl = mem["ride_through"], mem["plain"]
@@ -363,6 +390,9 @@ def parse_arguments(argv):
     ap.add_argument("--quick", action="store_true", help="tiny settings for a smoke run (under 30 s)")
     ap.add_argument("--only", default="latency,memory,cpu", help="comma-separated parts to run")
     ap.add_argument("--trials", type=int, default=200)
+    ap.add_argument("--loops", type=int, default=1,
+                    help="event_loops of the reattach-latency part's proxy; with 2 or more, its table splits the "
+                         "reattaches handed over to the stream's loop from those accepted on it")
     ap.add_argument("--missed", type=int, default=20, help="events sent while the client is away")
     ap.add_argument("--streams", type=int, default=2000, help="streams in the memory part")
     ap.add_argument("--rate", type=int, default=20000, help="events/s in the CPU part")
