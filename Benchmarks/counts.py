@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""What one new stream costs in calls, counted rather than timed: ssekeeper beside nginx.
+
+    swift build -c release && python3 Benchmarks/counts.py          # both proxies, 2,000 streams at 500/s, ~30 s
+    python3 Benchmarks/counts.py --paths ssekeeper --json /tmp/counts.json
+
+Why: on the 2-core virtual machine the proxies are benchmarked on, one build's CPU per new stream moves 10-15 %
+between runs (docs/BENCHMARKS.md, "Exact CPU readings"), more than most changes to the new-stream path save. The
+number of calls a stream makes does not move, so it tells whether a change removed work before a timed run can.
+
+For each path a fresh proxy (compare.py's: one event loop, or one nginx worker; pinned with --proxy-cpus) serves
+the load tool's `connrate` workload (one step: --rate new streams/s for --seconds; each stream connects, sends its
+request, reads the head and the first event and closes) twice:
+  1. under `strace -f -c`, attached to the proxy (nginx: its worker): system calls by name;
+  2. under `perf stat` with uprobes: libc's malloc and clock_gettime and, for ssekeeper, libswiftCore's
+     swift_retain, swift_release, swift_bridgeObjectRetain, swift_bridgeObjectRelease, swift_beginAccess (the
+     dynamic exclusivity checks) and swift_allocObject. The probes are added with `perf probe` where missing, on the
+     libraries the running proxy maps.
+Each count is divided by the streams the load tool completed in that run. The counters are attached before the load
+starts and stopped after it ends, so an idle proxy's few calls around the window are in the figures too.
+
+Needs root (uprobes), perf and strace. Exit status 0 when every run completed, 1 when a run failed, 2 on setup
+errors (no binary, no perf or strace, no uprobe support).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import compare  # noqa: E402  (Benchmarks/compare.py: the proxies, the load tool, pinning)
+
+SWIFT_CALLS = ["swift_retain", "swift_release", "swift_bridgeObjectRetain", "swift_bridgeObjectRelease",
+               "swift_beginAccess", "swift_allocObject"]
+LIBC_CALLS = ["malloc", "clock_gettime"]
+
+
+def mapped_library(pid, name):
+    """The path of the library `name` (e.g. `libswiftCore.so`) as process `pid` maps it, or None."""
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            if os.path.basename(path).startswith(name):
+                return path
+    return None
+
+
+def probe_group(library):
+    """perf's event group for uprobes on `library`: probe_libc, probe_libswiftCore."""
+    return "probe_" + re.sub(r"[^A-Za-z0-9_]", "_", os.path.basename(library).split(".so")[0])
+
+
+def ensure_probes(library, functions):
+    """Adds the uprobes `probe_<lib>:<function>` that do not exist yet; returns the event names."""
+    listed = subprocess.run(["perf", "probe", "-l"], capture_output=True, text=True).stdout
+    group = probe_group(library)
+    events = []
+    for function in functions:
+        event = "%s:%s" % (group, function)
+        if event not in listed:
+            r = subprocess.run(["perf", "probe", "-q", "-x", library, function], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise compare.SetupError("perf probe -x %s %s failed: %s" % (library, function, r.stderr.strip()))
+        events.append(event)
+    return events
+
+
+def run_load(proxy_port, backend_port, pids, args):
+    """The load tool's connrate workload, one step; returns its JSON."""
+    cmd = [compare.LOADGEN_BIN, "connrate", "--target", str(proxy_port), "--backend", str(backend_port),
+           "--steps", str(args.rate), "--step-duration", str(args.seconds), "--connrate-p99-ms", "1000",
+           "--pids", ",".join(map(str, pids))]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 3 * args.seconds,
+                       preexec_fn=compare.pinned(compare.parse_cpus(args.tool_cpus or None)))
+    if r.returncode != 0:
+        raise compare.Broken("the load tool failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
+    return json.loads(r.stdout)
+
+
+def completed(load):
+    steps = load.get("steps") or []
+    return steps[0]["completed"] if steps else 0
+
+
+def parse_strace(path):
+    """{syscall: calls} from `strace -c` output."""
+    calls = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            # % time, seconds, usecs/call, calls, [errors,] syscall
+            if len(parts) >= 5 and re.match(r"^\d+\.\d+$", parts[0]) and parts[-1] != "total":
+                calls[parts[-1]] = int(parts[3])
+    calls.pop("restart_syscall", None)  # the syscall strace interrupted when it attached
+    return calls
+
+
+def parse_perf_stat(path):
+    """{event: count} from `perf stat -x,` output."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.strip().split(",")
+            if len(parts) >= 3 and parts[0].strip().isdigit():
+                counts[parts[2]] = int(parts[0])
+    return counts
+
+
+def one_run(path, mode, args):
+    """One fresh proxy, one load under `mode` ("strace" or "perf"): ({name: calls per stream}, streams)."""
+    backend = compare.free_port()
+    port = path.start(backend, "connrate")
+    try:
+        time.sleep(0.3)
+        if mode == "strace":
+            target = [path.worker] if isinstance(path, compare.Nginx) else path.pids
+            out = os.path.join(path.dir, "strace.txt")
+            tracer = subprocess.Popen(["strace", "-f", "-c", "-o", out] + sum((["-p", str(p)] for p in target), []),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            events = ensure_probes(args.libc, LIBC_CALLS)
+            if isinstance(path, compare.SSEKeeper):
+                swift_core = mapped_library(path.proc.pid, "libswiftCore.so")
+                if swift_core:  # a static build (--static-swift-stdlib) has the runtime inside the binary
+                    events += ensure_probes(swift_core, SWIFT_CALLS)
+            out = os.path.join(path.dir, "perf-stat.txt")
+            target = [path.worker] if isinstance(path, compare.Nginx) else path.pids
+            tracer = subprocess.Popen(["perf", "stat", "-x,", "-o", out, "-e", ",".join(events),
+                                       "-p", ",".join(map(str, target))],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)  # strace and perf attach
+        load = run_load(port, backend, path.pids, args)
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(timeout=30)
+        counts = parse_strace(out) if mode == "strace" else parse_perf_stat(out)
+    finally:
+        info = path.stop()
+    streams = completed(load)
+    if streams == 0:
+        raise compare.Broken("%s: no stream completed under %s (%s)" % (path.name, mode, info))
+    return {name: count / streams for name, count in counts.items()}, streams
+
+
+def table(results, paths):
+    names = []
+    for kind in ("perf", "strace"):
+        for p in paths:
+            for name in results[p][kind]["per_stream"]:
+                if (kind, name) not in names:
+                    names.append((kind, name))
+    syscalls = sorted((n for n in names if n[0] == "strace"),
+                      key=lambda n: -max(results[p]["strace"]["per_stream"].get(n[1], 0) for p in paths))
+    rows = [n for n in names if n[0] == "perf"] + [("strace", "(all system calls)")] + syscalls
+    width = max(len(n[1].split(":")[-1]) for n in rows) + 4
+    lines = ["%-*s" % (width, "calls per new stream") + "".join("%12s" % p for p in paths)]
+    for kind, name in rows:
+        label = ("  " if kind == "strace" and not name.startswith("(") else "") + name.split(":")[-1]
+        cells = []
+        for p in paths:
+            per = results[p][kind]["per_stream"]
+            value = sum(per.values()) if name == "(all system calls)" else per.get(name)
+            cells.append("%12s" % ("n/a" if value is None else "%.1f" % value))
+        lines.append("%-*s" % (width, label) + "".join(cells))
+    lines.append("streams per run: " + ", ".join("%s %s" % (p, "/".join(str(results[p][k]["streams"])
+                                                                        for k in ("perf", "strace")))
+                                                for p in paths))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", default=compare.SSEKEEPER_BIN, help="ssekeeper (default: the release build)")
+    ap.add_argument("--paths", default="ssekeeper,nginx", help="comma-separated: ssekeeper, nginx")
+    ap.add_argument("--rate", type=int, default=500, help="new streams per second")
+    ap.add_argument("--seconds", type=float, default=4.0, help="length of the load")
+    ap.add_argument("--proxy-cpus", default="1", help="CPUs the proxy is pinned to (taskset list; '' for none)")
+    ap.add_argument("--tool-cpus", default="0", help="CPUs the load tool is pinned to")
+    ap.add_argument("--libc", default="/usr/lib/x86_64-linux-gnu/libc.so.6", help="the C library to probe")
+    ap.add_argument("--json", metavar="PATH", help="also write every figure here")
+    args = ap.parse_args()
+    paths = [p for p in args.paths.split(",") if p]
+    try:
+        if os.geteuid() != 0:
+            raise compare.SetupError("uprobes need root")
+        for tool in ("perf", "strace"):
+            if not shutil.which(tool):
+                raise compare.SetupError("%s is needed (apt-get install %s)" % (tool, "linux-perf" if tool == "perf"
+                                                                                 else tool))
+        if not os.path.exists(args.libc):
+            raise compare.SetupError("no C library at %s (--libc)" % args.libc)
+        compare.build_loadgen()
+        nofile = compare.raise_nofile()
+        cpus = compare.parse_cpus(args.proxy_cpus or None)
+        runners = {}
+        if "ssekeeper" in paths:
+            if not os.access(args.binary, os.X_OK):
+                raise compare.SetupError("no ssekeeper binary at %s (run: swift build -c release)" % args.binary)
+            runners["ssekeeper"] = compare.SSEKeeper(args.binary, cpus=cpus)
+        if "nginx" in paths:
+            nginx = compare.find_nginx()
+            if not nginx:
+                raise compare.SetupError("nginx is needed (bash Benchmarks/install.sh)")
+            runners["nginx"] = compare.Nginx(nginx, nofile, cpus=cpus)
+    except compare.SetupError as e:
+        print("counts.py: %s" % e, file=sys.stderr)
+        return 2
+    results = {}
+    try:
+        for name in paths:
+            results[name] = {}
+            for mode in ("perf", "strace"):
+                per_stream, streams = one_run(runners[name], mode, args)
+                results[name][mode] = {"per_stream": per_stream, "streams": streams}
+    except compare.SetupError as e:
+        print("counts.py: %s" % e, file=sys.stderr)
+        return 2
+    except compare.Broken as e:
+        print("counts.py: %s" % e, file=sys.stderr)
+        return 1
+    print(table(results, paths))
+    report = {"rate": args.rate, "seconds": args.seconds, "binary": args.binary, "results": results}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
