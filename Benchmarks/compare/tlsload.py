@@ -23,13 +23,20 @@ Workloads (one per run; the result is one JSON object on stdout):
           proxy RSS before and after
   serve   the backend only, until SIGTERM or stdin closes (the handshake workload drives it with h2load)
 
-The proxy's CPU (each process's CPU-time clock, nanoseconds, see `proc_cpu_s`; summed over --pids), RSS (VmRSS, summed over --rss-pids) and
-context switches are read at the edges of the measured window, with this tool's own CPU and the machine's busy CPU
-(/proc/stat), as loadgen.c does. Exit status: 0 when the run completed (the JSON says what was lost), 2 on setup
+Pacing: events are sent when due, each at its own time (`PreciseTimer`, a timerfd), as loadgen.c paces its own
+(epoll_pwait2): epoll's timeout through Python's selectors has whole milliseconds, which sent a paced load in bursts
+of every event due within a millisecond, and the proxies' wake-ups per event then depended on how a burst met their
+processing.
+
+The proxy's CPU (each process's CPU-time clock, nanoseconds, see `proc_cpu_s`; summed over --pids), RSS (VmRSS,
+summed over --rss-pids) and context switches are read at the edges of the measured window, with this tool's own CPU
+and the machine's busy CPU (/proc/stat), as loadgen.c does. Exit status: 0 when the run completed (the JSON says what was lost), 2 on setup
 errors.
 """
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import os
 import resource
@@ -53,6 +60,40 @@ H2_WINDOW = 1 << 30
 
 def mono_ns():
     return time.monotonic_ns()
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
+
+
+class PreciseTimer:
+    """A timerfd (through ctypes: Python 3.11 has no os.timerfd_*) armed at absolute CLOCK_MONOTONIC times, which
+    `mono_ns` reads. Registered in the loop's selector, it wakes epoll to the microsecond where the selector's own
+    timeout is rounded up to whole milliseconds."""
+    CLOCK_MONOTONIC, TFD_NONBLOCK, TFD_CLOEXEC, TFD_TIMER_ABSTIME = 1, os.O_NONBLOCK, os.O_CLOEXEC, 1
+
+    def __init__(self):
+        self.libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        self.fd = self.libc.timerfd_create(self.CLOCK_MONOTONIC, self.TFD_NONBLOCK | self.TFD_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "timerfd_create")
+
+    def arm(self, at_ns):
+        """Fires at `at_ns` (CLOCK_MONOTONIC), at once when that has passed; replaces any earlier arming."""
+        at_ns = max(1, at_ns)  # 0 would disarm it
+        spec = _Itimerspec(_Timespec(0, 0), _Timespec(at_ns // 1_000_000_000, at_ns % 1_000_000_000))
+        if self.libc.timerfd_settime(self.fd, self.TFD_TIMER_ABSTIME, ctypes.byref(spec), None) != 0:
+            raise OSError(ctypes.get_errno(), "timerfd_settime")
+
+    def clear(self, _mask=None):
+        try:
+            os.read(self.fd, 8)
+        except BlockingIOError:
+            pass
 
 
 REALTIME_OFFSET = time.time_ns() - time.monotonic_ns()  # kernel timestamps are CLOCK_REALTIME
@@ -426,8 +467,12 @@ class Loop:
         self.backend = Backend(self, args.backend)
         self.clients = []
         self.timers = []
+        self.timer = PreciseTimer()
+        self.sel.register(self.timer.fd, selectors.EVENT_READ, self.timer.clear)
 
     def run_for(self, seconds, on_tick=None, until=None):
+        """Serves the sockets for `seconds` (or until `until()`); `on_tick(now)` sends what is due and returns the
+        seconds to its next due time, when the timerfd wakes the loop."""
         end = mono_ns() + int(seconds * 1e9)
         while True:
             now = mono_ns()
@@ -435,7 +480,10 @@ class Loop:
                 return
             wait = (end - now) / 1e9
             if on_tick is not None:
-                wait = min(wait, on_tick(now))
+                due_in = on_tick(now)
+                if due_in < wait:
+                    self.timer.arm(mono_ns() + int(due_in * 1e9))  # on_tick measured due_in after its sends
+                wait = min(wait, due_in)
             for key, mask in self.sel.select(max(0.0, wait)):
                 key.data(mask)
 
