@@ -45,9 +45,9 @@ def mapped_library(pid, name):
     """The path of the library `name` (e.g. `libswiftCore.so`) as process `pid` maps it, or None."""
     with open("/proc/%d/maps" % pid) as f:
         for line in f:
-            path = line.split()[-1] if len(line.split()) >= 6 else ""
-            if os.path.basename(path).startswith(name):
-                return path
+            fields = line.split()
+            if len(fields) >= 6 and os.path.basename(fields[-1]).startswith(name):
+                return fields[-1]
     return None
 
 
@@ -118,8 +118,9 @@ def one_run(path, mode, args):
     port = path.start(backend, "connrate")
     try:
         time.sleep(0.3)
+        # nginx's worker serves the streams (its master only watches it); ssekeeper is one process
+        target = [path.worker] if isinstance(path, compare.Nginx) else path.pids
         if mode == "strace":
-            target = [path.worker] if isinstance(path, compare.Nginx) else path.pids
             out = os.path.join(path.dir, "strace.txt")
             tracer = subprocess.Popen(["strace", "-f", "-c", "-o", out] + sum((["-p", str(p)] for p in target), []),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -130,7 +131,6 @@ def one_run(path, mode, args):
                 if swift_core:  # a static build (--static-swift-stdlib) has the runtime inside the binary
                     events += ensure_probes(swift_core, SWIFT_CALLS)
             out = os.path.join(path.dir, "perf-stat.txt")
-            target = [path.worker] if isinstance(path, compare.Nginx) else path.pids
             tracer = subprocess.Popen(["perf", "stat", "-x,", "-o", out, "-e", ",".join(events),
                                        "-p", ",".join(map(str, target))],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -851,7 +851,8 @@ static void print_thread_split(const window_t *w) {
             if (w->th0[j].tid == now[i].tid) { before = w->th0[j].ticks; before_ns = w->th0[j].ns; break; }
         char name[64];
         thread_name(now[i].pid, now[i].tid, name, sizeof name);
-        double cpu = now[i].ns >= 0 && before_ns >= 0 ? (now[i].ns - before_ns) / 1e9 : (double)(now[i].ticks - before) / hz;
+        double cpu = now[i].ns >= 0 && before_ns >= 0 ? (now[i].ns - before_ns) / 1e9
+                                                       : (double)(now[i].ticks - before) / hz;
         printf("%s{\"pid\": %d, \"tid\": %d, \"comm\": \"%s\", \"cpu_s\": %.6f}", i ? ", " : "", now[i].pid,
                now[i].tid, name, cpu);
     }

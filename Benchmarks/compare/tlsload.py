@@ -30,8 +30,8 @@ processing.
 
 The proxy's CPU (each process's CPU-time clock, nanoseconds, see `proc_cpu_s`; summed over --pids), RSS (VmRSS,
 summed over --rss-pids) and context switches are read at the edges of the measured window, with this tool's own CPU
-and the machine's busy CPU (/proc/stat), as loadgen.c does. Exit status: 0 when the run completed (the JSON says what was lost), 2 on setup
-errors.
+and the machine's busy CPU (/proc/stat), as loadgen.c does. Exit status: 0 when the run completed (the JSON says
+what was lost), 2 on setup errors.
 """
 
 import argparse
