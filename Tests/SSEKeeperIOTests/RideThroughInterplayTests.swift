@@ -159,7 +159,7 @@ struct RideThroughInterplayTests {
         _ = proxy.waitForLogLine(containing: ["client_detached"])
         // A reload with another heartbeat setting: the stream started with the old one and is kept.
         var next = proxy.server.config
-        next.routes[0].settings.heartbeatFraction = 0.5
+        next.routes[0] = next.routes[0].with { $0.heartbeatFraction = 0.5 }
         try proxy.server.reload(config: next)
         backend.step()
         let (second, back) = try Ride.open(proxy, headers: "Last-Event-ID: \(id)\r\n", until: "data: two\n")

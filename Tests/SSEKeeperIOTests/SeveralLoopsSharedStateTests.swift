@@ -137,7 +137,7 @@ struct SeveralLoopsSharedStateTests {
         DispatchQueue.global().async {
             for round in 0..<12 {
                 var config = base
-                config.routes[0].settings.idleTimeout = .milliseconds(round % 2 == 0 ? 240 : 300)
+                config.routes[0] = config.routes[0].with { $0.idleTimeout = .milliseconds(round % 2 == 0 ? 240 : 300) }
                 if round % 3 == 0 {
                     config.routes.insert(Route(prefix: "/other", upstreamName: "pool0", settings: StreamSettings()), at: 0)
                 }

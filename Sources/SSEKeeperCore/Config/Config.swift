@@ -156,18 +156,33 @@ public struct UpstreamServer: Sendable, Equatable {
 }
 
 /// A path prefix and where its requests go, with its resolved stream settings.
-public struct Route: Sendable, Equatable {
+///
+/// Immutable, and a class: every stream holds its route, and a reference costs one reference-count call to copy
+/// where the ~25 settings (strings, optionals, arrays) cost about thirty. Equal when all three parts are equal; to
+/// change a route, make a new one (`with(settings:)`).
+public final class Route: Sendable, Equatable {
     /// The path prefix, starting with `/`. Matching is byte-wise on the request path (query excluded).
-    public var prefix: String
+    public let prefix: String
     /// Name of the upstream pool; the parser guarantees it exists.
-    public var upstreamName: String
+    public let upstreamName: String
     /// Top-level defaults with this route's overrides applied.
-    public var settings: StreamSettings
+    public let settings: StreamSettings
 
     public init(prefix: String, upstreamName: String, settings: StreamSettings) {
         self.prefix = prefix
         self.upstreamName = upstreamName
         self.settings = settings
+    }
+
+    /// This route with `change` applied to a copy of its settings.
+    public func with(settings change: (inout StreamSettings) -> Void) -> Route {
+        var settings = settings
+        change(&settings)
+        return Route(prefix: prefix, upstreamName: upstreamName, settings: settings)
+    }
+
+    public static func == (lhs: Route, rhs: Route) -> Bool {
+        lhs === rhs || (lhs.prefix == rhs.prefix && lhs.upstreamName == rhs.upstreamName && lhs.settings == rhs.settings)
     }
 }
 

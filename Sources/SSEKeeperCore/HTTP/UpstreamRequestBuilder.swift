@@ -27,11 +27,13 @@ public enum UpstreamRequestBuilder {
     ///   - clientAddress: the client's IP address, appended to `X-Forwarded-For`.
     ///   - clientProtocol: `http` or `https`, sent as `X-Forwarded-Proto`.
     ///   - keepAlive: true when the upstream has a keep-alive pool (`upstream_keepalive` above 0).
+    ///   - acceptsEventStream: `acceptsEventStream(head)` when the caller has it already (nil: found here).
     public static func build(
-        _ head: RequestHead, framing: BodyFraming, clientAddress: String, clientProtocol: String, keepAlive: Bool = false
+        _ head: RequestHead, framing: BodyFraming, clientAddress: String, clientProtocol: String, keepAlive: Bool = false,
+        acceptsEventStream knownAccepts: Bool? = nil
     ) -> [UInt8] {
         let filter = HopByHopFilter(head.headers)
-        let dropsAcceptEncoding = acceptsEventStream(head)
+        let dropsAcceptEncoding = knownAccepts ?? acceptsEventStream(head)
         let authority = head.absoluteFormAuthority
         var writer = HeadBytesWriter(capacity: HeadBytesWriter.estimatedSize(of: head.headers) + 128)
 

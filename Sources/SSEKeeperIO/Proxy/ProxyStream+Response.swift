@@ -140,20 +140,20 @@ extension ProxyStream {
                 context.logger.warn("route \(route.prefix): upstream sent a compressed (\(encoding)) SSE stream; it is forwarded without heartbeats")
             }
         case .uncompressed:
-            let settings = route.settings
+            // Read field by field from the route (a class): a copy of all its settings costs ~30 reference counts.
             sse = ResponseRelay.SSEOptions(
-                heartbeatIntervalNanos: TimeAmount(settings.heartbeatInterval).nanoseconds,
-                heartbeatComment: settings.heartbeatComment,
-                retryMilliseconds: settings.sseRetry.map { Int(TimeAmount($0).milliseconds) },
-                assemblesEvents: settings.upstreamResume != .off && resumableRequest != nil,
+                heartbeatIntervalNanos: TimeAmount(route.settings.heartbeatInterval).nanoseconds,
+                heartbeatComment: route.settings.heartbeatComment,
+                retryMilliseconds: route.settings.sseRetry.map { Int(TimeAmount($0).milliseconds) },
+                assemblesEvents: route.settings.upstreamResume != .off && resumableRequest != nil,
                 maxHeldBytes: limits.maxBufferedBytes,
-                heartbeatEvent: settings.heartbeatEvent, heartbeatData: settings.heartbeatData,
+                heartbeatEvent: route.settings.heartbeatEvent, heartbeatData: route.settings.heartbeatData,
                 carriedLastEventID: lastEventID)
         }
         if sse != nil { sse!.rideThrough = beginRideThrough(head: head, framing: framing) }
-        var relay = ResponseRelay(upstreamFraming: framing, clientFraming: plan.framing, sse: sse, now: now)
-        relay.begin(head: plan.head, into: &loop.output)
-        self.relay = relay
+        // Built in place: a local relay copied into the property costs a copy of all its parts.
+        relay = ResponseRelay(upstreamFraming: framing, clientFraming: plan.framing, sse: sse, now: now)
+        relay!.begin(head: plan.head, into: &loop.output)
         if let timeout = route.settings.clientSendTimeout {
             sendWatch = SendProgressWatch(timeoutNanos: TimeAmount(timeout).nanoseconds)
         }

@@ -122,10 +122,11 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
 
     /// `upstreamRequest`: the request as the upstream gets it (on ride-through routes its `Last-Event-ID` is the
     /// backend's part of a stamped id: `RideThroughReconnect`), kept for `upstream_resume`. `reconnect`: the stamped
-    /// id the request carried, when it may name a stream to attach to.
+    /// id the request carried, when it may name a stream to attach to. `acceptsEventStream`:
+    /// `UpstreamRequestBuilder.acceptsEventStream(head)`, which the caller found for the upstream head.
     init(head: RequestHead, upstreamRequest: RequestHead, route: Route, body: RequestBodyForwarder, upstreamHead: [UInt8],
          client: StreamClient, loop: EventLoop, context: ProxyContext, runtime: ProxyRuntime,
-         reconnect: StampedEventID? = nil) {
+         reconnect: StampedEventID? = nil, acceptsEventStream: Bool) {
         self.loop = loop
         self.context = context
         self.runtime = runtime
@@ -139,13 +140,13 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         clientVersion = head.version
         self.route = route
         metrics = loop.metrics.route(route.prefix)
-        acceptsEventStream = UpstreamRequestBuilder.acceptsEventStream(head)
+        self.acceptsEventStream = acceptsEventStream
         lastEventID = head.headers.first("Last-Event-ID")
         corsFields = CORSPolicy(route.settings).decide(head).responseFields
         clientWantsKeepAlive = ClientResponseBuilder.clientWantsKeepAlive(head) && !runtime.draining.load(ordering: .relaxed)
         resumableRequest = route.settings.upstreamResume != .off && !body.hasBody ? upstreamRequest : nil
         ride = route.settings.clientResumeWindow.map { RideThroughState(window: TimeAmount($0), head: head, reconnect: reconnect) }
-        attempt = UpstreamAttemptMachine(isRetryable: !body.hasBody && ["GET", "HEAD", "OPTIONS"].contains(head.method))
+        attempt = UpstreamAttemptMachine(isRetryable: !body.hasBody && Self.isRetryable(method: head.method))
         self.upstreamHead = upstreamHead
         self.body = body
         responseParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
@@ -155,6 +156,15 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
 
     deinit {
         if end == nil { releaseGauges() }
+    }
+
+    /// Whether a request with this method (and no body) may be sent again to another server: the safe methods a
+    /// stream is opened with. A switch, not an array literal's `contains`, which allocates on every request.
+    static func isRetryable(method: String) -> Bool {
+        switch method {
+        case "GET", "HEAD", "OPTIONS": true
+        default: false
+        }
     }
 
     /// Takes the request back from `active_requests` and the stream from `open_streams` (recording its duration):

@@ -45,12 +45,14 @@ enum RequestStart {
             return .answer(status: error.status, detail: error.description, end: .rejected)
         }
         let keepsConnections = (context.upstreams[route.upstreamName]?.keepalive ?? 0) > 0
+        let acceptsEventStream = UpstreamRequestBuilder.acceptsEventStream(head)
         let upstreamHead = UpstreamRequestBuilder.build(
             upstreamRequest, framing: framing, clientAddress: client.clientHost, clientProtocol: client.clientProtocol,
-            keepAlive: keepsConnections)
+            keepAlive: keepsConnections, acceptsEventStream: acceptsEventStream)
         let stream = ProxyStream(
             head: head, upstreamRequest: upstreamRequest, route: route, body: body, upstreamHead: upstreamHead,
-            client: client, loop: loop, context: context, runtime: runtime, reconnect: reconnect)
+            client: client, loop: loop, context: context, runtime: runtime, reconnect: reconnect,
+            acceptsEventStream: acceptsEventStream)
         return .stream(stream, framing: framing, reconnect: reconnect)
     }
 }
