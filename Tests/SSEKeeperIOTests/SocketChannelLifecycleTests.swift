@@ -41,6 +41,10 @@ struct SocketChannelLifecycleTests {
         #expect(channel.onLoop { channel, _ in channel.write(Array("early".utf8)) }.isWritten)
         #expect(channel.waitUntil(seconds: 5) { _, handler in !handler.connectResults.isEmpty })
         #expect(channel.onLoop { $1.connectResults } == [0])
+        // On loopback the handshake was over when the channel started: it was told without a writable report, so
+        // it never registered for one.
+        let events = try #require(epollRegisteredEvents(of: fd))
+        #expect(events & epollOutBit == 0, "events \(String(events, radix: 16))")
 
         let accepted = try listener.acceptOne()
         makeBlocking(accepted)
@@ -56,6 +60,28 @@ struct SocketChannelLifecycleTests {
         #expect(channel.waitUntil(seconds: 5) { _, handler in handler.received == Array("reply".utf8) })
         peer.close()
         #expect(channel.waitUntil(seconds: 5) { _, handler in handler.endOfFileCount == 1 })
+    }
+
+    @Test(arguments: waitingModes)
+    func aConnectStillInProgressAtStart_registersForTheWritableReport_andHearsNothingYet(
+        waiting: ReadinessPoller.Waiting
+    ) throws {
+        let loop = ChannelTestLoops.loop(waiting)
+        // A listener whose accept queue is full (backlog 0, one connection waiting) drops further SYNs: a connect to
+        // it stays in progress, as one to a distant server does for a round trip.
+        let blackHole = try LoopbackListener(backlog: 0)
+        defer { blackHole.close() }
+        let filler = try Socket.startConnect(to: try blackHole.address)
+        defer { close(filler) }
+        usleep(50_000)
+        let fd = try Socket.startConnect(to: try blackHole.address)
+        #expect(!Socket.isConnected(fd))
+        let channel = LoopbackChannel(loop: loop, fd: fd, connecting: true)
+        defer { channel.abort() }
+        usleep(300_000)
+        #expect(channel.onLoop { $1.connectResults }.isEmpty)
+        let events = try #require(epollRegisteredEvents(of: fd))
+        #expect(events & epollOutBit != 0, "events \(String(events, radix: 16))")
     }
 
     // MARK: Descriptor reuse

@@ -18,8 +18,9 @@ protocol PollTarget: AnyObject {
 /// costs more round trips through the manager. Here the wait is paid once per batch of ready sockets, however many
 /// there are, and registering or closing a socket is one direct system call on the loop's own thread.
 ///
-/// Sockets register edge-triggered (`EPOLLET`) with read and write interest once, for their whole life: pausing a
-/// read or waiting for a write changes a flag, not the kernel's set. Their owners must therefore read until they
+/// Sockets register edge-triggered (`EPOLLET`) once: pausing a read or waiting for a write changes a flag, not the
+/// kernel's set. Plain sockets register for reads only, and add write interest (one `epoll_ctl`, kept for the
+/// socket's life) the first time the kernel does not take a write whole (see `SocketChannel`). Their owners must therefore read until they
 /// have seen the socket drained (see `SocketChannel`). A descriptor is never duplicated, so closing it removes it
 /// from the set; a report that was already fetched for a closed descriptor is recognised by the generation in its
 /// token and dropped.
@@ -203,8 +204,10 @@ final class ReadinessPoller: @unchecked Sendable {
     }
 
     /// Changes the events `fd` is watched for (a listener pausing its accepts).
-    func modify(fd: Int32, events: UInt32) {
-        _ = ssk_epoll_modify(epollFD, fd, events, token(fd))
+    /// Changes the events `fd` is registered for. Returns 0, or the errno of a refusal (`ENOMEM`).
+    @discardableResult
+    func modify(fd: Int32, events: UInt32) -> Int32 {
+        ssk_epoll_modify(epollFD, fd, events, token(fd)) == 0 ? 0 : errno
     }
 
     /// Forgets `fd`'s target. The caller is about to close it, which removes it from the kernel's set.
@@ -215,15 +218,21 @@ final class ReadinessPoller: @unchecked Sendable {
         generations[index] = 0
     }
 
-    /// Serves `channel`'s unread bytes after the current batch, or soon when no batch is running.
+    /// Serves `channel`'s unread bytes after the current batch, or soon when no batch is running. Deferred while
+    /// deferred channels are being served (a connect found done when the accepted client's request started it), it
+    /// is served in a second pass of the same turn.
     func deferRead(_ channel: SocketChannel) {
         deferred.append(channel)
-        if !inBatch && !flushScheduled {
-            flushScheduled = true
-            queue.async { [self] in
-                flushScheduled = false
-                serveDeferred()
-            }
+        if !inBatch && !servingDeferred { scheduleDeferredFlush() }
+    }
+
+    /// Serves the deferred channels from the loop's queue soon (no batch is running to do it).
+    private func scheduleDeferredFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        queue.async { [self] in
+            flushScheduled = false
+            serveDeferred()
         }
     }
 
@@ -254,12 +263,26 @@ final class ReadinessPoller: @unchecked Sendable {
         serveDeferred()
     }
 
+    /// Serves the deferred channels, in at most `deferredPasses` passes: what a pass defers again (a socket still
+    /// holding bytes after its rounds, or one the pass's work started) waits for the next pass, and after the last
+    /// for a later turn, so one busy socket cannot keep the loop from `epoll_wait`.
     private func serveDeferred() {
-        guard !deferred.isEmpty else { return }
-        swap(&deferred, &serving)
-        for channel in serving { channel.serveDeferredRead() }
-        serving.removeAll(keepingCapacity: true)
+        var passes = 0
+        while !deferred.isEmpty && passes < Self.deferredPasses {
+            passes += 1
+            servingDeferred = true
+            swap(&deferred, &serving)
+            for channel in serving { channel.serveDeferredRead() }
+            serving.removeAll(keepingCapacity: true)
+            servingDeferred = false
+        }
+        if !deferred.isEmpty { scheduleDeferredFlush() }
     }
+
+    /// Passes over the deferred channels per turn (see `serveDeferred`).
+    static let deferredPasses = 2
+    /// The deferred channels are being served: a channel deferred now waits for the next pass.
+    private var servingDeferred = false
 }
 
 /// What the waiting thread needs; handed over retained through `pthread_create`'s context pointer.

@@ -72,6 +72,17 @@ enum Socket {
     }
 
     /// `SO_ERROR` of a socket: 0 once a non-blocking connect succeeded, the errno when it failed.
+    /// Whether a socket whose non-blocking connect is under way is connected already: `getpeername` answers
+    /// `ENOTCONN` while the handshake is in flight (`SYN_SENT`) and after a refusal (the error then waits for
+    /// `pendingError`). On loopback the handshake is usually over by the time `connect` returns.
+    static func isConnected(_ fd: Int32) -> Bool {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        return withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) == 0 }
+        }
+    }
+
     static func pendingError(_ fd: Int32) -> Int32 {
         var value: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)

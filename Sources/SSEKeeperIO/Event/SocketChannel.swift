@@ -24,7 +24,14 @@ protocol SocketChannelHandler: AnyObject {
 /// is not called to read again: later reports cannot bring anything more.
 ///
 /// Writing: writes go straight to the kernel; only what it does not take is copied into `pending` and flushed when
-/// the poller reports the socket writable.
+/// the poller reports the socket writable. A plain socket is registered without write interest (`EPOLLOUT`) and
+/// gets it, once, with the first write the kernel does not take whole: registered with it, every new socket
+/// reported itself writable at once, one more `epoll_wait` round per new stream for nothing (a TLS socket keeps it
+/// from the start, for handshakes and reads that must send).
+///
+/// Connecting: `start` asks whether the connect already succeeded (`getpeername`; on loopback it has by then) and
+/// then tells the owner after the current batch, without waiting for a writable report and `SO_ERROR`; otherwise
+/// the socket registers with write interest and the report ends the connect, as for any remote server.
 ///
 /// TLS (a client of a `tls` listener): with a `TLSSession`, `read()` runs the handshake, then decrypts with
 /// `SSL_read` until it wants more from the socket (a record may hold more than one read takes, so the channel stays
@@ -69,6 +76,10 @@ final class SocketChannel: PollTarget {
     private var registrationError: Int32 = 0
     /// Bytes are pending and a writable report will flush them.
     private var writeArmed = false
+    /// The socket is registered for writable reports (`EPOLLOUT`); see the type's summary.
+    private var writeInterest = false
+    /// `start` found the connect done already: the owner is told after the batch (`serveDeferredRead`).
+    private var connectedAtStart = false
     private var connecting: Bool
     private var pending = PendingBytes()
     private var shutdownWriteWhenFlushed = false
@@ -102,11 +113,12 @@ final class SocketChannel: PollTarget {
     func start() {
         guard !started, !isClosed else { return }
         started = true
-        let events = UInt32(SSK_EPOLLIN | SSK_EPOLLOUT | SSK_EPOLLRDHUP) | UInt32(truncatingIfNeeded: SSK_EPOLLET)
-        registrationError = loop.poller.register(self, fd: fd, events: events)
+        if connecting { connectedAtStart = Socket.isConnected(fd) }
+        writeInterest = tls != nil || (connecting && !connectedAtStart)
+        registrationError = loop.poller.register(self, fd: fd, events: writeInterest ? Self.allEvents : Self.readEvents)
         if connecting {
-            // A refused registration is reported as a failed connect, after the batch.
-            if registrationError != 0 { loop.poller.deferRead(self) }
+            // A connect already done, or a refused registration (reported as a failed connect): after the batch.
+            if registrationError != 0 || connectedAtStart { loop.poller.deferRead(self) }
             return
         }
         reading = true
@@ -157,7 +169,25 @@ final class SocketChannel: PollTarget {
             }
             readEnd = .failed(registrationError)
         }
+        if connecting {
+            if connectedAtStart { finishConnect(error: 0) }
+            return
+        }
         deliverReadable()
+    }
+
+    /// Epoll interest without and with writable reports (both edge-triggered, with the peer's half-close).
+    private static let readEvents = UInt32(SSK_EPOLLIN | SSK_EPOLLRDHUP) | UInt32(truncatingIfNeeded: SSK_EPOLLET)
+    private static let allEvents = readEvents | UInt32(SSK_EPOLLOUT)
+
+    /// Bytes wait in `pending` for a writable report: adds write interest when the socket has none yet (edge-
+    /// triggered, the change itself reports the socket when it is writable by then, so no edge is lost). Returns
+    /// 0, or the errno of a refused change (the caller fails the write: nothing would ever flush it).
+    private func armWrite() -> Int32 {
+        writeArmed = true
+        guard !writeInterest else { return 0 }
+        writeInterest = true
+        return loop.poller.modify(fd: fd, events: Self.allEvents)
     }
 
     /// Tells the owner the socket is readable, again while it leaves bytes unread (a few times, then after the
@@ -329,8 +359,8 @@ final class SocketChannel: PollTarget {
             if code == EINTR { continue }
             if code == EAGAIN || code == EWOULDBLOCK {
                 pending.append(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-                writeArmed = true
-                return .written
+                let refused = armWrite()
+                return refused == 0 ? .written : .failed(refused)
             }
             return .failed(code)
         }
@@ -439,7 +469,8 @@ final class SocketChannel: PollTarget {
             let code = errno
             if code == EINTR { continue }
             if code == EAGAIN || code == EWOULDBLOCK {
-                writeArmed = true
+                let refused = armWrite()
+                if refused != 0 { failWrite(refused) }
                 return
             }
             failWrite(code)

@@ -185,3 +185,23 @@ func firstDifference(_ received: [UInt8], _ expected: [UInt8]) -> String? {
     let index = (0..<shorter).first { received[$0] != expected[$0] } ?? shorter
     return "received \(received.count) bytes, expected \(expected.count); first difference at byte \(index)"
 }
+
+/// The events `fd` is registered for in this process's epoll sets, as the kernel lists them in
+/// `/proc/self/fdinfo/<epoll fd>` (`tfd: <fd> events: <hex> ...`), or nil when no set holds it. A descriptor is never
+/// duplicated here, so at most one set holds its number.
+func epollRegisteredEvents(of fd: Int32) -> UInt32? {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fdinfo") else { return nil }
+    for entry in entries {
+        guard let text = try? String(contentsOfFile: "/proc/self/fdinfo/" + entry, encoding: .utf8) else { continue }
+        for line in text.split(separator: "\n") where line.hasPrefix("tfd:") {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.count >= 4, words[1] == "\(fd)", words[2] == "events:" else { continue }
+            return UInt32(words[3], radix: 16)
+        }
+    }
+    return nil
+}
+
+/// The kernel's `EPOLLIN` and `EPOLLOUT` bits (`<sys/epoll.h>`), for `epollRegisteredEvents`.
+let epollInBit: UInt32 = 0x001
+let epollOutBit: UInt32 = 0x004
