@@ -182,7 +182,8 @@ public final class Route: Sendable, Equatable {
     }
 
     public static func == (lhs: Route, rhs: Route) -> Bool {
-        lhs === rhs || (lhs.prefix == rhs.prefix && lhs.upstreamName == rhs.upstreamName && lhs.settings == rhs.settings)
+        lhs === rhs
+            || (lhs.prefix == rhs.prefix && lhs.upstreamName == rhs.upstreamName && lhs.settings == rhs.settings)
     }
 }
 

@@ -29,8 +29,8 @@ public enum UpstreamRequestBuilder {
     ///   - keepAlive: true when the upstream has a keep-alive pool (`upstream_keepalive` above 0).
     ///   - acceptsEventStream: `acceptsEventStream(head)` when the caller has it already (nil: found here).
     public static func build(
-        _ head: RequestHead, framing: BodyFraming, clientAddress: String, clientProtocol: String, keepAlive: Bool = false,
-        acceptsEventStream knownAccepts: Bool? = nil
+        _ head: RequestHead, framing: BodyFraming, clientAddress: String, clientProtocol: String,
+        keepAlive: Bool = false, acceptsEventStream knownAccepts: Bool? = nil
     ) -> [UInt8] {
         let filter = HopByHopFilter(head.headers)
         let dropsAcceptEncoding = knownAccepts ?? acceptsEventStream(head)

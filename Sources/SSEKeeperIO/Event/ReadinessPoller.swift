@@ -20,8 +20,8 @@ protocol PollTarget: AnyObject {
 ///
 /// Sockets register edge-triggered (`EPOLLET`) once: pausing a read or waiting for a write changes a flag, not the
 /// kernel's set. Plain sockets register for reads only, and add write interest (one `epoll_ctl`, kept for the
-/// socket's life) the first time the kernel does not take a write whole (see `SocketChannel`). Their owners must therefore read until they
-/// have seen the socket drained (see `SocketChannel`). A descriptor is never duplicated, so closing it removes it
+/// socket's life) the first time the kernel does not take a write whole. Their owners must therefore read until
+/// they have seen the socket drained (see `SocketChannel`). A descriptor is never duplicated, so closing it removes it
 /// from the set; a report that was already fetched for a closed descriptor is recognised by the generation in its
 /// token and dropped.
 ///
@@ -203,8 +203,8 @@ final class ReadinessPoller: @unchecked Sendable {
         return 0
     }
 
-    /// Changes the events `fd` is watched for (a listener pausing its accepts).
-    /// Changes the events `fd` is registered for. Returns 0, or the errno of a refusal (`ENOMEM`).
+    /// Changes the events `fd` is registered for (a listener pausing its accepts, a socket adding write interest).
+    /// Returns 0, or the errno of a refusal (`ENOMEM`).
     @discardableResult
     func modify(fd: Int32, events: UInt32) -> Int32 {
         ssk_epoll_modify(epollFD, fd, events, token(fd)) == 0 ? 0 : errno

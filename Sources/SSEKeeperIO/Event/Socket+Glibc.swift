@@ -71,7 +71,6 @@ enum Socket {
         return fd
     }
 
-    /// `SO_ERROR` of a socket: 0 once a non-blocking connect succeeded, the errno when it failed.
     /// Whether a socket whose non-blocking connect is under way is connected already: `getpeername` answers
     /// `ENOTCONN` while the handshake is in flight (`SYN_SENT`) and after a refusal (the error then waits for
     /// `pendingError`). On loopback the handshake is usually over by the time `connect` returns.
@@ -83,6 +82,7 @@ enum Socket {
         }
     }
 
+    /// `SO_ERROR` of a socket: 0 once a non-blocking connect succeeded, the errno when it failed.
     static func pendingError(_ fd: Int32) -> Int32 {
         var value: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)

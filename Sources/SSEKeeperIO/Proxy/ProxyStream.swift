@@ -123,7 +123,8 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// `upstreamRequest`: the request as the upstream gets it (on ride-through routes its `Last-Event-ID` is the
     /// backend's part of a stamped id: `RideThroughReconnect`), kept for `upstream_resume`. `reconnect`: the stamped
     /// id the request carried, when it may name a stream to attach to. `acceptsEventStream`:
-    /// `UpstreamRequestBuilder.acceptsEventStream(head)`, which the caller found for the upstream head.
+    /// `UpstreamRequestBuilder.acceptsEventStream(head)`, found once by the caller for the upstream head too (the
+    /// upstream request carries the client's `Accept` unchanged).
     init(head: RequestHead, upstreamRequest: RequestHead, route: Route, body: RequestBodyForwarder, upstreamHead: [UInt8],
          client: StreamClient, loop: EventLoop, context: ProxyContext, runtime: ProxyRuntime,
          reconnect: StampedEventID? = nil, acceptsEventStream: Bool) {
