@@ -9,10 +9,10 @@ same single socket, so it runs once).
 
 Thread split: the load tool reports, at the edges of each measured window, the CPU of every thread of the proxy's
 processes (the nanoseconds of /proc/PID/task/TID/schedstat; the name is /proc/PID/task/TID/comm), and the split
-groups them by role (`role_of`): ssekeeper's loop threads (ReadinessPoller's, one per loop, blocking in epoll_wait and serving each
-batch on the loop's queue; named `ssk-loop-N`), libdispatch's
-workers (named after their root queue, `-qos.overcommit`: they run work queued onto a loop while its thread is not
-serving), and the main thread; nginx's master and worker processes, one thread each.
+groups them by role (`role_of`): ssekeeper's loop threads (ReadinessPoller's, one per loop, blocking in epoll_wait
+and serving each batch on the loop's queue; named `ssk-loop-N`), libdispatch's workers (named after their root
+queue, `-qos.overcommit`: they run work queued onto a loop while its thread is not serving), and the main thread;
+nginx's master and worker processes, one thread each.
 """
 
 import statistics

@@ -1,3 +1,4 @@
+import CEpoll
 import Foundation
 import Glibc
 @testable import SSEKeeperIO
@@ -202,6 +203,6 @@ func epollRegisteredEvents(of fd: Int32) -> UInt32? {
     return nil
 }
 
-/// The kernel's `EPOLLIN` and `EPOLLOUT` bits (`<sys/epoll.h>`), for `epollRegisteredEvents`.
-let epollInBit: UInt32 = 0x001
-let epollOutBit: UInt32 = 0x004
+/// The `EPOLLIN` and `EPOLLOUT` bits of `epollRegisteredEvents`, as the poller registers them (`Sources/CEpoll`).
+let epollInBit = UInt32(SSK_EPOLLIN)
+let epollOutBit = UInt32(SSK_EPOLLOUT)
