@@ -167,11 +167,15 @@ public final class Route: Sendable, Equatable {
     public let upstreamName: String
     /// Top-level defaults with this route's overrides applied.
     public let settings: StreamSettings
+    /// `settings.heartbeatInterval` in nanoseconds, worked out once: every SSE stream reads it when its head
+    /// arrives and again when its client closes, and a `Duration` times a `Double` is 128-bit arithmetic.
+    public let heartbeatIntervalNanos: UInt64
 
     public init(prefix: String, upstreamName: String, settings: StreamSettings) {
         self.prefix = prefix
         self.upstreamName = upstreamName
         self.settings = settings
+        heartbeatIntervalNanos = TimeAmount(settings.heartbeatInterval).nanoseconds
     }
 
     /// This route with `change` applied to a copy of its settings.

@@ -69,7 +69,7 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
         lastReadAt = now
         idleSince = now
         let limits = context.config.limits
-        let heartbeats = context.config.routes.map { TimeAmount($0.settings.heartbeatInterval).nanoseconds }
+        let heartbeats = context.config.routes.map { $0.heartbeatIntervalNanos }
         pingIntervalNanos = max(heartbeats.min() ?? 30_000_000_000, 1_000_000_000)
         pingTimeoutNanos = limits.clientAckTimeout.map { TimeAmount($0).nanoseconds } ?? 30_000_000_000
         idleTimeoutNanos = max(TimeAmount(limits.keepaliveTimeout).nanoseconds, 1_000_000_000)

@@ -68,7 +68,7 @@ extension ProxyStream {
     private func noteQuietClientClose() {
         let now = EventLoop.now()
         let quiet = now &- lastUpstreamBytesAt
-        let interval = TimeAmount(route.settings.heartbeatInterval).nanoseconds
+        let interval = route.heartbeatIntervalNanos
         guard quiet >= interval else { return }
         metrics.counters.quietClientCloses &+= 1
         metrics.counters.quietCloseAge.observe(nanos: now &- startedAt)

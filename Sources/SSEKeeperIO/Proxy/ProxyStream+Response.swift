@@ -142,7 +142,7 @@ extension ProxyStream {
         case .uncompressed:
             // Read field by field from the route (a class): a copy of all its settings costs ~30 reference counts.
             sse = ResponseRelay.SSEOptions(
-                heartbeatIntervalNanos: TimeAmount(route.settings.heartbeatInterval).nanoseconds,
+                heartbeatIntervalNanos: route.heartbeatIntervalNanos,
                 heartbeatComment: route.settings.heartbeatComment,
                 retryMilliseconds: route.settings.sseRetry.map { Int(TimeAmount($0).milliseconds) },
                 assemblesEvents: route.settings.upstreamResume != .off && resumableRequest != nil,

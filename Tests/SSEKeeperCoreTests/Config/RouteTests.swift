@@ -21,6 +21,16 @@ import Testing
         #expect(changed != route)
     }
 
+    @Test func heartbeatIntervalNanos_isTheSettingsInterval_andFollowsAChange() {
+        let route = Route(prefix: "/a", upstreamName: "pool",
+                          settings: StreamSettings(idleTimeout: .seconds(60), heartbeatFraction: 0.25))
+        #expect(route.heartbeatIntervalNanos == 15_000_000_000)
+        #expect(route.heartbeatIntervalNanos == TimeAmount(route.settings.heartbeatInterval).nanoseconds)
+        let changed = route.with { $0.idleTimeout = .seconds(10) }
+        #expect(changed.heartbeatIntervalNanos == 2_500_000_000)
+        #expect(route.heartbeatIntervalNanos == 15_000_000_000)
+    }
+
     @Test func configs_compareTheirRoutesByValue() throws {
         let text = "listen 8080;\nupstream u { server 127.0.0.1:9000; }\nroute / { upstream u; }\n"
         let first = try ConfigParser.parse(text, fileName: "test.conf")
