@@ -124,10 +124,11 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// backend's part of a stamped id: `RideThroughReconnect`), kept for `upstream_resume`. `reconnect`: the stamped
     /// id the request carried, when it may name a stream to attach to. `acceptsEventStream`:
     /// `UpstreamRequestBuilder.acceptsEventStream(head)`, found once by the caller for the upstream head too (the
-    /// upstream request carries the client's `Accept` unchanged).
-    init(head: RequestHead, upstreamRequest: RequestHead, route: Route, body: RequestBodyForwarder, upstreamHead: [UInt8],
-         client: StreamClient, loop: EventLoop, context: ProxyContext, runtime: ProxyRuntime,
-         reconnect: StampedEventID? = nil, acceptsEventStream: Bool) {
+    /// upstream request carries the client's `Accept` unchanged). `path`: `head.path`, and `corsFields`: the
+    /// `responseFields` of the route's CORS decision for `head`, both found by the caller, which needs them first.
+    init(head: RequestHead, path: String, upstreamRequest: RequestHead, route: Route, body: RequestBodyForwarder,
+         upstreamHead: [UInt8], client: StreamClient, loop: EventLoop, context: ProxyContext, runtime: ProxyRuntime,
+         reconnect: StampedEventID? = nil, acceptsEventStream: Bool, corsFields: [HTTPField]) {
         self.loop = loop
         self.context = context
         self.runtime = runtime
@@ -137,13 +138,13 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         clientProtocol = client.clientProtocol
         startedAt = EventLoop.now()
         method = head.method
-        path = head.path
+        self.path = path
         clientVersion = head.version
         self.route = route
         metrics = loop.metrics.route(route.prefix)
         self.acceptsEventStream = acceptsEventStream
         lastEventID = head.headers.first("Last-Event-ID")
-        corsFields = CORSPolicy(route.settings).decide(head).responseFields
+        self.corsFields = corsFields
         clientWantsKeepAlive = ClientResponseBuilder.clientWantsKeepAlive(head) && !runtime.draining.load(ordering: .relaxed)
         resumableRequest = route.settings.upstreamResume != .off && !body.hasBody ? upstreamRequest : nil
         ride = route.settings.clientResumeWindow.map { RideThroughState(window: TimeAmount($0), head: head, reconnect: reconnect) }

@@ -18,7 +18,10 @@ enum RequestStart {
     /// Decides what `head` becomes for `client` under `context`.
     static func make(_ head: RequestHead, client: StreamClient, context: ProxyContext, loop: EventLoop,
                      runtime: ProxyRuntime) -> RequestStart {
-        if let probePath = context.config.probe.path, head.path == probePath { return .probe }
+        // The path and the CORS decision are worked out once here and handed to the stream (each is a scan of
+        // the head, the path a new string).
+        let path = head.path
+        if let probePath = context.config.probe.path, path == probePath { return .probe }
         let limits = context.config.limits
         let framing: BodyFraming
         do {
@@ -26,10 +29,11 @@ enum RequestStart {
         } catch {
             return .answer(status: error.status, detail: error.description, end: .rejected)
         }
-        guard let route = context.router.route(forPath: head.path) else {
-            return .answer(status: 404, detail: "no route for \(head.path)", end: .completed)
+        guard let route = context.router.route(forPath: path) else {
+            return .answer(status: 404, detail: "no route for \(path)", end: .completed)
         }
-        if case .answerPreflight(let fields) = CORSPolicy(route.settings).decide(head) {
+        let cors = CORSPolicy(route.settings).decide(head)
+        if case .answerPreflight(let fields) = cors {
             return .preflight(fields: fields, route: route)
         }
         // Client ride-through: a stamped `Last-Event-ID` may name a stream to attach to; the backend only ever
@@ -50,9 +54,9 @@ enum RequestStart {
             upstreamRequest, framing: framing, clientAddress: client.clientHost, clientProtocol: client.clientProtocol,
             keepAlive: keepsConnections, acceptsEventStream: acceptsEventStream)
         let stream = ProxyStream(
-            head: head, upstreamRequest: upstreamRequest, route: route, body: body, upstreamHead: upstreamHead,
-            client: client, loop: loop, context: context, runtime: runtime, reconnect: reconnect,
-            acceptsEventStream: acceptsEventStream)
+            head: head, path: path, upstreamRequest: upstreamRequest, route: route, body: body,
+            upstreamHead: upstreamHead, client: client, loop: loop, context: context, runtime: runtime,
+            reconnect: reconnect, acceptsEventStream: acceptsEventStream, corsFields: cors.responseFields)
         return .stream(stream, framing: framing, reconnect: reconnect)
     }
 }
