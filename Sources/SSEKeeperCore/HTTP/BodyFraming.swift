@@ -32,21 +32,35 @@ enum FramingFields {
         return length
     }
 
-    /// The transfer codings in order of application, across every Transfer-Encoding line, or nil when absent
-    /// (RFC 9112 §6.1). An empty list (`Transfer-Encoding:` with no value) is an empty array.
-    static func transferCodings(_ headers: HTTPHeaders) -> [Substring]? {
-        // One pass and one array (this runs for every response head): not a values array, a split and an array
-        // per line.
-        var codings: [Substring]?
-        for field in headers.fields where HTTPSyntax.equalsIgnoringCase(field.name, "Transfer-Encoding") {
-            if codings == nil { codings = [] }
-            HTTPSyntax.appendListElements(field.value, to: &codings!)
-        }
-        return codings
+    /// What the Transfer-Encoding lines say, across all of them (RFC 9112 §6.1). An empty list
+    /// (`Transfer-Encoding:` with no value) has `count` 0.
+    struct TransferCodings: Equatable {
+        /// How many codings are listed (empty list elements are not codings).
+        var count = 0
+        /// Whether the last coding applied is `chunked`.
+        var lastIsChunked = false
+        /// Whether `chunked` also comes before the last coding.
+        var chunkedBeforeLast = false
+
+        /// Whether the codings are exactly `chunked`, the only transfer coding this proxy implements.
+        var isChunkedOnly: Bool { count == 1 && lastIsChunked }
     }
 
-    /// Whether the codings are exactly `chunked`, the only transfer coding this proxy implements.
-    static func isChunkedOnly(_ codings: [Substring]) -> Bool {
-        codings.count == 1 && HTTPSyntax.equalsIgnoringCase(codings[0], "chunked")
+    /// The Transfer-Encoding summary of `headers`, or nil when the field is absent. One pass that does not
+    /// allocate for native strings: it runs for every request and response head.
+    static func transferCodings(_ headers: HTTPHeaders) -> TransferCodings? {
+        var codings: TransferCodings?
+        for field in headers.fields where HTTPSyntax.equalsIgnoringCase(field.name, "Transfer-Encoding") {
+            var summary = codings ?? TransferCodings()
+            _ = HTTPSyntax.containsListElement(in: field.value) { element in
+                guard !element.isEmpty else { return false }
+                if summary.lastIsChunked { summary.chunkedBeforeLast = true }
+                summary.count += 1
+                summary.lastIsChunked = HTTPSyntax.equalsIgnoringCase(element, "chunked")
+                return false
+            }
+            codings = summary
+        }
+        return codings
     }
 }

@@ -101,6 +101,12 @@ enum HTTPSyntax {
         return lhs.utf8.elementsEqual(rhs.utf8) { lowercased($0) == lowercased($1) }
     }
 
+    /// ASCII case-insensitive equality of bytes and a string.
+    static func equalsIgnoringCase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: String) -> Bool {
+        guard lhs.count == rhs.utf8.count else { return false }
+        return lhs.elementsEqual(rhs.utf8) { lowercased($0) == lowercased($1) }
+    }
+
     /// ASCII case-insensitive equality of a substring and a string.
     static func equalsIgnoringCase(_ lhs: Substring, _ rhs: String) -> Bool {
         guard lhs.utf8.count == rhs.utf8.count else { return false }

@@ -18,14 +18,8 @@ extension RequestHead {
         }
         if version < .http1_1 { throw HTTPParseError(.transferEncodingInHTTP10) }
         if length != nil { throw HTTPParseError(.contentLengthWithTransferEncoding) }
-        guard let final = codings.last, HTTPSyntax.equalsIgnoringCase(final, "chunked") else {
-            throw HTTPParseError(.invalidTransferEncoding)
-        }
-        let earlier = codings.dropLast()
-        if earlier.contains(where: { HTTPSyntax.equalsIgnoringCase($0, "chunked") }) {
-            throw HTTPParseError(.invalidTransferEncoding)
-        }
-        if !earlier.isEmpty { throw HTTPParseError(.unsupportedTransferCoding) }
+        guard codings.lastIsChunked, !codings.chunkedBeforeLast else { throw HTTPParseError(.invalidTransferEncoding) }
+        if codings.count > 1 { throw HTTPParseError(.unsupportedTransferCoding) }
         return .chunked
     }
 }

@@ -20,7 +20,7 @@ extension ResponseHead {
         }
         if let codings {
             if version < .http1_1 { return .closeDelimited }
-            guard FramingFields.isChunkedOnly(codings) else { throw HTTPParseError.upstream(.unsupportedTransferCoding) }
+            guard codings.isChunkedOnly else { throw HTTPParseError.upstream(.unsupportedTransferCoding) }
             return .chunked
         }
         if let length = try FramingFields.contentLength(headers, role: .response) { return .contentLength(length) }

@@ -16,6 +16,9 @@ import Testing
         (["Content-Length": "007"], .contentLength(7)),
         (["Transfer-Encoding": "chunked"], .chunked),
         (["Transfer-Encoding": "CHUNKED"], .chunked),
+        // Empty list elements are no codings (RFC 9110 §5.6.1), and OWS around an element is not part of it.
+        (["Transfer-Encoding": " , chunked ,"], .chunked),
+        (["Transfer-Encoding": "", "Transfer-Encoding": "\tchunked"], .chunked),
     ]
 
     @Test(arguments: validRequests)
@@ -81,11 +84,30 @@ import Testing
         #expect(try head.bodyFraming(requestMethod: "GET") == .closeDelimited)
     }
 
+    static let transferCodingLists: [(HTTPHeaders, FramingFields.TransferCodings?)] = [
+        (["Content-Length": "5"], nil),
+        (["Transfer-Encoding": ""], FramingFields.TransferCodings()),
+        (["Transfer-Encoding": "chunked"], FramingFields.TransferCodings(count: 1, lastIsChunked: true)),
+        (["Transfer-Encoding": "gzip, Chunked"], FramingFields.TransferCodings(count: 2, lastIsChunked: true)),
+        (["Transfer-Encoding": "chunked, gzip"],
+         FramingFields.TransferCodings(count: 2, lastIsChunked: false, chunkedBeforeLast: true)),
+        (["Transfer-Encoding": "chunked", "transfer-encoding": "gzip,,chunked"],
+         FramingFields.TransferCodings(count: 3, lastIsChunked: true, chunkedBeforeLast: true)),
+    ]
+
+    @Test(arguments: transferCodingLists)
+    func transferCodings_summarizeEveryLine_inOrder(_ headers: HTTPHeaders, _ expected: FramingFields.TransferCodings?) {
+        #expect(FramingFields.transferCodings(headers) == expected)
+    }
+
     static let brokenResponses: [(HTTPHeaders, HTTPParseError.Kind)] = [
         (["Transfer-Encoding": "chunked", "Content-Length": "10"], .contentLengthWithTransferEncoding),
         (["Transfer-Encoding": "gzip"], .unsupportedTransferCoding),
         (["Transfer-Encoding": "gzip, chunked"], .unsupportedTransferCoding),
         (["Transfer-Encoding": "chunked, chunked"], .unsupportedTransferCoding),
+        (["Transfer-Encoding": "chunked", "Transfer-Encoding": "chunked"], .unsupportedTransferCoding),
+        (["Transfer-Encoding": ""], .unsupportedTransferCoding),
+        (["Transfer-Encoding": "chunk"], .unsupportedTransferCoding),
         (["Content-Length": "10", "Content-Length": "11"], .invalidContentLength),
         (["Content-Length": "ten"], .invalidContentLength),
     ]
