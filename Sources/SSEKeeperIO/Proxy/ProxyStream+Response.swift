@@ -36,8 +36,13 @@ extension ProxyStream {
         switch attempt.state {
         case .awaitingHead, .resumeAttempting:
             attempt.responseBytesArrived()
-            responseHeadBytes.append(contentsOf: bytes)
-            parseResponseHeads()
+            if responseHeadBytes.isEmpty {
+                // Most heads come whole in one read: parsed where they were read, without a copy.
+                parseResponseHeads(freshBytes: bytes)
+            } else {
+                responseHeadBytes.append(contentsOf: bytes)
+                parseResponseHeads()
+            }
         case .relaying:
             relayBody(bytes)
         case .idle, .connecting, .resumeWaiting, .done:
@@ -45,18 +50,33 @@ extension ProxyStream {
         }
     }
 
-    /// Parses interim (1xx) heads and the final head out of the bytes received so far.
-    private func parseResponseHeads() {
+    /// Parses interim (1xx) heads and the final head out of the bytes received so far: those in
+    /// `responseHeadBytes`, or, when it was empty, `freshBytes` where they were read (the loop's read buffer).
+    /// Whatever of `freshBytes` no head or body takes (an incomplete head) is kept in `responseHeadBytes`.
+    private func parseResponseHeads(freshBytes: UnsafeRawBufferPointer? = nil) {
+        var fresh = freshBytes
         while end == nil, attempt.attempt != nil, !isRelaying {
             let result: HeadParseResult<ResponseHead>
             do {
-                result = try responseHeadBytes.withUnsafeBytes { try responseParser.parseResponse($0) }
+                if let bytes = fresh {
+                    result = try responseParser.parseResponse(bytes)
+                } else {
+                    result = try responseHeadBytes.withUnsafeBytes { try responseParser.parseResponse($0) }
+                }
             } catch {
                 respondError(status: 502, detail: "invalid response head from upstream \(server ?? ""): \(error)", end: .upstreamError)
                 return
             }
-            guard case .complete(let head, let consumed) = result else { return }
-            responseHeadBytes.removeFirst(consumed)
+            guard case .complete(let head, let consumed) = result else {
+                // The parser has seen these bytes; kept, they are the start of the buffer its next call reads.
+                if let bytes = fresh { responseHeadBytes.append(contentsOf: bytes) }
+                return
+            }
+            if let bytes = fresh {
+                fresh = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
+            } else {
+                responseHeadBytes.removeFirst(consumed)
+            }
             responseParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
             if (100..<200).contains(head.status) {
                 if head.status == 101 {
@@ -73,7 +93,7 @@ extension ProxyStream {
                 }
                 continue
             }
-            let rest = responseHeadBytes
+            let buffered = responseHeadBytes
             responseHeadBytes = []
             loop.output.removeAll()
             if attempt.isResuming {
@@ -82,8 +102,11 @@ extension ProxyStream {
                 guard beginResponse(head) else { return }
             }
             // The body's first bytes, when they came with the head, go out in the same write as the head.
-            if !rest.isEmpty, isRelaying {
-                rest.withUnsafeBytes { relayBody($0, inTheHeadsRead: true, outputStarted: true) }
+            // (`fresh` still holds them: nothing reads into the loop's buffer before they are relayed.)
+            if let rest = fresh, !rest.isEmpty, isRelaying {
+                relayBody(rest, inTheHeadsRead: true, outputStarted: true)
+            } else if !buffered.isEmpty, isRelaying {
+                buffered.withUnsafeBytes { relayBody($0, inTheHeadsRead: true, outputStarted: true) }
             } else if !loop.output.isEmpty {
                 guard writeOutputToClient(now: EventLoop.now()) else { return }
                 if relay?.hasNoBody == true { finishResponse() }
