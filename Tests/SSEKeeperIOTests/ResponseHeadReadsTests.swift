@@ -4,9 +4,10 @@ import Testing
 @testable import SSEKeeperCore
 @testable import SSEKeeperIO
 
-/// However the upstream's response head is cut into reads (whole with the first event, split mid-line, after an
-/// interim 1xx in the same read or the next), the client gets the interim head, the final head and the first event,
-/// each once and in order. The proxy parses a head that came whole where it was read and buffers one that did not.
+/// However a head is cut into reads, it is read whole. Upstream (whole with the first event, split mid-line, after an
+/// interim 1xx in the same read or the next): the client gets the interim head, the final head and the first event,
+/// each once and in order. Client: the upstream gets the request head once, whole. The proxy parses a head that came
+/// whole where it was read and buffers one that did not.
 struct ResponseHeadReadsTests {
     static let sse = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
     static let hints = "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
@@ -54,5 +55,29 @@ struct ResponseHeadReadsTests {
         // The event is in the body, after the final head's blank line (in a chunk, for this close-delimited body).
         let headEnd = try #require(text.range(of: "\r\n\r\n", range: final.lowerBound..<text.endIndex))
         #expect(text[headEnd.upperBound...].contains("data: one\n\n"), "\(name): \(text.debugDescription)")
+    }
+
+    static let requestCuts: [(String, [String])] = [
+        ("the request line cut", ["GET /ev", "ents HTTP/1.1\r\nHost: t\r\n\r\n"]),
+        ("cut between CR and LF of the blank line", ["GET /events HTTP/1.1\r\nHost: t\r\n\r", "\n"]),
+        ("a byte at a time at the end", ["GET /events HTTP/1.1\r\nHost: t\r\n", "\r", "\n"]),
+    ]
+
+    @Test(arguments: requestCuts)
+    func aRequestHeadCutIntoReads_reachesTheUpstreamOnce_whole(name: String, writes: [String]) throws {
+        let upstream = try TestUpstream { connection, _, _ in
+            try connection.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        }
+        let proxy = try ProxyHarness(upstreamPort: upstream.port)
+        let client = try proxy.client()
+        for (index, piece) in writes.enumerated() {
+            if index > 0 { usleep(40_000) }
+            try client.send(piece)
+        }
+        let response = try ReceivedHead.read(from: client)
+        #expect(response.status == 200, "\(name): \(response.statusLine)")
+        let seen = upstream.receivedRequests
+        #expect(seen.count == 1, "\(name): \(seen)")
+        #expect(seen.first?.hasPrefix("GET /events HTTP/1.1\r\n") == true, "\(name): \(seen)")
     }
 }

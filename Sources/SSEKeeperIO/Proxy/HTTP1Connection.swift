@@ -146,8 +146,12 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         switch machine.bytesArrived(now: EventLoop.now()) {
         case .parseHead(let newRequest):
             if newRequest { updateDeadline() }
-            inbound.append(contentsOf: bytes)
-            processInbound()
+            if inbound.isEmpty, !processingInbound, !mayBeHTTP2, !runtime.rideThroughLoops.isEnabled {
+                parseHeadInPlace(bytes)
+            } else {
+                inbound.append(contentsOf: bytes)
+                processInbound()
+            }
         case .checkBody, .toStream:
             guard let stream else { return }
             let used = stream.requestBodyBytes(bytes)
@@ -212,6 +216,33 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
             machine.headParsed()
             startRequest(head)
         }
+    }
+
+    /// `processInbound` for the common case, bytes read with nothing buffered before them: the head is parsed where
+    /// it was read, so one that comes whole is never copied. Bytes after it, or a head not complete yet, go to
+    /// `inbound` (the parser's next call reads them from its start). Not for a connection that may still be HTTP/2
+    /// (the preface is matched in `inbound`) nor with several loops' ride-through (a hand-over moves `inbound`).
+    private func parseHeadInPlace(_ bytes: UnsafeRawBufferPointer) {
+        processingInbound = true
+        let result: HeadParseResult<RequestHead>
+        do {
+            result = try headParser.parseRequest(bytes)
+        } catch {
+            respondError(status: error.status, detail: "\(error)", end: .rejected)
+            processingInbound = false
+            return
+        }
+        guard case .complete(let head, let consumed) = result else {
+            processingInbound = false
+            inbound.append(contentsOf: bytes)
+            return
+        }
+        if consumed < bytes.count { inbound.append(contentsOf: bytes[consumed...]) }
+        headParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
+        machine.headParsed()
+        startRequest(head)
+        processingInbound = false
+        processInbound()  // pipelined requests after one answered here
     }
 
     /// The client sent the HTTP/2 connection preface: the socket and the bytes read so far go to an
