@@ -162,7 +162,22 @@ struct HeadReader {
         return role.error(kind, offset: offset)
     }
 
+    /// The text of `range`. Past 15 bytes a `String` is a heap allocation; the long names and values nearly every
+    /// SSE head carries (`text/event-stream`, `Transfer-Encoding`) come from literals instead, which cost none. The
+    /// bytes must equal the literal's exactly, case included, so the text is the same either way.
     private func string(_ range: Range<Int>) -> String {
-        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        let text = UnsafeRawBufferPointer(rebasing: bytes[range])
+        if text.count > 15,
+           let common = Self.commonLongText.first(where: { $0.utf8.count == text.count && text.elementsEqual($0.utf8) }) {
+            return common
+        }
+        return String(decoding: text, as: UTF8.self)
     }
+
+    /// Long field names and values common in SSE heads (see `string`).
+    static let commonLongText: [String] = [
+        "text/event-stream", "Transfer-Encoding", "text/event-stream; charset=utf-8", "X-Forwarded-Proto",
+        "Content-Encoding", "no-cache, no-transform", "X-Accel-Buffering", "Access-Control-Allow-Origin",
+        "transfer-encoding", "application/json",
+    ]
 }

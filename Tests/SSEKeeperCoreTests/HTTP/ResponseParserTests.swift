@@ -11,6 +11,19 @@ import Testing
         #expect(HeadFeeding.response(input) == .complete(expected, consumed: input.utf8.count))
     }
 
+    /// The common long names and values come from literals (`HeadReader.string`): the text is what was sent, for
+    /// every one of them and for near misses (another case, a byte more or less).
+    @Test(arguments: HeadReader.commonLongText + ["Text/Event-Stream", "text/event-streams", "text/event-strea",
+                                                  "TRANSFER-ENCODING", "X-Forwarded-Proto2", "text/event-stream;"])
+    func longFieldTexts_areReadAsSent(_ text: String) {
+        // As a name too when it is a token (no `/`, `;`, `,` or space).
+        let name = text.contains(where: { "/;, ".contains($0) }) ? "X-Value" : text
+        let input = "HTTP/1.1 200 OK\r\n\(name): \(text)\r\nX-After: 1\r\n\r\n"
+        let head = HeadFeeding.response(input).head
+        #expect(head?.headers.fields.first == HTTPField(name: name, value: text))
+        #expect(head?.headers.fields.count == 2)
+    }
+
     @Test(arguments: [(204, "No Content"), (304, "Not Modified"), (404, "Not Found"), (599, "Custom")])
     func statusCodes_areParsed(_ status: Int, _ reason: String) {
         let outcome = HeadFeeding.response("HTTP/1.1 \(status) \(reason)\r\nServer: x\r\n\r\n")
