@@ -511,7 +511,10 @@ def problems_of(path, workload, r):
         p.append("%d events out of order or missing" % r["gaps"])
     if workload in ("latency", "throughput", "teardown") and r["events"] < r["sent"]:
         p.append("%d of %d events lost" % (r["sent"] - r["events"], r["sent"]))
-    if r.get("send_failures"):
+    # In the connection-rate run a backend send fails only for a stream whose client already left: one that
+    # timed out waiting for its first event on a step past the proxy's capacity, which closes its upstream as it
+    # should. Those are that step's errors, judged below (only the first step's are a breakage).
+    if r.get("send_failures") and workload != "connrate":
         p.append("%d backend sends failed" % r["send_failures"])
     if r.get("bad_status"):
         p.append("%d responses were not 200" % r["bad_status"])
