@@ -18,7 +18,8 @@ struct ResponseHeadReadsTests {
         ("the head alone, then the event", [sse, "data: one\n\n"], false),
         ("the head cut mid-field and between CR and LF", ["HTTP/1.1 200 OK\r\nContent-Ty",
                                                           "pe: text/event-stream\r\n\r", "\ndata: one\n\n"], false),
-        ("the head a byte at a time at its end", [String(decoding: sse.utf8.dropLast(2), as: UTF8.self), "\r", "\n", "data: one\n\n"], false),
+        ("the head a byte at a time at its end",
+         [String(decoding: sse.utf8.dropLast(2), as: UTF8.self), "\r", "\n", "data: one\n\n"], false),
         ("a 103, the head and the event in one write", [hints + sse + "data: one\n\n"], true),
         ("a 103 with half the final head, then the rest", [hints + "HTTP/1.1 2", "00 OK\r\nContent-Type: "
                                                              + "text/event-stream\r\n\r\ndata: one\n\n"], true),
@@ -41,7 +42,8 @@ struct ResponseHeadReadsTests {
         var received: [UInt8] = []
         try client.receive(until: "data: one\n\n", into: &received)
         let text = String(decoding: received, as: UTF8.self)
-        let final = try #require(text.range(of: "HTTP/1.1 200 OK\r\n"), "\(name): no final head in \(text.debugDescription)")
+        let final = try #require(text.range(of: "HTTP/1.1 200 OK\r\n"),
+                                 "\(name): no final head in \(text.debugDescription)")
         #expect(text.components(separatedBy: "HTTP/1.1 200 ").count == 2, "\(name): one final head")
         #expect(text.components(separatedBy: "data: one\n\n").count == 2, "\(name): the event once")
         #expect(text[final.lowerBound...].contains("Content-Type: text/event-stream\r\n"), "\(name)")

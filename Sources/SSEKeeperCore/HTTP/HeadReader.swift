@@ -167,8 +167,9 @@ struct HeadReader {
     /// bytes must equal the literal's exactly, case included, so the text is the same either way.
     private func string(_ range: Range<Int>) -> String {
         let text = UnsafeRawBufferPointer(rebasing: bytes[range])
-        if text.count > 15,
-           let common = Self.commonLongText.first(where: { $0.utf8.count == text.count && text.elementsEqual($0.utf8) }) {
+        if text.count > 15, let common = Self.commonLongText.first(where: {
+            $0.utf8.count == text.count && text.elementsEqual($0.utf8)
+        }) {
             return common
         }
         return String(decoding: text, as: UTF8.self)

@@ -96,7 +96,8 @@ import Testing
     ]
 
     @Test(arguments: transferCodingLists)
-    func transferCodings_summarizeEveryLine_inOrder(_ headers: HTTPHeaders, _ expected: FramingFields.TransferCodings?) {
+    func transferCodings_summarizeEveryLine_inOrder(_ headers: HTTPHeaders,
+                                                    _ expected: FramingFields.TransferCodings?) {
         #expect(FramingFields.transferCodings(headers) == expected)
     }
 
