@@ -146,7 +146,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         switch machine.bytesArrived(now: EventLoop.now()) {
         case .parseHead(let newRequest):
             if newRequest { updateDeadline() }
-            if inbound.isEmpty, !processingInbound, !mayBeHTTP2, !runtime.rideThroughLoops.isEnabled {
+            if inbound.isEmpty, !processingInbound, !mayBeHTTP2 {
                 parseHeadInPlace(bytes)
             } else {
                 inbound.append(contentsOf: bytes)
@@ -220,8 +220,9 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
 
     /// `processInbound` for the common case, bytes read with nothing buffered before them: the head is parsed where
     /// it was read, so one that comes whole is never copied. Bytes after it, or a head not complete yet, go to
-    /// `inbound` (the parser's next call reads them from its start). Not for a connection that may still be HTTP/2
-    /// (the preface is matched in `inbound`) nor with several loops' ride-through (a hand-over moves `inbound`).
+    /// `inbound` (the parser's next call reads them from its start), and all of them when the connection is handed
+    /// to another loop (`leaveLoop` moves `inbound`). Not for a connection that may still be HTTP/2 (the preface is
+    /// matched in `inbound`).
     private func parseHeadInPlace(_ bytes: UnsafeRawBufferPointer) {
         processingInbound = true
         let result: HeadParseResult<RequestHead>
@@ -237,7 +238,16 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
             inbound.append(contentsOf: bytes)
             return
         }
-        if consumed < bytes.count { inbound.append(contentsOf: bytes[consumed...]) }
+        if let target = streamLoop(for: head), target !== loop {
+            inbound.append(contentsOf: bytes)
+            if handOverToStreamLoop(target) {
+                processingInbound = false
+                return
+            }
+            inbound.removeFirst(consumed)
+        } else if consumed < bytes.count {
+            inbound.append(contentsOf: bytes[consumed...])
+        }
         headParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
         machine.headParsed()
         startRequest(head)
