@@ -229,6 +229,9 @@ def render(report):
             notes.append("BOUND MISSED" if r["bound_s"] <= r["cap_s"] else
                          "its bound lies beyond the cap (counts as missed for --check)")
         lines.append("(%s) %-19s %s" % (r["scenario"], r["path"], "; ".join(notes)))
+        if r.get("reason_met") is False or r.get("bound_met") is False:
+            # The proxy's own warnings, so a failure in CI can be read from its log alone.
+            lines.extend("      log: " + line for line in r.get("proxy", {}).get("log", []))
     if report["short_settings_rejected"]:
         lines.append("")
         lines.append("rejected by this binary (left out of ssekeeper-short, its defaults apply): " + ", ".join(
