@@ -147,7 +147,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         case .parseHead(let newRequest):
             if newRequest { updateDeadline() }
             if inbound.isEmpty, !processingInbound, !mayBeHTTP2 {
-                parseHeadInPlace(bytes)
+                processInbound(fresh: bytes)
             } else {
                 inbound.append(contentsOf: bytes)
                 processInbound()
@@ -182,12 +182,18 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         machine.timeouts = Self.timeouts(limits)
     }
 
-    /// Parses request heads out of `inbound` while the connection is between requests.
-    func processInbound() {
+    /// Parses request heads out of `inbound` while the connection is between requests. `fresh`: bytes just read with
+    /// nothing buffered before them (never while the connection may still be HTTP/2: the preface is matched in
+    /// `inbound`), parsed where they were read, so a head that comes whole is never copied. What of them the head
+    /// does not take goes to `inbound`: an incomplete head (the parser's next call reads it from the start), the
+    /// bytes after a head, or all of them when the connection is handed to another loop (`leaveLoop` moves
+    /// `inbound`).
+    func processInbound(fresh freshBytes: UnsafeRawBufferPointer? = nil) {
         guard !processingInbound else { return }
         processingInbound = true
         defer { processingInbound = false }
-        while machine.parsesHeads, !inbound.isEmpty {
+        var fresh = freshBytes
+        while machine.parsesHeads, fresh != nil || !inbound.isEmpty {
             if mayBeHTTP2 {
                 switch HTTP2Preface.match(inbound) {
                 case .incomplete: return
@@ -204,55 +210,32 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
             }
             let result: HeadParseResult<RequestHead>
             do {
-                result = try inbound.withUnsafeBytes { try headParser.parseRequest($0) }
+                if let bytes = fresh {
+                    result = try headParser.parseRequest(bytes)
+                } else {
+                    result = try inbound.withUnsafeBytes { try headParser.parseRequest($0) }
+                }
             } catch {
                 respondError(status: (error as? HTTPParseError)?.status ?? 400, detail: "\(error)", end: .rejected)
                 return
             }
-            guard case .complete(let head, let consumed) = result else { return }
-            if let target = streamLoop(for: head), target !== loop, handOverToStreamLoop(target) { return }
-            inbound.removeFirst(consumed)
+            guard case .complete(let head, let consumed) = result else {
+                if let bytes = fresh { inbound.append(contentsOf: bytes) }
+                return
+            }
+            let target = streamLoop(for: head).flatMap { $0 !== loop ? $0 : nil }
+            var headInInbound = true
+            if let bytes = fresh {
+                fresh = nil
+                headInInbound = target != nil
+                inbound.append(contentsOf: headInInbound ? bytes : UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
+            }
+            if let target, handOverToStreamLoop(target) { return }
+            if headInInbound { inbound.removeFirst(consumed) }
             headParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
             machine.headParsed()
             startRequest(head)
         }
-    }
-
-    /// `processInbound` for the common case, bytes read with nothing buffered before them: the head is parsed where
-    /// it was read, so one that comes whole is never copied. Bytes after it, or a head not complete yet, go to
-    /// `inbound` (the parser's next call reads them from its start), and all of them when the connection is handed
-    /// to another loop (`leaveLoop` moves `inbound`). Not for a connection that may still be HTTP/2 (the preface is
-    /// matched in `inbound`).
-    private func parseHeadInPlace(_ bytes: UnsafeRawBufferPointer) {
-        processingInbound = true
-        let result: HeadParseResult<RequestHead>
-        do {
-            result = try headParser.parseRequest(bytes)
-        } catch {
-            respondError(status: error.status, detail: "\(error)", end: .rejected)
-            processingInbound = false
-            return
-        }
-        guard case .complete(let head, let consumed) = result else {
-            processingInbound = false
-            inbound.append(contentsOf: bytes)
-            return
-        }
-        if let target = streamLoop(for: head), target !== loop {
-            inbound.append(contentsOf: bytes)
-            if handOverToStreamLoop(target) {
-                processingInbound = false
-                return
-            }
-            inbound.removeFirst(consumed)
-        } else if consumed < bytes.count {
-            inbound.append(contentsOf: bytes[consumed...])
-        }
-        headParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
-        machine.headParsed()
-        startRequest(head)
-        processingInbound = false
-        processInbound()  // pipelined requests after one answered here
     }
 
     /// The client sent the HTTP/2 connection preface: the socket and the bytes read so far go to an
