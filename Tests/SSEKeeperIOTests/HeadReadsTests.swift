@@ -8,7 +8,7 @@ import Testing
 /// interim 1xx in the same read or the next): the client gets the interim head, the final head and the first event,
 /// each once and in order. Client: the upstream gets the request head once, whole. The proxy parses a head that came
 /// whole where it was read and buffers one that did not.
-struct ResponseHeadReadsTests {
+struct HeadReadsTests {
     static let sse = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
     static let hints = "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
 
