@@ -13,7 +13,9 @@ Three paths, all on 127.0.0.1:
 
 Several loops (issue 16): --loops 1,2 runs ssekeeper with `event_loops N;` and nginx with `worker_processes N;` once
 per count, as the paths ssekeeper×1, ssekeeper×2, nginx×1, nginx×2 side by side; --accept acceptor,per-loop runs
-each several-loop ssekeeper once per SSEKEEPER_ACCEPT mode (ssekeeper×2/acceptor, ssekeeper×2/per-loop). The table
+each several-loop ssekeeper once per SSEKEEPER_ACCEPT mode (ssekeeper×2/acceptor, ssekeeper×2/per-loop), and each
+several-worker nginx once with its shared socket and once with `listen ... reuseport` (nginx×2/acceptor,
+nginx×2/per-loop), so each mode is compared with nginx's spreading of the same kind. The table
 then gets a ratio column per loop count, a table of the proxy's CPU per thread in each measured window, and the
 several-loop targets (CPU per event <= 1.05 x one loop's and <= nginx's with as many workers; added p99 <= one
 loop's). See Benchmarks/compare_loops.py and docs/BENCHMARKS.md, "Several event loops".
@@ -409,10 +411,13 @@ http {{
 class Nginx:
     """nginx with `worker_processes <workers>;` (NGINX_CONF)."""
 
-    def __init__(self, binary, nofile, backend_host="127.0.0.1", workers=1, name="nginx", cpus=None, tls=None):
+    def __init__(self, binary, nofile, backend_host="127.0.0.1", workers=1, name="nginx", cpus=None, tls=None,
+                 accept="acceptor"):
         self.binary = binary
         # (listen parameters, server directives) for TLS and HTTP/2 (compare_tls.nginx_tls), else cleartext
         self.tls = tls or ("", "")
+        # --accept: "per-loop" listens with `reuseport` (a socket per worker, as SSEKEEPER_ACCEPT=per-loop)
+        self.listen_extra = self.tls[0] + (" reuseport" if accept == "per-loop" else "")
         self.cpus = cpus  # --proxy-cpus
         self.nofile = nofile
         self.workers = workers
@@ -427,7 +432,7 @@ class Nginx:
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(dir=self.dir, nofile=self.nofile, conns=self.nofile - 100, workers=self.workers,
                                       backend=backend_port, backend_host=self.backend_host,
-                                      port=self.port, listen_extra=self.tls[0], server_extra=self.tls[1]))
+                                      port=self.port, listen_extra=self.listen_extra, server_extra=self.tls[1]))
         self.proc = subprocess.Popen([self.binary, "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log")],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      preexec_fn=pinned(self.cpus))
@@ -820,7 +825,9 @@ def main():
                          "one path each per count, side by side (default 1: the paths ssekeeper and nginx)")
     ap.add_argument("--accept", default="acceptor", metavar="MODE[,MODE]",
                     help="SSEKEEPER_ACCEPT for ssekeeper with several loops: acceptor (one socket, round-robin "
-                         "hand-off) and/or per-loop (a SO_REUSEPORT socket per loop); each is its own path")
+                         "hand-off) and/or per-loop (a SO_REUSEPORT socket per loop); each is its own path, and so "
+                         "is nginx with several workers in the same mode (acceptor: its one shared socket; "
+                         "per-loop: `listen ... reuseport`)")
     ap.add_argument("--proxy-cpus", metavar="LIST",
                     help="pin the proxies to these CPUs (taskset syntax, e.g. 0-7); on a larger machine, keep them "
                          "apart from --tool-cpus")
@@ -893,7 +900,8 @@ def main():
                 runners[name] = SSEKeeper(args.binary, loops=n, accept=accept, name=name,
                                           cpus=parse_cpus(args.proxy_cpus))
             elif base == "nginx":
-                runners[name] = Nginx(nginx, nofile, workers=n, name=name, cpus=parse_cpus(args.proxy_cpus))
+                runners[name] = Nginx(nginx, nofile, workers=n, name=name, cpus=parse_cpus(args.proxy_cpus),
+                                      accept=accept)
     except (SetupError, subprocess.CalledProcessError) as e:
         log("compare.py: %s" % e)
         return 2

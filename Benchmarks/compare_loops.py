@@ -3,9 +3,13 @@ split across its threads, and the several-loop targets.
 
 Paths: `--loops 1` (the default) keeps the three paths `direct`, `ssekeeper`, `nginx` (ssekeeper with `event_loops 1;`,
 nginx with `worker_processes 1;`). Any other list makes one ssekeeper and one nginx path per count, named
-`ssekeeper×N` and `nginx×N`; with several accept modes (or a mode other than the default `acceptor`), a ssekeeper
-path with N > 1 loops is made once per mode, named `ssekeeper×N/per-loop` and so on (with one loop both modes are the
-same single socket, so it runs once).
+`ssekeeper×N` and `nginx×N`; with several accept modes (or a mode other than the default `acceptor`), a path with
+N > 1 loops or workers is made once per mode, named `ssekeeper×N/per-loop`, `nginx×N/per-loop` and so on (with one
+loop both modes are the same single socket, so it runs once). For nginx, `acceptor` is its default (one listening
+socket its workers share; which worker takes a connection is up to the kernel's wake-up, so the split can be
+uneven) and `per-loop` is `listen ... reuseport` (a socket per worker, the kernel spreading connections by a hash,
+as ssekeeper's per-loop mode does). Ratios and targets pair each ssekeeper path with the nginx path of the same
+count and mode.
 
 Thread split: the load tool reports, at the edges of each measured window, the CPU of every thread of the proxy's
 processes (the nanoseconds of /proc/PID/task/TID/schedstat; the name is /proc/PID/task/TID/comm), and the split
@@ -37,15 +41,27 @@ def plan_paths(loops, accepts, bases):
     plain = loops == [1]
     named = lambda base, n: base if plain else "%s%s%d" % (base, TIMES, n)
     out = [("direct", "direct", 0, None)] if "direct" in bases else []
-    if "ssekeeper" in bases:
+    for base in ("ssekeeper", "nginx"):
+        if base not in bases:
+            continue
         for n in loops:
             modes = accepts if n > 1 else accepts[:1]
             for mode in modes:
                 suffix = "/" + mode if n > 1 and (len(accepts) > 1 or mode != "acceptor") else ""
-                out.append((named("ssekeeper", n) + suffix, "ssekeeper", n, mode))
-    if "nginx" in bases:
-        out += [(named("nginx", n), "nginx", n, None) for n in loops]
+                out.append((named(base, n) + suffix, base, n, mode))
     return out
+
+
+def mode_of(name):
+    """The accept mode a path name says ("" for none)."""
+    return name.split("/")[1] if "/" in name else ""
+
+
+def nginx_like(p, paths):
+    """The nginx path with as many workers as ssekeeper path `p` has loops, in the same accept mode when there is
+    one (ssekeeper×2/per-loop against nginx×2/per-loop), else the first with that count."""
+    same_count = [q for q in paths if base_of(q) == "nginx" and loops_of(q) == loops_of(p)]
+    return next((q for q in same_count if mode_of(q) == mode_of(p)), same_count[0] if same_count else None)
 
 
 def base_of(name):
@@ -65,7 +81,7 @@ def ratio_pairs(paths):
     for p in paths:
         if base_of(p) != "ssekeeper":
             continue
-        ng = next((q for q in paths if base_of(q) == "nginx" and loops_of(q) == loops_of(p)), None)
+        ng = nginx_like(p, paths)
         if ng:
             pairs.append((p, ng))
     return pairs
@@ -197,7 +213,7 @@ def loop_verdicts(medians, paths, judged=True):
     for p in paths:
         if base_of(p) != "ssekeeper" or loops_of(p) == 1 or one is None:
             continue
-        ng = next((q for q in paths if base_of(q) == "nginx" and loops_of(q) == loops_of(p)), None)
+        ng = nginx_like(p, paths)
         for key, label in (("paced_cpu_s_per_m", "CPU per 1M events, paced (s)"),
                            ("throughput_cpu_s_per_m", "CPU per 1M events, saturated (s)")):
             v, base = medians.get(p, {}).get(key), medians.get(one, {}).get(key)
