@@ -13,7 +13,7 @@ struct DeadlineHeapTests {
     static func checkInvariants(_ heap: DeadlineHeap<Member>) {
         for (index, entry) in heap.entries.enumerated() {
             #expect(entry.payload.heapSlot == index)
-            if index > 0 { #expect(heap.entries[(index - 1) / 2].deadline <= entry.deadline) }
+            if index > 0 { #expect(heap.entries[DeadlineHeap<Member>.parent(of: index)].deadline <= entry.deadline) }
         }
     }
 
@@ -105,6 +105,38 @@ struct DeadlineHeapTests {
         }
         Self.checkInvariants(heap)
         for member in members { #expect(heap.deadline(of: member) == model[member.name]) }
+    }
+
+    /// The sifts move entries with unsafe moves: the heap must hold exactly one reference per entry, so a member
+    /// it holds outlives every other reference and one it let go of is freed.
+    @Test func theHeapHoldsOneReferencePerEntry_andLetsGoOfWhatLeavesIt() {
+        var heap = DeadlineHeap<Member>()
+        var weakMembers: [WeakMember] = []
+        do {
+            let members = (0..<300).map(Member.init)
+            weakMembers = members.map(WeakMember.init)
+            for member in members { heap.insert(member, at: UInt64((member.name * 7919) % 1_000)) }
+            for member in members where member.name % 4 == 0 { heap.insert(member, at: 5_000 - UInt64(member.name)) }
+            for member in members where member.name % 5 == 0 { heap.remove(member) }
+            while heap.count > 150, heap.popExpired(now: .max) != nil {}
+            Self.checkInvariants(heap)
+        }
+        let held = Set(heap.entries.map { $0.payload.name })
+        #expect(held.count == 150)
+        for weak in weakMembers {
+            #expect((weak.member != nil) == held.contains(weak.name), "member \(weak.name)")
+        }
+        while heap.popExpired(now: .max) != nil {}
+        #expect(weakMembers.allSatisfy { $0.member == nil })
+    }
+
+    struct WeakMember {
+        let name: Int
+        weak var member: Member?
+        init(_ member: Member) {
+            name = member.name
+            self.member = member
+        }
     }
 }
 
