@@ -128,15 +128,22 @@ public struct DeadlineHeap<Payload: DeadlineHeapMember> {
     mutating func siftUp(_ start: Int) {
         entries.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
-            guard start > 0, base[start].deadline < base[Self.parent(of: start)].deadline else { return }
+            let deadline = base[start].deadline
+            // The parent of `hole`, when it is later than `deadline`.
+            func laterParent(_ hole: Int) -> Int? {
+                guard hole > 0 else { return nil }
+                let parent = Self.parent(of: hole)
+                return deadline < base[parent].deadline ? parent : nil
+            }
+            guard var parent = laterParent(start) else { return }
             let moving = (base + start).move()
             var hole = start
-            while hole > 0 {
-                let parent = Self.parent(of: hole)
-                guard moving.deadline < base[parent].deadline else { break }
+            while true {
                 (base + hole).moveInitialize(from: base + parent, count: 1)
                 base[hole].payload.heapSlot = hole
                 hole = parent
+                guard let next = laterParent(hole) else { break }
+                parent = next
             }
             moving.payload.heapSlot = hole
             (base + hole).initialize(to: moving)
