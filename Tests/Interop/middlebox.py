@@ -1,7 +1,12 @@
 """A TCP middlebox that breaks client connections: it forwards 127.0.0.1:PORT to a target port and, at a random
-moment 1-2 s after it accepted a connection, RESETS it (SO_LINGER 0, then close) on both sides, dropping whatever
-it had read but not yet forwarded. A client behind it sees `ECONNRESET` mid-stream; the server sees an RST, as from
-a phone that lost its network.
+moment 1-2 s after a connection's event stream began (the server's bytes on it first held `text/event-stream`), RESETS
+it (SO_LINGER 0, then close) on both sides, dropping whatever it had read but not yet forwarded. A client behind it
+sees `ECONNRESET` mid-stream; the server sees an RST, as from a phone that lost its network.
+
+The clock starts at the stream's response head, not at accept: a browser loads the page and then opens its
+EventSource on the same keep-alive connection, and a reset between the two (before the stream's first byte) would
+leave the client nothing to resume from, a new stream rather than a broken one. Connections that never carry an
+event stream (the page, a favicon) are not reset; `--arm-on ''` starts the clock at accept instead.
 
     python3 middlebox.py --target 8080 [--port 0] [--min 1 --max 2]     # prints "listening on PORT"
 
@@ -16,17 +21,20 @@ import struct
 import threading
 
 PIPE_READ_BYTES = 65536
+ARM_ON = b"text/event-stream"
 
 
 class Middlebox:
     """One listener on 127.0.0.1 (port picked by the kernel unless given) running its own asyncio loop in a thread.
 
     `accepted`: client connections taken; `resets`: those it reset at their random moment; `closed`: those that
-    ended first by themselves (either side's FIN or error) and were closed normally."""
+    ended first by themselves (either side's FIN or error) and were closed normally. `arm_on`: the bytes in the
+    server's direction that start a connection's clock (None or empty: its accept does)."""
 
-    def __init__(self, target_port, min_s=1.0, max_s=2.0, port=0, seed=None):
+    def __init__(self, target_port, min_s=1.0, max_s=2.0, port=0, seed=None, arm_on=ARM_ON):
         self.target_port = target_port
         self.min_s, self.max_s = min_s, max_s
+        self.arm_on = arm_on or None
         self.port = port
         self.random = random.Random(seed)
         self.accepted = self.resets = self.closed = 0
@@ -77,10 +85,21 @@ class Middlebox:
         except OSError:
             reset(client_writer)
             return
+        armed = asyncio.Event()
+        if self.arm_on is None:
+            armed.set()
         pipes = [asyncio.ensure_future(pipe(client_reader, server_writer)),
-                 asyncio.ensure_future(pipe(server_reader, client_writer))]
+                 asyncio.ensure_future(pipe(server_reader, client_writer, self.arm_on, armed))]
         try:
-            done, pending = await asyncio.wait(pipes, timeout=lifetime, return_when=asyncio.FIRST_COMPLETED)
+            arming = asyncio.ensure_future(armed.wait())
+            try:
+                done, pending = await asyncio.wait(pipes + [arming], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                arming.cancel()
+            if armed.is_set() and not (done - {arming}):
+                done, pending = await asyncio.wait(pipes, timeout=lifetime, return_when=asyncio.FIRST_COMPLETED)
+            else:
+                done, pending = done - {arming}, {task for task in pipes if not task.done()}
         except asyncio.CancelledError:  # stop(): reset what is still open, uncounted
             done, pending = None, pipes
         for task in pending:
@@ -98,13 +117,18 @@ class Middlebox:
             reset(server_writer)
 
 
-async def pipe(reader, writer):
-    """Copies until EOF or an error."""
+async def pipe(reader, writer, marker=None, seen=None):
+    """Copies until EOF or an error; sets the event `seen` once the bytes copied hold `marker` (across reads)."""
+    tail = b""
     try:
         while True:
             data = await reader.read(PIPE_READ_BYTES)
             if not data:
                 return
+            if marker is not None and not seen.is_set():
+                if marker in tail + data:
+                    seen.set()
+                tail = (tail + data)[-(len(marker) - 1):]
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError):
@@ -128,8 +152,10 @@ def main():
     parser.add_argument("--port", type=int, default=0, help="the port it listens on (default: one the kernel picks)")
     parser.add_argument("--min", type=float, default=1.0, help="shortest life of a connection, s (default 1)")
     parser.add_argument("--max", type=float, default=2.0, help="longest life of a connection, s (default 2)")
+    parser.add_argument("--arm-on", default=ARM_ON.decode(),
+                        help="server bytes that start a connection's clock (default text/event-stream; '' = accept)")
     args = parser.parse_args()
-    box = Middlebox(args.target, args.min, args.max, args.port)
+    box = Middlebox(args.target, args.min, args.max, args.port, arm_on=args.arm_on.encode())
     print("listening on %d" % box.start(), flush=True)
     try:
         threading.Event().wait()

@@ -6,7 +6,8 @@ exactly once, in order, over many broken connections, while the backend counted 
 back by ssekeeper each time.
 
   ride_through_browser     headless Chromium's EventSource through middlebox.py, which resets every client
-                           connection 1-2 s after it opened, for RIDE_SECONDS (20 s; 60 s with run.py --long)
+                           connection 1-2 s after its event stream's response head, for RIDE_SECONDS (20 s; 60 s
+                           with run.py --long)
   ride_through_post        a fetch-event-source-style POST client (httpx, JSON body, Authorization) through the
                            same kind of middlebox, for the same time
   ride_through_other_auth  a second client with another Authorization and the first one's id gets a new backend
