@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""CPU per new stream of several ssekeeper builds (and nginx), timed in alternating rounds: an A/B for the
+new-stream path.
+
+    python3 Benchmarks/abtest.py before=/tmp/before/ssekeeper after=.build/release/ssekeeper nginx
+    python3 Benchmarks/abtest.py --rate 3000 --seconds 4 --rounds 6 --json /tmp/ab.json shared=A static=B nginx
+
+Why: one build's CPU per new stream moves 5-15 % between compare.py runs on the 2-core machine (docs/BENCHMARKS.md,
+"Exact CPU readings"), as much as most changes to the path save, and two builds measured in separate runs differ
+by whatever the machine did meanwhile. Here every round runs each build once, in alternating order (A B C, then
+C B A), so a drift of the machine lands on all of them; the medians over the rounds are the figures to compare.
+counts.py says whether a change removed calls; this says whether it removed time.
+
+Each run is a fresh proxy (compare.py's: one event loop or one nginx worker, pinned to --proxy-cpus) serving the
+load tool's `connrate` workload for one step (--rate new streams/s for --seconds; each stream connects, sends its
+request, reads the head and the first event and closes), with the load tool pinned to --tool-cpus. Per run:
+  - CPU per new stream: the proxy's CPU in the step (the load tool reads it exactly, clock_getcpuclockid) divided
+    by the streams completed;
+  - its user and system parts, from /proc/PID/task/*/stat (10 ms ticks, attributed by sampling: read them as a
+    split, not to the microsecond).
+A build is NAME=PATH; `nginx` is Debian's nginx (bash Benchmarks/install.sh). Exit status 0 when every run
+completed its streams, 1 when a run failed, 2 on setup errors.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import compare  # noqa: E402  (the proxies, the load tool, pinning)
+import counts  # noqa: E402  (run_load: one connrate step)
+
+
+def cpu_ticks(pids):
+    """(user, system) seconds of every thread of `pids`, from /proc (10 ms ticks)."""
+    user = system = 0
+    for pid in pids:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended meanwhile
+                continue
+            user += int(fields[11])
+            system += int(fields[12])
+    tick = os.sysconf("SC_CLK_TCK")
+    return user / tick, system / tick
+
+
+def one_run(spec, args, nofile, cpus):
+    """{"cpu_us", "user_us", "system_us", "completed"} of one fresh proxy under one connrate step."""
+    if spec == "nginx":
+        path = compare.Nginx(compare.find_nginx(), nofile, cpus=cpus)
+    else:
+        path = compare.SSEKeeper(spec.split("=", 1)[1], cpus=cpus)
+    backend = compare.free_port()
+    port = path.start(backend, "connrate")
+    try:
+        time.sleep(0.3)
+        measured = [path.worker] if isinstance(path, compare.Nginx) else path.pids
+        user0, system0 = cpu_ticks(measured)
+        load = counts.run_load(port, backend, path.pids, args)
+        user1, system1 = cpu_ticks(measured)
+    finally:
+        path.stop()
+    step = load["steps"][0]
+    done = step["completed"] or 1
+    return {"cpu_us": step["proxy_cpu_s"] / done * 1e6, "user_us": (user1 - user0) / done * 1e6,
+            "system_us": (system1 - system0) / done * 1e6, "completed": step["completed"],
+            "expected": int(args.rate * args.seconds)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("builds", nargs="+", metavar="NAME=PATH|nginx", help="the builds to compare, and nginx")
+    ap.add_argument("--rate", type=int, default=3000, help="new streams per second (default %(default)s)")
+    ap.add_argument("--seconds", type=float, default=4, help="length of each run's step (default %(default)s)")
+    ap.add_argument("--rounds", type=int, default=6, help="rounds; each runs every build once (default %(default)s)")
+    ap.add_argument("--proxy-cpus", default="1", help="CPUs the proxy is pinned to (default %(default)s)")
+    ap.add_argument("--tool-cpus", default="0", help="CPUs the load tool is pinned to (default %(default)s)")
+    ap.add_argument("--json", help="write every run and the medians here")
+    args = ap.parse_args()
+
+    names = []
+    for spec in args.builds:
+        if spec == "nginx":
+            if not compare.find_nginx():
+                print("abtest: nginx is needed (bash Benchmarks/install.sh)", file=sys.stderr)
+                return 2
+            names.append("nginx")
+            continue
+        name, sep, binary = spec.partition("=")
+        if not sep or not name or not os.access(binary, os.X_OK):
+            print("abtest: %r is not NAME=PATH of an executable" % spec, file=sys.stderr)
+            return 2
+        names.append(name)
+    if len(set(names)) != len(names):
+        print("abtest: two builds share a name: %s" % ", ".join(names), file=sys.stderr)
+        return 2
+    compare.build_loadgen()
+    nofile = compare.raise_nofile()
+    cpus = compare.parse_cpus(args.proxy_cpus)
+    runs = {name: [] for name in names}
+    failed = False
+    for round_index in range(args.rounds):
+        order = list(zip(names, args.builds))
+        if round_index % 2:
+            order.reverse()
+        for name, spec in order:
+            try:
+                run = one_run(spec, args, nofile, cpus)
+            except compare.Broken as e:
+                print("abtest: %s, round %d: %s" % (name, round_index + 1, e), file=sys.stderr)
+                failed = True
+                continue
+            if run["completed"] < 0.99 * run["expected"]:
+                print("abtest: %s, round %d: %d of %d streams completed" % (name, round_index + 1, run["completed"],
+                                                                            run["expected"]), file=sys.stderr)
+                failed = True
+            runs[name].append(run)
+        print("round %d: %s" % (round_index + 1, ", ".join(
+            "%s %.0f us (user %.0f)" % (n, runs[n][-1]["cpu_us"], runs[n][-1]["user_us"]) for n in names if runs[n])),
+            flush=True)
+    medians = {n: {k: statistics.median(r[k] for r in rs) for k in ("cpu_us", "user_us", "system_us")}
+               for n, rs in runs.items() if rs}
+    print("\nCPU per new stream, median of %d rounds at %d/s (user + system from /proc ticks):" % (args.rounds, args.rate))
+    for name in names:
+        if name in medians:
+            m = medians[name]
+            print("  %-12s %6.1f us   user %5.1f  system %5.1f" % (name, m["cpu_us"], m["user_us"], m["system_us"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rate": args.rate, "seconds": args.seconds, "rounds": args.rounds, "builds": args.builds,
+                       "runs": runs, "medians": medians,
+                       "runtimes": {n: compare.swift_runtime(s.split("=", 1)[1]) for n, s in zip(names, args.builds)
+                                    if s != "nginx"}}, f, indent=1)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
