@@ -3,7 +3,12 @@
 
 One command, from the repository root:
 
-    swift build -c release && bash Benchmarks/install.sh && python3 Benchmarks/compare.py --repeat 3
+    swift build -c release --static-swift-stdlib && bash Benchmarks/install.sh && python3 Benchmarks/compare.py --repeat 3
+
+`--static-swift-stdlib` builds what ships (deploy/build-deb.sh, docs/operations.md's Deploying): the Swift runtime
+linked into the binary. A plain `swift build -c release` works too; its runtime calls go through shared libraries,
+about 7 us more CPU per new stream on the 2-core machine (docs/BENCHMARKS.md, 2026-12-07). The run's header and
+JSON (`machine.ssekeeper_runtime`) say which of the two was measured.
 
 Three paths, all on 127.0.0.1:
   direct     clients -> backend (the floor: what the load tool and the kernel cost by themselves)
@@ -50,7 +55,9 @@ Workloads (full run; --duration scales the timed ones, --quick shrinks everythin
   heartbeats  9,000 silent streams (response head only) for 30 s, heartbeat interval 1 s (ssekeeper:
               idle_timeout 2s; heartbeat_fraction 0.5): proxy CPU share of one core, and lateness of every
               heartbeat = arrival - (arrival of the previous bytes on the stream + 1 s), p50 / p99 / max.
-              nginx sends no heartbeats: n/a.
+              nginx sends no heartbeats: n/a. The direct column is the floor, in brackets: `sse-loadgen
+              hbsource`, a minimal C sender pinned where the proxy is, sending the same bytes (one send()
+              per heartbeat, woken for the earliest due stream, 4 ms leeway) to the same 9,000 clients.
   teardown    200 streams closed by the client with FIN one at a time, then 200 with RST (SO_LINGER 0):
               time from the client's close() until the backend's read() sees its connection end.
   connrate    new SSE streams per second: connect, request, first event, close (FIN), at a constant rate,
@@ -109,10 +116,11 @@ SSEKEEPER_BIN = os.path.join(REPO, ".build", "release", "ssekeeper")
 
 WORKLOADS = ["latency", "throughput", "memory", "heartbeats", "teardown", "connrate"]
 PATHS = ["direct", "ssekeeper", "nginx"]
-# Which paths each workload runs on: memory and heartbeats measure the proxy itself (no proxy on the direct
-# path), and nginx sends no heartbeats.
+# Which paths each workload runs on: memory measures the proxy itself (no proxy on the direct path); in the
+# heartbeats workload the direct path is a minimal heartbeat sender (the floor, see Direct); nginx sends no
+# heartbeats.
 WORKLOAD_PATHS = {
-    "latency": PATHS, "throughput": PATHS, "memory": ["ssekeeper", "nginx"], "heartbeats": ["ssekeeper"],
+    "latency": PATHS, "throughput": PATHS, "memory": ["ssekeeper", "nginx"], "heartbeats": ["direct", "ssekeeper"],
     "teardown": PATHS, "connrate": PATHS,
 }
 HEARTBEAT_INTERVAL_MS = 1000
@@ -298,15 +306,45 @@ def proc_threads(pid):
 # ---------------------------------------------------------------------------------------------- the paths
 
 class Direct:
+    """The floor: the clients reach the load tool's own backend, no proxy between. In the heartbeats workload
+    the floor is a sender instead: `sse-loadgen hbsource`, its own process pinned where the proxy would be, which
+    sends each stream the bytes of ssekeeper's heartbeat with one send() (no proxy, no send watch, no upstream);
+    its CPU is what 9,000 heartbeats a second cost in the kernel and a minimal C loop."""
     name = "direct"
-    pids = []
-    rss_pids = []
+
+    def __init__(self, cpus=None):
+        self.cpus = cpus  # --proxy-cpus, for the heartbeat sender
+        self.source = None
+        self.pids = []
+        self.rss_pids = []
+        self.remote_backend = False
 
     def start(self, backend_port, workload):
-        return backend_port
+        if workload != "heartbeats":
+            self.source, self.pids, self.rss_pids, self.remote_backend = None, [], [], False
+            return backend_port
+        port = free_port()
+        self.source = subprocess.Popen([LOADGEN_BIN, "hbsource", "--backend", str(port),
+                                        "--interval-ms", str(HEARTBEAT_INTERVAL_MS)],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                       preexec_fn=pinned(self.cpus))
+        wait_listening(port, self.source, "the heartbeat sender (sse-loadgen hbsource)")
+        self.pids = self.rss_pids = [self.source.pid]
+        self.remote_backend = True
+        return port
 
     def stop(self):
-        return {}
+        if self.source is None:
+            return {}
+        info = {"alive_at_end": self.source.poll() is None}
+        terminate(self.source, info)
+        out, err = self.source.communicate()
+        try:
+            info.update(json.loads(out.strip().splitlines()[-1]))
+        except (ValueError, IndexError):
+            info["output"] = (out + err)[-300:]
+        self.source = None
+        return info
 
 
 ACCEPT_MODES = ["acceptor", "per-loop"]  # SSEKEEPER_ACCEPT (Sources/SSEKeeperIO/Event/Listener.swift)
@@ -482,6 +520,8 @@ def run_one(path, workload, args):
             cmd = [LOADGEN_BIN, workload, "--target", str(target), "--backend", str(backend_port)] + params
             if path.pids:
                 cmd += ["--pids", ",".join(map(str, path.pids)), "--rss-pids", ",".join(map(str, path.rss_pids))]
+            if getattr(path, "remote_backend", False):
+                cmd.append("--remote-backend")  # the heartbeat sender answers the streams itself
             timeout = 600 if not args.quick else 120
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                                preexec_fn=pinned(parse_cpus(args.tool_cpus)))
@@ -679,6 +719,10 @@ ROWS = [
 ]
 
 
+# Rows whose direct column is a floor to read the others against, not a path of its own (shown in brackets).
+FLOOR_ROWS = {"heartbeat_cpu_pct", "heartbeat_late_p50", "heartbeat_late_p99", "heartbeat_late_max"}
+
+
 def target_text(kind, value):
     return {"le_nginx": "<= nginx", "ratio_le": "<= %.1f x nginx" % (value or 0), "le": "<= %g" % (value or 0),
             "ge": ">= {:,}".format(value or 0)}.get(kind, "")
@@ -733,7 +777,7 @@ def build_table(medians, paths=PATHS, judged=True):
         cells = [label]
         for p in paths:
             cell = fmt(vals[p])
-            if added and p == "direct" and vals[p] is not None:
+            if (added or key in FLOOR_ROWS) and p == "direct" and vals[p] is not None:
                 cell = "(%s)" % cell
             cells.append(cell)
         cells += [fmt(r, 2) if r is not None else "" for r in ratios]
@@ -779,6 +823,18 @@ def render_markdown(rows, header):
     return "\n".join(out)
 
 
+def swift_runtime(binary):
+    """"static" when `binary` has the Swift runtime linked in (--static-swift-stdlib), "shared" when it loads
+    libswiftCore.so, None when readelf cannot tell."""
+    try:
+        r = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True)
+    except OSError:
+        return None
+    if r.returncode != 0:
+        return None
+    return "shared" if "[libswiftCore.so]" in r.stdout else "static"
+
+
 def machine_info(nginx, binary=SSEKEEPER_BIN):
     model = None
     try:
@@ -795,6 +851,7 @@ def machine_info(nginx, binary=SSEKEEPER_BIN):
         info["ssekeeper"] = subprocess.run([binary, "version"], capture_output=True, text=True).stdout.strip()
     except OSError:
         pass
+    info["ssekeeper_runtime"] = swift_runtime(binary)
     if nginx:
         r = subprocess.run([nginx, "-v"], capture_output=True, text=True)
         info["nginx"] = (r.stderr or r.stdout).strip()
@@ -838,7 +895,8 @@ def main():
     ap.add_argument("--json", help="write every run and the medians to this file")
     ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     ap.add_argument("--binary", default=SSEKEEPER_BIN, help="the ssekeeper binary (default: the release build)")
-    ap.add_argument("--build", action="store_true", help="run `swift build -c release` first")
+    ap.add_argument("--build", action="store_true",
+                    help="run `swift build -c release --static-swift-stdlib` first (the build that ships)")
     ap.add_argument("--wait-quiet", type=float, default=None, metavar="S",
                     help="before each run, wait up to S seconds until other processes use at most %d %%%% of a core "
                          "(default 60; 0 with --quick)" % QUIET_PCT)
@@ -854,7 +912,7 @@ def main():
         args.reruns = 0 if args.quick else 2
     if args.tls:
         if not os.access(args.binary, os.X_OK) and "ssekeeper" in args.paths:
-            log("compare.py: no ssekeeper binary at %s (run: swift build -c release)" % args.binary)
+            log("compare.py: no ssekeeper binary at %s (run: swift build -c release --static-swift-stdlib)" % args.binary)
             return 2
         nginx = find_nginx()
         if "nginx" in args.paths and not nginx:
@@ -886,13 +944,14 @@ def main():
     try:
         nofile = raise_nofile()
         if args.build:
-            subprocess.run(["swift", "build", "-c", "release"], cwd=REPO, check=True)
+            subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib"], cwd=REPO, check=True)
         build_loadgen()
         nginx = find_nginx()
-        runners = {"direct": Direct()}
+        runners = {"direct": Direct(cpus=parse_cpus(args.proxy_cpus))}
         if "ssekeeper" in paths:
             if not os.access(args.binary, os.X_OK):
-                raise SetupError("no ssekeeper binary at %s (run: swift build -c release)" % args.binary)
+                raise SetupError("no ssekeeper binary at %s (run: swift build -c release --static-swift-stdlib)"
+                                 % args.binary)
         if "nginx" in paths and not nginx:
             raise SetupError("nginx is not installed (run: bash Benchmarks/install.sh)")
         for name, base, n, accept in plan:
@@ -907,8 +966,12 @@ def main():
         return 2
 
     machine = machine_info(nginx, args.binary)
-    log("compare.py: %s cpus (%s), RLIMIT_NOFILE %d; %s; %s" % (machine["cpus"], machine["cpu_model"], nofile,
-                                                              machine.get("ssekeeper"), machine.get("nginx")))
+    log("compare.py: %s cpus (%s), RLIMIT_NOFILE %d; %s (Swift runtime %s); %s"
+        % (machine["cpus"], machine["cpu_model"], nofile, machine.get("ssekeeper"),
+           machine.get("ssekeeper_runtime") or "unknown", machine.get("nginx")))
+    if machine.get("ssekeeper_runtime") == "shared":
+        log("compare.py: this binary loads the Swift runtime from shared libraries; the build that ships links it in "
+            "(swift build -c release --static-swift-stdlib)")
     runs, failures = [], []
     load_before = loadavg()
     figures = {p: {} for p in columns}
@@ -969,9 +1032,9 @@ def main():
     median_splits = {p: {k: compare_loops.median_split(v) for k, v in ph.items()} for p, ph in splits.items()}
     loop_rows = compare_loops.loop_verdicts(medians, columns, judged=not args.quick)
     print()
-    print("ssekeeper vs nginx, side by side (median of %d run%s; %s cpus, %s; total %.0f s)"
+    print("ssekeeper vs nginx, side by side (median of %d run%s; %s cpus, %s; Swift runtime %s; total %.0f s)"
           % (args.repeat, "s" if args.repeat > 1 else "", machine["cpus"], machine["cpu_model"],
-             time.monotonic() - started))
+             machine.get("ssekeeper_runtime") or "unknown", time.monotonic() - started))
     print(render(rows, header))
     split_table = compare_loops.render_splits(median_splits, columns)
     if split_table:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What one new stream costs in calls, counted rather than timed: ssekeeper beside nginx.
 
-    swift build -c release && python3 Benchmarks/counts.py          # both proxies, 2,000 streams at 500/s, ~30 s
+    swift build -c release --static-swift-stdlib     # the build that ships (a plain release build works too)
+    python3 Benchmarks/counts.py                                 # both proxies, 2,000 streams at 500/s, ~30 s
     python3 Benchmarks/counts.py --paths ssekeeper --json /tmp/counts.json
 
 Why: on the 2-core virtual machine the proxies are benchmarked on, one build's CPU per new stream moves 10-15 %
@@ -201,7 +202,8 @@ def main():
         runners = {}
         if "ssekeeper" in paths:
             if not os.access(args.binary, os.X_OK):
-                raise compare.SetupError("no ssekeeper binary at %s (run: swift build -c release)" % args.binary)
+                raise compare.SetupError("no ssekeeper binary at %s (run: swift build -c release --static-swift-stdlib)"
+                                         % args.binary)
             runners["ssekeeper"] = compare.SSEKeeper(args.binary, cpus=cpus)
         if "nginx" in paths:
             nginx = compare.find_nginx()

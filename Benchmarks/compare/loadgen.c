@@ -30,6 +30,13 @@
  *               backend's read() sees the end of its connection
  *   connrate    --steps R1,R2,.. --step-duration S: new streams per second (connect, request, first event,
  *               close), stepped up until the path degrades
+ *   hbsource    --backend PORT --interval-ms I (no --target): the heartbeat floor's sender, run as its own process
+ *               and measured as the proxy is. Only the backend side: every `GET /s/<id>` gets the head and then,
+ *               every I ms, the bytes ssekeeper sends a chunked HTTP/1.1 client as a heartbeat (`: heartbeat`
+ *               in one chunk), one send() each, from one epoll loop that wakes when the earliest stream is due
+ *               and sends it and every one due within 4 ms after it (ssekeeper's timer leeway). Runs until SIGTERM or SIGINT, then
+ *               prints {"heartbeats_sent": N, "send_failures": M}. The heartbeats workload measures it with
+ *               --remote-backend (the streams' requests reach this process, not the load tool's backend).
  *
  * Exit status: 0 when the run completed (the JSON says whether anything was lost), 2 on setup errors.
  */
@@ -68,7 +75,7 @@
 enum kind { K_LISTEN = 1, K_CLIENT, K_BACKEND };
 enum cstate { C_CONNECTING = 1, C_HEAD, C_BODY, C_ENDED, C_FAILED };
 enum chunk_state { CS_SIZE = 0, CS_EXT, CS_DATA, CS_DATA_END, CS_DONE };
-enum workload { W_LATENCY = 1, W_THROUGHPUT, W_MEMORY, W_HEARTBEATS, W_TEARDOWN, W_CONNRATE };
+enum workload { W_LATENCY = 1, W_THROUGHPUT, W_MEMORY, W_HEARTBEATS, W_TEARDOWN, W_CONNRATE, W_HBSOURCE };
 
 typedef struct conn {
     int fd;
@@ -107,6 +114,7 @@ static int batch = 1;   /* events per send() in the saturated phase of the throu
 static double paced_duration_s = 5;
 static double ttfe_timeout_s = 2;
 static int verbose;
+static int remote_backend;  /* heartbeats: the target answers the streams itself (hbsource); no backend here */
 
 /* ---------------------------------------------------------------- globals */
 static int ep;
@@ -440,11 +448,45 @@ static void backend_send_raw(conn_t *b, const char *p, size_t n) {
     if (w != (ssize_t)n) send_failures++;
 }
 
+/* hbsource: the streams in the order their next heartbeat is due (every stream has the same interval, so a FIFO
+ * ring is that order), with the time each is due. */
+static conn_t **hb_ring;
+static int64_t *hb_due;
+static size_t hb_first, hb_count, hb_cap;
+static uint64_t hb_sent;
+
+static void hb_push(conn_t *b, int64_t due) {
+    if (hb_count == hb_cap) {
+        size_t cap = hb_cap ? hb_cap * 2 : 1024;
+        conn_t **ring = malloc(cap * sizeof *ring);
+        int64_t *dues = malloc(cap * sizeof *dues);
+        if (!ring || !dues) die("out of memory");
+        for (size_t i = 0; i < hb_count; i++) {
+            ring[i] = hb_ring[(hb_first + i) % hb_cap];
+            dues[i] = hb_due[(hb_first + i) % hb_cap];
+        }
+        free(hb_ring);
+        free(hb_due);
+        hb_ring = ring;
+        hb_due = dues;
+        hb_first = 0;
+        hb_cap = cap;
+    }
+    size_t at = (hb_first + hb_count++) % hb_cap;
+    hb_ring[at] = b;
+    hb_due[at] = due;
+}
+
 /* The request is complete: answer with the head, and the first event where the workload wants one. */
 static void backend_on_request(conn_t *b) {
     backend_requests++;
     int id = -1;
     if (!strncmp(b->head, "GET /s/", 7)) id = atoi(b->head + 7);
+    if (wl == W_HBSOURCE) {
+        backend_send_raw(b, chunked_head, sizeof chunked_head - 1);
+        hb_push(b, now_ns() + (int64_t)(interval_ms * MS));
+        return;
+    }
     if (wl != W_CONNRATE) {
         if (id < 0 || id >= nstreams * (wl == W_TEARDOWN ? 2 : 1)) { conn_close(b, 0); conn_free_later(b); return; }
         b->id = id;
@@ -739,7 +781,7 @@ static int open_streams(int from, int to, int want_event, double timeout_s) {
         for (int i = from; i < next; i++) {
             conn_t *c = cli[i];
             if (!c || c->state == C_FAILED) continue;
-            int ok = c->state == C_BODY && (!want_event || c->events > 0) && bak[i];
+            int ok = c->state == C_BODY && (!want_event || c->events > 0) && (bak[i] || remote_backend);
             if (ok) ready++; else pending++;
         }
         while (next < to && pending < concurrency) {
@@ -753,7 +795,7 @@ static int open_streams(int from, int to, int want_event, double timeout_s) {
     }
     for (int i = from; i < to; i++) {
         conn_t *c = cli[i];
-        if (!c || c->state != C_BODY || !bak[i] || (want_event && !c->events)) failed++;
+        if (!c || c->state != C_BODY || (!bak[i] && !remote_backend) || (want_event && !c->events)) failed++;
     }
     return failed;
 }
@@ -1036,6 +1078,35 @@ static void w_heartbeats(void) {
     close_all(nstreams);
 }
 
+static volatile sig_atomic_t hb_stop;
+static void hb_on_signal(int sig) { (void)sig; hb_stop = 1; }
+
+/* hbsource: sends heartbeats on the streams it serves until SIGTERM or SIGINT (see the head of this file). */
+static void w_hbsource(void) {
+    static const char beat[] = "c\r\n: heartbeat\n\r\n";  /* `: heartbeat` LF, as one chunk */
+    const int64_t leeway = 4 * MS, interval = (int64_t)(interval_ms * MS);
+    struct sigaction sa = { .sa_handler = hb_on_signal };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    while (!hb_stop) {
+        /* wake for the earliest due stream, on time; the ones due within the leeway after it go with it */
+        poll_once(hb_count ? hb_due[hb_first] : now_ns() + NS);
+        int64_t now = now_ns();
+        while (hb_count && hb_due[hb_first] <= now + leeway) {
+            conn_t *b = hb_ring[hb_first];
+            hb_first = (hb_first + 1) % hb_cap;
+            hb_count--;
+            if (b->fd < 0) continue;  /* the client left: the stream is dropped (its conn_t is not reused) */
+            ssize_t w = send(b->fd, beat, sizeof beat - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w == (ssize_t)(sizeof beat - 1)) hb_sent++;
+            else send_failures++;
+            hb_push(b, now + interval);
+        }
+    }
+    printf("{\"workload\": \"hbsource\", \"heartbeats_sent\": %" PRIu64 ", \"send_failures\": %" PRIu64 "}\n",
+           hb_sent, send_failures);
+}
+
 static void teardown_run(int from, int to, int rst, samples_t *out, int *unseen) {
     for (int i = from; i < to; i++) {
         conn_t *c = cli[i], *b = bak[i];
@@ -1188,6 +1259,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(w, "heartbeats")) wl = W_HEARTBEATS;
     else if (!strcmp(w, "teardown")) wl = W_TEARDOWN;
     else if (!strcmp(w, "connrate")) wl = W_CONNRATE;
+    else if (!strcmp(w, "hbsource")) wl = W_HBSOURCE;
     else die("unknown workload %s", w);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1208,11 +1280,12 @@ int main(int argc, char **argv) {
         else if (OPT("--batch")) batch = atoi(v) < 1 ? 1 : atoi(v) > MAX_BATCH ? MAX_BATCH : atoi(v);
         else if (OPT("--paced-duration")) paced_duration_s = atof(v);
         else if (!strcmp(a, "--close-delimited")) close_delimited = 1;
+        else if (!strcmp(a, "--remote-backend")) remote_backend = 1;
         else if (!strcmp(a, "-v")) verbose = 1;
         else die("bad argument %s", a);
 #undef OPT
     }
-    if (!target_port || !backend_port) die("--target and --backend are required");
+    if (!backend_port || (!target_port && wl != W_HBSOURCE)) die("--target and --backend are required");
     if (!nrss) { memcpy(rss_pids, pids, sizeof pids); nrss = npids; }
     if (event_size > 150) event_size = 150;
     signal(SIGPIPE, SIG_IGN);
@@ -1221,7 +1294,7 @@ int main(int argc, char **argv) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     int need = wl == W_TEARDOWN ? 4 * nstreams : 2 * nstreams;
-    if (wl != W_CONNRATE && (rlim_t)need + 64 > rl.rlim_cur)
+    if (wl != W_CONNRATE && wl != W_HBSOURCE && (rlim_t)need + 64 > rl.rlim_cur)
         die("%d streams need %d descriptors here, RLIMIT_NOFILE is %llu", nstreams, need + 64,
             (unsigned long long)rl.rlim_cur);
 
@@ -1252,6 +1325,7 @@ int main(int argc, char **argv) {
     case W_HEARTBEATS: w_heartbeats(); break;
     case W_TEARDOWN: w_teardown(); break;
     case W_CONNRATE: w_connrate(); break;
+    case W_HBSOURCE: w_hbsource(); break;
     }
     fflush(stdout);
     return 0;
