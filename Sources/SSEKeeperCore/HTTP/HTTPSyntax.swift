@@ -104,6 +104,7 @@ enum HTTPSyntax {
     /// ASCII case-insensitive equality of bytes and a string.
     static func equalsIgnoringCase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: String) -> Bool {
         guard lhs.count == rhs.utf8.count else { return false }
+        if let fast = rhs.utf8.withContiguousStorageIfAvailable({ equalsIgnoringCase(lhs, $0) }) { return fast }
         return lhs.elementsEqual(rhs.utf8) { lowercased($0) == lowercased($1) }
     }
 

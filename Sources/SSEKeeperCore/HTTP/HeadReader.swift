@@ -167,8 +167,10 @@ struct HeadReader {
     /// bytes must equal the literal's exactly, case included, so the text is the same either way.
     private func string(_ range: Range<Int>) -> String {
         let text = UnsafeRawBufferPointer(rebasing: bytes[range])
-        if text.count > 15, let common = Self.commonLongText.first(where: {
-            $0.utf8.count == text.count && text.elementsEqual($0.utf8)
+        // The literals' bytes compared as a buffer: `elementsEqual` over a `String.UTF8View` steps an index per byte.
+        if text.count > 15, let common = Self.commonLongText.first(where: { candidate in
+            candidate.utf8.count == text.count
+                && candidate.utf8.withContiguousStorageIfAvailable { text.elementsEqual(UnsafeRawBufferPointer($0)) } == true
         }) {
             return common
         }
