@@ -34,9 +34,10 @@
  *               and measured as the proxy is. Only the backend side: every `GET /s/<id>` gets the head and then,
  *               every I ms, the bytes ssekeeper sends a chunked HTTP/1.1 client as a heartbeat (`: heartbeat`
  *               in one chunk), one send() each, from one epoll loop that wakes when the earliest stream is due
- *               and sends it and every one due within 4 ms after it (ssekeeper's timer leeway). Runs until SIGTERM or SIGINT, then
- *               prints {"heartbeats_sent": N, "send_failures": M}. The heartbeats workload measures it with
- *               --remote-backend (the streams' requests reach this process, not the load tool's backend).
+ *               and sends it and every one due within 4 ms after it (ssekeeper's timer leeway). Runs until
+ *               SIGTERM or SIGINT, then prints {"heartbeats_sent": N, "send_failures": M}. The heartbeats
+ *               workload measures it with --remote-backend (the streams' requests reach this process, not the
+ *               load tool's backend).
  *
  * Exit status: 0 when the run completed (the JSON says whether anything was lost), 2 on setup errors.
  */
