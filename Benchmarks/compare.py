@@ -7,8 +7,9 @@ One command, from the repository root:
 
 `--static-swift-stdlib` builds what ships (deploy/build-deb.sh, docs/operations.md's Deploying): the Swift runtime
 linked into the binary. A plain `swift build -c release` works too; its runtime calls go through shared libraries,
-about 7 us more CPU per new stream on the 2-core machine (docs/BENCHMARKS.md, 2026-12-07). The run's header and
-JSON (`machine.ssekeeper_runtime`) say which of the two was measured.
+about 9 % more CPU per new stream on the 2-core machine (abtest.py at 3,000/s: 206.7 against 188.8 us; see
+docs/BENCHMARKS.md, "The build that ships"). The run's header and JSON (`machine.ssekeeper_runtime`) say which of
+the two was measured.
 
 Three paths, all on 127.0.0.1:
   direct     clients -> backend (the floor: what the load tool and the kernel cost by themselves)
