@@ -594,6 +594,14 @@ def per(count, n):
     return count / n if count is not None and count >= 0 and n else None
 
 
+def wait_ms(r):
+    """The proxy's time runnable but waiting for a CPU in the window (schedstat's run_delay, summed over its threads),
+    in ms; None on the direct path or when unreadable. Another task on the proxy's CPU shows here: a tail that moves
+    with it is the machine's, not the proxy's."""
+    wait = r.get("proxy_wait_s")
+    return 1000 * wait if wait is not None and wait >= 0 else None
+
+
 def figures_of(workload, r):
     """The figures one run yields, by name."""
     f = {}
@@ -605,6 +613,7 @@ def figures_of(workload, r):
         f["latency_proxy_cpu_pct"] = 100 * r["proxy_cpu_s"] / r["wall_s"] if r["proxy_cpu_s"] >= 0 else None
         f["latency_loadgen_cpu_pct"] = 100 * r["loadgen_cpu_s"] / r["wall_s"]
         f["latency_ctxsw_per_event"] = per(r.get("proxy_ctxsw"), r["latency_kernel"]["n"])
+        f["latency_proxy_wait_ms"] = wait_ms(r)
     elif workload == "throughput":
         f["throughput_events_per_s"] = r["events_per_s"]
         f["throughput_cpu_s_per_m"] = (r["proxy_cpu_s"] / r["window_events"] * 1e6
@@ -635,6 +644,7 @@ def figures_of(workload, r):
         for kind in ("fin", "rst"):
             f["teardown_%s_p50" % kind] = r[kind]["p50"]
             f["teardown_%s_p99" % kind] = r[kind]["p99"]
+        f["teardown_proxy_wait_ms"] = wait_ms(r)
     elif workload == "connrate":
         f["connrate_best"] = r["best_rate"]
         last = r["steps"][-1] if r["steps"] else None
@@ -689,6 +699,7 @@ ROWS = [
     ("  (app clock) added p99 (ms)", "latency_app_p99", True, None, None),
     ("  proxy CPU in the latency run (% core)", "latency_proxy_cpu_pct", False, None, None),
     ("  proxy context switches per event", "latency_ctxsw_per_event", False, None, None),
+    ("  proxy time runnable, waiting for a CPU, latency run (ms)", "latency_proxy_wait_ms", False, None, None),
     ("CPU per 1M events, paced (s)", "paced_cpu_s_per_m", False, "ratio_le", 1.0),
     ("  proxy CPU, paced (% core)", "paced_proxy_cpu_pct", False, None, None),
     ("  proxy context switches per event, paced", "paced_ctxsw_per_event", False, None, None),
@@ -709,6 +720,7 @@ ROWS = [
     ("teardown FIN p99 (ms)", "teardown_fin_p99", False, "le", 1.0),
     ("teardown RST p50 (ms)", "teardown_rst_p50", False, None, None),
     ("teardown RST p99 (ms)", "teardown_rst_p99", False, "le", 1.0),
+    ("  proxy time runnable, waiting for a CPU, teardown run (ms)", "teardown_proxy_wait_ms", False, None, None),
     ("new streams/s sustained", "connrate_best", False, "ge", 5000),
     ("  time to first event p50 at the first step (ms)", "connrate_ttfe_p50_first_step", False, None, None),
     ("  time to first event p99 at the first step (ms)", "connrate_ttfe_p99_first_step", False, None, None),

@@ -814,8 +814,9 @@ static void close_all(int n) {
 /* ---------------------------------------------------------------- workloads */
 /* One thread of a proxy process and its CPU so far: utime+stime ticks of /proc/PID/task/TID/stat, and the
  * nanoseconds it ran, from /proc/PID/task/TID/schedstat (the scheduler's sum_exec_runtime; -1 when unreadable, and
- * then the ticks are used: USER_HZ, 10 ms steps). */
-typedef struct { int pid, tid; unsigned long long ticks; long long ns; } thread_cpu_t;
+ * then the ticks are used: USER_HZ, 10 ms steps); `wait_ns`, schedstat's second field, the nanoseconds it spent
+ * runnable but waiting for a CPU (run_delay: woken while another task held its CPU, or preempted). */
+typedef struct { int pid, tid; unsigned long long ticks; long long ns, wait_ns; } thread_cpu_t;
 #define MAX_THREADS 256
 
 /* Every thread of the --pids processes alive now, at most `cap`; returns how many. */
@@ -839,13 +840,13 @@ static int thread_cpus(thread_cpu_t *out, int cap) {
             char *p = strrchr(buf, ')');
             unsigned long long ut = 0, st = 0;
             if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) continue;
-            long long ns = -1;
+            long long ns = -1, wait_ns = -1;
             snprintf(sp, sizeof sp, "/proc/%d/task/%s/schedstat", pids[i], e->d_name);
             if ((f = fopen(sp, "r"))) {
-                if (fscanf(f, "%lld", &ns) != 1) ns = -1;
+                if (fscanf(f, "%lld %lld", &ns, &wait_ns) != 2) ns = wait_ns = -1;
                 fclose(f);
             }
-            out[n++] = (thread_cpu_t){ pids[i], atoi(e->d_name), ut + st, ns };
+            out[n++] = (thread_cpu_t){ pids[i], atoi(e->d_name), ut + st, ns, wait_ns };
         }
         closedir(d);
     }
@@ -902,6 +903,24 @@ static void print_thread_split(const window_t *w) {
     printf("]");
 }
 
+/* ", "proxy_wait_s": the time the proxy's threads spent runnable but waiting for a CPU in the window (summed over
+ * the threads alive at both edges; -1 when schedstat is unreadable). A proxy that another task kept off its CPU
+ * shows it here, where its own CPU figures do not. */
+static void print_run_wait(const window_t *w) {
+    static thread_cpu_t now[MAX_THREADS];
+    int n = thread_cpus(now, MAX_THREADS);
+    long long wait = 0;
+    for (int i = 0; i < n && wait >= 0; i++) {
+        for (int j = 0; j < w->nth0; j++) {
+            if (w->th0[j].tid != now[i].tid) continue;
+            if (now[i].wait_ns < 0 || w->th0[j].wait_ns < 0) wait = -1;
+            else wait += now[i].wait_ns - w->th0[j].wait_ns;
+            break;
+        }
+    }
+    printf(", \"proxy_wait_s\": %.6f", wait >= 0 ? wait / 1e9 : -1.0);
+}
+
 static void window_print(window_t *w) {
     double wall = (now_ns() - w->t0) / 1e9;
     double cpu = npids ? cpu_seconds(pids, npids) - w->cpu0 : -1;
@@ -912,7 +931,10 @@ static void window_print(window_t *w) {
     printf("\"wall_s\": %.3f, \"proxy_cpu_s\": %.6f, \"proxy_ctxsw\": %lld, \"loadgen_cpu_s\": %.6f"
            ", \"machine_busy_s\": %.3f, \"machine_steal_s\": %.3f", wall, npids ? cpu : -1.0, ctx, self,
            busy - w->busy0, steal - w->steal0);
-    if (npids) print_thread_split(w);
+    if (npids) {
+        print_run_wait(w);
+        print_thread_split(w);
+    }
 }
 
 /* the fields every workload reports, and the end of its JSON object */
