@@ -88,26 +88,24 @@ class Middlebox:
         armed = asyncio.Event()
         if self.arm_on is None:
             armed.set()
+
+        async def clock():  # the connection's life: from the moment it is armed
+            await armed.wait()
+            await asyncio.sleep(lifetime)
+
         pipes = [asyncio.ensure_future(pipe(client_reader, server_writer)),
                  asyncio.ensure_future(pipe(server_reader, client_writer, self.arm_on, armed))]
+        timer = asyncio.ensure_future(clock())
         try:
-            arming = asyncio.ensure_future(armed.wait())
-            try:
-                done, pending = await asyncio.wait(pipes + [arming], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                arming.cancel()
-            if armed.is_set() and not (done - {arming}):
-                done, pending = await asyncio.wait(pipes, timeout=lifetime, return_when=asyncio.FIRST_COMPLETED)
-            else:
-                done, pending = done - {arming}, {task for task in pipes if not task.done()}
+            done, pending = await asyncio.wait(pipes + [timer], return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # stop(): reset what is still open, uncounted
-            done, pending = None, pipes
+            done, pending = None, pipes + [timer]
         for task in pending:
             task.cancel()
         if done is None:
             reset(client_writer)
             reset(server_writer)
-        elif done:
+        elif done - {timer}:  # a pipe ended first (either side's FIN or error)
             self.closed += 1
             for writer in (client_writer, server_writer):
                 writer.close()
