@@ -883,9 +883,7 @@ static window_t window_start(void) {
 
 /* "proxy_threads": the CPU each thread of the proxy used in the window (a thread born inside it counts from 0; one
  * that ended inside it is missing). */
-static void print_thread_split(const window_t *w) {
-    static thread_cpu_t now[MAX_THREADS];
-    int n = thread_cpus(now, MAX_THREADS);
+static void print_thread_split(const window_t *w, const thread_cpu_t *now, int n) {
     long hz = sysconf(_SC_CLK_TCK);
     printf(", \"proxy_threads\": [");
     for (int i = 0; i < n; i++) {
@@ -906,9 +904,7 @@ static void print_thread_split(const window_t *w) {
 /* ", "proxy_wait_s": the time the proxy's threads spent runnable but waiting for a CPU in the window (summed over
  * the threads alive at both edges; -1 when schedstat is unreadable). A proxy that another task kept off its CPU
  * shows it here, where its own CPU figures do not. */
-static void print_run_wait(const window_t *w) {
-    static thread_cpu_t now[MAX_THREADS];
-    int n = thread_cpus(now, MAX_THREADS);
+static void print_run_wait(const window_t *w, const thread_cpu_t *now, int n) {
     long long wait = 0;
     for (int i = 0; i < n && wait >= 0; i++) {
         for (int j = 0; j < w->nth0; j++) {
@@ -932,8 +928,10 @@ static void window_print(window_t *w) {
            ", \"machine_busy_s\": %.3f, \"machine_steal_s\": %.3f", wall, npids ? cpu : -1.0, ctx, self,
            busy - w->busy0, steal - w->steal0);
     if (npids) {
-        print_run_wait(w);
-        print_thread_split(w);
+        static thread_cpu_t now[MAX_THREADS];  /* one reading of the threads at the window's end, for both */
+        int n = thread_cpus(now, MAX_THREADS);
+        print_run_wait(w, now, n);
+        print_thread_split(w, now, n);
     }
 }
 
