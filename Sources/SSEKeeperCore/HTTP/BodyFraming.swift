@@ -19,7 +19,7 @@ enum FramingFields {
     /// `invalidContentLength`.
     static func contentLength(_ headers: HTTPHeaders, role: HeadRole) throws(HTTPParseError) -> UInt64? {
         var length: UInt64?
-        for field in headers.fields where HTTPSyntax.equalsIgnoringCase(field.name, "Content-Length") {
+        for field in headers.fields where field.known == .contentLength {
             let elements = HTTPSyntax.listElements(field.value)
             if elements.isEmpty { throw role.error(.invalidContentLength) }
             for element in elements {
@@ -50,7 +50,7 @@ enum FramingFields {
     /// allocate for native strings: it runs for every request and response head.
     static func transferCodings(_ headers: HTTPHeaders) -> TransferCodings? {
         var codings: TransferCodings?
-        for field in headers.fields where HTTPSyntax.equalsIgnoringCase(field.name, "Transfer-Encoding") {
+        for field in headers.fields where field.known == .transferEncoding {
             var summary = codings ?? TransferCodings()
             _ = HTTPSyntax.containsListElement(in: field.value) { element in
                 guard !element.isEmpty else { return false }

@@ -53,10 +53,10 @@ public enum ClientResponseBuilder {
         writer.appendStatusLine(status: head.status, reason: head.reason)
         appendEndToEndFields(of: head.headers, keepingContentLength: keepsUpstreamLength, to: &writer)
         if isSSE {
-            if !head.headers.contains("X-Accel-Buffering") { writer.appendField("X-Accel-Buffering", "no") }
-            if !head.headers.contains("Cache-Control") {
+            if !head.headers.contains(.xAccelBuffering) { writer.appendField("X-Accel-Buffering", "no") }
+            if !head.headers.contains(.cacheControl) {
                 writer.appendField("Cache-Control", "no-cache, no-transform")
-            } else if !head.headers.containsToken("no-transform", in: "Cache-Control") {
+            } else if !head.headers.containsToken("no-transform", in: .cacheControl) {
                 writer.appendField("Cache-Control", "no-transform")
             }
         }
@@ -93,16 +93,16 @@ public enum ClientResponseBuilder {
     /// Whether the response's media type is `text/event-stream` (any case, any parameters; WHATWG HTML
     /// "Server-sent events" §9.2.2).
     public static func isEventStream(_ head: ResponseHead) -> Bool {
-        guard var contentType = head.headers.first("Content-Type") else { return false }
+        guard var contentType = head.headers.first(.contentType) else { return false }
         return contentType.withUTF8(HTTPSyntax.isEventStreamMediaType)
     }
 
     /// Whether the client asked to keep its connection open (RFC 9112 §9.3): HTTP/1.1 unless
     /// `Connection: close`; HTTP/1.0 only with `Connection: keep-alive` (and no `close`).
     public static func clientWantsKeepAlive(_ head: RequestHead) -> Bool {
-        if head.headers.containsToken("close", in: "Connection") { return false }
+        if head.headers.containsToken("close", in: .connection) { return false }
         if head.version >= .http1_1 { return true }
-        return head.headers.containsToken("keep-alive", in: "Connection")
+        return head.headers.containsToken("keep-alive", in: .connection)
     }
 
     /// The client framing for the table in the type's documentation.
@@ -125,7 +125,7 @@ public enum ClientResponseBuilder {
     ) {
         let filter = HopByHopFilter(headers)
         for field in headers.fields {
-            let known = KnownFieldName(field.name)
+            let known = field.known
             if keepingContentLength && known == .contentLength {
                 writer.appendField(field.name, field.value)
             } else if !filter.removes(field.name, known: known) {
@@ -151,7 +151,7 @@ public enum EventStreamKind: Sendable, Equatable {
             self = .none
             return
         }
-        let encoding = head.headers.first("Content-Encoding")?.lowercased() ?? "identity"
+        let encoding = head.headers.first(.contentEncoding)?.lowercased() ?? "identity"
         self = encoding == "identity" ? .uncompressed : .compressed(encoding: encoding)
     }
 }

@@ -19,9 +19,26 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable, ExpressibleByDictionar
     /// The number of field lines.
     public var count: Int { fields.count }
 
+    /// Whether `field` is named `name` (any case), `name` being recognized as `known`: a known name matches by the
+    /// fields' recognized names, so no bytes are compared; another name only fields no known name matched.
+    @inline(__always)
+    private static func matches(_ field: HTTPField, _ name: String, known: KnownFieldName?) -> Bool {
+        if let known { return field.known == known }
+        return field.known == nil && HTTPSyntax.equalsIgnoringCase(field.name, name)
+    }
+
     /// The value of the first field named `name` (any case), or nil.
     public func first(_ name: String) -> String? {
-        for field in fields where HTTPSyntax.equalsIgnoringCase(field.name, name) {
+        let known = KnownFieldName(name)
+        for field in fields where Self.matches(field, name, known: known) {
+            return field.value
+        }
+        return nil
+    }
+
+    /// The value of the first field named `name`, or nil.
+    func first(_ name: KnownFieldName) -> String? {
+        for field in fields where field.known == name {
             return field.value
         }
         return nil
@@ -29,27 +46,59 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable, ExpressibleByDictionar
 
     /// The values of every field named `name` (any case), in order.
     public func values(_ name: String) -> [String] {
-        fields.compactMap { HTTPSyntax.equalsIgnoringCase($0.name, name) ? $0.value : nil }
+        let known = KnownFieldName(name)
+        return fields.compactMap { Self.matches($0, name, known: known) ? $0.value : nil }
+    }
+
+    /// The values of every field named `name`, in order.
+    func values(_ name: KnownFieldName) -> [String] {
+        fields.compactMap { $0.known == name ? $0.value : nil }
     }
 
     /// Whether a field named `name` (any case) is present.
     public func contains(_ name: String) -> Bool {
-        fields.contains { HTTPSyntax.equalsIgnoringCase($0.name, name) }
+        let known = KnownFieldName(name)
+        return fields.contains { Self.matches($0, name, known: known) }
+    }
+
+    /// Whether a field named `name` is present.
+    func contains(_ name: KnownFieldName) -> Bool {
+        fields.contains { $0.known == name }
     }
 
     /// How many field lines are named `name` (any case).
     public func count(of name: String) -> Int {
+        let known = KnownFieldName(name)
         var result = 0
-        for field in fields where HTTPSyntax.equalsIgnoringCase(field.name, name) {
+        for field in fields where Self.matches(field, name, known: known) {
             result += 1
         }
         return result
     }
 
-    /// Whether any field named `name` holds `token` as an element of its comma-separated list, ignoring case and
-    /// whitespace (RFC 9110 §5.6.1): `containsToken("upgrade", in: "Connection")` for `Connection: keep-alive, Upgrade`.
+    /// How many field lines are named `name`.
+    func count(of name: KnownFieldName) -> Int {
+        var result = 0
+        for field in fields where field.known == name {
+            result += 1
+        }
+        return result
+    }
+
+    /// Whether any field named `name` (any case) holds `token` as an element of its comma-separated list, ignoring
+    /// case and whitespace (RFC 9110 §5.6.1): `containsToken("upgrade", in: .connection)` for
+    /// `Connection: keep-alive, Upgrade`.
     public func containsToken(_ token: String, in name: String) -> Bool {
-        for field in fields where HTTPSyntax.equalsIgnoringCase(field.name, name) {
+        let known = KnownFieldName(name)
+        for field in fields where Self.matches(field, name, known: known) {
+            if HTTPSyntax.listContains(field.value, token: token) { return true }
+        }
+        return false
+    }
+
+    /// Whether any field named `name` holds `token` as an element of its comma-separated list (see above).
+    func containsToken(_ token: String, in name: KnownFieldName) -> Bool {
+        for field in fields where field.known == name {
             if HTTPSyntax.listContains(field.value, token: token) { return true }
         }
         return false
@@ -57,7 +106,13 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable, ExpressibleByDictionar
 
     /// Removes every field named `name` (any case).
     public mutating func remove(_ name: String) {
-        fields.removeAll { HTTPSyntax.equalsIgnoringCase($0.name, name) }
+        let known = KnownFieldName(name)
+        fields.removeAll { Self.matches($0, name, known: known) }
+    }
+
+    /// Removes every field named `name`.
+    mutating func remove(_ name: KnownFieldName) {
+        fields.removeAll { $0.known == name }
     }
 
     /// Appends the field line `name: value` after the existing ones.
@@ -68,12 +123,13 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable, ExpressibleByDictionar
     /// Replaces the value of the first field named `name` (keeping its position), removes the other fields of
     /// that name, or appends the field when absent.
     public mutating func set(_ name: String, _ value: String) {
-        guard let index = fields.firstIndex(where: { HTTPSyntax.equalsIgnoringCase($0.name, name) }) else {
+        let known = KnownFieldName(name)
+        guard let index = fields.firstIndex(where: { Self.matches($0, name, known: known) }) else {
             add(name, value)
             return
         }
         fields[index].value = value
-        let rest = fields[(index + 1)...].filter { !HTTPSyntax.equalsIgnoringCase($0.name, name) }
+        let rest = fields[(index + 1)...].filter { !Self.matches($0, name, known: known) }
         fields.replaceSubrange((index + 1)..., with: rest)
     }
 }

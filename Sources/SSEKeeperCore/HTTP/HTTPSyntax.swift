@@ -82,13 +82,57 @@ enum HTTPSyntax {
         (byte &- 0x41) < 26 ? byte | 0x20 : byte
     }
 
+    /// Whether `bytes` are exactly `text`'s UTF-8, compared eight bytes at a time (`elementsEqual` over raw
+    /// buffers stepped an iterator per byte: about 380 instructions for a 17-byte name, callgrind).
+    static func bytesEqual(_ bytes: UnsafeRawBufferPointer, _ text: String) -> Bool {
+        guard bytes.count == text.utf8.count else { return false }
+        return text.utf8.withContiguousStorageIfAvailable { literal in
+            let other = UnsafeRawBufferPointer(literal)
+            var offset = 0
+            while offset + 8 <= bytes.count {
+                if bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                    != other.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+                offset += 8
+            }
+            while offset < bytes.count {
+                if bytes[offset] != other[offset] { return false }
+                offset += 1
+            }
+            return true
+        } ?? bytes.elementsEqual(text.utf8)
+    }
+
     /// ASCII case-insensitive equality of two byte runs.
+    /// Eight bytes at a time (`lowercased(word:)`), then byte by byte: a byte loop took about 12 instructions a
+    /// byte (callgrind), and every field name of every head is compared once when it is recognized.
     static func equalsIgnoringCase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        for index in 0..<lhs.count where lowercased(lhs[index]) != lowercased(rhs[index]) {
-            return false
+        let left = UnsafeRawBufferPointer(lhs), right = UnsafeRawBufferPointer(rhs)
+        var offset = 0
+        while offset + 8 <= left.count {
+            let word = left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            let other = right.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            if word != other && lowercased(word: word) != lowercased(word: other) { return false }
+            offset += 8
+        }
+        while offset < left.count {
+            if lowercased(left[offset]) != lowercased(right[offset]) { return false }
+            offset += 1
         }
         return true
+    }
+
+    /// `word`'s eight bytes each as `lowercased(_:)` makes it: `A`...`Z` gain 0x20, every other byte (non-ASCII
+    /// included) stays. Without branches: per byte, a high bit for "at least `A`" and one for "past `Z`" come from
+    /// adding to its low seven bits, which cannot carry into the next byte.
+    @inline(__always)
+    static func lowercased(word: UInt64) -> UInt64 {
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let low7 = word & ~highBits
+        let atLeastA = low7 &+ 0x3F3F_3F3F_3F3F_3F3F  // 0x80 - 0x41: high bit set from "A" up
+        let pastZ = low7 &+ 0x2525_2525_2525_2525  // 0x80 - 0x5B: high bit set from "[" up
+        let upper = atLeastA & ~pastZ & ~word & highBits
+        return word | (upper >> 2)
     }
 
     /// ASCII case-insensitive equality of two strings, as field names and tokens compare (RFC 9110 §5.1).

@@ -11,16 +11,20 @@ struct HeadBytesWriter {
         headers.fields.reduce(256) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
     }
 
+    /// Appends `text`'s UTF-8 as one copy of its contiguous bytes. `append(contentsOf: text.utf8)` went through the
+    /// generic sequence copy: about 120 instructions per call (callgrind), 14 field lines per new stream.
     mutating func append(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+        if text.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: text.utf8)
+        }
     }
 
     /// `name: value CRLF`.
     mutating func appendField(_ name: String, _ value: String) {
-        bytes.append(contentsOf: name.utf8)
+        append(name)
         bytes.append(HTTPSyntax.colon)
         bytes.append(HTTPSyntax.space)
-        bytes.append(contentsOf: value.utf8)
+        append(value)
         appendLineEnd()
     }
 

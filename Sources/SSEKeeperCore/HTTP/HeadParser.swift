@@ -74,10 +74,10 @@ public struct HeadParser: Sendable {
         guard let (end, fieldCount) = try scanForEnd(of: bytes, role: .request) else { return .needMore }
         var reader = HeadReader(bytes: bytes, start: headStart, role: .request)
         let head = try reader.readRequest(fieldCount: fieldCount)
-        let hosts = head.headers.count(of: "Host")
+        let hosts = head.headers.count(of: .host)
         if hosts > 1 { throw HTTPParseError(.multipleHost) }
         if hosts == 0 && head.version >= .http1_1 { throw HTTPParseError(.missingHost) }
-        if let host = head.headers.first("Host"), !HTTPSyntax.isValidHostFieldValue(host) {
+        if let host = head.headers.first(.host), !HTTPSyntax.isValidHostFieldValue(host) {
             throw HTTPParseError(.invalidHost)
         }
         if let authority = head.absoluteFormParts?.authority, !HTTPSyntax.isValidAbsoluteFormAuthority(authority) {

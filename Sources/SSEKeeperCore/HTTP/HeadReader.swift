@@ -126,7 +126,12 @@ struct HeadReader {
             }
             throw failure(.invalidFieldName, at: index, lineEnd: line.upperBound)
         }
-        let name = string(line.lowerBound..<index)
+        let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<index])
+        let known = KnownFieldName(bytes: nameBytes)
+        // A known name spelled as registered (nearly every one) is the literal: no allocation for the long ones.
+        let name = known.flatMap { known in
+            HTTPSyntax.bytesEqual(nameBytes, known.spelling) ? known.spelling : nil
+        } ?? string(line.lowerBound..<index)
         var valueStart = index + 1
         var valueEnd = line.upperBound
         while valueStart < valueEnd && HTTPSyntax.isWhitespace(bytes[valueStart]) { valueStart += 1 }
@@ -137,13 +142,13 @@ struct HeadReader {
             guard HTTPSyntax.isFieldValueByte(byte) else { throw failure(.invalidFieldValue, at: offset, lineEnd: line.upperBound) }
             if byte >= 0x80 { isASCII = false }
         }
-        if isASCII { return HTTPField(name: name, value: string(valueStart..<valueEnd)) }
+        if isASCII { return HTTPField(name: name, value: string(valueStart..<valueEnd), known: known) }
         // obs-text is allowed by RFC 9110 §5.5, but a String cannot carry invalid UTF-8 without changing the
         // bytes the proxy forwards, so such a value is rejected rather than silently rewritten.
         let raw = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
         let value = String(decoding: raw, as: UTF8.self)
         guard value.utf8.elementsEqual(raw) else { throw role.error(.invalidFieldValue, offset: valueStart) }
-        return HTTPField(name: name, value: value)
+        return HTTPField(name: name, value: value, known: known)
     }
 
     /// The content of the next line, without its LF or CRLF; empty for the final empty line.
@@ -167,11 +172,7 @@ struct HeadReader {
     /// bytes must equal the literal's exactly, case included, so the text is the same either way.
     private func string(_ range: Range<Int>) -> String {
         let text = UnsafeRawBufferPointer(rebasing: bytes[range])
-        // The literals' bytes compared as a buffer: `elementsEqual` over a `String.UTF8View` steps an index per byte.
-        if text.count > 15, let common = Self.commonLongText.first(where: { candidate in
-            candidate.utf8.count == text.count
-                && candidate.utf8.withContiguousStorageIfAvailable { text.elementsEqual(UnsafeRawBufferPointer($0)) } == true
-        }) {
+        if text.count > 15, let common = Self.commonLongText.first(where: { HTTPSyntax.bytesEqual(text, $0) }) {
             return common
         }
         return String(decoding: text, as: UTF8.self)

@@ -11,7 +11,7 @@ struct HopByHopFilter {
     private let connectionOptions: [String]
 
     init(_ headers: HTTPHeaders) {
-        connectionOptions = headers.values("Connection").flatMap { HTTPSyntax.listElements($0).map(String.init) }
+        connectionOptions = headers.values(.connection).flatMap { HTTPSyntax.listElements($0).map(String.init) }
     }
 
     /// Whether the field named `name`, recognized as `known`, must not be forwarded.

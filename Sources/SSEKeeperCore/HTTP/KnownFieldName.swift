@@ -1,32 +1,80 @@
-/// The field names the proxy acts on, recognized once per field line so the builders can `switch` instead of
-/// comparing each name against every rule (names compare case-insensitively, RFC 9110 §5.1).
-enum KnownFieldName: Sendable, Equatable {
-    case accept, acceptEncoding, cacheControl, connection, contentLength, contentType, host, keepAlive
-    case proxyConnection, te, trailer, transferEncoding, upgrade, xAccelBuffering
+/// The field names the proxy acts on, recognized once per field line (when the line is parsed, or the field made)
+/// so lookups and the builders compare an enum instead of comparing each name against every rule (names compare
+/// case-insensitively, RFC 9110 §5.1).
+enum KnownFieldName: Sendable, Equatable, Hashable {
+    case accept, acceptEncoding, cacheControl, connection, contentEncoding, contentLength, contentType, host
+    case keepAlive, lastEventID, proxyConnection, te, trailer, transferEncoding, upgrade, xAccelBuffering
     case xForwardedFor, xForwardedHost, xForwardedProto
 
-    /// The known name `name` spells in any case, or nil. Dispatches on the length first, so an unknown name
-    /// costs at most three comparisons.
+    /// The known name `bytes` spell in any case, or nil. Dispatches on the length first, so an unknown name costs
+    /// at most three comparisons, each ending at its first differing byte.
+    init?(bytes: UnsafeRawBufferPointer) {
+        let found: KnownFieldName?
+        switch bytes.count {
+        case 2: found = Self.pick(bytes, .te)
+        case 4: found = Self.pick(bytes, .host)
+        case 6: found = Self.pick(bytes, .accept)
+        case 7: found = Self.pick(bytes, .trailer, .upgrade)
+        case 10: found = Self.pick(bytes, .connection, .keepAlive)
+        case 12: found = Self.pick(bytes, .contentType)
+        case 13: found = Self.pick(bytes, .cacheControl, .lastEventID)
+        case 14: found = Self.pick(bytes, .contentLength)
+        case 15: found = Self.pick(bytes, .acceptEncoding, .xForwardedFor)
+        case 16: found = Self.pick(bytes, .contentEncoding, .proxyConnection, .xForwardedHost)
+        case 17: found = Self.pick(bytes, .transferEncoding, .xForwardedProto, .xAccelBuffering)
+        default: found = nil
+        }
+        guard let found else { return nil }
+        self = found
+    }
+
+    /// The first of up to three candidates (of `bytes`' length) that `bytes` spell in any case.
+    private static func pick(_ bytes: UnsafeRawBufferPointer, _ first: KnownFieldName, _ second: KnownFieldName? = nil,
+                             _ third: KnownFieldName? = nil) -> KnownFieldName? {
+        if first.isSpelled(by: bytes) { return first }
+        if let second, second.isSpelled(by: bytes) { return second }
+        if let third, third.isSpelled(by: bytes) { return third }
+        return nil
+    }
+
+    /// Whether `bytes` are this name in any case.
+    private func isSpelled(by bytes: UnsafeRawBufferPointer) -> Bool {
+        spelling.utf8.withContiguousStorageIfAvailable { literal in
+            HTTPSyntax.equalsIgnoringCase(bytes.assumingMemoryBound(to: UInt8.self), literal)
+        } ?? false
+    }
+
+    /// The known name `name` spells in any case, or nil.
     init?(_ name: String) {
-        switch name.utf8.count {
-        case 2 where HTTPSyntax.equalsIgnoringCase(name, "TE"): self = .te
-        case 4 where HTTPSyntax.equalsIgnoringCase(name, "Host"): self = .host
-        case 6 where HTTPSyntax.equalsIgnoringCase(name, "Accept"): self = .accept
-        case 7 where HTTPSyntax.equalsIgnoringCase(name, "Trailer"): self = .trailer
-        case 7 where HTTPSyntax.equalsIgnoringCase(name, "Upgrade"): self = .upgrade
-        case 10 where HTTPSyntax.equalsIgnoringCase(name, "Connection"): self = .connection
-        case 10 where HTTPSyntax.equalsIgnoringCase(name, "Keep-Alive"): self = .keepAlive
-        case 12 where HTTPSyntax.equalsIgnoringCase(name, "Content-Type"): self = .contentType
-        case 13 where HTTPSyntax.equalsIgnoringCase(name, "Cache-Control"): self = .cacheControl
-        case 14 where HTTPSyntax.equalsIgnoringCase(name, "Content-Length"): self = .contentLength
-        case 15 where HTTPSyntax.equalsIgnoringCase(name, "Accept-Encoding"): self = .acceptEncoding
-        case 15 where HTTPSyntax.equalsIgnoringCase(name, "X-Forwarded-For"): self = .xForwardedFor
-        case 16 where HTTPSyntax.equalsIgnoringCase(name, "Proxy-Connection"): self = .proxyConnection
-        case 16 where HTTPSyntax.equalsIgnoringCase(name, "X-Forwarded-Host"): self = .xForwardedHost
-        case 17 where HTTPSyntax.equalsIgnoringCase(name, "Transfer-Encoding"): self = .transferEncoding
-        case 17 where HTTPSyntax.equalsIgnoringCase(name, "X-Forwarded-Proto"): self = .xForwardedProto
-        case 17 where HTTPSyntax.equalsIgnoringCase(name, "X-Accel-Buffering"): self = .xAccelBuffering
-        default: return nil
+        var name = name
+        guard let known = name.withUTF8({ KnownFieldName(bytes: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = known
+    }
+
+    /// The name as registered (RFC 9110, RFC 9112, the WHATWG SSE section, nginx's `X-Accel-Buffering`): what
+    /// ssekeeper writes when it adds the field. A literal, so a parsed name spelled exactly so needs no
+    /// allocation of its own.
+    var spelling: String {
+        switch self {
+        case .accept: "Accept"
+        case .acceptEncoding: "Accept-Encoding"
+        case .cacheControl: "Cache-Control"
+        case .connection: "Connection"
+        case .contentEncoding: "Content-Encoding"
+        case .contentLength: "Content-Length"
+        case .contentType: "Content-Type"
+        case .host: "Host"
+        case .keepAlive: "Keep-Alive"
+        case .lastEventID: "Last-Event-ID"
+        case .proxyConnection: "Proxy-Connection"
+        case .te: "TE"
+        case .trailer: "Trailer"
+        case .transferEncoding: "Transfer-Encoding"
+        case .upgrade: "Upgrade"
+        case .xAccelBuffering: "X-Accel-Buffering"
+        case .xForwardedFor: "X-Forwarded-For"
+        case .xForwardedHost: "X-Forwarded-Host"
+        case .xForwardedProto: "X-Forwarded-Proto"
         }
     }
 

@@ -15,7 +15,7 @@ extension ResponseHead {
     public func bodyFraming(requestMethod: String) throws(HTTPParseError) -> BodyFraming {
         if isInterim || status == 204 || status == 304 || requestMethod == "HEAD" { return .none }
         let codings = FramingFields.transferCodings(headers)
-        if codings != nil && headers.contains("Content-Length") {
+        if codings != nil && headers.contains(.contentLength) {
             throw HTTPParseError.upstream(.contentLengthWithTransferEncoding)
         }
         if let codings {

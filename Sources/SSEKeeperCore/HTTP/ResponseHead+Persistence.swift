@@ -4,6 +4,6 @@ extension ResponseHead {
     /// with `Connection: keep-alive` (what nginx does too: its keep-alive pool needs HTTP/1.1 upstreams).
     /// The body's framing must also be known for the connection to be reused; that is the caller's check.
     public var allowsConnectionReuse: Bool {
-        version >= .http1_1 && !headers.containsToken("close", in: "Connection")
+        version >= .http1_1 && !headers.containsToken("close", in: .connection)
     }
 }

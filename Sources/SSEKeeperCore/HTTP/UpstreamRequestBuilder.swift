@@ -46,7 +46,7 @@ public enum UpstreamRequestBuilder {
         var host: String?
         var wroteForwardedFor = false
         for field in head.headers.fields {
-            let known = KnownFieldName(field.name)
+            let known = field.known
             if filter.removes(field.name, known: known) { continue }
             switch known {
             case .host:
@@ -59,7 +59,7 @@ public enum UpstreamRequestBuilder {
                 continue
             case .xForwardedFor:
                 if wroteForwardedFor { continue }
-                let chain = head.headers.values("X-Forwarded-For").filter { !$0.isEmpty }
+                let chain = head.headers.values(.xForwardedFor).filter { !$0.isEmpty }
                 writer.appendField(field.name, (chain + [clientAddress]).joined(separator: ", "))
                 wroteForwardedFor = true
             default:
@@ -90,7 +90,7 @@ public enum UpstreamRequestBuilder {
     /// any q, RFC 9110 §12.5.1): the client is opening an SSE stream.
     public static func acceptsEventStream(_ head: RequestHead) -> Bool {
         head.headers.fields.contains { field in
-            HTTPSyntax.equalsIgnoringCase(field.name, "Accept")
+            field.known == .accept
                 && HTTPSyntax.containsListElement(in: field.value, where: HTTPSyntax.isEventStreamMediaType)
         }
     }

@@ -133,9 +133,9 @@ public struct ProbeResponseReader: Sendable {
         guard head.status == 200 else {
             throw .status(head.status, reason: head.reason, location: head.headers.first("Location"))
         }
-        guard var contentType = head.headers.first("Content-Type"),
+        guard var contentType = head.headers.first(.contentType),
               contentType.withUTF8(HTTPSyntax.isEventStreamMediaType) else {
-            throw .notEventStream(contentType: head.headers.first("Content-Type"))
+            throw .notEventStream(contentType: head.headers.first(.contentType))
         }
         switch try? head.bodyFraming(requestMethod: "GET") {
         case .chunked?: state = .chunked

@@ -35,7 +35,7 @@ public enum ResumePolicy {
             return nil
         }
         var head = original
-        head.headers.remove("Last-Event-ID")
+        head.headers.remove(.lastEventID)
         if !id.isEmpty { head.headers.add("Last-Event-ID", String(decoding: id, as: UTF8.self)) }
         return head
     }

@@ -4,7 +4,7 @@ public enum RideThroughReconnect {
     /// The stamped id in `head`'s `Last-Event-ID` (its first line), or nil when there is none or it is not one of
     /// ssekeeper's (`StampedEventID(parsing:)` is strict).
     public static func stampedID(in head: RequestHead) -> StampedEventID? {
-        guard let value = head.headers.first("Last-Event-ID") else { return nil }
+        guard let value = head.headers.first(.lastEventID) else { return nil }
         return StampedEventID(parsing: value)
     }
 
@@ -14,7 +14,7 @@ public enum RideThroughReconnect {
     public static func upstreamHead(_ head: RequestHead, stamped: StampedEventID?) -> RequestHead {
         guard let stamped else { return head }
         var upstream = head
-        upstream.headers.remove("Last-Event-ID")
+        upstream.headers.remove(.lastEventID)
         if !stamped.backendID.isEmpty {
             upstream.headers.add("Last-Event-ID", String(decoding: stamped.backendID, as: UTF8.self))
         }

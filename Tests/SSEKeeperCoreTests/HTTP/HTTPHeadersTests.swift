@@ -49,4 +49,94 @@ import Testing
         headers.set("X-New", "1")
         #expect(headers.fields.last?.name == "X-New")
     }
+
+    // Names the proxy acts on are recognized once per field (`HTTPField.known`); lookups compare that.
+
+    static let knownNames: [KnownFieldName] = [
+        .accept, .acceptEncoding, .cacheControl, .connection, .contentEncoding, .contentLength, .contentType, .host,
+        .keepAlive, .lastEventID, .proxyConnection, .te, .trailer, .transferEncoding, .upgrade, .xAccelBuffering,
+        .xForwardedFor, .xForwardedHost, .xForwardedProto,
+    ]
+
+    @Test(arguments: knownNames)
+    func knownName_isRecognizedInAnyCase_andNotItsNearMisses(_ known: KnownFieldName) {
+        let spelling = known.spelling
+        #expect(KnownFieldName(spelling) == known)
+        #expect(KnownFieldName(spelling.lowercased()) == known)
+        #expect(KnownFieldName(spelling.uppercased()) == known)
+        #expect(KnownFieldName(String(spelling.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.lowercased()) : Character($0.element.uppercased()) })) == known)
+        #expect(KnownFieldName(spelling + "s") == nil)
+        #expect(KnownFieldName(String(spelling.dropLast())) == nil)
+        #expect(KnownFieldName(String(spelling.dropFirst())) == nil)
+        // Each byte changed to what a case fold must not confuse it with: a letter to the next letter, "-" to
+        // "\r" (0x0D, which "|0x20" would turn into "-") and to "_".
+        let bytes = Array(spelling.utf8)
+        for index in bytes.indices {
+            var changed = bytes
+            switch bytes[index] {
+            case UInt8(ascii: "-"):
+                changed[index] = 0x0D
+                #expect(KnownFieldName(String(decoding: changed, as: UTF8.self)) == nil)
+                changed[index] = UInt8(ascii: "_")
+            case UInt8(ascii: "Z"), UInt8(ascii: "z"): changed[index] = bytes[index] - 1
+            default: changed[index] = bytes[index] + 1
+            }
+            #expect(KnownFieldName(String(decoding: changed, as: UTF8.self)) == nil, "\(changed)")
+        }
+    }
+
+    @Test func parsedFields_andMadeFields_areRecognizedAlike() throws {
+        let bytes = Array("GET / HTTP/1.1\r\nhost: a\r\nLAST-EVENT-ID: 7\r\nX-Custom: 1\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+        var parser = HeadParser(maxHeaderBytes: 8192)
+        let result = try bytes.withUnsafeBytes { try parser.parseRequest($0) }
+        guard case .complete(let head, _) = result else {
+            Issue.record("the head did not parse: \(result)")
+            return
+        }
+        #expect(head.headers.fields.map(\.known) == [.host, .lastEventID, nil, .transferEncoding])
+        #expect(head.headers.fields.map { KnownFieldName($0.name) } == head.headers.fields.map(\.known))
+        #expect(head.headers.first(.lastEventID) == "7")
+        #expect(head.headers.first("last-event-id") == "7")
+        #expect(head.headers.first("x-CUSTOM") == "1")
+        #expect(head.headers.first("X-Custo") == nil)
+        var renamed = HTTPField(name: "X-Old", value: "v")
+        renamed.name = "Cache-Control"
+        #expect(renamed.known == .cacheControl)
+        #expect(HTTPHeaders([renamed]).containsToken("V", in: .cacheControl))
+        renamed.name = "X-Other"
+        #expect(renamed.known == nil)
+    }
+
+    @Test func lowercasedWord_foldsEachByteAsTheByteFunctionDoes() {
+        var generator = SystemRandomNumberGenerator()
+        for byte in 0...255 {
+            for lane in 0..<8 {
+                var word = generator.next() as UInt64
+                word &= ~(UInt64(0xFF) << (8 * lane))
+                word |= UInt64(byte) << (8 * lane)
+                let folded = HTTPSyntax.lowercased(word: word)
+                for position in 0..<8 {
+                    let original = UInt8(truncatingIfNeeded: word >> (8 * position))
+                    #expect(UInt8(truncatingIfNeeded: folded >> (8 * position)) == HTTPSyntax.lowercased(original))
+                }
+            }
+        }
+    }
+
+    @Test func equalsIgnoringCase_agreesWithTheByteByByteRule() {
+        var generator = SystemRandomNumberGenerator()
+        // Letters, their other case, the bytes a fold confuses them with (0x0D/"-", "@"/"`", 0xC1/0xE1) and others.
+        let alphabet: [UInt8] = Array("aAzZmM-_\r@`[{".utf8) + [0xC1, 0xE1, 0x80, 0xFF, 0x00]
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...24, using: &generator)
+            let left = (0..<count).map { _ in alphabet.randomElement(using: &generator)! }
+            var right = left.map { byte -> UInt8 in
+                Bool.random(using: &generator) ? byte : alphabet.randomElement(using: &generator)!
+            }
+            if Bool.random(using: &generator) { right = left.map { HTTPSyntax.lowercased($0) } }
+            let expected = left.map(HTTPSyntax.lowercased) == right.map(HTTPSyntax.lowercased)
+            let actual = left.withUnsafeBufferPointer { l in right.withUnsafeBufferPointer { r in HTTPSyntax.equalsIgnoringCase(l, r) } }
+            #expect(actual == expected, "\(left) \(right)")
+        }
+    }
 }
