@@ -91,8 +91,14 @@ final class EventLoop: @unchecked Sendable {
         poller.start(expireDeadlines: { [self] in expireDeadlines() })
     }
 
-    /// Monotonic now in nanoseconds, on Dispatch's clock (the one its timers use).
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    /// Monotonic now in nanoseconds, on Dispatch's clock (the one its timers use): `CLOCK_MONOTONIC`, which
+    /// `DispatchTime.now()` reads on Linux too, through `dispatch_time` (about 60 instructions more per read, 19
+    /// reads per new stream; callgrind). `EventLoopClockTests` checks the two agree.
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
 
     /// Schedules `target.deadlineReached` at `deadline`, moving the deadline it had, if any. Must be called on
     /// `queue`.
