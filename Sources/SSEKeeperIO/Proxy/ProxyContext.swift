@@ -7,13 +7,9 @@ final class ProxyContext: Sendable {
     let config: Config
     let router: Router
     let logger: Logger
-    /// Upstream name → one resolved address per `server`, in declaration order.
-    let upstreamAddresses: [String: [SocketAddress]]
-    /// Upstream name → each resolved address as `host:port` (the `server` of logs and of the keep-alive pool's
-    /// keys), formatted once here rather than for every request.
-    let upstreamServerNames: [String: [String]]
-    /// Upstream name → its configuration (servers, keep-alive pool).
-    let upstreams: [String: Upstream]
+    /// Upstream name → what streams use of it (addresses, server names, configuration, shared health). A stream
+    /// looks its upstream up once (`RequestStart`), not for every use.
+    let upstreamTargets: [String: UpstreamTarget]
     /// Where access records go (`access_log`, `log_format`). Written through `ProxyRuntime.accessLog`, so only the
     /// current context's log is written to; an older one closes when the last stream holding its context ends.
     let accessLog: AccessLog
@@ -21,11 +17,6 @@ final class ProxyContext: Sendable {
     /// reload reads it again); nil when no listener has `tls`, and libssl is then never loaded.
     let tls: TLSServerContext?
 
-    /// Shared by every event loop: health must be process-wide, or each loop would hammer a dead server anew. One
-    /// lock per upstream, in a dictionary that is only read after `init`: mutating a pool in place through a
-    /// locked dictionary went through `Dictionary`'s modify accessor, whose coroutine frame is allocated with
-    /// `malloc` (two allocations per request, seen with a uprobe on malloc).
-    private let pools: [String: Locked<UpstreamPool>]
     private let warnedCompressedRoutes = Locked<Set<String>>([])
 
     /// Resolves every upstream server (blocking DNS, at start-up and reload only).
@@ -35,9 +26,7 @@ final class ProxyContext: Sendable {
         accessLog = try AccessLog(settings: config.observe, logger: logger)
         tls = try Self.tlsContext(for: config)
         router = Router(routes: config.routes)
-        var addresses: [String: [SocketAddress]] = [:]
-        var pools: [String: Locked<UpstreamPool>] = [:]
-        var upstreams: [String: Upstream] = [:]
+        var targets: [String: UpstreamTarget] = [:]
         for upstream in config.upstreams {
             var resolved: [SocketAddress] = []
             for server in upstream.servers {
@@ -47,37 +36,9 @@ final class ProxyContext: Sendable {
                 }
                 resolved.append(first)
             }
-            addresses[upstream.name] = resolved
-            pools[upstream.name] = Locked(UpstreamPool(servers: upstream.servers))
-            upstreams[upstream.name] = upstream
+            targets[upstream.name] = UpstreamTarget(config: upstream, addresses: resolved, logger: logger)
         }
-        upstreamAddresses = addresses
-        upstreamServerNames = addresses.mapValues { $0.map(\.description) }
-        self.upstreams = upstreams
-        self.pools = pools
-    }
-
-    /// Server indices of `upstream` in the order one request should try them (see `UpstreamPool.attemptOrder`).
-    func attemptOrder(for upstream: String, now: UInt64) -> [Int] {
-        pools[upstream]?.withLock { $0.attemptOrder(now: now) } ?? []
-    }
-
-    /// A fresh connection to `server` of `upstream` failed before a response head; logs when it marks it down.
-    func noteConnectFailure(upstream: String, server: Int, now: UInt64) {
-        let event = pools[upstream]?.withLock { $0.noteFailure(server: server, now: now) } ?? nil
-        if let event { log(event, upstream: upstream, server: server) }
-    }
-
-    /// `server` of `upstream` sent a response head; logs when it was marked down before.
-    func noteResponse(upstream: String, server: Int, now: UInt64) {
-        let event = pools[upstream]?.withLock { $0.noteSuccess(server: server, now: now) } ?? nil
-        if let event { log(event, upstream: upstream, server: server) }
-    }
-
-    private func log(_ event: UpstreamPoolEvent, upstream: String, server: Int) {
-        let name = upstreams[upstream]?.servers[server].address.description ?? "#\(server)"
-        let message = event.message(upstream: upstream, serverName: name)
-        if case .markedDown = event { logger.warn(message) } else { logger.info(message) }
+        upstreamTargets = targets
     }
 
     /// Whether this is the first compressed SSE response seen on `routePrefix` (the warning is logged once).
@@ -96,5 +57,50 @@ extension ProxyContext {
         } catch {
             throw SocketError(operation: "tls", message: error.message)
         }
+    }
+}
+
+/// One upstream as the streams use it, made once per context: one resolved address per `server` in declaration
+/// order, each as `host:port` (the `server` of logs and of the keep-alive pool's keys, formatted here rather than
+/// for every request), its configuration, and its balancing and health state.
+final class UpstreamTarget: Sendable {
+    let config: Upstream
+    let addresses: [SocketAddress]
+    let serverNames: [String]
+    let logger: Logger
+    /// Shared by every event loop: health must be process-wide, or each loop would hammer a dead server anew.
+    private let pool: Locked<UpstreamPool>
+
+    init(config: Upstream, addresses: [SocketAddress], logger: Logger) {
+        self.config = config
+        self.addresses = addresses
+        serverNames = addresses.map(\.description)
+        self.logger = logger
+        pool = Locked(UpstreamPool(servers: config.servers))
+    }
+
+    var name: String { config.name }
+    /// Whether idle connections to it are kept (`upstream_keepalive` above 0).
+    var keepsConnections: Bool { config.keepalive > 0 }
+
+    /// Server indices in the order one request should try them (see `UpstreamPool.attemptOrder`).
+    func attemptOrder(now: UInt64) -> [Int] {
+        pool.withLock { $0.attemptOrder(now: now) }
+    }
+
+    /// A fresh connection to `server` failed before a response head; logs when it marks it down.
+    func noteConnectFailure(server: Int, now: UInt64) {
+        if let event = pool.withLock({ $0.noteFailure(server: server, now: now) }) { log(event, server: server) }
+    }
+
+    /// `server` sent a response head; logs when it was marked down before.
+    func noteResponse(server: Int, now: UInt64) {
+        if let event = pool.withLock({ $0.noteSuccess(server: server, now: now) }) { log(event, server: server) }
+    }
+
+    private func log(_ event: UpstreamPoolEvent, server: Int) {
+        let serverName = server < config.servers.count ? config.servers[server].address.description : "#\(server)"
+        let message = event.message(upstream: name, serverName: serverName)
+        if case .markedDown = event { logger.warn(message) } else { logger.info(message) }
     }
 }

@@ -147,7 +147,7 @@ extension ProxyStream {
         upstreamAllowsReuse = head.allowsConnectionReuse && framing != .closeDelimited
         let now = EventLoop.now()
         if let index = attempt.attempt?.server {
-            context.noteResponse(upstream: route.upstreamName, server: index, now: now)
+            upstreamTarget?.noteResponse(server: index, now: now)
         }
         attempt.headArrived(now: now)
         keepAlive = plan.keepAlive

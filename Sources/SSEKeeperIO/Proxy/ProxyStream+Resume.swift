@@ -65,7 +65,7 @@ extension ProxyStream {
             responseParser = HeadParser(maxHeaderBytes: limits.maxHeaderBytes)
             perform(attempt.startResumeAttempt(
                 now: now, connectTimeoutNanos: TimeAmount(limits.upstreamConnectTimeout).nanoseconds,
-                order: context.attemptOrder(for: route.upstreamName, now: now)))
+                order: upstreamTarget?.attemptOrder(now: now) ?? []))
         case .wait:
             break
         }

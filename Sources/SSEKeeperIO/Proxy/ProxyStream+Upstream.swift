@@ -6,7 +6,7 @@ import SSEKeeperCore
 extension ProxyStream {
     /// Starts the request's first round of attempts.
     func start() {
-        let order = context.attemptOrder(for: route.upstreamName, now: EventLoop.now())
+        let order = upstreamTarget?.attemptOrder(now: EventLoop.now()) ?? []
         perform(attempt.start(order: order))
     }
 
@@ -14,9 +14,9 @@ extension ProxyStream {
     func perform(_ first: UpstreamAttemptMachine.Action) {
         var action = first
         let name = route.upstreamName
-        let addresses = context.upstreamAddresses[name] ?? []
-        let serverNames = context.upstreamServerNames[name] ?? []
-        let keepsConnections = (context.upstreams[name]?.keepalive ?? 0) > 0
+        let addresses = upstreamTarget?.addresses ?? []
+        let serverNames = upstreamTarget?.serverNames ?? []
+        let keepsConnections = upstreamTarget?.keepsConnections ?? false
         while true {
             switch action {
             case .giveUp(let timedOut, let lastFailure):
@@ -184,7 +184,7 @@ extension ProxyStream {
         upstream = nil
         deadHostWatchAt = 0
         let name = route.upstreamName
-        guard let pool = context.upstreams[name], pool.keepalive > 0, let server,
+        guard let pool = upstreamTarget?.config, pool.keepalive > 0, let server,
               !isSSE, upstreamAllowsReuse, relay?.trailingBytes != true,
               body.isComplete, channel.pendingByteCount == 0,
               !runtime.draining.load(ordering: .relaxed)
@@ -216,6 +216,6 @@ extension ProxyStream {
 
     /// Counts a failure of `serverIndex` (passive health).
     func noteServerFailure(_ serverIndex: Int) {
-        context.noteConnectFailure(upstream: route.upstreamName, server: serverIndex, now: EventLoop.now())
+        upstreamTarget?.noteConnectFailure(server: serverIndex, now: EventLoop.now())
     }
 }

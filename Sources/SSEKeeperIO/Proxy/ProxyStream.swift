@@ -35,6 +35,8 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     let path: String
     let clientVersion: HTTPVersion
     let route: Route
+    /// The route's upstream in `context` (nil only when the configuration names none, which validation rejects).
+    let upstreamTarget: UpstreamTarget?
     /// The route's figures on this loop.
     let metrics: RouteMetrics
     /// Whether the request's `Accept` lists `text/event-stream` (for `sse_unavailable`).
@@ -126,7 +128,8 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// `UpstreamRequestBuilder.acceptsEventStream(head)`, found once by the caller for the upstream head too (the
     /// upstream request carries the client's `Accept` unchanged). `path`: `head.path`, and `corsFields`: the
     /// `responseFields` of the route's CORS decision for `head`, both found by the caller, which needs them first.
-    init(head: RequestHead, path: String, upstreamRequest: RequestHead, route: Route, body: RequestBodyForwarder,
+    init(head: RequestHead, path: String, upstreamRequest: RequestHead, route: Route, upstream: UpstreamTarget?,
+         body: RequestBodyForwarder,
          upstreamHead: [UInt8], client: StreamClient, loop: EventLoop, context: ProxyContext, runtime: ProxyRuntime,
          reconnect: StampedEventID? = nil, acceptsEventStream: Bool, corsFields: [HTTPField]) {
         self.loop = loop
@@ -141,6 +144,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         self.path = path
         clientVersion = head.version
         self.route = route
+        upstreamTarget = upstream
         metrics = loop.metrics.route(route.prefix)
         self.acceptsEventStream = acceptsEventStream
         lastEventID = head.headers.first("Last-Event-ID")

@@ -48,13 +48,14 @@ enum RequestStart {
         } catch {
             return .answer(status: error.status, detail: error.description, end: .rejected)
         }
-        let keepsConnections = (context.upstreams[route.upstreamName]?.keepalive ?? 0) > 0
+        let upstream = context.upstreamTargets[route.upstreamName]
+        let keepsConnections = upstream?.keepsConnections ?? false
         let acceptsEventStream = UpstreamRequestBuilder.acceptsEventStream(head)
         let upstreamHead = UpstreamRequestBuilder.build(
             upstreamRequest, framing: framing, clientAddress: client.clientHost, clientProtocol: client.clientProtocol,
             keepAlive: keepsConnections, acceptsEventStream: acceptsEventStream)
         let stream = ProxyStream(
-            head: head, path: path, upstreamRequest: upstreamRequest, route: route, body: body,
+            head: head, path: path, upstreamRequest: upstreamRequest, route: route, upstream: upstream, body: body,
             upstreamHead: upstreamHead, client: client, loop: loop, context: context, runtime: runtime,
             reconnect: reconnect, acceptsEventStream: acceptsEventStream, corsFields: cors.responseFields)
         return .stream(stream, framing: framing, reconnect: reconnect)

@@ -49,10 +49,12 @@ final class ProxyRuntime: Sendable {
         }
         // Counted whether or not a per-client limit is set, so a reload that sets one finds true counts.
         let perHost = limits.maxConnectionsPerClient ?? .max
+        // One hash of the host for a host already counted (a second to insert a new one), one in `release`.
         let admitted = connectionsPerHost.withLock { counts in
-            let count = counts[host, default: 0]
+            let index = counts.index(forKey: host)
+            let count = index.map { counts.values[$0] } ?? 0
             guard count < perHost else { return false }
-            counts[host] = count + 1
+            if let index { counts.values[index] = count + 1 } else { counts[host] = 1 }
             return true
         }
         guard admitted else {
@@ -66,8 +68,8 @@ final class ProxyRuntime: Sendable {
     func release(host: String) {
         openConnections.subtract(1, ordering: .relaxed)
         connectionsPerHost.withLock { counts in
-            guard let count = counts[host] else { return }
-            counts[host] = count > 1 ? count - 1 : nil
+            guard let index = counts.index(forKey: host) else { return }
+            if counts.values[index] > 1 { counts.values[index] -= 1 } else { counts.remove(at: index) }
         }
     }
 }

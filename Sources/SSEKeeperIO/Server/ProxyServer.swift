@@ -191,9 +191,9 @@ public final class ProxyServer: @unchecked Sendable {
             loop.queue.async {
                 loop.idleUpstreams.prune(
                     keeps: { key in
-                        context.upstreamServerNames[key.upstream]?.contains(key.server) == true
+                        context.upstreamTargets[key.upstream]?.serverNames.contains(key.server) == true
                     },
-                    capacity: { context.upstreams[$0]?.keepalive ?? 0 })
+                    capacity: { context.upstreamTargets[$0]?.config.keepalive ?? 0 })
             }
         }
     }
