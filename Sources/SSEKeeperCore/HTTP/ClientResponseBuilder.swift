@@ -126,9 +126,7 @@ public enum ClientResponseBuilder {
         let filter = HopByHopFilter(headers)
         for field in headers.fields {
             let known = field.known
-            if keepingContentLength && known == .contentLength {
-                writer.appendField(field.name, field.value)
-            } else if !filter.removes(field.name, known: known) {
+            if (keepingContentLength && known == .contentLength) || !filter.removes(field.name, known: known) {
                 writer.appendField(field.name, field.value)
             }
         }

@@ -15,6 +15,9 @@ struct HopByHopFilter {
     }
 
     /// Whether the field named `name`, recognized as `known`, must not be forwarded.
+    /// Not inlined: inlined into `ClientResponseBuilder.appendEndToEndFields`, beside the noncopyable
+    /// `HeadBytesWriter`, it crashed Swift 6.3.1's `-O` (the same CopyPropagation ownership verifier as above).
+    @inline(never)
     func removes(_ name: String, known: KnownFieldName?) -> Bool {
         if let known, known.isAlwaysRemoved { return true }
         if connectionOptions.isEmpty || known == .host { return false }
