@@ -42,7 +42,7 @@ final class EventLoop: @unchecked Sendable {
     /// Scratch space for `read`: one per loop, never held across handler invocations.
     let readBuffer: UnsafeMutableRawBufferPointer
     /// Scratch space for assembling one client write (head, chunk header, data, CRLF) before a single `send`.
-    var output = RelayOutput(capacity: EventLoop.readBufferBytes + 64)
+    @exclusivity(unchecked) var output = RelayOutput(capacity: EventLoop.readBufferBytes + 64)
     /// Live sessions, so they stay alive while their sockets are registered; removed when they finish.
     var sessions: [ObjectIdentifier: AnyObject] = [:]
     /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).
@@ -60,10 +60,12 @@ final class EventLoop: @unchecked Sendable {
     /// worth that warning (see `QuietCloseAges`).
     var quietCloseAges = QuietCloseAges()
 
-    private var heap = DeadlineHeap<ScheduledTarget>()
+    /// The deadline state is `@exclusivity(unchecked)` (as `ReadinessPoller`'s is): the heap's mutations call out
+    /// only to set their targets' slots, and targets are called after `expireDeadlines` has popped them.
+    @exclusivity(unchecked) private var heap = DeadlineHeap<ScheduledTarget>()
     /// The loop's timer, with `.dispatchSource` waiting only (see `arm`).
     private var timer: DispatchSourceTimer?
-    private var armedDeadline: UInt64 = .max
+    @exclusivity(unchecked) private var armedDeadline: UInt64 = .max
     /// Deadlines this close together are handled in one wake-up. Every wake-up of a sleeping thread costs a
     /// context switch (measured with `perf` at 9,000 heartbeats a second, 1 ms slack: `finish_task_switch` was a
     /// sixth of ssekeeper's CPU); 4 ms bounds them to 250 a second, and a heartbeat sent 4 ms early is harmless.
@@ -136,7 +138,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Entries popped in one sweep, reused so a sweep does not allocate.
-    private var expired: [DeadlineHeap<ScheduledTarget>.Entry] = []
+    @exclusivity(unchecked) private var expired: [DeadlineHeap<ScheduledTarget>.Entry] = []
 
     /// Calls the targets whose deadlines passed; returns the next deadline (`.max`: none), which counts as armed.
     private func expireDeadlines() -> UInt64 {

@@ -41,6 +41,11 @@ protocol SocketChannelHandler: AnyObject {
 ///
 /// Confinement: created, used and closed only on `loop.queue`. `abort` closes the descriptor at once (the peer sees
 /// the close within microseconds), which also removes it from the epoll set.
+///
+/// Its stored properties are `@exclusivity(unchecked)`, as the loop's are (`ReadinessPoller`): they are used on
+/// one queue, by loads, stores and mutations of core values (parsers, machines, buffers) that call back into
+/// nothing, and handlers are called after a property is read, never inside an access to it. Keep it so: the runtime
+/// does not check these for overlapping accesses (it cost about 75 instructions an access, ~130 per new stream).
 final class SocketChannel: PollTarget {
     /// The outcome of one `read()` into the loop's shared buffer.
     enum ReadOutcome {
@@ -60,42 +65,42 @@ final class SocketChannel: PollTarget {
     let fd: Int32
     let loop: EventLoop
     /// The owner; cleared when the channel closes so the cycle owner → channel → owner ends.
-    var handler: SocketChannelHandler?
+    @exclusivity(unchecked) var handler: SocketChannelHandler?
 
-    private var started = false
+    @exclusivity(unchecked) private var started = false
     /// Reading is delivered to the owner (false until a connect succeeds).
-    private var reading = false
-    private var readPaused = false
+    @exclusivity(unchecked) private var reading = false
+    @exclusivity(unchecked) private var readPaused = false
     /// Reported readable and not yet seen drained.
-    private var readReady = false
+    @exclusivity(unchecked) private var readReady = false
     /// A hang-up or error was reported: read until end of file or the error, whatever the read sizes.
-    private var hangupReported = false
+    @exclusivity(unchecked) private var hangupReported = false
     /// End of file or a read error, kept so later reads answer the same without a system call.
-    private var readEnd: ReadOutcome?
+    @exclusivity(unchecked) private var readEnd: ReadOutcome?
     /// `epoll_ctl` refused the socket: reported as a failed connect or read.
-    private var registrationError: Int32 = 0
+    @exclusivity(unchecked) private var registrationError: Int32 = 0
     /// Bytes are pending and a writable report will flush them.
-    private var writeArmed = false
+    @exclusivity(unchecked) private var writeArmed = false
     /// The socket is registered for writable reports (`EPOLLOUT`); see the type's summary.
-    private var writeInterest = false
+    @exclusivity(unchecked) private var writeInterest = false
     /// `start` found the connect done already: the owner is told after the batch (`serveDeferredRead`).
-    private var connectedAtStart = false
-    private var connecting: Bool
-    private var pending = PendingBytes()
-    private var shutdownWriteWhenFlushed = false
-    private(set) var isClosed = false
+    @exclusivity(unchecked) private var connectedAtStart = false
+    @exclusivity(unchecked) private var connecting: Bool
+    @exclusivity(unchecked) private var pending = PendingBytes()
+    @exclusivity(unchecked) private var shutdownWriteWhenFlushed = false
+    @exclusivity(unchecked) private(set) var isClosed = false
     /// The TLS layer of a `tls` listener's client; nil for plain sockets.
     let tls: TLSSession?
     /// The TLS handshake completed: application bytes may be written.
-    private var tlsEstablished = false
+    @exclusivity(unchecked) private var tlsEstablished = false
     /// A TLS handshake or read must send first: the next writable report makes the channel readable again.
-    private var tlsReadNeedsWritable = false
+    @exclusivity(unchecked) private var tlsReadNeedsWritable = false
 
     /// Bytes queued because the kernel's send buffer was full.
     var pendingByteCount: Int { pending.count }
     /// The owner has turned on the kernel's dead-peer watch for this connection (keepalive and `TCP_USER_TIMEOUT`,
     /// see `ProxyStream.watchForDeadHost`): set once per connection, and kept when it goes back to a pool.
-    var watchesForDeadPeer = false
+    @exclusivity(unchecked) var watchesForDeadPeer = false
 
     /// Wraps `fd`. `connecting` means a non-blocking connect is in progress: reading starts once it succeeds.
     /// `tls` is the server session of an accepted TLS client (see the type's summary).

@@ -7,36 +7,41 @@ import SSEKeeperCore
 ///
 /// Confinement: created on `loop.queue` and every method runs there (socket handlers, deadlines). It stays alive
 /// through `loop.sessions` until `finish()`.
+///
+/// Its stored properties are `@exclusivity(unchecked)`, as the loop's are (`ReadinessPoller`): they are used on
+/// one queue, by loads, stores and mutations of core values (parsers, machines, buffers) that call back into
+/// nothing, and handlers are called after a property is read, never inside an access to it. Keep it so: the runtime
+/// does not check these for overlapping accesses (it cost about 75 instructions an access, ~130 per new stream).
 final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient, ClientConnection {
     /// Its place in the loop's deadline heap (`DeadlineTarget`).
-    var deadlineSlot = -1
+    @exclusivity(unchecked) var deadlineSlot = -1
     let runtime: ProxyRuntime
     /// The configuration of the current request: taken from `runtime` when a request starts, so a reload applies
     /// to the next request while one in flight keeps what it started with.
-    var context: ProxyContext
+    @exclusivity(unchecked) var context: ProxyContext
     let loop: EventLoop
     let client: SocketChannel
     let clientHost: String
     let clientAddress: String
-    var machine: HTTP1ConnectionMachine
+    @exclusivity(unchecked) var machine: HTTP1ConnectionMachine
     /// The stream of the request in flight, while attached.
-    private(set) var stream: ProxyStream?
+    @exclusivity(unchecked) private(set) var stream: ProxyStream?
     /// The probe response in flight.
-    var probe: ProbeState?
+    @exclusivity(unchecked) var probe: ProbeState?
 
     /// Client bytes not consumed yet: a request head being assembled, or pipelined requests.
-    var inbound: [UInt8] = []
-    var headParser: HeadParser
-    private var processingInbound = false
+    @exclusivity(unchecked) var inbound: [UInt8] = []
+    @exclusivity(unchecked) var headParser: HeadParser
+    @exclusivity(unchecked) private var processingInbound = false
     /// The errno of the last failed write, for the log.
-    private var lastWriteError: Int32 = 0
+    @exclusivity(unchecked) private var lastWriteError: Int32 = 0
     /// Whether `client_ack_timeout` is held off because the client closed its receive window (see
     /// `clientReadingPaused`).
-    private var ackTimeoutHeldOff = false
+    @exclusivity(unchecked) private var ackTimeoutHeldOff = false
     /// Bytes read on another loop before the connection was handed here (`handOverToStreamLoop`): served first.
-    private var handedBytes: [UInt8] = []
+    @exclusivity(unchecked) private var handedBytes: [UInt8] = []
 
-    private var scheduledDeadline: UInt64 = .max
+    @exclusivity(unchecked) private var scheduledDeadline: UInt64 = .max
     /// Whether the connection may still turn out to be HTTP/2: on a listener that offers it, until the first bytes
     /// show whether they start with the client connection preface (RFC 9113 §3.4).
     private var mayBeHTTP2: Bool

@@ -12,9 +12,14 @@ import SSEKeeperCore
 /// `deinit` for a stream that never ended) takes both back and records the stream's duration, so no exit path can
 /// leave a gauge behind. The files beside this one hold its parts: `+Upstream` (connecting, retries, the keep-alive pool),
 /// `+Response` (head, body, heartbeats), `+Resume` (`upstream_resume`), `+Endings` (errors, drain, the access log).
+///
+/// Its stored properties are `@exclusivity(unchecked)`, as the loop's are (`ReadinessPoller`): they are used on
+/// one queue, by loads, stores and mutations of core values (parsers, machines, buffers) that call back into
+/// nothing, and handlers are called after a property is read, never inside an access to it. Keep it so: the runtime
+/// does not check these for overlapping accesses (it cost about 75 instructions an access, ~130 per new stream).
 final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// Its place in the loop's deadline heap (`DeadlineTarget`).
-    var deadlineSlot = -1
+    @exclusivity(unchecked) var deadlineSlot = -1
     let loop: EventLoop
     /// The configuration the request started with (a reload applies to the next request).
     let context: ProxyContext
@@ -22,12 +27,12 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// The client adapter while attached. A strong reference (a weak load per event costs more): the cycle with the
     /// adapter's `stream` is broken on every end, since the stream lets go in `markEnded` and the adapter on
     /// `streamCompleted`, `streamAborted` and its own `finish`.
-    private(set) var client: StreamClient?
+    @exclusivity(unchecked) private(set) var client: StreamClient?
     /// The client's address, kept for the access log after a detach (a reattached client's replaces it).
-    var clientAddress: String
-    var clientHost: String
+    @exclusivity(unchecked) var clientAddress: String
+    @exclusivity(unchecked) var clientHost: String
     /// The attached client's `clientProtocol`, for the `X-Forwarded-Proto` of a resumed request.
-    var clientProtocol: String
+    @exclusivity(unchecked) var clientProtocol: String
 
     // The request.
     let startedAt: UInt64
@@ -49,76 +54,76 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// The client's request, kept on `upstream_resume` routes for requests without a body (to re-send it).
     let resumableRequest: RequestHead?
     /// Whether the client asked to keep its connection (false once draining or pipelining overflowed).
-    var clientWantsKeepAlive: Bool
+    @exclusivity(unchecked) var clientWantsKeepAlive: Bool
 
     // The upstream side.
-    var attempt: UpstreamAttemptMachine
-    var upstream: SocketChannel?
+    @exclusivity(unchecked) var attempt: UpstreamAttemptMachine
+    @exclusivity(unchecked) var upstream: SocketChannel?
     /// The address of the current attempt's server, for messages and the access log.
-    var server: String?
+    @exclusivity(unchecked) var server: String?
     /// The request head to send upstream; kept while a retry may send it again.
-    var upstreamHead: [UInt8]
+    @exclusivity(unchecked) var upstreamHead: [UInt8]
     /// The request body: decoded, counted against `max_body_size`, re-encoded for the upstream.
-    var body: RequestBodyForwarder
+    @exclusivity(unchecked) var body: RequestBodyForwarder
     /// Body bytes ready for the upstream but not written yet (the connection is not up).
-    var pendingUpstreamBody: [UInt8] = []
+    @exclusivity(unchecked) var pendingUpstreamBody: [UInt8] = []
     /// Response head bytes received so far, and the parser of the next head (interim heads come first).
-    var responseHeadBytes: [UInt8] = []
-    var responseParser: HeadParser
+    @exclusivity(unchecked) var responseHeadBytes: [UInt8] = []
+    @exclusivity(unchecked) var responseParser: HeadParser
 
     // The response.
     /// Set once the response head went to the client: everything between upstream bytes and client bytes.
-    var relay: ResponseRelay?
-    var status = 0
+    @exclusivity(unchecked) var relay: ResponseRelay?
+    @exclusivity(unchecked) var status = 0
     /// Whether the connection may serve another request after this response.
-    var keepAlive = false
+    @exclusivity(unchecked) var keepAlive = false
     /// Whether the upstream's response lets its connection be reused (HTTP/1.1, no `close`, length or chunked).
-    var upstreamAllowsReuse = false
+    @exclusivity(unchecked) var upstreamAllowsReuse = false
     /// Set for any `text/event-stream` response.
-    var isSSE = false
+    @exclusivity(unchecked) var isSSE = false
     /// Set when draining wants this SSE stream ended at its next event boundary: the `retry:` it gets then, in
     /// milliseconds (nil: not draining).
-    var drainRetryMilliseconds: Int?
+    @exclusivity(unchecked) var drainRetryMilliseconds: Int?
     /// Whether draining wants this SSE stream ended at its next event boundary.
     var drainRequested: Bool { drainRetryMilliseconds != nil }
     /// The request a resume in progress sends on every attempt.
-    var resumeRequest: ResumeRequest?
+    @exclusivity(unchecked) var resumeRequest: ResumeRequest?
     /// How many times the upstream response was resumed into this one.
-    var resumeCount = 0
+    @exclusivity(unchecked) var resumeCount = 0
     /// Set when the stream ended: how (nil while it runs).
-    private(set) var end: RequestEnd?
+    @exclusivity(unchecked) private(set) var end: RequestEnd?
     /// Client ride-through (`client_resume_window`): set on such routes (see `ProxyStream+RideThrough`).
     let ride: RideThroughState?
     /// `stream_max_duration` passed while the client stood inside an event: its connection ends at the next boundary.
-    var lifetimeEndPending = false
+    @exclusivity(unchecked) var lifetimeEndPending = false
 
     // Figures.
     /// Bytes written to the client; every addition is counted in the route's bytes out at once.
-    var bytesSent: UInt64 = 0 {
+    @exclusivity(unchecked) var bytesSent: UInt64 = 0 {
         didSet { metrics.counters.bytesOut &+= bytesSent &- oldValue }
     }
     /// Bytes read from the upstream (head and body); every addition is counted in the route's bytes in.
-    var bytesReceived: UInt64 = 0 {
+    @exclusivity(unchecked) var bytesReceived: UInt64 = 0 {
         didSet { metrics.counters.bytesIn &+= bytesReceived &- oldValue }
     }
     /// When the SSE response head went to the client (0: not an SSE stream).
-    private(set) var streamStartedAt: UInt64 = 0
+    @exclusivity(unchecked) private(set) var streamStartedAt: UInt64 = 0
     /// When the upstream last sent body bytes (or the head), and the longest silence between them so far.
-    var lastUpstreamBytesAt: UInt64 = 0
-    var longestUpstreamGapNanos: UInt64 = 0
+    @exclusivity(unchecked) var lastUpstreamBytesAt: UInt64 = 0
+    @exclusivity(unchecked) var longestUpstreamGapNanos: UInt64 = 0
     /// When ssekeeper last found the upstream paused for a slow client: its silence does not count before that.
-    var upstreamPausedSeenAt: UInt64 = 0
+    @exclusivity(unchecked) var upstreamPausedSeenAt: UInt64 = 0
     /// `client_send_timeout`: whether the client still accepts what is written (set with the response head).
-    var sendWatch: SendProgressWatch?
+    @exclusivity(unchecked) var sendWatch: SendProgressWatch?
     /// When the send watch wants its next look (nil: nothing outstanding seen).
-    var nextSendCheck: UInt64?
+    @exclusivity(unchecked) var nextSendCheck: UInt64?
 
     /// The deadline this stream wants now (0: none), and the earliest one it has in the loop's heap.
-    var deadline: UInt64 = 0
-    private var scheduledDeadline: UInt64 = .max
+    @exclusivity(unchecked) var deadline: UInt64 = 0
+    @exclusivity(unchecked) private var scheduledDeadline: UInt64 = .max
     /// When the upstream connection's dead-host watch is to be turned on (0: none pending; see
     /// `watchUpstreamLater`). It shares the stream's heap entry with `deadline`.
-    var deadHostWatchAt: UInt64 = 0
+    @exclusivity(unchecked) var deadHostWatchAt: UInt64 = 0
 
     var limits: Limits { context.config.limits }
 
