@@ -78,6 +78,20 @@ public struct ChunkedDecoder: Sendable {
         var index = 0
         let count = input.count
         while index < count {
+            // The common framing whole in this read (`64\r\n` before data, CRLF after it): one pass, no state per
+            // byte. Anything else (an extension, a line the read cuts, a bad byte) goes byte by byte from the same
+            // place, so errors and their offsets are the per-byte path's.
+            if case .size(digits: 0, size: 0) = state, let (size, next) = plainSizeLine(input, from: index) {
+                state = size == 0 ? .trailerLineStart(bytes: 0) : .data(remaining: size)
+                index = next
+                continue
+            }
+            if case .dataCarriageReturn = state, count - index >= 2, input[index] == HTTPSyntax.cr,
+               input[index + 1] == HTTPSyntax.lf {
+                state = .size(digits: 0, size: 0)
+                index += 2
+                continue
+            }
             switch state {
             case .data(let remaining):
                 let take = Int(min(remaining, UInt64(count - index)))
@@ -95,6 +109,24 @@ public struct ChunkedDecoder: Sendable {
         }
         consumedBefore += index
         return (index, state == .finished)
+    }
+
+    /// A size line of hex digits and CRLF only, all within `input` from `start`: its size and the offset after its
+    /// LF. Nil for anything `step` must judge (no digit, more than `maxChunkSizeDigits`, extensions, whitespace, a
+    /// line the read cuts): the per-byte path then decides it exactly as if this had not looked.
+    @inline(__always)
+    private func plainSizeLine(_ input: UnsafeRawBufferPointer, from start: Int) -> (UInt64, Int)? {
+        var index = start
+        var size: UInt64 = 0
+        // At most 16 digits here (a UInt64's worth); a longer size is left to `step`, which rejects it.
+        let digitsEnd = min(input.count, start + min(maxChunkSizeDigits, 16))
+        while index < digitsEnd, let digit = HTTPSyntax.hexValue(input[index]) {
+            size = size << 4 | UInt64(digit)
+            index += 1
+        }
+        guard index > start, input.count - index >= 2, input[index] == HTTPSyntax.cr,
+              input[index + 1] == HTTPSyntax.lf else { return nil }
+        return (size, index + 2)
     }
 
     /// Advances the state by one framing byte at body offset `offset`.

