@@ -244,7 +244,16 @@ public struct SSEStreamTracker: Sendable {
         if prefix.isEmpty && text.isEmpty { boundaryDispatch = .keepsLastEventID }
         if afterCarriageReturn { out.append(lf) }
         out.append(contentsOf: prefix)
-        for byte in text { out.append(byte == lf || byte == cr ? Self.space : byte) }
+        // A text without line ends (every heartbeat comment) is copied whole; appending it byte by byte cost about
+        // 60 instructions a byte (callgrind, 9 bytes per heartbeat).
+        let copied = text.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: { $0 == lf || $0 == cr }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        } ?? false
+        if !copied {
+            for byte in text { out.append(byte == lf || byte == cr ? Self.space : byte) }
+        }
         out.append(afterCarriageReturn ? cr : lf)
     }
 
