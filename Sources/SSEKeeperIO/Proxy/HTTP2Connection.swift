@@ -25,7 +25,8 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     let loop: EventLoop
     let client: SocketChannel
     let clientHost: String
-    let clientAddress: String
+    let clientEndpoint: ClientAddress
+    var clientAddress: String { clientEndpoint.description }
     var machine: HTTP2ConnectionMachine
     /// Live streams by identifier.
     var streams: [UInt32: HTTP2StreamClient] = [:]
@@ -56,14 +57,14 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
 
     /// Takes over `channel` (an `HTTP1Connection`'s, admitted under `clientHost`) with `received`, the bytes read
     /// so far (they start with the client connection preface).
-    init(channel: SocketChannel, clientHost: String, clientAddress: String, loop: EventLoop, runtime: ProxyRuntime,
+    init(channel: SocketChannel, clientHost: String, clientEndpoint: ClientAddress, loop: EventLoop, runtime: ProxyRuntime,
          received: [UInt8]) {
         self.runtime = runtime
         context = runtime.context
         self.loop = loop
         client = channel
         self.clientHost = clientHost
-        self.clientAddress = clientAddress
+        self.clientEndpoint = clientEndpoint
         machine = HTTP2ConnectionMachine(configuration: HTTP2ConnectionConfiguration(limits: context.config.limits))
         let now = EventLoop.now()
         lastReadAt = now

@@ -44,7 +44,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     private var unreturnedBodyBytes = 0
 
     let clientHost: String
-    let clientAddress: String
+    let clientEndpoint: ClientAddress
     let clientProtocol: String
 
     /// The connection's loop (kept after the connection lets go, to take the held-body deadline out of its heap).
@@ -55,7 +55,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
         self.connection = connection
         loop = connection.loop
         clientHost = connection.clientHost
-        clientAddress = connection.clientAddress
+        clientEndpoint = connection.clientEndpoint
         clientProtocol = connection.clientProtocol
         translator = HTTP2ResponseTranslator(maxHeadBytes: max(connection.limits.maxHeaderBytes, 16_384) * 2)
     }

@@ -227,7 +227,7 @@ extension ProxyStream {
         }
         ride.attachedAt = now
         ride.bytesSentAtAttach = bytesSent
-        clientAddress = newClient.clientAddress
+        clientEndpoint = newClient.clientEndpoint
         clientHost = newClient.clientHost
         clientProtocol = newClient.clientProtocol
         keepAlive = plan.keepAlive

@@ -29,7 +29,8 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// `streamCompleted`, `streamAborted` and its own `finish`.
     @exclusivity(unchecked) private(set) var client: StreamClient?
     /// The client's address, kept for the access log after a detach (a reattached client's replaces it).
-    @exclusivity(unchecked) var clientAddress: String
+    @exclusivity(unchecked) var clientEndpoint: ClientAddress
+    var clientAddress: String { clientEndpoint.description }
     @exclusivity(unchecked) var clientHost: String
     /// The attached client's `clientProtocol`, for the `X-Forwarded-Proto` of a resumed request.
     @exclusivity(unchecked) var clientProtocol: String
@@ -141,7 +142,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         self.context = context
         self.runtime = runtime
         self.client = client
-        clientAddress = client.clientAddress
+        clientEndpoint = client.clientEndpoint
         clientHost = client.clientHost
         clientProtocol = client.clientProtocol
         startedAt = EventLoop.now()

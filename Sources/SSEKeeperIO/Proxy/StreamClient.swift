@@ -6,8 +6,8 @@ import SSEKeeperCore
 ///
 /// Confinement: called on the stream's loop only.
 protocol StreamClient: AnyObject {
-    /// The client's address (`host:port`), for the access log and `/streams`.
-    var clientAddress: String { get }
+    /// The client's address and port (`clientAddress` formats them), for the access log, logs and `/streams`.
+    var clientEndpoint: ClientAddress { get }
     /// The client's host, for `X-Forwarded-For`.
     var clientHost: String { get }
     /// `http` or `https`: how the client reached ssekeeper, for `X-Forwarded-Proto`.
@@ -46,4 +46,9 @@ protocol StreamClient: AnyObject {
     func streamDetached()
     /// Another connection took the stream over (a reconnect attached to it): this connection is closed.
     func streamTakenOver()
+}
+
+extension StreamClient {
+    /// The client's address as logs show it (`host:port`), formatted now.
+    var clientAddress: String { clientEndpoint.description }
 }
