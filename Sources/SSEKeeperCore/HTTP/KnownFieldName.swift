@@ -39,9 +39,7 @@ enum KnownFieldName: Sendable, Equatable, Hashable {
 
     /// Whether `bytes` are this name in any case.
     private func isSpelled(by bytes: UnsafeRawBufferPointer) -> Bool {
-        spelling.utf8.withContiguousStorageIfAvailable { literal in
-            HTTPSyntax.equalsIgnoringCase(bytes.assumingMemoryBound(to: UInt8.self), literal)
-        } ?? false
+        HTTPSyntax.equalsIgnoringCase(bytes.assumingMemoryBound(to: UInt8.self), spelling)
     }
 
     /// The known name `name` spells in any case, or nil.

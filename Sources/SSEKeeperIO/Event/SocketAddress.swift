@@ -105,7 +105,12 @@ struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
     /// `host:port` (`[host]:port` for IPv6) with `host` already formatted (see `host`): what `description` gives,
     /// without formatting the host a second time. For a client, `ClientAddress` defers this until a log needs it.
     func description(host: String) -> String {
-        family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)"
+        Self.text(host: host, port: port, isIPv6: family == AF_INET6)
+    }
+
+    /// `host:port`, or `[host]:port` for IPv6: the one place an address is written for logs.
+    static func text(host: String, port: UInt16, isIPv6: Bool) -> String {
+        isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// The port in host byte order.
@@ -150,7 +155,6 @@ struct ClientAddress: Sendable, CustomStringConvertible {
     }
 
     var description: String {
-        guard isKnown else { return "unknown" }
-        return isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)"
+        isKnown ? SocketAddress.text(host: host, port: port, isIPv6: isIPv6) : "unknown"
     }
 }
