@@ -47,14 +47,24 @@ struct HeadBytesWriter: ~Copyable {
         count += 1
     }
 
+    /// Appends two bytes (`": "`, CRLF) with one capacity check.
+    @inline(__always)
+    private mutating func append(_ first: UInt8, _ second: UInt8) {
+        reserve(2)
+        storage.storeBytes(of: first, toByteOffset: count, as: UInt8.self)
+        storage.storeBytes(of: second, toByteOffset: count + 1, as: UInt8.self)
+        count += 2
+    }
+
     /// Appends `text`'s UTF-8.
     mutating func append(_ text: String) {
-        let copied = text.utf8.withContiguousStorageIfAvailable { source in
+        let copied = text.utf8.withContiguousStorageIfAvailable { source -> Bool in
             reserve(source.count)
-            (storage + count).copyMemory(from: UnsafeRawPointer(source.baseAddress!), byteCount: source.count)
+            if let base = source.baseAddress { (storage + count).copyMemory(from: base, byteCount: source.count) }
             count += source.count
-        }
-        guard copied == nil else { return }
+            return true
+        } ?? false
+        if copied { return }
         let utf8 = text.utf8
         reserve(utf8.count)
         _ = UnsafeMutableRawBufferPointer(start: storage + count, count: utf8.count).initializeMemory(as: UInt8.self, from: utf8)
@@ -64,19 +74,13 @@ struct HeadBytesWriter: ~Copyable {
     /// `name: value CRLF`.
     mutating func appendField(_ name: String, _ value: String) {
         append(name)
-        reserve(2)
-        storage.storeBytes(of: HTTPSyntax.colon, toByteOffset: count, as: UInt8.self)
-        storage.storeBytes(of: HTTPSyntax.space, toByteOffset: count + 1, as: UInt8.self)
-        count += 2
+        append(HTTPSyntax.colon, HTTPSyntax.space)
         append(value)
         appendLineEnd()
     }
 
     mutating func appendLineEnd() {
-        reserve(2)
-        storage.storeBytes(of: HTTPSyntax.cr, toByteOffset: count, as: UInt8.self)
-        storage.storeBytes(of: HTTPSyntax.lf, toByteOffset: count + 1, as: UInt8.self)
-        count += 2
+        append(HTTPSyntax.cr, HTTPSyntax.lf)
     }
 
     /// `HTTP/1.1 status reason CRLF` (RFC 9112 §4).
