@@ -170,12 +170,16 @@ public final class Route: Sendable, Equatable {
     /// `settings.heartbeatInterval` in nanoseconds, worked out once: every SSE stream reads it when its head
     /// arrives and again when its client closes, and a `Duration` times a `Double` is 128-bit arithmetic.
     public let heartbeatIntervalNanos: UInt64
+    /// What this route's heartbeats say, with the comment line built once: every SSE stream shares it.
+    public let heartbeat: HeartbeatText
 
     public init(prefix: String, upstreamName: String, settings: StreamSettings) {
         self.prefix = prefix
         self.upstreamName = upstreamName
         self.settings = settings
         heartbeatIntervalNanos = TimeAmount(settings.heartbeatInterval).nanoseconds
+        heartbeat = HeartbeatText(comment: settings.heartbeatComment, event: settings.heartbeatEvent,
+                                  data: settings.heartbeatData)
     }
 
     /// This route with `change` applied to a copy of its settings.

@@ -18,8 +18,8 @@ public struct ResponseRelay: Sendable {
     public struct SSEOptions: Sendable, Equatable {
         /// The silence after which a heartbeat is due (at least `HeartbeatSchedule.minimumInterval`).
         public var heartbeatIntervalNanos: UInt64
-        /// The heartbeat comment's text (`: <comment>`).
-        public var heartbeatComment: String
+        /// What the heartbeats say (the route's, shared): the comment, and `heartbeat_event` / `heartbeat_data`.
+        public var heartbeat: HeartbeatText
         /// `sse_retry`: a `retry:` line sent before the first upstream byte, when set.
         public var retryMilliseconds: Int?
         /// Hold partial events so a break of the upstream never leaves half an event at the client
@@ -27,32 +27,34 @@ public struct ResponseRelay: Sendable {
         public var assemblesEvents: Bool
         /// The most bytes of one partial event the assembler holds.
         public var maxHeldBytes: Int
-        /// `heartbeat_event`: a heartbeat that falls between events is the whole event of this type
-        /// (`SSEStreamTracker.heartbeatEvent(type:data:)`); nil (`off`): always the comment.
-        public var heartbeatEvent: String?
-        /// `heartbeat_data`: the heartbeat event's `data:`; nil: the Unix time in milliseconds the caller passes to
-        /// `heartbeat(now:wallClockMilliseconds:clientBacklogged:into:)`.
-        public var heartbeatData: String?
         /// The request's `Last-Event-ID` (nil or empty: none): heartbeat events wait for the stream's first blank
         /// line when the client carried an ID over (`SSEStreamTracker.BoundaryDispatch`).
         public var carriedLastEventID: String?
         /// Client ride-through (`client_resume_window`): every event gets ssekeeper's id and is kept for replay.
         public var rideThrough: RideThroughOptions?
 
-        /// Options as the route's settings give them.
+        /// Options as the route's settings give them; `heartbeat` is the route's (`Route.heartbeat`).
+        public init(heartbeatIntervalNanos: UInt64, heartbeat: HeartbeatText, retryMilliseconds: Int?,
+                    assemblesEvents: Bool, maxHeldBytes: Int, carriedLastEventID: String? = nil,
+                    rideThrough: RideThroughOptions? = nil) {
+            self.heartbeatIntervalNanos = heartbeatIntervalNanos
+            self.heartbeat = heartbeat
+            self.retryMilliseconds = retryMilliseconds
+            self.assemblesEvents = assemblesEvents
+            self.maxHeldBytes = maxHeldBytes
+            self.carriedLastEventID = carriedLastEventID
+            self.rideThrough = rideThrough
+        }
+
+        /// Options with the heartbeat's texts given one by one (a `HeartbeatText` of their own).
         public init(heartbeatIntervalNanos: UInt64, heartbeatComment: String, retryMilliseconds: Int?,
                     assemblesEvents: Bool, maxHeldBytes: Int, heartbeatEvent: String? = nil,
                     heartbeatData: String? = nil, carriedLastEventID: String? = nil,
                     rideThrough: RideThroughOptions? = nil) {
-            self.heartbeatIntervalNanos = heartbeatIntervalNanos
-            self.heartbeatComment = heartbeatComment
-            self.retryMilliseconds = retryMilliseconds
-            self.assemblesEvents = assemblesEvents
-            self.maxHeldBytes = maxHeldBytes
-            self.heartbeatEvent = heartbeatEvent
-            self.heartbeatData = heartbeatData
-            self.carriedLastEventID = carriedLastEventID
-            self.rideThrough = rideThrough
+            self.init(heartbeatIntervalNanos: heartbeatIntervalNanos,
+                      heartbeat: HeartbeatText(comment: heartbeatComment, event: heartbeatEvent, data: heartbeatData),
+                      retryMilliseconds: retryMilliseconds, assemblesEvents: assemblesEvents, maxHeldBytes: maxHeldBytes,
+                      carriedLastEventID: carriedLastEventID, rideThrough: rideThrough)
         }
     }
 
@@ -117,9 +119,8 @@ public struct ResponseRelay: Sendable {
     public private(set) var heartbeats: HeartbeatSchedule?
     /// Set on ridden-through streams: ids and the replay buffer, boxed so other streams pay one word for it.
     private var replayBox: StreamReplayBox?
-    private let heartbeatComment: String
-    private let heartbeatEvent: String?
-    private let heartbeatData: String?
+    /// What the heartbeats say (the route's; nil without `sse`).
+    private let heartbeatText: HeartbeatText?
     private let retryMilliseconds: Int?
     /// Whether the upstream sent bytes after its body ended (its connection cannot be reused).
     public private(set) var trailingBytes = false
@@ -132,9 +133,7 @@ public struct ResponseRelay: Sendable {
     public init(upstreamFraming: BodyFraming, clientFraming: ClientFraming, sse: SSEOptions?, now: UInt64) {
         body = UpstreamBody(upstreamFraming)
         self.clientFraming = clientFraming
-        heartbeatComment = sse?.heartbeatComment ?? ""
-        heartbeatEvent = sse?.heartbeatEvent
-        heartbeatData = sse?.heartbeatData
+        heartbeatText = sse?.heartbeat
         retryMilliseconds = sse?.retryMilliseconds
         guard let sse else { return }
         tracker = SSEStreamTracker(carriedLastEventID: sse.carriedLastEventID)
@@ -243,7 +242,7 @@ public struct ResponseRelay: Sendable {
     /// `wallClockMilliseconds`, the server's Unix time in milliseconds, in decimal), else the comment line.
     public mutating func heartbeat(now: UInt64, wallClockMilliseconds: Int64, clientBacklogged: Bool,
                                    into output: inout RelayOutput) -> HeartbeatOutcome {
-        guard var schedule = heartbeats, tracker != nil else { return .notYet(until: .max) }
+        guard var schedule = heartbeats, tracker != nil, let text = heartbeatText else { return .notYet(until: .max) }
         defer { heartbeats = schedule }
         if clientBacklogged {
             schedule.noteWrite(at: now)
@@ -257,11 +256,10 @@ public struct ResponseRelay: Sendable {
         case .send:
             output.framing = clientFraming
             // The data is formatted only when the event goes (`takesHeartbeatEvent` first).
-            if let heartbeatEvent, tracker!.takesHeartbeatEvent,
-               let bytes = tracker!.heartbeatEvent(type: heartbeatEvent,
-                                                   data: heartbeatData ?? String(wallClockMilliseconds)) {
+            if let event = text.event, tracker!.takesHeartbeatEvent,
+               let bytes = tracker!.heartbeatEvent(type: event, data: text.data ?? String(wallClockMilliseconds)) {
                 output.appendBody(bytes)
-            } else if let bytes = tracker!.heartbeat(comment: heartbeatComment) {
+            } else if let bytes = tracker!.heartbeat(text) {
                 output.appendBody(bytes)
             }
             return .sent(next: schedule.nextDeadline)

@@ -236,7 +236,14 @@ public struct UpstreamAttemptMachine: Sendable {
     // MARK: Resume (`upstream_resume`)
 
     /// Whether a resume is in progress.
-    public var isResuming: Bool { resume != nil }
+    /// Read by the shell several times per stream: inlinable, and the state's case only (`resume != nil` would copy
+    /// the resume out, its failure text included, and the caller the whole machine first).
+    @inlinable public var isResuming: Bool {
+        switch state {
+        case .resumeWaiting, .resumeAttempting: return true
+        default: return false
+        }
+    }
 
     /// The stream's upstream broke at `now`: a resume starts, giving up at `now + windowNanos`. A resume that comes
     /// within `backoffMaxNanos` of the previous splice goes on with the back-off where it was (`jitter` in 0..<1).

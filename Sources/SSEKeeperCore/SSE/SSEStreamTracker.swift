@@ -159,6 +159,16 @@ public struct SSEStreamTracker: Sendable {
         return out
     }
 
+    /// `heartbeat(comment: text.comment)` without building it: the route's line in the form the position requires
+    /// (`HeartbeatText` holds both), or nil mid-line. Shared storage: no allocation per heartbeat.
+    public mutating func heartbeat(_ text: HeartbeatText) -> [UInt8]? {
+        switch linePosition {
+        case .midLine: return nil
+        case .lineStart: injectionCount += 1; return text.lineAtLineStart
+        case .afterCarriageReturn: injectionCount += 1; return text.lineAfterCarriageReturn
+        }
+    }
+
     /// A heartbeat the client's `EventSource` sees: the whole event `event: <type>`, `data: <data>` and the blank
     /// line that dispatches it, or nil unless `takesHeartbeatEvent` (the caller then sends `heartbeat(comment:)`).
     ///

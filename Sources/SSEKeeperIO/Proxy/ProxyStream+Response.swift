@@ -166,11 +166,10 @@ extension ProxyStream {
             // Read field by field from the route (a class): a copy of all its settings costs ~30 reference counts.
             sse = ResponseRelay.SSEOptions(
                 heartbeatIntervalNanos: route.heartbeatIntervalNanos,
-                heartbeatComment: route.settings.heartbeatComment,
+                heartbeat: route.heartbeat,
                 retryMilliseconds: route.settings.sseRetry.map { Int(TimeAmount($0).milliseconds) },
                 assemblesEvents: route.settings.upstreamResume != .off && resumableRequest != nil,
                 maxHeldBytes: limits.maxBufferedBytes,
-                heartbeatEvent: route.settings.heartbeatEvent, heartbeatData: route.settings.heartbeatData,
                 carriedLastEventID: lastEventID)
         }
         if sse != nil { sse!.rideThrough = beginRideThrough(head: head, framing: framing) }

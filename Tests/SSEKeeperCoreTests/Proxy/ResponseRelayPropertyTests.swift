@@ -82,8 +82,9 @@ import Testing
             retryMilliseconds: rng.chance(0.3) ? sseRetry : nil, assemblesEvents: assemblesEvents,
             maxHeldBytes: rng.chance(0.2) ? rng.int(4...40) : 64 * 1024)
         if heartbeatEvents, rng.chance(0.6) {
-            options.heartbeatEvent = rng.pick(["ping", "message", "a\rb"])
-            options.heartbeatData = rng.pick([nil, nil, "", "tick", "x\ny"])
+            options.heartbeat = HeartbeatText(comment: options.heartbeat.comment,
+                                              event: rng.pick(["ping", "message", "a\rb"]),
+                                              data: rng.pick([nil, nil, "", "tick", "x\ny"]))
             options.carriedLastEventID = carriedLastEventID
         }
         return options
@@ -102,8 +103,8 @@ import Testing
             func oneLine(_ text: String) -> String {
                 String(decoding: text.utf8.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }, as: UTF8.self)
             }
-            type = options.heartbeatEvent.map(oneLine)
-            data = options.heartbeatData.map(oneLine)
+            type = options.heartbeat.event.map(oneLine)
+            data = options.heartbeat.data.map(oneLine)
         }
 
         /// The client's events that are neither heartbeat events nor `ownEventType`'s.
@@ -205,7 +206,7 @@ import Testing
         func fail(_ message: String) -> Failure {
             Failure(seed: seed, message: "\(encoding.rawValue) → \(clientFraming), assembler \(assembles), "
                 + "retry \(sse.retryMilliseconds.map(String.init) ?? "off"), heartbeat_event "
-                + "\(sse.heartbeatEvent.map { $0.debugDescription } ?? "off"), carried \(carried.debugDescription): "
+                + "\(sse.heartbeat.event.map { $0.debugDescription } ?? "off"), carried \(carried.debugDescription): "
                 + "\(message)\n  upstream: "
                 + String(decoding: upstream, as: UTF8.self).debugDescription)
         }

@@ -110,7 +110,7 @@ import Testing
         let heartbeat = ResponseRelayPropertyTests.HeartbeatEvents(sse)
         let clientFraming: ClientFraming = rng.chance(0.5) ? .chunked : .closeDelimited
         let description = "\(encoding.rawValue) → \(clientFraming), assembler \(assembles ? "on (max \(sse.maxHeldBytes))" : "off"), "
-            + "heartbeat_event \(sse.heartbeatEvent.map { $0.debugDescription } ?? "off"), "
+            + "heartbeat_event \(sse.heartbeat.event.map { $0.debugDescription } ?? "off"), "
             + "client_resume_buffer \(budget), token \(token.text), carried \(carriedIn.map { $0.debugDescription } ?? "none")\n  upstream: "
             + String(decoding: upstream, as: UTF8.self).debugDescription
 

@@ -238,6 +238,36 @@ import Testing
         #expect(harness.heartbeat("") == ":\n")
     }
 
+    /// The route's shared line (`HeartbeatText`, built once) is exactly what `heartbeat(comment:)` builds, at every
+    /// position of a stream that passes through line start, a lone CR, CRLF, mid-line and a BOM, and it counts as
+    /// an injection the same way (the BOM after it is dropped the same way too).
+    @Test func sharedHeartbeatLine_equalsTheBuiltOne_atEveryPosition() {
+        let stream = Self.bom + Array("data: 1\r\rid: 7\n: c\r\n\r\nevent: x\rdata: é\n\ntail".utf8)
+        for comment in ["hb", "", "a\r\ndata: x\n", "ça va ✓", "\r"] {
+            let text = HeartbeatText(comment: comment)
+            var built = SSEStreamTracker()
+            var shared = SSEStreamTracker()
+            var positions = Set<String>()
+            for end in 0...stream.count {
+                var probeBuilt = built
+                var probeShared = shared
+                let expected = probeBuilt.heartbeat(comment: comment)
+                #expect(probeShared.heartbeat(text) == expected, "comment \(comment.debugDescription), \(end) bytes")
+                #expect(probeShared.injectionCount == probeBuilt.injectionCount)
+                positions.insert("\(built.linePosition)")
+                guard end < stream.count else { break }
+                // Heartbeats before the BOM's last byte, so both drop it alike.
+                if end == 1 { _ = built.heartbeat(comment: comment); _ = shared.heartbeat(text) }
+                stream[end...end].withUnsafeBytes { raw in
+                    built.forward(raw) { _ in }
+                    shared.forward(raw) { _ in }
+                }
+                #expect(built.linePosition == shared.linePosition)
+            }
+            #expect(positions.count == 3, "every position visited: \(positions)")
+        }
+    }
+
     @Test func forward_emitsZeroCopySlicesOfTheRead() {
         var tracker = SSEStreamTracker()
         let bytes = Array("data: 1\n\n".utf8)
