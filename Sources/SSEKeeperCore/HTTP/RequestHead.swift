@@ -53,6 +53,8 @@ public struct RequestHead: Sendable, Equatable {
     /// holds its userinfo (`HeadParser` checks it).
     var absoluteFormParts: (authority: Substring, rest: Substring)? {
         let utf8 = target.utf8
+        // Origin-form (`/...`, nearly every request) is settled by its first byte: read twice per request.
+        if utf8.first == UInt8(ascii: "/") { return nil }
         let schemeLength: Int
         if HTTPSyntax.hasPrefixIgnoringCase(target, "http://") {
             schemeLength = 7

@@ -111,8 +111,9 @@ public struct UpstreamAttemptMachine: Sendable {
         self.isRetryable = isRetryable
     }
 
-    /// The attempt in flight or relaying, if any.
-    public var attempt: Attempt? {
+    /// The attempt in flight or relaying, if any. Inlinable: the shell reads it per stream, and a call copied the
+    /// whole machine and the resume's payload first.
+    @inlinable public var attempt: Attempt? {
         switch state {
         case .connecting(let attempt), .awaitingHead(let attempt), .relaying(let attempt), .resumeAttempting(_, let attempt):
             return attempt

@@ -153,15 +153,17 @@ extension ProxyStream {
         keepAlive = plan.keepAlive
         deadline = 0
         lastUpstreamBytesAt = now
-        var sse: ResponseRelay.SSEOptions?
+        // Made once, never changed: each assignment to an optional var of it was a destroy through the runtime.
+        let sse: ResponseRelay.SSEOptions?
         if isSSE { beginStream(at: now) }
         switch kind {
         case .none:
-            break
+            sse = nil
         case .compressed(let encoding):
             if context.firstCompressedStream(on: route.prefix) {
                 context.logger.warn("route \(route.prefix): upstream sent a compressed (\(encoding)) SSE stream; it is forwarded without heartbeats")
             }
+            sse = nil
         case .uncompressed:
             // Read field by field from the route (a class): a copy of all its settings costs ~30 reference counts.
             sse = ResponseRelay.SSEOptions(
@@ -170,9 +172,9 @@ extension ProxyStream {
                 retryMilliseconds: route.settings.sseRetry.map { Int(TimeAmount($0).milliseconds) },
                 assemblesEvents: route.settings.upstreamResume != .off && resumableRequest != nil,
                 maxHeldBytes: limits.maxBufferedBytes,
-                carriedLastEventID: lastEventID)
+                carriedLastEventID: lastEventID,
+                rideThrough: beginRideThrough(head: head, framing: framing))
         }
-        if sse != nil { sse!.rideThrough = beginRideThrough(head: head, framing: framing) }
         // Built in place: a local relay copied into the property costs a copy of all its parts.
         relay = ResponseRelay(upstreamFraming: framing, clientFraming: plan.framing, sse: sse, now: now)
         relay!.begin(head: plan.head, into: &loop.output)
