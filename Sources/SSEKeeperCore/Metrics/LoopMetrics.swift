@@ -5,9 +5,11 @@
 /// first use and never removed, so counters survive a reload that drops a route (Prometheus counters must not
 /// go backwards while the process lives).
 public final class LoopMetrics {
-    private var routes: [String: RouteMetrics] = [:]
+    /// Confined to one loop, and no access calls back into this object: the exclusivity checks are off (see
+    /// `RouteMetrics.counters`).
+    @exclusivity(unchecked) private var routes: [String: RouteMetrics] = [:]
     /// Counters that belong to no route.
-    public var process = ProcessCounters()
+    @exclusivity(unchecked) public var process = ProcessCounters()
 
     public init() {}
 
