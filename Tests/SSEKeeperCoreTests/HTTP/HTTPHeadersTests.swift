@@ -139,4 +139,21 @@ import Testing
             #expect(actual == expected, "\(left) \(right)")
         }
     }
+
+    /// Every length up to 24 and every position: the overlapping loads leave no byte unread.
+    @Test func equalsIgnoringCase_readsEveryByte_atEveryLength() {
+        for count in 1...24 {
+            let left = [UInt8](repeating: UInt8(ascii: "a"), count: count)
+            for position in 0..<count {
+                for (byte, equal) in [(UInt8(ascii: "A"), true), (UInt8(ascii: "b"), false), (UInt8(ascii: "!"), false)] {
+                    var right = left
+                    right[position] = byte
+                    let actual = left.withUnsafeBufferPointer { l in
+                        right.withUnsafeBufferPointer { r in HTTPSyntax.equalsIgnoringCase(l, r) }
+                    }
+                    #expect(actual == equal, "length \(count), byte \(byte) at \(position)")
+                }
+            }
+        }
+    }
 }
