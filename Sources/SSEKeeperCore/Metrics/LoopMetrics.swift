@@ -5,13 +5,24 @@
 /// first use and never removed, so counters survive a reload that drops a route (Prometheus counters must not
 /// go backwards while the process lives).
 public final class LoopMetrics {
-    /// Confined to one loop, and no access calls back into this object: the exclusivity checks are off (see
-    /// `RouteMetrics.counters`).
+    /// Confined to one loop, and no access calls back into this object: the exclusivity check is off.
     @exclusivity(unchecked) private var routes: [String: RouteMetrics] = [:]
-    /// Counters that belong to no route.
-    @exclusivity(unchecked) public var process = ProcessCounters()
+    /// Counters that belong to no route; through addressors, as `RouteMetrics.counters` and for the same reason.
+    public var process: ProcessCounters {
+        unsafeAddress { UnsafePointer(processStorage) }
+        unsafeMutableAddress { processStorage }
+    }
+    private let processStorage: UnsafeMutablePointer<ProcessCounters>
 
-    public init() {}
+    public init() {
+        processStorage = .allocate(capacity: 1)
+        processStorage.initialize(to: ProcessCounters())
+    }
+
+    deinit {
+        processStorage.deinitialize(count: 1)
+        processStorage.deallocate()
+    }
 
     /// The box for `label` (a route prefix, or `MetricsSnapshot.unroutedLabel`), made on first use.
     /// One dictionary lookup: call it once per request, keep the box for the events.
