@@ -82,6 +82,16 @@ public struct ChunkedDecoder: Sendable {
             // byte. Anything else (an extension, a line the read cuts, a bad byte) goes byte by byte from the same
             // place, so errors and their offsets are the per-byte path's.
             if case .size(digits: 0, size: 0) = state, let (size, next) = plainSizeLine(input, from: index) {
+                // The whole chunk in this read, data and its CRLF (an event per chunk, nearly always): delivered
+                // at once, the state left as it is (the next size line). Otherwise the states take it from here.
+                if size > 0, count - next >= 2, size <= UInt64(count - next - 2) {
+                    let end = next + Int(size)
+                    if input[end] == HTTPSyntax.cr, input[end + 1] == HTTPSyntax.lf {
+                        index = end + 2
+                        try onData(UnsafeRawBufferPointer(rebasing: input[next..<end]))
+                        continue
+                    }
+                }
                 state = size == 0 ? .trailerLineStart(bytes: 0) : .data(remaining: size)
                 index = next
                 continue

@@ -27,6 +27,12 @@ enum ChunkedFeeding {
             let pieces = feed(bytes, pieceSize: pieceSize, decoder: decoder)
             #expect(pieces == whole, "pieces of \(pieceSize) differ from whole", sourceLocation: sourceLocation)
         }
+        // Two reads, cut at every position: a read may end anywhere in a size line, its CRLF, the data or the CRLF
+        // after it (the whole-chunk path looks past the size line into the same read).
+        for cut in 1..<max(bytes.count, 1) {
+            let split = feed(bytes, ends: [cut, bytes.count], decoder: decoder)
+            #expect(split == whole, "two reads cut at \(cut) differ from whole", sourceLocation: sourceLocation)
+        }
         if whole.finished || whole.error != nil {
             let trailing = feed(bytes + trailingBytes, pieceSize: bytes.count + trailingBytes.count, decoder: decoder)
             #expect(trailing == whole, "with trailing bytes differs from whole", sourceLocation: sourceLocation)
@@ -35,11 +41,18 @@ enum ChunkedFeeding {
     }
 
     static func feed(_ bytes: [UInt8], pieceSize: Int, decoder: ChunkedDecoder) -> ChunkedOutcome {
+        let step = max(pieceSize, 1)
+        return feed(bytes, ends: Array(stride(from: step, to: bytes.count, by: step)) + [bytes.count], decoder: decoder)
+    }
+
+    /// Feeds `bytes` in reads that end at `ends` (increasing, the last `bytes.count`).
+    static func feed(_ bytes: [UInt8], ends: [Int], decoder: ChunkedDecoder) -> ChunkedOutcome {
         var decoder = decoder
         var outcome = ChunkedOutcome()
         var start = 0
+        var nextEnd = ends.makeIterator()
         repeat {
-            let end = min(start + max(pieceSize, 1), bytes.count)
+            let end = min(nextEnd.next() ?? bytes.count, bytes.count)
             do {
                 let (consumed, finished) = try bytes[start..<end].withUnsafeBytes { piece in
                     try decoder.decode(piece) { outcome.body += $0 }
