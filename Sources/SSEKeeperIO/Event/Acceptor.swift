@@ -166,7 +166,7 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
                 return
             }
         }
-        HTTP1Connection(fd: connection, clientHost: host, clientEndpoint: ClientAddress(peer: peer, host: host),
+        HTTP1Connection(fd: connection, clientEndpoint: ClientAddress(peer: peer, host: host),
                         loop: loop, runtime: runtime, tls: session,
                         offersHTTP2: offersHTTP2(transport, runtime.context.config)).start()
     }

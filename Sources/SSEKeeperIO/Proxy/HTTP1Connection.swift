@@ -21,7 +21,6 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     @exclusivity(unchecked) var context: ProxyContext
     let loop: EventLoop
     let client: SocketChannel
-    let clientHost: String
     let clientEndpoint: ClientAddress
     @exclusivity(unchecked) var machine: HTTP1ConnectionMachine
     /// The stream of the request in flight, while attached.
@@ -51,20 +50,19 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     /// `https` for a client that came over TLS, else `http` (sent upstream as `X-Forwarded-Proto`).
     var clientProtocol: String { client.tls == nil ? "http" : "https" }
 
-    /// `clientHost` is the client's numeric address, under which the runtime admitted the connection, and
-    /// `clientEndpoint` its address and port (formatted for logs only). `tls` is the server session of a client of a
-    /// `tls` listener.
+    /// `clientEndpoint` is the client's address and port: its host (`clientHost`) is the numeric address under which
+    /// the runtime admitted the connection, the port is formatted for logs only. `tls` is the server session of a
+    /// client of a `tls` listener.
     /// `offersHTTP2`: the listener serves HTTP/2 too (ALPN `h2`, or `h2c` prior knowledge).
     /// A connection handed over from another loop (`handOverToStreamLoop`) comes with the bytes read there: it was
     /// admitted there, and releases its admission at its end like any other.
-    init(fd: Int32, clientHost: String, clientEndpoint: ClientAddress, loop: EventLoop, runtime: ProxyRuntime,
+    init(fd: Int32, clientEndpoint: ClientAddress, loop: EventLoop, runtime: ProxyRuntime,
          handedBytes: [UInt8] = [], tls: TLSSession? = nil, tlsEstablished: Bool = false, offersHTTP2: Bool = false) {
         self.runtime = runtime
         mayBeHTTP2 = offersHTTP2
         self.context = runtime.context
         self.loop = loop
         client = SocketChannel(fd: fd, loop: loop, tls: tls, tlsEstablished: tlsEstablished)
-        self.clientHost = clientHost
         self.clientEndpoint = clientEndpoint
         self.handedBytes = handedBytes
         headParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
@@ -249,7 +247,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     private func switchToHTTP2() {
         mayBeHTTP2 = false
         let bytes = leaveLoop()
-        HTTP2Connection(channel: client, clientHost: clientHost, clientEndpoint: clientEndpoint, loop: loop, runtime: runtime,
+        HTTP2Connection(channel: client, clientEndpoint: clientEndpoint, loop: loop, runtime: runtime,
                         received: bytes).start()
     }
 
@@ -271,10 +269,9 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         let bytes = leaveLoop()
         loop.metrics.process.connectionsHandedOver &+= 1
         let runtime = self.runtime
-        let host = clientHost
         let address = clientEndpoint
         target.poller.execute {
-            HTTP1Connection(fd: fd, clientHost: host, clientEndpoint: address, loop: target, runtime: runtime,
+            HTTP1Connection(fd: fd, clientEndpoint: address, loop: target, runtime: runtime,
                             handedBytes: bytes, tls: tls?.session, tlsEstablished: tls != nil).start()
         }
         return true

@@ -24,9 +24,10 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     let context: ProxyContext
     let loop: EventLoop
     let client: SocketChannel
-    let clientHost: String
     let clientEndpoint: ClientAddress
     var clientAddress: String { clientEndpoint.description }
+    /// The host the runtime admitted the connection under.
+    var clientHost: String { clientEndpoint.host }
     var machine: HTTP2ConnectionMachine
     /// Live streams by identifier.
     var streams: [UInt32: HTTP2StreamClient] = [:]
@@ -55,15 +56,14 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
     /// `https` or `http`, for `X-Forwarded-Proto`.
     var clientProtocol: String { client.tls == nil ? "http" : "https" }
 
-    /// Takes over `channel` (an `HTTP1Connection`'s, admitted under `clientHost`) with `received`, the bytes read
+    /// Takes over `channel` (an `HTTP1Connection`'s, admitted under `clientEndpoint`'s host) with `received`, the bytes read
     /// so far (they start with the client connection preface).
-    init(channel: SocketChannel, clientHost: String, clientEndpoint: ClientAddress, loop: EventLoop, runtime: ProxyRuntime,
+    init(channel: SocketChannel, clientEndpoint: ClientAddress, loop: EventLoop, runtime: ProxyRuntime,
          received: [UInt8]) {
         self.runtime = runtime
         context = runtime.context
         self.loop = loop
         client = channel
-        self.clientHost = clientHost
         self.clientEndpoint = clientEndpoint
         machine = HTTP2ConnectionMachine(configuration: HTTP2ConnectionConfiguration(limits: context.config.limits))
         let now = EventLoop.now()

@@ -43,7 +43,6 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     private var bodyPaused = false
     private var unreturnedBodyBytes = 0
 
-    let clientHost: String
     let clientEndpoint: ClientAddress
     let clientProtocol: String
 
@@ -54,7 +53,6 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
         self.id = id
         self.connection = connection
         loop = connection.loop
-        clientHost = connection.clientHost
         clientEndpoint = connection.clientEndpoint
         clientProtocol = connection.clientProtocol
         translator = HTTP2ResponseTranslator(maxHeadBytes: max(connection.limits.maxHeaderBytes, 16_384) * 2)

@@ -228,7 +228,6 @@ extension ProxyStream {
         ride.attachedAt = now
         ride.bytesSentAtAttach = bytesSent
         clientEndpoint = newClient.clientEndpoint
-        clientHost = newClient.clientHost
         clientProtocol = newClient.clientProtocol
         keepAlive = plan.keepAlive
         lifetimeEndPending = false

@@ -31,7 +31,8 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
     /// The client's address, kept for the access log after a detach (a reattached client's replaces it).
     @exclusivity(unchecked) var clientEndpoint: ClientAddress
     var clientAddress: String { clientEndpoint.description }
-    @exclusivity(unchecked) var clientHost: String
+    /// The client's host, for `X-Forwarded-For`.
+    var clientHost: String { clientEndpoint.host }
     /// The attached client's `clientProtocol`, for the `X-Forwarded-Proto` of a resumed request.
     @exclusivity(unchecked) var clientProtocol: String
 
@@ -143,7 +144,6 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         self.runtime = runtime
         self.client = client
         clientEndpoint = client.clientEndpoint
-        clientHost = client.clientHost
         clientProtocol = client.clientProtocol
         startedAt = EventLoop.now()
         method = head.method

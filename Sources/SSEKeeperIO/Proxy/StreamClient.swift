@@ -6,10 +6,9 @@ import SSEKeeperCore
 ///
 /// Confinement: called on the stream's loop only.
 protocol StreamClient: AnyObject {
-    /// The client's address and port (`clientAddress` formats them), for the access log, logs and `/streams`.
+    /// The client's address and port (`clientAddress` formats them), for the access log, logs and `/streams`; its
+    /// host (`clientHost`) for `X-Forwarded-For`.
     var clientEndpoint: ClientAddress { get }
-    /// The client's host, for `X-Forwarded-For`.
-    var clientHost: String { get }
     /// `http` or `https`: how the client reached ssekeeper, for `X-Forwarded-Proto`.
     var clientProtocol: String { get }
     /// Bytes written but not yet accepted by the client's socket.
@@ -51,4 +50,6 @@ protocol StreamClient: AnyObject {
 extension StreamClient {
     /// The client's address as logs show it (`host:port`), formatted now.
     var clientAddress: String { clientEndpoint.description }
+    /// The client's host, under which the runtime admitted its connection: the `X-Forwarded-For` entry.
+    var clientHost: String { clientEndpoint.host }
 }
