@@ -7,22 +7,14 @@
 public final class LoopMetrics {
     /// Confined to one loop, and no access calls back into this object: the exclusivity check is off.
     @exclusivity(unchecked) private var routes: [String: RouteMetrics] = [:]
-    /// Counters that belong to no route; through addressors, as `RouteMetrics.counters` and for the same reason.
+    /// Counters that belong to no route: through addressors over storage of their own (`CounterStorage` says why).
     public var process: ProcessCounters {
-        unsafeAddress { UnsafePointer(processStorage) }
-        unsafeMutableAddress { processStorage }
+        unsafeAddress { UnsafePointer(processStorage.pointer) }
+        unsafeMutableAddress { processStorage.pointer }
     }
-    private let processStorage: UnsafeMutablePointer<ProcessCounters>
+    private let processStorage = CounterStorage(ProcessCounters())
 
-    public init() {
-        processStorage = .allocate(capacity: 1)
-        processStorage.initialize(to: ProcessCounters())
-    }
-
-    deinit {
-        processStorage.deinitialize(count: 1)
-        processStorage.deallocate()
-    }
+    public init() {}
 
     /// The box for `label` (a route prefix, or `MetricsSnapshot.unroutedLabel`), made on first use.
     /// One dictionary lookup: call it once per request, keep the box for the events.
