@@ -37,6 +37,20 @@ enum HTTPSyntax {
         byte == htab || (byte >= 0x20 && byte != 0x7F)
     }
 
+    /// Whether all eight bytes of `word` are SP or visible ASCII (0x20...0x7E): field value bytes that are ASCII.
+    /// False when any is not (HTAB, obs-text and invalid bytes included): the caller then looks at each byte.
+    /// Per byte, a high bit means at least 0x80, a borrow into it from subtracting 0x20 means below 0x20, and the
+    /// has-zero-byte test on `word ^ 0x7F...` finds DEL; a borrow never crosses a byte whose high bit is clear.
+    @inline(__always)
+    static func isSpaceOrVisibleASCII(word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let delete = word ^ (ones &* 0x7F)
+        let below0x20 = (word &- ones &* 0x20) & ~word
+        let isDelete = (delete &- ones) & ~delete
+        return (word | below0x20 | isDelete) & highBits == 0
+    }
+
     /// A byte of a request-target: visible ASCII (RFC 9112 §3.2; URI syntax is ASCII only, RFC 3986 §2).
     @inline(__always)
     static func isTargetByte(_ byte: UInt8) -> Bool {
@@ -103,31 +117,48 @@ enum HTTPSyntax {
     }
 
     /// ASCII case-insensitive equality of two byte runs.
+    static func equalsIgnoringCase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        compareIgnoringCase(lhs, rhs) != .different
+    }
+
+    /// How two byte runs compare: equal byte for byte, equal only ignoring ASCII case, or different.
+    enum CaseMatch { case exact, ignoringCase, different }
+
+    /// How two byte runs compare, ignoring ASCII case (`CaseMatch`).
     /// Eight bytes at a time (`lowercased(word:)`), the last eight overlapping the word before; a run shorter than
     /// eight as two overlapping loads of four, two or one. A byte loop took about 12 instructions a byte
     /// (callgrind), and every field name of every head is compared once when it is recognized.
-    static func equalsIgnoringCase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard lhs.count == rhs.count else { return false }
+    @inline(__always)
+    static func compareIgnoringCase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> CaseMatch {
+        guard lhs.count == rhs.count else { return .different }
         let left = UnsafeRawBufferPointer(lhs), right = UnsafeRawBufferPointer(rhs)
         let count = left.count
+        var exact = true
         @inline(__always) func same(_ word: UInt64, _ other: UInt64) -> Bool {
-            word == other || lowercased(word: word) == lowercased(word: other)
+            if word == other { return true }
+            exact = false
+            return lowercased(word: word) == lowercased(word: other)
         }
         @inline(__always) func same<Word: FixedWidthInteger & UnsignedInteger>(_ type: Word.Type, at offset: Int) -> Bool {
             same(UInt64(left.loadUnaligned(fromByteOffset: offset, as: type)),
                  UInt64(right.loadUnaligned(fromByteOffset: offset, as: type)))
         }
+        let equal: Bool
         if count >= 8 {
             var offset = 0
             while offset + 8 < count {
-                guard same(UInt64.self, at: offset) else { return false }
+                guard same(UInt64.self, at: offset) else { return .different }
                 offset += 8
             }
-            return same(UInt64.self, at: count - 8)
+            equal = same(UInt64.self, at: count - 8)
+        } else if count >= 4 {
+            equal = same(UInt32.self, at: 0) && same(UInt32.self, at: count - 4)
+        } else if count >= 2 {
+            equal = same(UInt16.self, at: 0) && same(UInt16.self, at: count - 2)
+        } else {
+            equal = count == 0 || same(UInt8.self, at: 0)
         }
-        if count >= 4 { return same(UInt32.self, at: 0) && same(UInt32.self, at: count - 4) }
-        if count >= 2 { return same(UInt16.self, at: 0) && same(UInt16.self, at: count - 2) }
-        return count == 0 || same(UInt8.self, at: 0)
+        return !equal ? .different : exact ? .exact : .ignoringCase
     }
 
     /// `word`'s eight bytes each as `lowercased(_:)` makes it: `A`...`Z` gain 0x20, every other byte (non-ASCII
@@ -184,10 +215,10 @@ enum HTTPSyntax {
     static func containsListElement(in list: String, where predicate: (UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
         var list = list
         return list.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return predicate(bytes) }
             var elementStart = 0
             while elementStart <= bytes.count {
-                var elementEnd = elementStart
-                while elementEnd < bytes.count && bytes[elementEnd] != comma { elementEnd += 1 }
+                let elementEnd = ByteScan.firstIndex(of: comma, in: base, from: elementStart, to: bytes.count)
                 if predicate(trimmingWhitespace(UnsafeBufferPointer(rebasing: bytes[elementStart..<elementEnd]))) {
                     return true
                 }

@@ -108,10 +108,10 @@ public struct HeadParser: Sendable {
         let startLineLimit = min(maxRequestLineBytes, maxHeaderBytes)
         var index = scanned
         while index < count {
-            guard bytes[index] == HTTPSyntax.lf else {
-                index += 1
-                continue
-            }
+            // The limits are checked at each line end and after the scan, as a byte loop would: a word scan only
+            // passes over the bytes between line ends faster.
+            index = ByteScan.firstIndex(of: HTTPSyntax.lf, in: bytes.baseAddress!, from: index, to: count)
+            guard index < count else { break }
             let lineEnd = index
             index += 1
             let contentEnd = lineEnd > lineStart && bytes[lineEnd - 1] == HTTPSyntax.cr ? lineEnd - 1 : lineEnd

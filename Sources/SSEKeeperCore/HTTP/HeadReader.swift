@@ -23,7 +23,7 @@ struct HeadReader {
         guard index > line.lowerBound, index < line.upperBound, bytes[index] == HTTPSyntax.space else {
             throw failure(.invalidMethod, at: index, lineEnd: line.upperBound)
         }
-        let method = string(line.lowerBound..<index)
+        let method = string(line.lowerBound..<index, commonly: "GET")
         index += 1
         let targetStart = index
         while index < line.upperBound && HTTPSyntax.isTargetByte(bytes[index]) { index += 1 }
@@ -73,7 +73,7 @@ struct HeadReader {
                 index += 1
             }
             // The reason phrase is informational (RFC 9112 §4): invalid UTF-8 is replaced rather than rejected.
-            reason = string(reasonStart..<line.upperBound)
+            reason = string(reasonStart..<line.upperBound, commonly: "OK")
         }
         let headers = try readFields(fieldCount: fieldCount)
         return ResponseHead(version: version, status: status, reason: reason, headers: headers)
@@ -127,17 +127,22 @@ struct HeadReader {
             throw failure(.invalidFieldName, at: index, lineEnd: line.upperBound)
         }
         let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<index])
-        let known = KnownFieldName(bytes: nameBytes)
+        let recognized = KnownFieldName.recognize(nameBytes)
+        let known = recognized?.name
         // A known name spelled as registered (nearly every one) is the literal: no allocation for the long ones.
-        let name = known.flatMap { known in
-            HTTPSyntax.bytesEqual(nameBytes, known.spelling) ? known.spelling : nil
-        } ?? string(line.lowerBound..<index)
+        let name = recognized.flatMap { $0.exact ? $0.name.spelling : nil } ?? string(line.lowerBound..<index)
         var valueStart = index + 1
         var valueEnd = line.upperBound
         while valueStart < valueEnd && HTTPSyntax.isWhitespace(bytes[valueStart]) { valueStart += 1 }
         while valueEnd > valueStart && HTTPSyntax.isWhitespace(bytes[valueEnd - 1]) { valueEnd -= 1 }
         var isASCII = true
-        for offset in valueStart..<valueEnd {
+        // Eight bytes at a time while they are plain ASCII, then byte by byte from the first word that is not.
+        var checked = valueStart
+        while checked + 8 <= valueEnd,
+              HTTPSyntax.isSpaceOrVisibleASCII(word: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: checked, as: UInt64.self))) {
+            checked += 8
+        }
+        for offset in checked..<valueEnd {
             let byte = bytes[offset]
             guard HTTPSyntax.isFieldValueByte(byte) else { throw failure(.invalidFieldValue, at: offset, lineEnd: line.upperBound) }
             if byte >= 0x80 { isASCII = false }
@@ -153,8 +158,9 @@ struct HeadReader {
 
     /// The content of the next line, without its LF or CRLF; empty for the final empty line.
     private mutating func nextLine() -> Range<Int> {
-        var lineFeed = position
-        while bytes[lineFeed] != HTTPSyntax.lf { lineFeed += 1 }
+        // The head is known to end with an empty line inside `bytes`, so the LF is found before the end.
+        let lineFeed = ByteScan.firstIndex(of: HTTPSyntax.lf, in: bytes.baseAddress!, from: position, to: bytes.count)
+        precondition(lineFeed < bytes.count, "HeadReader: a line without LF")
         let contentEnd = lineFeed > position && bytes[lineFeed - 1] == HTTPSyntax.cr ? lineFeed - 1 : lineFeed
         defer { position = lineFeed + 1 }
         return position..<contentEnd
@@ -176,6 +182,12 @@ struct HeadReader {
             return common
         }
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The text of `range`: `common` (a literal, no string to make) when the bytes are exactly its text, as they
+    /// nearly always are where it is given (the method of an SSE request, the reason of a response).
+    private func string(_ range: Range<Int>, commonly common: String) -> String {
+        HTTPSyntax.bytesEqual(UnsafeRawBufferPointer(rebasing: bytes[range]), common) ? common : string(range)
     }
 
     /// Long field names and values common in SSE heads (see `string`).

@@ -6,40 +6,48 @@ enum KnownFieldName: Sendable, Equatable, Hashable {
     case keepAlive, lastEventID, proxyConnection, te, trailer, transferEncoding, upgrade, xAccelBuffering
     case xForwardedFor, xForwardedHost, xForwardedProto
 
-    /// The known name `bytes` spell in any case, or nil. Dispatches on the length first, so an unknown name costs
-    /// at most three comparisons, each ending at its first differing byte.
+    /// The known name `bytes` spell in any case, or nil.
     init?(bytes: UnsafeRawBufferPointer) {
-        let found: KnownFieldName?
+        guard let found = Self.recognize(bytes) else { return nil }
+        self = found.name
+    }
+
+    /// The known name `bytes` spell in any case, and whether they spell it exactly as `spelling` (then the literal
+    /// can stand for the bytes); nil for any other name. Dispatches on the length first, so an unknown name costs
+    /// at most three comparisons, each ending at its first differing word.
+    static func recognize(_ bytes: UnsafeRawBufferPointer) -> (name: KnownFieldName, exact: Bool)? {
         switch bytes.count {
-        case 2: found = Self.pick(bytes, .te)
-        case 4: found = Self.pick(bytes, .host)
-        case 6: found = Self.pick(bytes, .accept)
-        case 7: found = Self.pick(bytes, .trailer, .upgrade)
-        case 10: found = Self.pick(bytes, .connection, .keepAlive)
-        case 12: found = Self.pick(bytes, .contentType)
-        case 13: found = Self.pick(bytes, .cacheControl, .lastEventID)
-        case 14: found = Self.pick(bytes, .contentLength)
-        case 15: found = Self.pick(bytes, .acceptEncoding, .xForwardedFor)
-        case 16: found = Self.pick(bytes, .contentEncoding, .proxyConnection, .xForwardedHost)
-        case 17: found = Self.pick(bytes, .transferEncoding, .xForwardedProto, .xAccelBuffering)
-        default: found = nil
+        case 2: pick(bytes, .te)
+        case 4: pick(bytes, .host)
+        case 6: pick(bytes, .accept)
+        case 7: pick(bytes, .trailer, .upgrade)
+        case 10: pick(bytes, .connection, .keepAlive)
+        case 12: pick(bytes, .contentType)
+        case 13: pick(bytes, .cacheControl, .lastEventID)
+        case 14: pick(bytes, .contentLength)
+        case 15: pick(bytes, .acceptEncoding, .xForwardedFor)
+        case 16: pick(bytes, .contentEncoding, .proxyConnection, .xForwardedHost)
+        case 17: pick(bytes, .transferEncoding, .xForwardedProto, .xAccelBuffering)
+        default: nil
         }
-        guard let found else { return nil }
-        self = found
     }
 
     /// The first of up to three candidates (of `bytes`' length) that `bytes` spell in any case.
     private static func pick(_ bytes: UnsafeRawBufferPointer, _ first: KnownFieldName, _ second: KnownFieldName? = nil,
-                             _ third: KnownFieldName? = nil) -> KnownFieldName? {
-        if first.isSpelled(by: bytes) { return first }
-        if let second, second.isSpelled(by: bytes) { return second }
-        if let third, third.isSpelled(by: bytes) { return third }
-        return nil
+                             _ third: KnownFieldName? = nil) -> (name: KnownFieldName, exact: Bool)? {
+        if let found = first.recognized(in: bytes) { return found }
+        if let found = second?.recognized(in: bytes) { return found }
+        return third?.recognized(in: bytes)
     }
 
-    /// Whether `bytes` are this name in any case.
-    private func isSpelled(by bytes: UnsafeRawBufferPointer) -> Bool {
-        HTTPSyntax.equalsIgnoringCase(bytes.assumingMemoryBound(to: UInt8.self), spelling)
+    /// This name and whether `bytes` spell it exactly, when they spell it in any case.
+    private func recognized(in bytes: UnsafeRawBufferPointer) -> (name: KnownFieldName, exact: Bool)? {
+        var spelling = spelling
+        switch spelling.withUTF8({ HTTPSyntax.compareIgnoringCase(bytes.assumingMemoryBound(to: UInt8.self), $0) }) {
+        case .exact: return (self, true)
+        case .ignoringCase: return (self, false)
+        case .different: return nil
+        }
     }
 
     /// The known name `name` spells in any case, or nil.

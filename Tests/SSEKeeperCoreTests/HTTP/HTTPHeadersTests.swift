@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SSEKeeperCore
 
@@ -31,6 +32,20 @@ import Testing
     @Test func containsToken_toleratesEmptyElements() {
         let headers: HTTPHeaders = ["Connection": " , ,close,"]
         #expect(headers.containsToken("close", in: "connection"))
+    }
+
+    /// Lists of every length up to 40, the commas anywhere: the word scan for commas finds the elements a split does.
+    @Test func listContains_agreesWithSplittingAtEveryComma() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ab, \tAB")
+        for _ in 0..<20_000 {
+            let list = String((0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let token = ["a", "ab", "b", "", "ba"].randomElement(using: &generator)!
+            let expected = list.split(separator: ",", omittingEmptySubsequences: false).contains { element in
+                element.trimmingCharacters(in: .init(charactersIn: " \t")).lowercased() == token
+            }
+            #expect(HTTPSyntax.listContains(list, token: token) == expected, "\(list.debugDescription) \(token)")
+        }
     }
 
     @Test func remove_dropsEveryLineOfThatName() {
@@ -137,6 +152,33 @@ import Testing
             let expected = left.map(HTTPSyntax.lowercased) == right.map(HTTPSyntax.lowercased)
             let actual = left.withUnsafeBufferPointer { l in right.withUnsafeBufferPointer { r in HTTPSyntax.equalsIgnoringCase(l, r) } }
             #expect(actual == expected, "\(left) \(right)")
+            let match = left.withUnsafeBufferPointer { l in right.withUnsafeBufferPointer { r in HTTPSyntax.compareIgnoringCase(l, r) } }
+            let expectedMatch: HTTPSyntax.CaseMatch = left == right ? .exact : expected ? .ignoringCase : .different
+            #expect(match == expectedMatch, "\(left) \(right)")
+        }
+    }
+
+    /// The word test agrees with `isFieldValueByte` on ASCII for every byte value at every position of the word.
+    @Test func spaceOrVisibleASCIIWord_agreesWithTheByteRule_forEveryByteAtEveryPosition() {
+        let filler = Array("ab-/ 9~z".utf8)
+        for position in 0..<8 {
+            for value in 0...255 {
+                var word = filler
+                word[position] = UInt8(value)
+                let packed = word.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                let expected = word.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
+                #expect(HTTPSyntax.isSpaceOrVisibleASCII(word: packed) == expected, "byte \(value) at \(position)")
+            }
+        }
+        // Two bad bytes, the higher one alone would pass: a borrow from below must not hide or invent one.
+        for low in [UInt8(0x00), 0x1F, 0x7F, 0x80, 0x09] {
+            for high in [UInt8(0x20), 0x21, 0x7E, 0x01] {
+                var word = filler
+                word[2] = low
+                word[3] = high
+                let packed = word.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                #expect(!HTTPSyntax.isSpaceOrVisibleASCII(word: packed), "\(low) then \(high)")
+            }
         }
     }
 

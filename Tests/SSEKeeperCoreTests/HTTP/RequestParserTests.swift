@@ -58,6 +58,24 @@ import Testing
         #expect(outcome.head?.headers.first("x-custom-thing") == "1")
     }
 
+    /// A known name is recognized in any case, and keeps the bytes it came with: the registered spelling only
+    /// stands in for bytes that are exactly it.
+    @Test(arguments: ["Accept", "accept", "ACCEPT", "Last-Event-ID", "last-event-id", "Last-Event-Id", "TE", "te",
+                      "X-Accel-Buffering", "x-accel-buffering", "Transfer-EncodinG", "Content-Type", "content-type"])
+    func knownFieldNames_areRecognizedInAnyCase_andKeepTheirBytes(name: String) {
+        let outcome = HeadFeeding.request("GET / HTTP/1.1\r\nHost: a\r\n\(name): 1\r\n\r\n")
+        let field = outcome.head?.headers.fields.last
+        #expect(field?.name == name)
+        #expect(field?.name.utf8.elementsEqual(name.utf8) == true)
+        #expect(field?.known != nil && field?.known == KnownFieldName(name))
+    }
+
+    /// The common method is a literal only when the bytes are exactly it: methods are case-sensitive.
+    @Test(arguments: ["GET", "get", "GEt", "GETX", "GE"])
+    func methods_keepTheirBytes(method: String) {
+        #expect(HeadFeeding.request("\(method) / HTTP/1.1\r\nHost: a\r\n\r\n").head?.method == method)
+    }
+
     @Test func bareLineFeeds_areAcceptedAsLineEnds() {
         let input = "GET / HTTP/1.1\nHost: a\r\nX-A: b\n\n"
         let outcome = HeadFeeding.request(input)

@@ -24,7 +24,8 @@ import Testing
         #expect(head?.headers.fields.count == 2)
     }
 
-    @Test(arguments: [(204, "No Content"), (304, "Not Modified"), (404, "Not Found"), (599, "Custom")])
+    @Test(arguments: [(204, "No Content"), (304, "Not Modified"), (404, "Not Found"), (599, "Custom"), (200, "OK"),
+                      (200, "ok"), (200, "OK!"), (200, "O")])
     func statusCodes_areParsed(_ status: Int, _ reason: String) {
         let outcome = HeadFeeding.response("HTTP/1.1 \(status) \(reason)\r\nServer: x\r\n\r\n")
         #expect(outcome.head?.status == status)
