@@ -91,9 +91,9 @@ public struct CORSPolicy: Sendable, Equatable {
         writer.appendStatusLine(status: 204, reason: "No Content")
         for field in fields { writer.appendField(field.name, field.value) }
         if !keepAlive {
-            writer.appendField("Connection", "close")
+            writer.appendField(literal: "Connection", literal: "close")
         } else if clientVersion < .http1_1 {
-            writer.appendField("Connection", "keep-alive")
+            writer.appendField(literal: "Connection", literal: "keep-alive")
         }
         writer.appendLineEnd()
         return writer.bytes

@@ -53,23 +53,23 @@ public enum ClientResponseBuilder {
         writer.appendStatusLine(status: head.status, reason: head.reason)
         appendEndToEndFields(of: head.headers, keepingContentLength: keepsUpstreamLength, to: &writer)
         if isSSE {
-            if !head.headers.contains(.xAccelBuffering) { writer.appendField("X-Accel-Buffering", "no") }
+            if !head.headers.contains(.xAccelBuffering) { writer.appendField(literal: "X-Accel-Buffering", literal: "no") }
             if !head.headers.contains(.cacheControl) {
-                writer.appendField("Cache-Control", "no-cache, no-transform")
+                writer.appendField(literal: "Cache-Control", literal: "no-cache, no-transform")
             } else if !head.headers.containsToken("no-transform", in: .cacheControl) {
-                writer.appendField("Cache-Control", "no-transform")
+                writer.appendField(literal: "Cache-Control", literal: "no-transform")
             }
         }
         for field in addedFields { writer.appendField(field.name, field.value) }
         switch framing {
-        case .contentLength(let length): writer.appendField("Content-Length", String(length))
-        case .chunked: writer.appendField("Transfer-Encoding", "chunked")
+        case .contentLength(let length): writer.appendField(literal: "Content-Length", String(length))
+        case .chunked: writer.appendField(literal: "Transfer-Encoding", literal: "chunked")
         case .none, .closeDelimited: break
         }
         if !keepAlive {
-            writer.appendField("Connection", "close")
+            writer.appendField(literal: "Connection", literal: "close")
         } else if clientVersion < .http1_1 {
-            writer.appendField("Connection", "keep-alive")
+            writer.appendField(literal: "Connection", literal: "keep-alive")
         }
         writer.appendLineEnd()
         return ClientResponsePlan(head: writer.bytes, framing: framing, keepAlive: keepAlive)

@@ -38,9 +38,9 @@ public enum UpstreamRequestBuilder {
         var writer = HeadBytesWriter(capacity: HeadBytesWriter.estimatedSize(of: head.headers) + 128)
 
         writer.append(head.method)
-        writer.append(" ")
+        writer.append(literal: " ")
         writer.append(head.originFormTarget)
-        writer.append(" HTTP/1.1")
+        writer.append(literal: " HTTP/1.1")
         writer.appendLineEnd()
 
         var host: String?
@@ -71,17 +71,17 @@ public enum UpstreamRequestBuilder {
             forwardedHost = host
         } else {
             forwardedHost = authority ?? ""
-            writer.appendField("Host", forwardedHost)
+            writer.appendField(literal: "Host", forwardedHost)
         }
         switch framing {
-        case .contentLength(let length): writer.appendField("Content-Length", String(length))
-        case .chunked: writer.appendField("Transfer-Encoding", "chunked")
+        case .contentLength(let length): writer.appendField(literal: "Content-Length", String(length))
+        case .chunked: writer.appendField(literal: "Transfer-Encoding", literal: "chunked")
         case .none, .closeDelimited: break
         }
-        if !wroteForwardedFor { writer.appendField("X-Forwarded-For", clientAddress) }
-        writer.appendField("X-Forwarded-Proto", clientProtocol)
-        if !forwardedHost.isEmpty { writer.appendField("X-Forwarded-Host", forwardedHost) }
-        if !keepAlive { writer.appendField("Connection", "close") }
+        if !wroteForwardedFor { writer.appendField(literal: "X-Forwarded-For", clientAddress) }
+        writer.appendField(literal: "X-Forwarded-Proto", clientProtocol)
+        if !forwardedHost.isEmpty { writer.appendField(literal: "X-Forwarded-Host", forwardedHost) }
+        if !keepAlive { writer.appendField(literal: "Connection", literal: "close") }
         writer.appendLineEnd()
         return writer.bytes
     }
