@@ -66,7 +66,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         self.clientEndpoint = clientEndpoint
         self.handedBytes = handedBytes
         headParser = HeadParser(maxHeaderBytes: context.config.limits.maxHeaderBytes)
-        machine = HTTP1ConnectionMachine(now: EventLoop.now(), timeouts: Self.timeouts(context.config.limits))
+        machine = HTTP1ConnectionMachine(now: EventLoop.now(), timeouts: context.http1Timeouts)
         // Accepted from the listener's queue after the drain began: it closes without lingering like the rest.
         if runtime.draining.load(ordering: .relaxed) { machine.stopLingering(now: EventLoop.now()) }
     }
@@ -182,8 +182,10 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
     /// A request is about to start: it takes the configuration running now (a reload applies from the next request
     /// on), timeouts included.
     private func takeCurrentConfiguration() {
-        context = runtime.context
-        machine.timeouts = Self.timeouts(limits)
+        let current = runtime.context
+        guard current !== context else { return }
+        context = current
+        machine.timeouts = current.http1Timeouts
     }
 
     /// Parses request heads out of `inbound` while the connection is between requests. `fresh`: bytes just read with

@@ -10,12 +10,18 @@ final class ProxyContext: Sendable {
     /// Upstream name → what streams use of it (addresses, server names, configuration, shared health). A stream
     /// looks its upstream up once (`RequestStart`), not for every use.
     let upstreamTargets: [String: UpstreamTarget]
+    /// The upstream of each route, by the route's position in `router.routesInMatchOrder`: what `RequestStart`
+    /// reads, with no hashing of the upstream's name per request.
+    let upstreamsByRoute: [UpstreamTarget?]
     /// Where access records go (`access_log`, `log_format`). Written through `ProxyRuntime.accessLog`, so only the
     /// current context's log is written to; an older one closes when the last stream holding its context ends.
     let accessLog: AccessLog
     /// The TLS server context of the `tls` listeners (their certificate, read when this context was made, so a
     /// reload reads it again); nil when no listener has `tls`, and libssl is then never loaded.
     let tls: TLSServerContext?
+    /// The HTTP/1.1 connection timeouts of `config`, converted once (a `Duration` conversion is a 128-bit division,
+    /// and each request took them afresh).
+    let http1Timeouts: HTTP1ConnectionMachine.Timeouts
 
     private let warnedCompressedRoutes = Locked<Set<String>>([])
 
@@ -26,6 +32,7 @@ final class ProxyContext: Sendable {
         accessLog = try AccessLog(settings: config.observe, logger: logger)
         tls = try Self.tlsContext(for: config)
         router = Router(routes: config.routes)
+        http1Timeouts = HTTP1Connection.timeouts(config.limits)
         var targets: [String: UpstreamTarget] = [:]
         for upstream in config.upstreams {
             var resolved: [SocketAddress] = []
@@ -39,6 +46,7 @@ final class ProxyContext: Sendable {
             targets[upstream.name] = UpstreamTarget(config: upstream, addresses: resolved, logger: logger)
         }
         upstreamTargets = targets
+        upstreamsByRoute = router.routesInMatchOrder.map { targets[$0.upstreamName] }
     }
 
     /// Whether this is the first compressed SSE response seen on `routePrefix` (the warning is logged once).
