@@ -63,6 +63,12 @@ struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
         return status == 0 ? address : nil
     }
 
+    /// The IPv4 address in host byte order, or nil for another family.
+    var ipv4: UInt32? {
+        guard family == AF_INET else { return nil }
+        return UInt32(bigEndian: withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in.self).sin_addr.s_addr })
+    }
+
     /// The numeric host without brackets (`127.0.0.1`, `::1`).
     ///
     /// IPv4 is formatted here, digit by digit into one small string (it is read for every accepted connection:
