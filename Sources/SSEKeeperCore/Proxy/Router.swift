@@ -9,8 +9,17 @@ public struct Router: Sendable {
         routesLongestFirst = routes.sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
     }
 
+    /// The routes in the order they are tried: `match(path:)`'s indices are positions here.
+    public var routesInMatchOrder: [Route] { routesLongestFirst }
+
     /// The route whose prefix is the longest prefix of `path`, or nil.
     public func route(forPath path: String) -> Route? {
-        routesLongestFirst.first { path.utf8.starts(with: $0.prefix.utf8) }
+        match(path: path)?.route
+    }
+
+    /// The route whose prefix is the longest prefix of `path` and its position in `routesInMatchOrder`, by which
+    /// the shell keeps what it resolved per route (its upstream) in an array instead of a dictionary by name.
+    public func match(path: String) -> (route: Route, index: Int)? {
+        routesLongestFirst.firstIndex { path.utf8.starts(with: $0.prefix.utf8) }.map { (routesLongestFirst[$0], $0) }
     }
 }

@@ -345,7 +345,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
         }
         writeAccess(.ownAnswer(client: clientAddress, method: head.method, path: head.path, status: 204,
                                bytesSent: bytes.count, end: .completed, reason: CORSPolicy.preflightReason),
-                    counting: loop.metrics.route(route.prefix))
+                    counting: loop.routeMetrics(route))
         guard machine.responseComplete(now: EventLoop.now(), keepAlive: keepAlive, pendingBytes: client.pendingByteCount) else {
             closeGracefully()
             return

@@ -89,7 +89,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
             endResponse()
             writeAccess(.ownAnswer(client: clientAddress, method: head.method, path: head.path, status: 204,
                                    bytesSent: bytes.count, end: .completed, reason: CORSPolicy.preflightReason),
-                        counting: connection.loop.metrics.route(route.prefix))
+                        counting: connection.loop.routeMetrics(route))
             return
         case .stream(let made, let framing, let madeReconnect):
             stream = made

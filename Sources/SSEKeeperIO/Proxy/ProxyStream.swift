@@ -151,7 +151,7 @@ final class ProxyStream: SocketChannelHandler, DeadlineTarget {
         clientVersion = head.version
         self.route = route
         upstreamTarget = upstream
-        metrics = loop.metrics.route(route.prefix)
+        metrics = loop.routeMetrics(route)
         self.acceptsEventStream = acceptsEventStream
         lastEventID = head.headers.first("Last-Event-ID")
         self.corsFields = corsFields

@@ -29,7 +29,7 @@ enum RequestStart {
         } catch {
             return .answer(status: error.status, detail: error.description, end: .rejected)
         }
-        guard let route = context.router.route(forPath: path) else {
+        guard let (route, routeIndex) = context.router.match(path: path) else {
             return .answer(status: 404, detail: "no route for \(path)", end: .completed)
         }
         let cors = CORSPolicy(route.settings).decide(head)
@@ -48,7 +48,7 @@ enum RequestStart {
         } catch {
             return .answer(status: error.status, detail: error.description, end: .rejected)
         }
-        let upstream = context.upstreamTargets[route.upstreamName]
+        let upstream = context.upstreamsByRoute[routeIndex]
         let keepsConnections = upstream?.keepsConnections ?? false
         let acceptsEventStream = UpstreamRequestBuilder.acceptsEventStream(head)
         let upstreamHead = UpstreamRequestBuilder.build(

@@ -155,6 +155,21 @@ struct RouterTests {
         #expect(router.route(forPath: "/other")?.upstreamName == "root")
     }
 
+    /// `match` gives the route and its position in `routesInMatchOrder`, where the shell keeps each route's upstream.
+    @Test func match_givesTheRoutesPositionInMatchOrder() throws {
+        let router = Router(routes: [
+            Route(prefix: "/", upstreamName: "root", settings: Self.settings),
+            Route(prefix: "/api/stream/", upstreamName: "stream", settings: Self.settings),
+            Route(prefix: "/api/", upstreamName: "api", settings: Self.settings),
+        ])
+        for path in ["/api/stream/42", "/api/x", "/other"] {
+            let (route, index) = try #require(router.match(path: path))
+            #expect(router.routesInMatchOrder[index] === route)
+            #expect(router.route(forPath: path) === route)
+        }
+        #expect(router.match(path: "*") == nil)
+    }
+
     @Test func aPathMatchingNoRoute_getsNil() {
         let router = Router(routes: [Route(prefix: "/events", upstreamName: "e", settings: Self.settings)])
         #expect(router.route(forPath: "/event") == nil)
