@@ -19,8 +19,9 @@ enum FramingFields {
     /// `invalidContentLength`.
     static func contentLength(_ headers: HTTPHeaders, role: HeadRole) throws(HTTPParseError) -> UInt64? {
         var length: UInt64?
-        for field in headers.fields where field.known == .contentLength {
-            let elements = HTTPSyntax.listElements(field.value)
+        // By index, reading a field only when it is the one: `for field in headers.fields` copied every field.
+        for index in headers.fields.indices where headers.fields[index].known == .contentLength {
+            let elements = HTTPSyntax.listElements(headers.fields[index].value)
             if elements.isEmpty { throw role.error(.invalidContentLength) }
             for element in elements {
                 guard let value = HTTPSyntax.decimalValue(element), length == nil || length == value else {
@@ -50,9 +51,9 @@ enum FramingFields {
     /// allocate for native strings: it runs for every request and response head.
     static func transferCodings(_ headers: HTTPHeaders) -> TransferCodings? {
         var codings: TransferCodings?
-        for field in headers.fields where field.known == .transferEncoding {
+        for index in headers.fields.indices where headers.fields[index].known == .transferEncoding {
             var summary = codings ?? TransferCodings()
-            _ = HTTPSyntax.containsListElement(in: field.value) { element in
+            _ = HTTPSyntax.containsListElement(in: headers.fields[index].value) { element in
                 guard !element.isEmpty else { return false }
                 if summary.lastIsChunked { summary.chunkedBeforeLast = true }
                 summary.count += 1

@@ -30,18 +30,15 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable, ExpressibleByDictionar
     /// The value of the first field named `name` (any case), or nil.
     public func first(_ name: String) -> String? {
         let known = KnownFieldName(name)
-        for field in fields where Self.matches(field, name, known: known) {
-            return field.value
-        }
-        return nil
+        return fields.firstIndex { Self.matches($0, name, known: known) }.map { fields[$0].value }
     }
 
     /// The value of the first field named `name`, or nil.
+    ///
+    /// The lookups go through closures, which borrow each field: a `for field in fields` loop copied every field
+    /// it passed, retaining and releasing its name and value.
     func first(_ name: KnownFieldName) -> String? {
-        for field in fields where field.known == name {
-            return field.value
-        }
-        return nil
+        fields.firstIndex { $0.known == name }.map { fields[$0].value }
     }
 
     /// The values of every field named `name` (any case), in order.
@@ -69,20 +66,12 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable, ExpressibleByDictionar
     /// How many field lines are named `name` (any case).
     public func count(of name: String) -> Int {
         let known = KnownFieldName(name)
-        var result = 0
-        for field in fields where Self.matches(field, name, known: known) {
-            result += 1
-        }
-        return result
+        return fields.reduce(0) { Self.matches($1, name, known: known) ? $0 + 1 : $0 }
     }
 
     /// How many field lines are named `name`.
     func count(of name: KnownFieldName) -> Int {
-        var result = 0
-        for field in fields where field.known == name {
-            result += 1
-        }
-        return result
+        fields.reduce(0) { $1.known == name ? $0 + 1 : $0 }
     }
 
     /// Whether any field named `name` (any case) holds `token` as an element of its comma-separated list, ignoring
@@ -90,18 +79,12 @@ public struct HTTPHeaders: Sendable, Equatable, Hashable, ExpressibleByDictionar
     /// `Connection: keep-alive, Upgrade`.
     public func containsToken(_ token: String, in name: String) -> Bool {
         let known = KnownFieldName(name)
-        for field in fields where Self.matches(field, name, known: known) {
-            if HTTPSyntax.listContains(field.value, token: token) { return true }
-        }
-        return false
+        return fields.contains { Self.matches($0, name, known: known) && HTTPSyntax.listContains($0.value, token: token) }
     }
 
     /// Whether any field named `name` holds `token` as an element of its comma-separated list (see above).
     func containsToken(_ token: String, in name: KnownFieldName) -> Bool {
-        for field in fields where field.known == name {
-            if HTTPSyntax.listContains(field.value, token: token) { return true }
-        }
-        return false
+        fields.contains { $0.known == name && HTTPSyntax.listContains($0.value, token: token) }
     }
 
     /// Removes every field named `name` (any case).
