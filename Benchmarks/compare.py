@@ -43,7 +43,10 @@ Workloads (full run; --duration scales the timed ones, --quick shrinks everythin
               direct path's, for p50 / p99 / p99.9. Arrival is the kernel receive timestamp (SO_TIMESTAMPNS;
               on loopback taken inside the sender's send(), i.e. when the proxy wrote the bytes), so the
               figure leaves out the load tool's own wake-ups; the JSON also has the "app" arrival (read
-              right after recvmsg returned).
+              right after recvmsg returned). The kernel's realtime stamp is turned into monotonic time with
+              an offset measured every 100 ms and whenever a stamp comes out later than its read; the JSON's
+              "clock_steps" counts the times the offset had moved (a stepped realtime clock: one such step
+              shifted a whole run's kernel-clock latencies by 43-77 ms before this).
   throughput  100 streams of 100-byte events. First paced: 10,000 events/s spread evenly over the streams for
               5 s, one send() per event: the same offered load on every path, each event its own write, so
               this is the per-event (per wake-up) cost -- proxy CPU-seconds per million events. Then

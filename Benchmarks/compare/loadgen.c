@@ -121,7 +121,9 @@ static int remote_backend;  /* heartbeats: the target answers the streams itself
 static int ep;
 static conn_t listener;
 static conn_t **cli, **bak;          /* by stream id */
-static int64_t clock_offset;         /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+static int64_t clock_offset;         /* CLOCK_REALTIME - CLOCK_MONOTONIC, see measure_clock_offset */
+static int64_t clock_offset_at;      /* monotonic time it was last measured */
+static uint64_t clock_steps;         /* times it was found to have moved by more than 50 us */
 static uint8_t rbuf[1 << 18];
 static int recording;                /* events/heartbeats in the measured window are recorded */
 static conn_t *dead_list;
@@ -141,6 +143,22 @@ static int64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * NS + ts.tv_nsec;
+}
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC, which turns the kernel's receive timestamps (SO_TIMESTAMPNS, realtime) into
+ * monotonic time. Measured again every 100 ms and whenever a timestamp comes out later than the read that
+ * returned it: a virtual machine's realtime clock can be stepped (by tens of ms, seen on the benchmark VM), and an
+ * offset measured once then shifted every kernel-clock latency of the run by the step. */
+static void measure_clock_offset(void) {
+    struct timespec m1, r, m2;
+    clock_gettime(CLOCK_MONOTONIC, &m1);
+    clock_gettime(CLOCK_REALTIME, &r);
+    clock_gettime(CLOCK_MONOTONIC, &m2);
+    int64_t mono = (m1.tv_sec * NS + m1.tv_nsec + m2.tv_sec * NS + m2.tv_nsec) / 2;
+    int64_t offset = r.tv_sec * NS + r.tv_nsec - mono;
+    if (clock_offset_at && llabs(offset - clock_offset) > 50000) clock_steps++;
+    clock_offset = offset;
+    clock_offset_at = mono;
 }
 
 static void die(const char *fmt, ...) {
@@ -691,6 +709,11 @@ static void client_on_readable(conn_t *c) {
                 struct timespec ts;
                 memcpy(&ts, CMSG_DATA(cm), sizeof ts);
                 kts = ts.tv_sec * NS + ts.tv_nsec - clock_offset;
+                if (kts > app) {  /* received after it was read: the realtime clock moved */
+                    measure_clock_offset();
+                    kts = ts.tv_sec * NS + ts.tv_nsec - clock_offset;
+                    if (kts > app) kts = app;
+                }
             }
         const uint8_t *p = rbuf;
         size_t len = (size_t)n;
@@ -763,6 +786,7 @@ static void poll_once(int64_t deadline) {
     }
     int n = epoll_pwait2(ep, evs, 512, &to, NULL);
     if (n < 0 && errno != EINTR) die("epoll_pwait2: %s", strerror(errno));
+    if (now_ns() - clock_offset_at > 100 * MS) measure_clock_offset();
     for (int i = 0; i < n; i++) dispatch(&evs[i]);
     reap();
 }
@@ -972,7 +996,7 @@ static void w_latency(void) {
     recording = 0;
     printf("{\"workload\": \"latency\", \"streams\": %d, ", nstreams);
     window_print(&w);
-    printf(", \"max_sched_lag_ms\": %.3f, ", max_sched_lag / 1e6);
+    printf(", \"max_sched_lag_ms\": %.3f, \"clock_steps\": %" PRIu64 ", ", max_sched_lag / 1e6, clock_steps);
     print_samples("latency_kernel", &lat_k);
     printf(", ");
     print_samples("latency_app", &lat_app);
@@ -1319,11 +1343,7 @@ int main(int argc, char **argv) {
         die("%d streams need %d descriptors here, RLIMIT_NOFILE is %llu", nstreams, need + 64,
             (unsigned long long)rl.rlim_cur);
 
-    struct timespec m1, r, m2;
-    clock_gettime(CLOCK_MONOTONIC, &m1);
-    clock_gettime(CLOCK_REALTIME, &r);
-    clock_gettime(CLOCK_MONOTONIC, &m2);
-    clock_offset = r.tv_sec * NS + r.tv_nsec - (m1.tv_sec * NS + m1.tv_nsec + m2.tv_sec * NS + m2.tv_nsec) / 2;
+    measure_clock_offset();
 
     ep = epoll_create1(0);
     listener.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
