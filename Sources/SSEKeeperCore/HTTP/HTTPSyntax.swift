@@ -239,14 +239,18 @@ enum HTTPSyntax {
 
     /// The `type/subtype` of a media type or media range, without parameters or OWS (RFC 9110 §8.3.1, §12.5.1).
     static func mediaType(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-        let end = bytes.firstIndex(of: semicolon) ?? bytes.count
+        guard let base = bytes.baseAddress else { return bytes }
+        let end = ByteScan.firstIndex(of: semicolon, in: base, from: 0, to: bytes.count)
         return trimmingWhitespace(UnsafeBufferPointer(rebasing: bytes[..<end]))
     }
 
     /// Whether `bytes` hold the media type `text/event-stream`, any case, any parameters (WHATWG HTML §9.2).
+    /// Read for every request's `Accept` and every response's `Content-Type`: the name is a `StaticString`, compared
+    /// in place (a `String`'s `withUTF8` and a generic `firstIndex` made it about 250 instructions a call).
     static func isEventStreamMediaType(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var eventStream = "text/event-stream"
-        return eventStream.withUTF8 { equalsIgnoringCase(mediaType(bytes), $0) }
+        let eventStream: StaticString = "text/event-stream"
+        return equalsIgnoringCase(mediaType(bytes),
+                                  UnsafeBufferPointer(start: eventStream.utf8Start, count: eventStream.utf8CodeUnitCount))
     }
 
     /// The non-empty elements of a comma-separated list, each trimmed of OWS (RFC 9110 §5.6.1).

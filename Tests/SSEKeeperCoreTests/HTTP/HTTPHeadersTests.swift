@@ -48,6 +48,15 @@ import Testing
         }
     }
 
+    @Test(arguments: [("text/event-stream", true), ("TEXT/Event-Stream", true), (" text/event-stream ; charset=utf-8", true),
+                      ("text/event-stream;", true), ("text/event-stream\t;q=1", true), ("text/event-streamx", false),
+                      ("text/event-strea", false), ("", false), (";text/event-stream", false), ("text/plain", false),
+                      ("text/event stream", false)])
+    func eventStreamMediaType_ignoresCaseOWSAndParameters_only(value: String, expected: Bool) {
+        var value = value
+        #expect(value.withUTF8(HTTPSyntax.isEventStreamMediaType) == expected)
+    }
+
     @Test func remove_dropsEveryLineOfThatName() {
         var headers = headers
         headers.remove("ACCEPT")
