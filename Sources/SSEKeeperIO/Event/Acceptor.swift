@@ -138,14 +138,17 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
             runtime.logger.warn("refused a connection on \(address): \(refusal.message)")
             return
         }
+        // From here on the client's address travels as a `ClientAddress` (host, port, family), not the 136-byte
+        // `sockaddr_storage` it came in, which was copied at each hand-on.
+        let client = ClientAddress(peer: peer, host: host)
         let loop = servesLocally ? acceptLoop : group.nextLoop()
         let runtime = self.runtime
         let transport = self.transport
         if loop === acceptLoop {
-            Self.serve(connection, peer: peer, host: host, loop: loop, runtime: runtime, transport: transport)
+            Self.serve(connection, client: client, loop: loop, runtime: runtime, transport: transport)
         } else {
             loop.poller.execute {
-                Self.serve(connection, peer: peer, host: host, loop: loop, runtime: runtime, transport: transport)
+                Self.serve(connection, client: client, loop: loop, runtime: runtime, transport: transport)
             }
         }
     }
@@ -161,9 +164,9 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
 
     /// Starts an admitted connection on `loop` (its queue), through a TLS session made there when `transport`
     /// is `.tls` (never for `.plain` or `.h2c`); one that cannot get a session is closed and its admission released.
-    /// `host` is `peer`'s, as admitted (formatted once per connection).
-    private static func serve(_ connection: Int32, peer: SocketAddress?, host: String, loop: EventLoop,
-                              runtime: ProxyRuntime, transport: ListenTransport) {
+    /// `client.host` is the host as admitted (formatted once per connection).
+    private static func serve(_ connection: Int32, client: ClientAddress, loop: EventLoop, runtime: ProxyRuntime,
+                              transport: ListenTransport) {
         var session: TLSSession?
         if transport == .tls {
             do throws(TLSServerContext.SetupError) {
@@ -172,13 +175,13 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
                 }
                 session = try context.session(fd: connection)
             } catch {
-                runtime.logger.error("TLS connection from \(peer?.description ?? "unknown"): \(error.message)")
+                runtime.logger.error("TLS connection from \(client): \(error.message)")
                 Glibc.close(connection)
-                runtime.release(host: host)
+                runtime.release(host: client.host)
                 return
             }
         }
-        HTTP1Connection(fd: connection, clientEndpoint: ClientAddress(peer: peer, host: host),
+        HTTP1Connection(fd: connection, clientEndpoint: client,
                         loop: loop, runtime: runtime, tls: session,
                         offersHTTP2: offersHTTP2(transport, runtime.context.config)).start()
     }

@@ -155,9 +155,15 @@ struct ClientAddress: Sendable, CustomStringConvertible {
     /// `peer`'s address, its host already formatted as `host`; `unknown` without a peer.
     init(peer: SocketAddress?, host: String) {
         self.host = host
-        port = peer?.port ?? 0
-        isIPv6 = peer?.family == AF_INET6
-        isKnown = peer != nil
+        if let peer {
+            port = peer.port
+            isIPv6 = peer.family == AF_INET6
+            isKnown = true
+        } else {
+            port = 0
+            isIPv6 = false
+            isKnown = false
+        }
     }
 
     var description: String {
