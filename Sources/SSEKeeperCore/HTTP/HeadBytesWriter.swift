@@ -113,11 +113,9 @@ struct HeadBytesWriter: ~Copyable {
         append(literal: "HTTP/1.1 ")
         if (100...999).contains(status) {
             // Three digits as bytes: `String(status)` cost about a hundred instructions.
-            reserve(3)
-            storage.storeBytes(of: UInt8(0x30 + status / 100), toByteOffset: count, as: UInt8.self)
-            storage.storeBytes(of: UInt8(0x30 + status / 10 % 10), toByteOffset: count + 1, as: UInt8.self)
-            storage.storeBytes(of: UInt8(0x30 + status % 10), toByteOffset: count + 2, as: UInt8.self)
-            count += 3
+            append(byte: UInt8(0x30 + status / 100))
+            append(byte: UInt8(0x30 + status / 10 % 10))
+            append(byte: UInt8(0x30 + status % 10))
         } else {
             append(String(status))
         }
