@@ -65,19 +65,26 @@ public enum ChunkedEncoder {
             output.removeLast(maxHeaderBytes)
             return 0
         }
-        let start = output.withUnsafeMutableBytes { raw -> Int in
-            withUnsafeTemporaryAllocation(byteCount: maxHeaderBytes, alignment: 1) { header in
-                let written = writeHeader(forChunkOf: dataCount, into: header)
-                let headerStart = slot + maxHeaderBytes - written
-                raw.baseAddress!.advanced(by: headerStart).copyMemory(from: header.baseAddress!, byteCount: written)
-                if slot > 0 {
-                    raw.baseAddress!.advanced(by: headerStart - slot).copyMemory(from: raw.baseAddress!, byteCount: slot)
-                }
-                return headerStart - slot
-            }
-        }
+        let start = output.withUnsafeMutableBytes { writeSizeLine(openedAt: slot, dataCount: dataCount, in: $0) }
         output.append(contentsOf: chunkTrailer)
         return start
+    }
+
+    /// The middle of `closeChunk` for a buffer the caller keeps (`RelayOutput`): writes the size line of a chunk of
+    /// `dataCount > 0` bytes whose header slot is at `slot`, moves whatever came before the slot up against it, and
+    /// returns where the output now starts. The caller appends the CRLF after the data.
+    public static func writeSizeLine(openedAt slot: Int, dataCount: Int, in raw: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(slot + maxHeaderBytes + dataCount <= raw.count, "ChunkedEncoder: the chunk lies outside the buffer")
+        return withUnsafeTemporaryAllocation(byteCount: maxHeaderBytes, alignment: 1) { header in
+            let written = writeHeader(forChunkOf: dataCount, into: header)
+            let headerStart = slot + maxHeaderBytes - written
+            raw.baseAddress!.advanced(by: headerStart).copyMemory(from: header.baseAddress!, byteCount: written)
+            if slot > 0 {
+                // Overlapping when the slot is shorter than the bytes before it: `copyMemory` is `memmove`.
+                raw.baseAddress!.advanced(by: headerStart - slot).copyMemory(from: raw.baseAddress!, byteCount: slot)
+            }
+            return headerStart - slot
+        }
     }
 
     /// The CRLF that follows each chunk's data (RFC 9112 §7.1: `chunk-data CRLF`); not the trailer section.

@@ -7,10 +7,16 @@
 ///
 /// Ownership: the caller resets it (`removeAll()`) before assembling a write, and sends `withUnsafeBytes`'s bytes.
 public struct RelayOutput: Sendable {
-    /// The buffer; the bytes to send are `storage[start...]`.
-    public private(set) var storage: [UInt8] = []
+    /// The buffer; the bytes to send are `storage[start..<end]`. Past `end` it is room, zero-filled when it grows.
+    ///
+    /// Why a sized buffer and an end, not an array's count: bytes are appended with one `memcpy` into the room.
+    /// `Array.append(contentsOf:)` cost about 80 instructions of its own per call, once per relayed event: a sixth of
+    /// a saturated event's 510 (callgrind), and 29–35 ns against 9–10 for the copy (100 bytes, a loop of 20 million).
+    public private(set) var storage: [UInt8]
     /// Where the bytes to send begin (non-zero only after a chunk was closed).
     public private(set) var start = 0
+    /// Where the bytes to send end.
+    public private(set) var end = 0
     /// The header slot of the chunk open in `storage` (`ChunkedEncoder.openChunk`), if any.
     private var chunkSlot: Int?
     /// The framing `appendBody` applies.
@@ -18,18 +24,18 @@ public struct RelayOutput: Sendable {
 
     /// An empty output with room for `capacity` bytes.
     public init(capacity: Int = 0) {
-        storage.reserveCapacity(capacity)
+        storage = [UInt8](repeating: 0, count: capacity)
     }
 
     /// The number of bytes to send.
-    public var count: Int { storage.count - start }
+    public var count: Int { end - start }
     /// Whether there is nothing to send.
-    public var isEmpty: Bool { storage.count <= start }
+    public var isEmpty: Bool { end <= start }
 
     /// Forgets everything assembled (keeping the capacity); the framing stays.
     public mutating func removeAll() {
-        storage.removeAll(keepingCapacity: true)
         start = 0
+        end = 0
         chunkSlot = nil
     }
 
@@ -40,17 +46,17 @@ public struct RelayOutput: Sendable {
     /// (seen in the HTTP/2 profile).
     @inlinable
     public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
     }
 
     /// Appends bytes as they are (a response head, the last chunk): no framing applied.
     public mutating func appendRaw(_ bytes: [UInt8]) {
-        storage.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { append($0) }
     }
 
     /// Appends bytes as they are: no framing applied.
     public mutating func appendRaw(_ bytes: UnsafeRawBufferPointer) {
-        storage.append(contentsOf: bytes)
+        append(bytes)
     }
 
     /// Appends response body data in the client's framing: inside the open chunk when there is one, else as a chunk
@@ -58,9 +64,21 @@ public struct RelayOutput: Sendable {
     public mutating func appendBody(_ data: UnsafeRawBufferPointer) {
         guard !data.isEmpty else { return }
         if framing == .chunked && chunkSlot == nil {
-            ChunkedEncoder.appendChunk(data, to: &storage)
+            // A whole chunk: the size line written in place, the data, CRLF.
+            makeRoom(ChunkedEncoder.maxHeaderBytes + data.count + 2)
+            let at = end
+            end = storage.withUnsafeMutableBytes { raw in
+                let written = ChunkedEncoder.writeHeader(
+                    forChunkOf: data.count,
+                    into: UnsafeMutableRawBufferPointer(rebasing: raw[at..<(at + ChunkedEncoder.maxHeaderBytes)]))
+                let dataAt = raw.baseAddress! + at + written
+                dataAt.copyMemory(from: data.baseAddress!, byteCount: data.count)
+                dataAt.storeBytes(of: HTTPSyntax.cr, toByteOffset: data.count, as: UInt8.self)
+                dataAt.storeBytes(of: HTTPSyntax.lf, toByteOffset: data.count + 1, as: UInt8.self)
+                return at + written + data.count + 2
+            }
         } else {
-            storage.append(contentsOf: data)
+            append(data)
         }
     }
 
@@ -75,21 +93,54 @@ public struct RelayOutput: Sendable {
         if start > 0 {
             // A chunk was closed in this write already: drop the unused front so the next close moves only bytes
             // that are sent.
-            storage.removeFirst(start)
+            let (from, count) = (start, end - start)
+            storage.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: $0.baseAddress! + from, byteCount: count) }
             start = 0
+            end = count
         }
-        chunkSlot = ChunkedEncoder.openChunk(in: &storage)
+        makeRoom(ChunkedEncoder.maxHeaderBytes)
+        chunkSlot = end
+        end += ChunkedEncoder.maxHeaderBytes
     }
 
     /// Ends the chunk `openChunk()` started (removing it when nothing was appended).
     mutating func closeChunk() {
         guard let slot = chunkSlot else { return }
         chunkSlot = nil
-        start = ChunkedEncoder.closeChunk(openedAt: slot, in: &storage)
+        let dataCount = end - slot - ChunkedEncoder.maxHeaderBytes
+        guard dataCount > 0 else {
+            end = slot
+            return
+        }
+        start = storage.withUnsafeMutableBytes {
+            ChunkedEncoder.writeSizeLine(openedAt: slot, dataCount: dataCount, in: $0)
+        }
+        ChunkedEncoder.chunkTrailer.withUnsafeBytes { append($0) }
     }
 
     /// Ends a chunked body: the last chunk (`0\r\n\r\n`); nothing for other framings.
     mutating func appendEndOfBody() {
-        if framing == .chunked { storage.append(contentsOf: ChunkedEncoder.lastChunk) }
+        if framing == .chunked { ChunkedEncoder.lastChunk.withUnsafeBytes { append($0) } }
+    }
+
+    /// Copies `bytes` to the end.
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        let (at, count) = (end, bytes.count)
+        makeRoom(count)
+        storage.withUnsafeMutableBytes { ($0.baseAddress! + at).copyMemory(from: source, byteCount: count) }
+        end = at + count
+    }
+
+    /// Makes sure `count` more bytes fit after `end`.
+    @inline(__always)
+    private mutating func makeRoom(_ count: Int) {
+        if storage.count - end < count { grow(toFit: count) }
+    }
+
+    /// Grows the room to fit `count` more bytes after `end`: at least doubling, so appends stay amortized.
+    private mutating func grow(toFit count: Int) {
+        let wanted = max(end + count, storage.count * 2, 64)
+        storage.append(contentsOf: repeatElement(0, count: wanted - storage.count))
     }
 }

@@ -195,8 +195,8 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     func writeToClient(_ output: borrowing RelayOutput) -> Bool {
         // Through `storage` rather than `RelayOutput.withUnsafeBytes`: that generic lives in another module and is
         // not specialized here, so each event paid a generic call and a metadata lookup.
-        let start = output.start
-        return output.storage.withUnsafeBytes { send(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        let (start, end) = (output.start, output.end)
+        return output.storage.withUnsafeBytes { send(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
     }
 
     func writeToClient(_ bytes: [UInt8]) -> Bool {
