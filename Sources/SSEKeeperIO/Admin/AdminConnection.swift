@@ -6,9 +6,11 @@ import SSEKeeperCore
 ///
 /// Confinement: created on the admin loop and every method runs there; kept alive by `loop.sessions` until it
 /// finishes.
-final class AdminConnection: SocketChannelHandler, DeadlineTarget {
+final class AdminConnection: SocketChannelHandler, LoopSession {
     /// Its place in the loop's deadline heap (`DeadlineTarget`).
     var deadlineSlot = -1
+    /// Its place in the loop's sessions (`LoopSession`).
+    var sessionSlot = -1
     private let channel: SocketChannel
     private let loop: EventLoop
     private let server: AdminServer
@@ -26,7 +28,7 @@ final class AdminConnection: SocketChannelHandler, DeadlineTarget {
 
     /// Registers with the loop and starts reading. Call on the admin loop.
     func start() {
-        loop.sessions[ObjectIdentifier(self)] = self
+        loop.sessions.insert(self)
         channel.handler = self
         channel.start()
         setDeadline(EventLoop.now() + AdminServer.headerTimeoutNanos)

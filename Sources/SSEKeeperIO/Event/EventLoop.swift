@@ -44,7 +44,7 @@ final class EventLoop: @unchecked Sendable {
     /// Scratch space for assembling one client write (head, chunk header, data, CRLF) before a single `send`.
     @exclusivity(unchecked) var output = RelayOutput(capacity: EventLoop.readBufferBytes + 64)
     /// Live sessions, so they stay alive while their sockets are registered; removed when they finish.
-    var sessions: [ObjectIdentifier: AnyObject] = [:]
+    var sessions = SessionTable()
     /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).
     lazy var idleUpstreams = IdleUpstreamConnections(loop: self)
     /// The streams kept for client ride-through on this loop, by token (`client_resume_window`).
@@ -136,9 +136,9 @@ final class EventLoop: @unchecked Sendable {
 
     /// A session (a connection kept in `sessions`) is done on this loop: its deadline leaves the heap and its entry
     /// leaves `sessions`, so neither keeps it alive. Must be called on `queue`.
-    func endSession(_ session: DeadlineTarget) {
+    func endSession(_ session: any LoopSession) {
         cancelDeadline(session)
-        sessions[ObjectIdentifier(session)] = nil
+        sessions.remove(session)
     }
 
     private func arm(_ deadline: UInt64) {

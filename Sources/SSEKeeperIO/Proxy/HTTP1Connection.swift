@@ -12,9 +12,11 @@ import SSEKeeperCore
 /// one queue, by loads, stores and mutations of core values (parsers, machines, buffers) that call back into
 /// nothing, and handlers are called after a property is read, never inside an access to it. Keep it so: the runtime
 /// does not check these for overlapping accesses (it cost about 75 instructions an access, ~130 per new stream).
-final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient, ClientConnection {
+final class HTTP1Connection: SocketChannelHandler, LoopSession, StreamClient, ClientConnection {
     /// Its place in the loop's deadline heap (`DeadlineTarget`).
     @exclusivity(unchecked) var deadlineSlot = -1
+    /// Its place in the loop's sessions (`LoopSession`).
+    @exclusivity(unchecked) var sessionSlot = -1
     let runtime: ProxyRuntime
     /// The configuration of the current request: taken from `runtime` when a request starts, so a reload applies
     /// to the next request while one in flight keeps what it started with.
@@ -78,7 +80,7 @@ final class HTTP1Connection: SocketChannelHandler, DeadlineTarget, StreamClient,
 
     /// Registers with the loop and starts reading. Call on the loop queue.
     func start() {
-        loop.sessions[ObjectIdentifier(self)] = self
+        loop.sessions.insert(self)
         // `client_ack_timeout` came with the socket from its listener (`Acceptor.setClientAckTimeout`).
         client.handler = self
         client.start()

@@ -15,9 +15,11 @@ import SSEKeeperCore
 ///
 /// Confinement: created on `loop.queue` and every method runs there. It stays alive through `loop.sessions` until
 /// `finish()`.
-final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnection {
+final class HTTP2Connection: SocketChannelHandler, LoopSession, ClientConnection {
     /// Its place in the loop's deadline heap (`DeadlineTarget`).
     var deadlineSlot = -1
+    /// Its place in the loop's sessions (`LoopSession`).
+    var sessionSlot = -1
     let runtime: ProxyRuntime
     /// The configuration the connection started with: its HTTP/2 limits and timeouts. Each stream takes the one
     /// running when it opens (a reload applies to the next stream).
@@ -82,7 +84,7 @@ final class HTTP2Connection: SocketChannelHandler, DeadlineTarget, ClientConnect
 
     /// Registers with the loop, sends the server preface and serves the bytes read so far. Call on the loop queue.
     func start() {
-        loop.sessions[ObjectIdentifier(self)] = self
+        loop.sessions.insert(self)
         client.handler = self
         loop.metrics.process.http2Connections &+= 1
         perform(machine.start(now: EventLoop.now()))
