@@ -125,7 +125,7 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
 
     private func admit(_ connection: Int32, peer accepted: SocketAddress?) {
         acceptLoop.metrics.process.connectionsAccepted &+= 1
-        let context = runtime.context
+        let context = acceptLoop.context(of: runtime)
         let peer = accepted ?? SocketAddress.peer(of: connection)
         let host = peer.map(hostText) ?? "unknown"
         if let refusal = runtime.admit(host: host, limits: context.config.limits) {
@@ -170,7 +170,7 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         var session: TLSSession?
         if transport == .tls {
             do throws(TLSServerContext.SetupError) {
-                guard let context = runtime.context.tls else {
+                guard let context = loop.context(of: runtime).tls else {
                     throw TLSServerContext.SetupError(message: "the configuration has no TLS listener any more")
                 }
                 session = try context.session(fd: connection)
@@ -183,7 +183,7 @@ final class Acceptor: @unchecked Sendable, PollTarget, DeadlineTarget {
         }
         HTTP1Connection(fd: connection, clientEndpoint: client,
                         loop: loop, runtime: runtime, tls: session,
-                        offersHTTP2: offersHTTP2(transport, runtime.context.config)).start()
+                        offersHTTP2: offersHTTP2(transport, loop.context(of: runtime).config)).start()
     }
 
     /// Whether a listener of `transport` serves HTTP/2 as well as HTTP/1.1.

@@ -134,6 +134,30 @@ final class EventLoop: @unchecked Sendable {
         heap.remove(ScheduledTarget(target: target))
     }
 
+    /// The context `runtime` holds now, as this loop last read it: the lock is taken only after a reload (a changed
+    /// `contextGeneration`), not for each of the five reads of a new stream (its admission, its connection, its
+    /// request, its access record). Process-wide, that lock was the one every loop took per connection. Call on
+    /// `queue`.
+    ///
+    /// A reader that loads the new generation reads the new context under the lock (`replace` stores it before
+    /// counting); one that still loads the old generation keeps the old context a moment longer, as a request that
+    /// started just before the reload would.
+    ///
+    /// Every finished request's access record goes to `context(of:).accessLog`, the current context's log,
+    /// whichever context the request started with: after a reload that moves `access_log`, records of streams
+    /// opened before it land in the new file too, and SIGUSR1 (`ProxyServer.reopenLogs`) reopens the one file still
+    /// written to.
+    func context(of runtime: ProxyRuntime) -> ProxyContext {
+        let generation = runtime.contextGeneration.load(ordering: .acquiring)
+        if let seen = seenContext, seen.generation == generation, seen.runtime === runtime { return seen.context }
+        let context = runtime.context
+        seenContext = (runtime, generation, context)
+        return context
+    }
+
+    /// What `context(of:)` read last. It holds the runtime, so another runtime (in tests) cannot reuse its address.
+    @exclusivity(unchecked) private var seenContext: (runtime: ProxyRuntime, generation: UInt64, context: ProxyContext)?
+
     /// A session (a connection kept in `sessions`) is done on this loop: its deadline leaves the heap and its entry
     /// leaves `sessions`, so neither keeps it alive. Must be called on `queue`.
     func endSession(_ session: any LoopSession) {

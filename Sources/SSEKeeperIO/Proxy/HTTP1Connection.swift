@@ -62,7 +62,7 @@ final class HTTP1Connection: SocketChannelHandler, LoopSession, StreamClient, Cl
          handedBytes: [UInt8] = [], tls: TLSSession? = nil, tlsEstablished: Bool = false, offersHTTP2: Bool = false) {
         self.runtime = runtime
         mayBeHTTP2 = offersHTTP2
-        self.context = runtime.context
+        self.context = loop.context(of: runtime)
         self.loop = loop
         client = SocketChannel(fd: fd, loop: loop, tls: tls, tlsEstablished: tlsEstablished)
         self.clientEndpoint = clientEndpoint
@@ -184,7 +184,7 @@ final class HTTP1Connection: SocketChannelHandler, LoopSession, StreamClient, Cl
     /// A request is about to start: it takes the configuration running now (a reload applies from the next request
     /// on), timeouts included.
     private func takeCurrentConfiguration() {
-        let current = runtime.context
+        let current = loop.context(of: runtime)
         guard current !== context else { return }
         context = current
         machine.timeouts = current.http1Timeouts
@@ -515,7 +515,7 @@ final class HTTP1Connection: SocketChannelHandler, LoopSession, StreamClient, Cl
     /// Counts a finished request in `metrics` (its status class) and writes its access record.
     func writeAccess(_ record: AccessLogRecord, counting metrics: RouteMetrics) {
         metrics.counters.countRequest(status: record.status)
-        runtime.accessLog.write(record)
+        loop.context(of: runtime).accessLog.write(record)
     }
 
     /// Ends this connection politely because the process is draining: an idle kept-alive connection closes, a

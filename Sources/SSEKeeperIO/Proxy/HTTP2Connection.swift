@@ -63,7 +63,7 @@ final class HTTP2Connection: SocketChannelHandler, LoopSession, ClientConnection
     init(channel: SocketChannel, clientEndpoint: ClientAddress, loop: EventLoop, runtime: ProxyRuntime,
          received: [UInt8]) {
         self.runtime = runtime
-        context = runtime.context
+        context = loop.context(of: runtime)
         self.loop = loop
         client = channel
         self.clientEndpoint = clientEndpoint

@@ -64,7 +64,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
     func open(_ fields: [HPACKHeaderField], endStream: Bool) {
         guard let connection else { return }
         requestEnded = endStream
-        let context = connection.runtime.context
+        let context = connection.loop.context(of: connection.runtime)
         let limits = context.config.limits
         let head: RequestHead
         do {
@@ -185,7 +185,7 @@ final class HTTP2StreamClient: StreamClient, DeadlineTarget {
         var record = record
         record.protocolName = "h2"
         metrics.counters.countRequest(status: record.status)
-        connection?.runtime.accessLog.write(record)
+        if let connection { connection.loop.context(of: connection.runtime).accessLog.write(record) }
     }
 
     // MARK: The response

@@ -181,7 +181,7 @@ extension ProxyStream {
     func logAccess(status logged: Int, end how: RequestEnd, reason: String?) {
         metrics.counters.countRequest(status: logged)
         metrics.counters.countDeadPeer(how)
-        let accessLog = runtime.accessLog
+        let accessLog = loop.context(of: runtime).accessLog
         guard !accessLog.isOff else { return }
         let now = EventLoop.now()
         // A ridden-through stream is logged per client connection: from its attach (or the last one's leaving).

@@ -19,6 +19,9 @@ final class ProxyRuntime: Sendable {
     let rideThroughHeldBytes = Atomic<Int>(0)
 
     private let current: Locked<ProxyContext>
+    /// Counts `replace` calls (after each one's context is in place), so a loop can tell whether the context it
+    /// holds is still current without taking `current`'s lock (`EventLoop.context(of:)`).
+    let contextGeneration = Atomic<UInt64>(0)
     private let connectionsPerHost = Locked(HostCounts())
 
     /// Open connections per client host. A host whose last connection ends keeps its entry, at zero, until more
@@ -39,17 +42,13 @@ final class ProxyRuntime: Sendable {
         rideThroughLoops = RideThroughDirectory(loopCount: loopCount)
     }
 
-    /// The configuration new requests use.
+    /// The configuration new requests use. On a loop, `EventLoop.context(of:)` reads it without the lock.
     var context: ProxyContext { current.withLock { $0 } }
-
-    /// Where every finished request's access record goes now: the current context's log, whichever context the
-    /// request started with. So after a reload that moves `access_log`, records of streams opened before it land
-    /// in the new file too, and SIGUSR1 (`ProxyServer.reopenLogs`) reopens the one file still written to.
-    var accessLog: AccessLog { context.accessLog }
 
     /// Makes `context` the one new requests use.
     func replace(with context: ProxyContext) {
         current.withLock { $0 = context }
+        contextGeneration.add(1, ordering: .releasing)
     }
 
     /// Why a new connection is refused, or nil when it is admitted (then `release(host:)` must follow its end).
