@@ -91,9 +91,9 @@ public struct CORSPolicy: Sendable, Equatable {
         writer.appendStatusLine(status: 204, reason: "No Content")
         for field in fields { writer.appendField(field.name, field.value) }
         if !keepAlive {
-            writer.appendField(literal: "Connection", literal: "close")
+            writer.appendFieldLine(literal: "Connection: close\r\n")
         } else if clientVersion < .http1_1 {
-            writer.appendField(literal: "Connection", literal: "keep-alive")
+            writer.appendFieldLine(literal: "Connection: keep-alive\r\n")
         }
         writer.appendLineEnd()
         return writer.bytes

@@ -53,23 +53,23 @@ public enum ClientResponseBuilder {
         writer.appendStatusLine(status: head.status, reason: head.reason)
         appendEndToEndFields(of: head.headers, keepingContentLength: keepsUpstreamLength, to: &writer)
         if isSSE {
-            if !head.headers.contains(.xAccelBuffering) { writer.appendField(literal: "X-Accel-Buffering", literal: "no") }
+            if !head.headers.contains(.xAccelBuffering) { writer.appendFieldLine(literal: "X-Accel-Buffering: no\r\n") }
             if !head.headers.contains(.cacheControl) {
-                writer.appendField(literal: "Cache-Control", literal: "no-cache, no-transform")
+                writer.appendFieldLine(literal: "Cache-Control: no-cache, no-transform\r\n")
             } else if !head.headers.containsToken("no-transform", in: .cacheControl) {
-                writer.appendField(literal: "Cache-Control", literal: "no-transform")
+                writer.appendFieldLine(literal: "Cache-Control: no-transform\r\n")
             }
         }
         for field in addedFields { writer.appendField(field.name, field.value) }
         switch framing {
         case .contentLength(let length): writer.appendField(literal: "Content-Length", String(length))
-        case .chunked: writer.appendField(literal: "Transfer-Encoding", literal: "chunked")
+        case .chunked: writer.appendFieldLine(literal: "Transfer-Encoding: chunked\r\n")
         case .none, .closeDelimited: break
         }
         if !keepAlive {
-            writer.appendField(literal: "Connection", literal: "close")
+            writer.appendFieldLine(literal: "Connection: close\r\n")
         } else if clientVersion < .http1_1 {
-            writer.appendField(literal: "Connection", literal: "keep-alive")
+            writer.appendFieldLine(literal: "Connection: keep-alive\r\n")
         }
         writer.appendLineEnd()
         return ClientResponsePlan(head: writer.bytes, framing: framing, keepAlive: keepAlive)

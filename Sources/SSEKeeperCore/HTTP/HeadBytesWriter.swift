@@ -88,12 +88,12 @@ struct HeadBytesWriter: ~Copyable {
         appendLineEnd()
     }
 
-    /// `name: value CRLF` for a field ssekeeper writes itself, name and value.
-    mutating func appendField(literal name: StaticString, literal value: StaticString) {
-        append(literal: name)
-        append(HTTPSyntax.colon, HTTPSyntax.space)
-        append(literal: value)
-        appendLineEnd()
+    /// A whole field line ssekeeper writes itself, name and value, as one literal ending in CRLF
+    /// (`"Connection: close\r\n"`): one copy, where the name and the value apart were four appends.
+    mutating func appendFieldLine(literal line: StaticString) {
+        assert(line.utf8CodeUnitCount >= 4 && line.utf8Start[line.utf8CodeUnitCount - 2] == HTTPSyntax.cr
+               && line.utf8Start[line.utf8CodeUnitCount - 1] == HTTPSyntax.lf, "a field line ends in CRLF")
+        append(literal: line)
     }
 
     /// `name: value CRLF`.
@@ -110,6 +110,11 @@ struct HeadBytesWriter: ~Copyable {
 
     /// `HTTP/1.1 status reason CRLF` (RFC 9112 §4).
     mutating func appendStatusLine(status: Int, reason: String) {
+        if status == 200 && reason == "OK" {
+            // Nearly every response: one copy for the line.
+            append(literal: "HTTP/1.1 200 OK\r\n")
+            return
+        }
         append(literal: "HTTP/1.1 ")
         if (100...999).contains(status) {
             // Three digits as bytes: `String(status)` cost about a hundred instructions.

@@ -38,10 +38,9 @@ public enum UpstreamRequestBuilder {
         var writer = HeadBytesWriter(capacity: HeadBytesWriter.estimatedSize(of: head.headers) + 128)
 
         writer.append(head.method)
-        writer.append(literal: " ")
+        writer.append(byte: HTTPSyntax.space)
         writer.append(head.originFormTarget)
-        writer.append(literal: " HTTP/1.1")
-        writer.appendLineEnd()
+        writer.append(literal: " HTTP/1.1\r\n")
 
         var host: String?
         var wroteForwardedFor = false
@@ -75,13 +74,13 @@ public enum UpstreamRequestBuilder {
         }
         switch framing {
         case .contentLength(let length): writer.appendField(literal: "Content-Length", String(length))
-        case .chunked: writer.appendField(literal: "Transfer-Encoding", literal: "chunked")
+        case .chunked: writer.appendFieldLine(literal: "Transfer-Encoding: chunked\r\n")
         case .none, .closeDelimited: break
         }
         if !wroteForwardedFor { writer.appendField(literal: "X-Forwarded-For", clientAddress) }
         writer.appendField(literal: "X-Forwarded-Proto", clientProtocol)
         if !forwardedHost.isEmpty { writer.appendField(literal: "X-Forwarded-Host", forwardedHost) }
-        if !keepAlive { writer.appendField(literal: "Connection", literal: "close") }
+        if !keepAlive { writer.appendFieldLine(literal: "Connection: close\r\n") }
         writer.appendLineEnd()
         return writer.bytes
     }
