@@ -44,7 +44,9 @@ final class EventLoop: @unchecked Sendable {
     /// Scratch space for assembling one client write (head, chunk header, data, CRLF) before a single `send`.
     @exclusivity(unchecked) var output = RelayOutput(capacity: EventLoop.readBufferBytes + 64)
     /// Live sessions, so they stay alive while their sockets are registered; removed when they finish.
-    var sessions = SessionTable()
+    /// Confined to `queue`, and the table's mutations call out to nothing but the sessions' `sessionSlot` setters:
+    /// the exclusivity check (about 65 instructions an access, two per connection) is off.
+    @exclusivity(unchecked) var sessions = SessionTable()
     /// Idle keep-alive connections to upstream servers, reused by this loop's sessions (`upstream_keepalive`).
     lazy var idleUpstreams = IdleUpstreamConnections(loop: self)
     /// The streams kept for client ride-through on this loop, by token (`client_resume_window`).
