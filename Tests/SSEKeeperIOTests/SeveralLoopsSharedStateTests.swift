@@ -125,6 +125,27 @@ struct SeveralLoopsSharedStateTests {
         #expect(records.count == 16, "one access record per stream, from every loop, whole lines")
     }
 
+    /// Each loop keeps the context it read last (`EventLoop.context(of:)`); a reload moves every loop to the new one
+    /// at once, so a loop that serves nothing afterwards does not keep the old context (and its access log's
+    /// descriptor) alive.
+    @Test func aReload_releasesTheOldContext_onLoopsThatServeNothingAfterIt() throws {
+        let upstream = try Self.quietBackend()
+        let proxy = try ProxyHarness(routes: [(prefix: "/", ports: [upstream.port], settings: StreamSettings())],
+                                     loopCount: 2)
+        // A stream on each loop (round-robin), so both loops have read the context; then both end.
+        for index in 0..<2 { try Self.openStream(proxy, index).close() }
+        weak var old = proxy.server.runtime.context
+        try proxy.server.reload(config: proxy.server.config)
+        var open = -1
+        for _ in 0..<200 {
+            open = proxy.server.group.loops.map { loop in loop.queue.sync { loop.sessions.count } }.reduce(0, +)
+            if open == 0 && old == nil { break }
+            usleep(10_000)
+        }
+        #expect(open == 0, "the streams ended")
+        #expect(old == nil, "no loop holds the context the reload replaced")
+    }
+
     @Test func reloads_whileStreamsRunOnEveryLoop_keepTheOpenStreams_andServeNewOnes() throws {
         let upstream = try Self.quietBackend()
         let proxy = try ProxyHarness(routes: [(prefix: "/", ports: [upstream.port], settings: Self.heartbeating)],

@@ -187,8 +187,12 @@ public final class ProxyServer: @unchecked Sendable {
     /// reconnection storm); those of removed servers or pools, and the least recently used above a lowered
     /// `upstream_keepalive`, are closed at once.
     private func pruneIdleUpstreams(for context: ProxyContext) {
+        let runtime = self.runtime
         for loop in group.loops {
             loop.queue.async {
+                // The loop's view of the context moves to the new one now, not at its next connection: an idle loop
+                // would keep the old context (its access log's descriptor with it) alive until then.
+                _ = loop.context(of: runtime)
                 loop.idleUpstreams.prune(
                     keeps: { key in
                         context.upstreamTargets[key.upstream]?.serverNames.contains(key.server) == true
