@@ -26,13 +26,13 @@ public struct RequestHead: Sendable, Equatable {
     /// An absolute-form target is first reduced to origin-form (`http://h/a?b` → `/a`); `*` and authority-form
     /// come back unchanged.
     public var path: String {
-        let origin = originFormTarget
+        var origin = originFormTarget
         // `?` found in the bytes in place: `UTF8View.firstIndex(of:)` cost about 170 instructions per request.
-        let query = origin.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
+        let query = origin.withUTF8 { bytes -> Int? in
             guard let base = bytes.baseAddress else { return nil }
             let found = ByteScan.firstIndex(of: HTTPSyntax.questionMark, in: UnsafeRawPointer(base), from: 0, to: bytes.count)
             return found < bytes.count ? found : nil
-        } ?? origin.utf8.firstIndex(of: HTTPSyntax.questionMark).map { origin.utf8.distance(from: origin.utf8.startIndex, to: $0) }
+        }
         guard let query else { return origin }
         return String(origin.utf8.prefix(query))!
     }

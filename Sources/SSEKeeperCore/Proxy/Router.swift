@@ -24,13 +24,14 @@ public struct Router: Sendable {
     /// The route whose prefix is the longest prefix of `path` and its position in `routesInMatchOrder`, by which
     /// the shell keeps what it resolved per route (its upstream) in an array instead of a dictionary by name.
     public func match(path: String) -> (route: Route, index: Int)? {
-        let found = path.utf8.withContiguousStorageIfAvailable { bytes in
+        var path = path
+        let found = path.withUTF8 { bytes in
             prefixesLongestFirst.firstIndex { prefix in
                 prefix.count <= bytes.count && prefix.withUnsafeBufferPointer { prefix in
                     prefix.indices.allSatisfy { prefix[$0] == bytes[$0] }
                 }
             }
-        } ?? routesLongestFirst.firstIndex { path.utf8.starts(with: $0.prefix.utf8) }
+        }
         return found.map { (routesLongestFirst[$0], $0) }
     }
 }

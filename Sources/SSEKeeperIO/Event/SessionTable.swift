@@ -14,8 +14,8 @@ protocol LoopSession: DeadlineTarget {
 struct SessionTable {
     private var slots: [(any LoopSession)?] = []
     private var freeSlots: [Int] = []
-    /// The sessions in the table.
-    private(set) var count = 0
+    /// The sessions in the table: every slot but the free ones holds one.
+    var count: Int { slots.count - freeSlots.count }
 
     /// Adds `session`; nothing when it is in the table already.
     mutating func insert(_ session: any LoopSession) {
@@ -29,7 +29,6 @@ struct SessionTable {
             slots.append(session)
         }
         session.sessionSlot = slot
-        count += 1
     }
 
     /// Removes `session`; nothing when it is not in the table (it may end twice: leaving for another loop, then
@@ -40,7 +39,6 @@ struct SessionTable {
         slots[slot] = nil
         freeSlots.append(slot)
         session.sessionSlot = -1
-        count -= 1
     }
 
     /// Whether `session` is in this table (its slot holds it: a slot number from another loop's table is not
