@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""CPU per new stream of several ssekeeper builds (and nginx), timed in alternating rounds: an A/B for the
-new-stream path.
+"""CPU per new stream (or per paced event) of several ssekeeper builds (and nginx), timed in alternating rounds:
+an A/B for the new-stream path and the per-event path.
 
     python3 Benchmarks/abtest.py before=/tmp/before/ssekeeper after=.build/release/ssekeeper nginx
     python3 Benchmarks/abtest.py --rate 3000 --seconds 4 --rounds 6 --json /tmp/ab.json shared=A static=B nginx
+    python3 Benchmarks/abtest.py --workload paced --rounds 8 sk=.build/release/ssekeeper nginx
 
 Why: one build's CPU per new stream moves 5-15 % between compare.py runs on the 2-core machine (docs/BENCHMARKS.md,
 "Exact CPU readings"), as much as most changes to the path save, and two builds measured in separate runs differ
@@ -18,6 +19,10 @@ request, reads the head and the first event and closes), with the load tool pinn
     by the streams completed;
   - its user and system parts, from /proc/PID/task/*/stat (10 ms ticks, attributed by sampling: read them as a
     split, not to the microsecond).
+With --workload paced, each run is compare.py's paced throughput phase instead: 100 open streams, --rate events/s
+(default 10,000) spread over them, one send() per event, for --seconds; the figures are per event (CPU, its user
+and system parts, and the proxy's context switches), the same reading as compare.py's "CPU per 1M events, paced",
+whose three runs moved 10-35 % between runs of one build on the 2-core machine (docs/BENCHMARKS.md).
 A build is NAME=PATH; `nginx` is Debian's nginx (bash Benchmarks/install.sh). Exit status 0 when every run
 completed its streams, 1 when a run failed, 2 on setup errors.
 """
@@ -25,6 +30,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -50,26 +56,50 @@ def cpu_ticks(pids):
     return user / tick, system / tick
 
 
+def paced_load(proxy_port, backend_port, pids, args):
+    """The load tool's throughput workload, its paced phase only (the saturated one cut to 0.2 s); its JSON."""
+    cmd = [compare.LOADGEN_BIN, "throughput", "--target", str(proxy_port), "--backend", str(backend_port),
+           "--streams", "100", "--event-size", "100", "--paced-rate", str(args.rate), "--paced-duration",
+           str(args.seconds), "--duration", "0.2", "--batch", str(compare.SATURATED_BATCH),
+           "--pids", ",".join(map(str, pids))]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 3 * args.seconds,
+                       preexec_fn=compare.pinned(compare.parse_cpus(args.tool_cpus or None)))
+    if r.returncode != 0:
+        raise compare.Broken("the load tool failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
+    return json.loads(r.stdout)
+
+
 def one_run(spec, args, nofile, cpus):
-    """{"cpu_us", "user_us", "system_us", "completed"} of one fresh proxy under one connrate step."""
+    """{"cpu_us", "user_us", "system_us", "completed", "expected"} of one fresh proxy under one connrate step
+    (per new stream), or under the paced phase (per event, with "ctxsw")."""
     if spec == "nginx":
         path = compare.Nginx(compare.find_nginx(), nofile, cpus=cpus)
     else:
         path = compare.SSEKeeper(spec.split("=", 1)[1], cpus=cpus)
     backend = compare.free_port()
-    port = path.start(backend, "connrate")
+    port = path.start(backend, "throughput" if args.workload == "paced" else "connrate")
     try:
         time.sleep(0.3)
         measured = [path.worker] if isinstance(path, compare.Nginx) else path.pids
         user0, system0 = cpu_ticks(measured)
-        load = counts.run_load(port, backend, path.pids, args)
+        if args.workload == "paced":
+            window = paced_load(port, backend, path.pids, args)["paced"]
+        else:
+            window = counts.run_load(port, backend, path.pids, args)["steps"][0]
         user1, system1 = cpu_ticks(measured)
     finally:
         path.stop()
-    step = load["steps"][0]
-    done = step["completed"] or 1
-    return {"cpu_us": step["proxy_cpu_s"] / done * 1e6, "user_us": (user1 - user0) / done * 1e6,
-            "system_us": (system1 - system0) / done * 1e6, "completed": step["completed"],
+    if args.workload == "paced":
+        # the ticks span the whole run (streams opened, the short saturated phase): read them as a split only
+        done = window["events"] or 1
+        ticks = (user1 - user0) + (system1 - system0) or 1
+        cpu_us = window["proxy_cpu_s"] / done * 1e6
+        return {"cpu_us": cpu_us, "user_us": cpu_us * (user1 - user0) / ticks,
+                "system_us": cpu_us * (system1 - system0) / ticks, "ctxsw": window["proxy_ctxsw"] / done,
+                "completed": window["events"], "expected": int(args.rate * args.seconds)}
+    done = window["completed"] or 1
+    return {"cpu_us": window["proxy_cpu_s"] / done * 1e6, "user_us": (user1 - user0) / done * 1e6,
+            "system_us": (system1 - system0) / done * 1e6, "completed": window["completed"],
             "expected": int(args.rate * args.seconds)}
 
 
@@ -77,13 +107,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("builds", nargs="+", metavar="NAME=PATH|nginx", help="the builds to compare, and nginx")
-    ap.add_argument("--rate", type=int, default=3000, help="new streams per second (default %(default)s)")
+    ap.add_argument("--workload", choices=("connrate", "paced"), default="connrate",
+                    help="connrate: CPU per new stream; paced: CPU per event of the paced throughput phase")
+    ap.add_argument("--rate", type=int, help="new streams per second (default 3000), or with --workload paced "
+                    "events per second (default %d)" % compare.PACED_RATE)
     ap.add_argument("--seconds", type=float, default=4, help="length of each run's step (default %(default)s)")
     ap.add_argument("--rounds", type=int, default=6, help="rounds; each runs every build once (default %(default)s)")
     ap.add_argument("--proxy-cpus", default="1", help="CPUs the proxy is pinned to (default %(default)s)")
     ap.add_argument("--tool-cpus", default="0", help="CPUs the load tool is pinned to (default %(default)s)")
     ap.add_argument("--json", help="write every run and the medians here")
     args = ap.parse_args()
+    if args.rate is None:
+        args.rate = compare.PACED_RATE if args.workload == "paced" else 3000
 
     names = []
     for spec in args.builds:
@@ -118,23 +153,28 @@ def main():
                 failed = True
                 continue
             if run["completed"] < 0.99 * run["expected"]:
-                print("abtest: %s, round %d: %d of %d streams completed" % (name, round_index + 1, run["completed"],
-                                                                            run["expected"]), file=sys.stderr)
+                print("abtest: %s, round %d: %d of %d %s completed" % (
+                    name, round_index + 1, run["completed"], run["expected"],
+                    "events" if args.workload == "paced" else "streams"), file=sys.stderr)
                 failed = True
             runs[name].append(run)
         print("round %d: %s" % (round_index + 1, ", ".join(
-            "%s %.0f us (user %.0f)" % (n, runs[n][-1]["cpu_us"], runs[n][-1]["user_us"]) for n in names if runs[n])),
+            "%s %.1f us (user %.1f)" % (n, runs[n][-1]["cpu_us"], runs[n][-1]["user_us"]) for n in names if runs[n])),
             flush=True)
-    medians = {n: {k: statistics.median(r[k] for r in rs) for k in ("cpu_us", "user_us", "system_us")}
-               for n, rs in runs.items() if rs}
-    print("\nCPU per new stream, median of %d rounds at %d/s (user + system from /proc ticks):" % (args.rounds, args.rate))
+    keys = ("cpu_us", "user_us", "system_us") + (("ctxsw",) if args.workload == "paced" else ())
+    medians = {n: {k: statistics.median(r[k] for r in rs) for k in keys} for n, rs in runs.items() if rs}
+    print("\nCPU per %s, median of %d rounds at %d/s (user + system from /proc ticks):" % (
+        "paced event" if args.workload == "paced" else "new stream", args.rounds, args.rate))
     for name in names:
         if name in medians:
             m = medians[name]
-            print("  %-12s %6.1f us   user %5.1f  system %5.1f" % (name, m["cpu_us"], m["user_us"], m["system_us"]))
+            print("  %-12s %6.1f us   user %5.1f  system %5.1f%s" % (
+                name, m["cpu_us"], m["user_us"], m["system_us"],
+                "   context switches %.3f" % m["ctxsw"] if "ctxsw" in m else ""))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rate": args.rate, "seconds": args.seconds, "rounds": args.rounds, "builds": args.builds,
+            json.dump({"workload": args.workload, "rate": args.rate, "seconds": args.seconds, "rounds": args.rounds,
+                       "builds": args.builds,
                        "runs": runs, "medians": medians,
                        "runtimes": {n: compare.swift_runtime(s.split("=", 1)[1]) for n, s in zip(names, args.builds)
                                     if s != "nginx"}}, f, indent=1)
