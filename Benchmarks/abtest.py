@@ -5,6 +5,7 @@ an A/B for the new-stream path and the per-event path.
     python3 Benchmarks/abtest.py before=/tmp/before/ssekeeper after=.build/release/ssekeeper nginx
     python3 Benchmarks/abtest.py --rate 3000 --seconds 4 --rounds 6 --json /tmp/ab.json shared=A static=B nginx
     python3 Benchmarks/abtest.py --workload paced --rounds 8 sk=.build/release/ssekeeper nginx
+    python3 Benchmarks/abtest.py --workload latency --rounds 8 sk=.build/release/ssekeeper nginx
 
 Why: one build's CPU per new stream moves 5-15 % between compare.py runs on the 2-core machine (docs/BENCHMARKS.md,
 "Exact CPU readings"), as much as most changes to the path save, and two builds measured in separate runs differ
@@ -23,6 +24,10 @@ With --workload paced, each run is compare.py's paced throughput phase instead: 
 (default 10,000) spread over them, one send() per event, for --seconds; the figures are per event (CPU, its user
 and system parts, and the proxy's context switches), the same reading as compare.py's "CPU per 1M events, paced",
 whose three runs moved 10-35 % between runs of one build on the 2-core machine (docs/BENCHMARKS.md).
+With --workload latency, each round also runs the direct path (no proxy), and each run is compare.py's latency
+workload for --seconds (default 10): 1,000 streams, each sent one event a second; the figures are the added
+latency p50 / p99 (the path's percentile of the kernel receive times minus the direct path's in the same round),
+in microseconds. `cpu_us` is then the proxy's CPU per event.
 A build is NAME=PATH; `nginx` is Debian's nginx (bash Benchmarks/install.sh). Exit status 0 when every run
 completed its streams, 1 when a run failed, 2 on setup errors.
 """
@@ -69,9 +74,47 @@ def paced_load(proxy_port, backend_port, pids, args):
     return json.loads(r.stdout)
 
 
+def latency_load(target_port, backend_port, pids, args):
+    """The load tool's latency workload (1,000 streams, one event each per second); its JSON."""
+    cmd = [compare.LOADGEN_BIN, "latency", "--target", str(target_port), "--backend", str(backend_port),
+           "--streams", "1000", "--duration", str(args.seconds)]
+    if pids:
+        cmd += ["--pids", ",".join(map(str, pids))]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 3 * args.seconds,
+                       preexec_fn=compare.pinned(compare.parse_cpus(args.tool_cpus or None)))
+    if r.returncode != 0:
+        raise compare.Broken("the load tool failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
+    return json.loads(r.stdout)
+
+
+def latency_run(spec, args, nofile, cpus):
+    """{"p50_us", "p99_us", "cpu_us", "completed", "expected"} of one latency run (the direct path when spec is
+    "direct"): kernel-clock percentiles, not yet the direct path's subtracted."""
+    if spec == "direct":
+        backend = compare.free_port()
+        load = latency_load(backend, backend, [], args)
+    else:
+        path = (compare.Nginx(compare.find_nginx(), nofile, cpus=cpus) if spec == "nginx"
+                else compare.SSEKeeper(spec.split("=", 1)[1], cpus=cpus))
+        backend = compare.free_port()
+        port = path.start(backend, "latency")
+        try:
+            time.sleep(0.3)
+            load = latency_load(port, backend, path.pids, args)
+        finally:
+            path.stop()
+    kernel = load["latency_kernel"]
+    done = kernel["n"] or 1
+    return {"p50_us": kernel["p50"] * 1e3, "p99_us": kernel["p99"] * 1e3,
+            "cpu_us": load["proxy_cpu_s"] / done * 1e6 if load["proxy_cpu_s"] >= 0 else 0.0,
+            "completed": kernel["n"], "expected": int(1000 * args.seconds)}
+
+
 def one_run(spec, args, nofile, cpus):
     """{"cpu_us", "user_us", "system_us", "completed", "expected"} of one fresh proxy under one connrate step
-    (per new stream), or under the paced phase (per event, with "ctxsw")."""
+    (per new stream), or under the paced phase (per event, with "ctxsw"); with --workload latency, latency_run's."""
+    if args.workload == "latency":
+        return latency_run(spec, args, nofile, cpus)
     if spec == "nginx":
         path = compare.Nginx(compare.find_nginx(), nofile, cpus=cpus)
     else:
@@ -107,11 +150,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("builds", nargs="+", metavar="NAME=PATH|nginx", help="the builds to compare, and nginx")
-    ap.add_argument("--workload", choices=("connrate", "paced"), default="connrate",
-                    help="connrate: CPU per new stream; paced: CPU per event of the paced throughput phase")
+    ap.add_argument("--workload", choices=("connrate", "paced", "latency"), default="connrate",
+                    help="connrate: CPU per new stream; paced: CPU per event of the paced throughput phase; "
+                    "latency: added latency p50 / p99 over the direct path")
     ap.add_argument("--rate", type=int, help="new streams per second (default 3000), or with --workload paced "
                     "events per second (default %d)" % compare.PACED_RATE)
-    ap.add_argument("--seconds", type=float, default=4, help="length of each run's step (default %(default)s)")
+    ap.add_argument("--seconds", type=float, help="length of each run's step (default 4; latency: 10)")
     ap.add_argument("--rounds", type=int, default=6, help="rounds; each runs every build once (default %(default)s)")
     ap.add_argument("--proxy-cpus", default="1", help="CPUs the proxy is pinned to (default %(default)s)")
     ap.add_argument("--tool-cpus", default="0", help="CPUs the load tool is pinned to (default %(default)s)")
@@ -119,6 +163,8 @@ def main():
     args = ap.parse_args()
     if args.rate is None:
         args.rate = compare.PACED_RATE if args.workload == "paced" else 3000
+    if args.seconds is None:
+        args.seconds = 10 if args.workload == "latency" else 4
 
     names = []
     for spec in args.builds:
@@ -141,10 +187,19 @@ def main():
     cpus = compare.parse_cpus(args.proxy_cpus)
     runs = {name: [] for name in names}
     failed = False
+    latency = args.workload == "latency"
     for round_index in range(args.rounds):
         order = list(zip(names, args.builds))
         if round_index % 2:
             order.reverse()
+        floor = None
+        if latency:  # the floor of this round, subtracted from each path's percentiles
+            try:
+                floor = one_run("direct", args, nofile, cpus)
+            except compare.Broken as e:
+                print("abtest: direct, round %d: %s" % (round_index + 1, e), file=sys.stderr)
+                failed = True
+                continue
         for name, spec in order:
             try:
                 run = one_run(spec, args, nofile, cpus)
@@ -155,22 +210,45 @@ def main():
             if run["completed"] < 0.99 * run["expected"]:
                 print("abtest: %s, round %d: %d of %d %s completed" % (
                     name, round_index + 1, run["completed"], run["expected"],
-                    "events" if args.workload == "paced" else "streams"), file=sys.stderr)
+                    "streams" if args.workload == "connrate" else "events"), file=sys.stderr)
                 failed = True
+            if floor:
+                run["added_p50_us"] = run["p50_us"] - floor["p50_us"]
+                run["added_p99_us"] = run["p99_us"] - floor["p99_us"]
+                run["direct_p50_us"], run["direct_p99_us"] = floor["p50_us"], floor["p99_us"]
             runs[name].append(run)
-        print("round %d: %s" % (round_index + 1, ", ".join(
-            "%s %.1f us (user %.1f)" % (n, runs[n][-1]["cpu_us"], runs[n][-1]["user_us"]) for n in names if runs[n])),
-            flush=True)
-    keys = ("cpu_us", "user_us", "system_us") + (("ctxsw",) if args.workload == "paced" else ())
+        if latency:
+            print("round %d: direct p50 / p99 %.1f / %.1f us; added: %s" % (
+                round_index + 1, floor["p50_us"], floor["p99_us"], ", ".join(
+                    "%s %.1f / %.1f" % (n, runs[n][-1]["added_p50_us"], runs[n][-1]["added_p99_us"])
+                    for n in names if runs[n])), flush=True)
+        else:
+            print("round %d: %s" % (round_index + 1, ", ".join(
+                "%s %.1f us (user %.1f)" % (n, runs[n][-1]["cpu_us"], runs[n][-1]["user_us"])
+                for n in names if runs[n])), flush=True)
+    if latency:
+        keys = ("added_p50_us", "added_p99_us", "direct_p50_us", "direct_p99_us", "cpu_us")
+    else:
+        keys = ("cpu_us", "user_us", "system_us") + (("ctxsw",) if args.workload == "paced" else ())
     medians = {n: {k: statistics.median(r[k] for r in rs) for k in keys} for n, rs in runs.items() if rs}
-    print("\nCPU per %s, median of %d rounds at %d/s (user + system from /proc ticks):" % (
-        "paced event" if args.workload == "paced" else "new stream", args.rounds, args.rate))
-    for name in names:
-        if name in medians:
-            m = medians[name]
-            print("  %-12s %6.1f us   user %5.1f  system %5.1f%s" % (
-                name, m["cpu_us"], m["user_us"], m["system_us"],
-                "   context switches %.3f" % m["ctxsw"] if "ctxsw" in m else ""))
+    if latency:
+        print("\nAdded latency over the direct path, median of %d rounds of %g s (kernel receive times):"
+              % (args.rounds, args.seconds))
+        for name in names:
+            if name in medians:
+                m = medians[name]
+                print("  %-12s p50 %6.1f us   p99 %6.1f us   (direct %.1f / %.1f)   CPU per event %.1f us" % (
+                    name, m["added_p50_us"], m["added_p99_us"], m["direct_p50_us"], m["direct_p99_us"],
+                    m["cpu_us"]))
+    else:
+        print("\nCPU per %s, median of %d rounds at %d/s (user + system from /proc ticks):" % (
+            "paced event" if args.workload == "paced" else "new stream", args.rounds, args.rate))
+        for name in names:
+            if name in medians:
+                m = medians[name]
+                print("  %-12s %6.1f us   user %5.1f  system %5.1f%s" % (
+                    name, m["cpu_us"], m["user_us"], m["system_us"],
+                    "   context switches %.3f" % m["ctxsw"] if "ctxsw" in m else ""))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"workload": args.workload, "rate": args.rate, "seconds": args.seconds, "rounds": args.rounds,
