@@ -6,8 +6,11 @@
 /// upwards), so the first match is found without a per-byte loop and without libc (`memchr` would need Glibc in
 /// this pure module, and only finds one value).
 enum ByteScan {
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
-    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+    /// 0x01 in every byte of a word: times a byte value, that value in every byte (the SWAR word tests here and in
+    /// `HTTPSyntax` share these two).
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    /// The high bit of every byte of a word.
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
 
     /// The offset of the first byte equal to `first` or `second` in `base[start..<end]`, or `end` when there is
     /// none. Pass the same value twice to find one value (the compiler folds the second comparison away).

@@ -43,8 +43,7 @@ enum HTTPSyntax {
     /// has-zero-byte test on `word ^ 0x7F...` finds DEL; a borrow never crosses a byte whose high bit is clear.
     @inline(__always)
     static func isSpaceOrVisibleASCII(word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let ones = ByteScan.ones, highBits = ByteScan.highBits
         let delete = word ^ (ones &* 0x7F)
         let below0x20 = (word &- ones &* 0x20) & ~word
         let isDelete = (delete &- ones) & ~delete
@@ -166,7 +165,7 @@ enum HTTPSyntax {
     /// adding to its low seven bits, which cannot carry into the next byte.
     @inline(__always)
     static func lowercased(word: UInt64) -> UInt64 {
-        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let highBits = ByteScan.highBits
         let low7 = word & ~highBits
         let atLeastA = low7 &+ 0x3F3F_3F3F_3F3F_3F3F  // 0x80 - 0x41: high bit set from "A" up
         let pastZ = low7 &+ 0x2525_2525_2525_2525  // 0x80 - 0x5B: high bit set from "[" up
