@@ -47,7 +47,8 @@ Workloads (full run; --duration scales the timed ones, --quick shrinks everythin
               an offset measured every 100 ms and whenever a stamp comes out later than its read; the JSON's
               "clock_steps" counts the times the offset had moved (a stepped realtime clock: one such step
               shifted a whole run's kernel-clock latencies by 43-77 ms before this).
-  throughput  100 streams of 100-byte events. First paced: 10,000 events/s spread evenly over the streams for
+  throughput  100 streams of 100-byte events. First paced: 10,000 events/s spread evenly over the streams (taken
+              in a fixed shuffled order, not the order they were opened) for
               5 s, one send() per event: the same offered load on every path, each event its own write, so
               this is the per-event (per wake-up) cost -- proxy CPU-seconds per million events. Then
               saturated: the backend sends as fast as the sockets take them for 10 s (after 1 s of warm-up),

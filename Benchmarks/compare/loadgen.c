@@ -20,8 +20,10 @@
  *
  * Workloads (see Benchmarks/compare.py for the figures drawn from them):
  *   latency     --streams N --duration S: one event per stream per second, spread evenly over the second
+ *               (the streams taken in a fixed shuffled order: see schedule_order)
  *   throughput  --streams N --duration S --event-size B [--paced-rate R --paced-duration S2] [--batch K]:
- *               first (when R > 0) R events/s spread over the streams, one send() per event; then B-byte events
+ *               first (when R > 0) R events/s spread over the streams (in the same shuffled order), one send() per
+ *               event; then B-byte events
  *               as fast as the sockets take them, K per send(); events/s at the clients, CPU per event
  *   memory      --streams N: N idle streams (head + one event); proxy RSS before/after
  *   heartbeats  --streams N --duration S --interval-ms I: N silent streams (head only); every comment
