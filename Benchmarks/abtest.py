@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""CPU per new stream (or per paced event) of several ssekeeper builds (and nginx), timed in alternating rounds:
-an A/B for the new-stream path and the per-event path.
+"""CPU per new stream (or per paced event, or added latency) of several ssekeeper builds (and nginx), measured in
+alternating rounds: an A/B for the new-stream path and the per-event path.
 
     python3 Benchmarks/abtest.py before=/tmp/before/ssekeeper after=.build/release/ssekeeper nginx
     python3 Benchmarks/abtest.py --rate 3000 --seconds 4 --rounds 6 --json /tmp/ab.json shared=A static=B nginx
@@ -29,7 +29,7 @@ workload for --seconds (default 10): 1,000 streams, each sent one event a second
 latency p50 / p99 (the path's percentile of the kernel receive times minus the direct path's in the same round),
 in microseconds. `cpu_us` is then the proxy's CPU per event.
 A build is NAME=PATH; `nginx` is Debian's nginx (bash Benchmarks/install.sh). Exit status 0 when every run
-completed its streams, 1 when a run failed, 2 on setup errors.
+completed at least 99 % of its streams (or events), 1 when a run failed, 2 on setup errors.
 """
 import argparse
 import json
@@ -61,23 +61,9 @@ def cpu_ticks(pids):
     return user / tick, system / tick
 
 
-def paced_load(proxy_port, backend_port, pids, args):
-    """The load tool's throughput workload, its paced phase only (the saturated one cut to 0.2 s); its JSON."""
-    cmd = [compare.LOADGEN_BIN, "throughput", "--target", str(proxy_port), "--backend", str(backend_port),
-           "--streams", "100", "--event-size", "100", "--paced-rate", str(args.rate), "--paced-duration",
-           str(args.seconds), "--duration", "0.2", "--batch", str(compare.SATURATED_BATCH),
-           "--pids", ",".join(map(str, pids))]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 3 * args.seconds,
-                       preexec_fn=compare.pinned(compare.parse_cpus(args.tool_cpus or None)))
-    if r.returncode != 0:
-        raise compare.Broken("the load tool failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
-    return json.loads(r.stdout)
-
-
-def latency_load(target_port, backend_port, pids, args):
-    """The load tool's latency workload (1,000 streams, one event each per second); its JSON."""
-    cmd = [compare.LOADGEN_BIN, "latency", "--target", str(target_port), "--backend", str(backend_port),
-           "--streams", "1000", "--duration", str(args.seconds)]
+def run_tool(workload, target_port, backend_port, pids, options, args):
+    """The load tool's `workload` with `options`, pinned to --tool-cpus, reading the CPU of `pids`; its JSON."""
+    cmd = [compare.LOADGEN_BIN, workload, "--target", str(target_port), "--backend", str(backend_port)] + options
     if pids:
         cmd += ["--pids", ",".join(map(str, pids))]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 3 * args.seconds,
@@ -85,6 +71,19 @@ def latency_load(target_port, backend_port, pids, args):
     if r.returncode != 0:
         raise compare.Broken("the load tool failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
     return json.loads(r.stdout)
+
+
+def paced_load(proxy_port, backend_port, pids, args):
+    """The load tool's throughput workload, its paced phase only (the saturated one cut to 0.2 s); its JSON."""
+    return run_tool("throughput", proxy_port, backend_port, pids,
+                    ["--streams", "100", "--event-size", "100", "--paced-rate", str(args.rate), "--paced-duration",
+                     str(args.seconds), "--duration", "0.2", "--batch", str(compare.SATURATED_BATCH)], args)
+
+
+def latency_load(target_port, backend_port, pids, args):
+    """The load tool's latency workload (1,000 streams, one event each per second); its JSON."""
+    return run_tool("latency", target_port, backend_port, pids,
+                    ["--streams", "1000", "--duration", str(args.seconds)], args)
 
 
 def latency_run(spec, args, nofile, cpus):
