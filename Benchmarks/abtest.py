@@ -35,14 +35,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import compare  # noqa: E402  (the proxies, the load tool, pinning)
-import counts  # noqa: E402  (run_load: one connrate step)
+import counts  # noqa: E402  (run_load: one connrate step; run_tool: the load tool)
 
 
 def cpu_ticks(pids):
@@ -61,28 +60,16 @@ def cpu_ticks(pids):
     return user / tick, system / tick
 
 
-def run_tool(workload, target_port, backend_port, pids, options, args):
-    """The load tool's `workload` with `options`, pinned to --tool-cpus, reading the CPU of `pids`; its JSON."""
-    cmd = [compare.LOADGEN_BIN, workload, "--target", str(target_port), "--backend", str(backend_port)] + options
-    if pids:
-        cmd += ["--pids", ",".join(map(str, pids))]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 3 * args.seconds,
-                       preexec_fn=compare.pinned(compare.parse_cpus(args.tool_cpus or None)))
-    if r.returncode != 0:
-        raise compare.Broken("the load tool failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
-    return json.loads(r.stdout)
-
-
 def paced_load(proxy_port, backend_port, pids, args):
     """The load tool's throughput workload, its paced phase only (the saturated one cut to 0.2 s); its JSON."""
-    return run_tool("throughput", proxy_port, backend_port, pids,
+    return counts.run_tool("throughput", proxy_port, backend_port, pids,
                     ["--streams", "100", "--event-size", "100", "--paced-rate", str(args.rate), "--paced-duration",
                      str(args.seconds), "--duration", "0.2", "--batch", str(compare.SATURATED_BATCH)], args)
 
 
 def latency_load(target_port, backend_port, pids, args):
     """The load tool's latency workload (1,000 streams, one event each per second); its JSON."""
-    return run_tool("latency", target_port, backend_port, pids,
+    return counts.run_tool("latency", target_port, backend_port, pids,
                     ["--streams", "1000", "--duration", str(args.seconds)], args)
 
 

@@ -72,16 +72,24 @@ def ensure_probes(library, functions):
     return events
 
 
-def run_load(proxy_port, backend_port, pids, args):
-    """The load tool's connrate workload, one step; returns its JSON."""
-    cmd = [compare.LOADGEN_BIN, "connrate", "--target", str(proxy_port), "--backend", str(backend_port),
-           "--steps", str(args.rate), "--step-duration", str(args.seconds), "--connrate-p99-ms", "1000",
-           "--pids", ",".join(map(str, pids))]
+def run_tool(workload, target_port, backend_port, pids, options, args):
+    """The load tool's `workload` with `options`, pinned to --tool-cpus, reading the CPU of `pids` (none: the
+    direct path); its JSON. abtest.py runs its workloads through this too."""
+    cmd = [compare.LOADGEN_BIN, workload, "--target", str(target_port), "--backend", str(backend_port)] + options
+    if pids:
+        cmd += ["--pids", ",".join(map(str, pids))]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 3 * args.seconds,
                        preexec_fn=compare.pinned(compare.parse_cpus(args.tool_cpus or None)))
     if r.returncode != 0:
         raise compare.Broken("the load tool failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:]))
     return json.loads(r.stdout)
+
+
+def run_load(proxy_port, backend_port, pids, args):
+    """The load tool's connrate workload, one step; returns its JSON."""
+    return run_tool("connrate", proxy_port, backend_port, pids,
+                    ["--steps", str(args.rate), "--step-duration", str(args.seconds), "--connrate-p99-ms", "1000"],
+                    args)
 
 
 def completed(load):
