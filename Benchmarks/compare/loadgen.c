@@ -996,11 +996,8 @@ static void print_common_and_end(int open_failed) {
  * in open order, 18,830 and 18,666 shuffled. Real streams' events do not arrive in the order the streams were
  * accepted. */
 static int *schedule_order(int n) {
-    static int *order = NULL;
-    static int made = 0;
-    if (made == n) return order;
-    free(order);
-    order = malloc(sizeof *order * (size_t)(n > 0 ? n : 1));
+    /* one workload per process calls this once; the array lives until exit */
+    int *order = malloc(sizeof *order * (size_t)(n > 0 ? n : 1));
     if (!order) die("out of memory");
     for (int i = 0; i < n; i++) order[i] = i;
     uint64_t x = 0x9E3779B97F4A7C15ull;   /* xorshift64, fixed seed */
@@ -1009,7 +1006,6 @@ static int *schedule_order(int n) {
         int k = (int)(x % (uint64_t)(i + 1));
         int t = order[i]; order[i] = order[k]; order[k] = t;
     }
-    made = n;
     return order;
 }
 
