@@ -139,7 +139,7 @@ public final class ProxyServer: @unchecked Sendable {
             }
             current = config.listens.compactMap { listen in (kept + opened).first { $0.listen == listen } }
         }
-        pruneIdleUpstreams(for: context)
+        applyOnLoops(context)
     }
 
     /// What a reload does with the admin endpoint; everything that can fail (binding) is done when it is made.
@@ -183,10 +183,11 @@ public final class ProxyServer: @unchecked Sendable {
         }
     }
 
-    /// Idle keep-alive connections survive a reload when their upstream and server are still configured (no
-    /// reconnection storm); those of removed servers or pools, and the least recently used above a lowered
-    /// `upstream_keepalive`, are closed at once.
-    private func pruneIdleUpstreams(for context: ProxyContext) {
+    /// What a reload changes on each loop, in one block queued there: the loop's view of the context moves to the
+    /// new one, and its idle keep-alive connections are pruned. Idle connections survive a reload when their
+    /// upstream and server are still configured (no reconnection storm); those of removed servers or pools, and the
+    /// least recently used above a lowered `upstream_keepalive`, are closed at once.
+    private func applyOnLoops(_ context: ProxyContext) {
         let runtime = self.runtime
         for loop in group.loops {
             loop.queue.async {
