@@ -79,8 +79,11 @@ starts and refuses a stream count that would not fit.
 
 Noise: the load tool also reads /proc/stat, and the table shows how much CPU other processes used during the
 measured windows. Before each run the driver waits (--wait-quiet, 60 s at most) until other processes use at
-most 20 % of a core, and a run during which they used more than --max-others (50 %) of a core is run again
-(--reruns, up to 2 times; the attempt with the least outside CPU is kept). --quick does neither.
+most 20 % of a core, and a run during which they used more than --max-others of a core is run again (--reruns,
+up to 2 times; the attempt with the least outside CPU is kept). --quick does neither. The bound is 20 % for the
+latency workload, whose proxy itself uses 4-5 % of a core, and 50 % for the rest (the connection-rate workload's
+direct path reads 23-30 % by itself: kernel work the accounting places outside the proxy and the tool);
+--max-others PCT sets one bound for all.
 
 Pinning: unpinned, on a 2-core VM, one proxy's CPU per paced event swings by up to 1.7x between runs of the same
 build (the scheduler puts it beside the load tool or not); `--loops 1 --proxy-cpus 1 --tool-cpus 0` keeps the two
@@ -254,6 +257,16 @@ def children_of(pid):
 
 
 QUIET_PCT = 20  # "quiet": other processes use at most this much of one core
+# A run during which other processes used more than this much of one core is run again, by workload. The seventh
+# session's full set let a latency run with 38 % of outside CPU into the medians under one 50 % bound (its p99
+# read 1.20x nginx's; a clean set, 0.88x); the connection-rate direct path reads 23-30 % by itself.
+MAX_OTHERS = {"latency": 20}
+MAX_OTHERS_DEFAULT = 50
+
+
+def max_others(args, workload):
+    """The outside CPU (% of a core) above which a run of the workload is run again: --max-others, else MAX_OTHERS."""
+    return args.max_others if args.max_others is not None else MAX_OTHERS.get(workload, MAX_OTHERS_DEFAULT)
 
 
 def machine_busy_s():
@@ -917,8 +930,9 @@ def main():
     ap.add_argument("--wait-quiet", type=float, default=None, metavar="S",
                     help="before each run, wait up to S seconds until other processes use at most %d %%%% of a core "
                          "(default 60; 0 with --quick)" % QUIET_PCT)
-    ap.add_argument("--max-others", type=float, default=50, metavar="PCT",
-                    help="run again when other processes used more than PCT %% of a core during a run (default 50)")
+    ap.add_argument("--max-others", type=float, default=None, metavar="PCT",
+                    help="run again when other processes used more than PCT %%%% of a core during a run (default "
+                         "%d for latency, %d for the other workloads)" % (MAX_OTHERS["latency"], MAX_OTHERS_DEFAULT))
     ap.add_argument("--reruns", type=int, default=None,
                     help="how often at most a run is repeated for that (default 2; 0 with --quick)")
     args = ap.parse_args()
@@ -1016,7 +1030,7 @@ def main():
                         o = others_pct(attempt_r)
                         if r is None or (o is not None and others_pct(r) is not None and o < others_pct(r)):
                             r = attempt_r
-                        if o is None or o <= args.max_others or attempt == args.reruns:
+                        if o is None or o <= max_others(args, w) or attempt == args.reruns:
                             break
                         reruns += 1
                         log("  (other processes used %.0f %% of a core during %s/%s; running it again)" % (o, w, p))
@@ -1075,8 +1089,10 @@ def main():
           % (load_before, loadavg()))
     noisy = sum(r.get("reruns_for_noise", 0) for r in runs)
     if noisy:
-        print("%d run%s repeated because other processes used more than %g %% of a core meanwhile (see JSON)."
-              % (noisy, "s were" if noisy > 1 else " was", args.max_others))
+        print("%d run%s repeated because other processes used more than %s of a core meanwhile (see JSON)."
+              % (noisy, "s were" if noisy > 1 else " was",
+                 "%g %%" % args.max_others if args.max_others is not None
+                 else "the workload's bound (--max-others)"))
     lg = [medians[p].get("throughput_loadgen_cpu_pct") for p in columns]
     if any(v is not None and v > 90 for v in lg):
         print("saturated throughput: the load tool used > 90 % of a core, so events/s there is the rig's ceiling "

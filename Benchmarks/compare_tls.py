@@ -418,7 +418,7 @@ def run_all(kit, args, runners, workloads, protocols):
                         o, best = others_pct(got), others_pct(r) if r else None
                         if r is None or (o is not None and best is not None and o < best):
                             r = got
-                        if o is None or o <= args.max_others or attempt == args.reruns:
+                        if o is None or o <= kit.max_others(args, w) or attempt == args.reruns:
                             break
                         reruns += 1
                         kit.log("  (other processes used %.0f %% of a core during %s/%s/%s; running it again)"
