@@ -475,6 +475,34 @@ def stamped_ids():
     return [(name, b(text)) for name, text in texts]
 
 
+def cgroup_cpu():
+    """Byte 0 sets the CPUs; NUL splits /proc/self/cgroup, mountinfo, the quota text, the period text (see
+    Fuzz/Targets/cgroup_cpu.swift)."""
+    v2 = "30 24 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+    hybrid = ("31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+              "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+              "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n")
+    seeds = [
+        ("v2 service", "\x10", "0::/system.slice/ssekeeper.service\n", v2, "250000 100000\n", ""),
+        ("v2 namespace root", "\x03", "0::/\n", v2, "50000 100000\n", ""),
+        ("v2 unlimited", "\x07", "0::/a/b\n", v2, "max 100000\n", ""),
+        ("v2 bind mounted", "\x0f", "0::/kubepods/pod1/c1\n",
+         "1 0 0:26 /kubepods/pod1 /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n", "200000 100000", ""),
+        ("v1 hybrid", "\x01", "4:memory:/x\n1:cpu:/ssk\n0::/\n", hybrid, "100000\n", "100000\n"),
+        ("v1 combined", "\x20", "3:cpu,cpuacct:/docker/abc\n",
+         "7 1 0:3 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct\n", "-1\n", "100000\n"),
+        ("escaped mount", "\x02", "0::/a\n", "1 0 0:26 / /mnt/my\\040cgroups rw - cgroup2 none rw\n",
+         "100000 100000", ""),
+        ("outside namespace", "\x02", "0::/../../x\n", v2, "100000 100000", ""),
+    ]
+    return [(name, b(cpus + "\x00".join([cgroup, mounts, quota, period])))
+            for name, cpus, cgroup, mounts, quota, period in seeds]
+
+
+CGROUP_TOKENS = ["0::/", ":cpu:", ":cpu,cpuacct:", " - cgroup2 cgroup2 rw\n", " - cgroup cgroup rw,cpu\n",
+                 "/sys/fs/cgroup", " / ", "max ", "100000", "-1", "\\040", "/..", "\n"]
+
+
 def h2_frame(kind, flags=0, stream=0, payload=b"", length=None):
     """One HTTP/2 frame (RFC 9113 §4.1): 24-bit length, type, flags, 31-bit stream, payload."""
     payload = b(payload)
@@ -627,6 +655,9 @@ CONFIG_TOKENS = [
     "k", "M", "0.33", "0.000000000000000000000000000001", "24h", "86400s", "1ms", "route / { upstream u; }",
     "upstream u { server h:1; }", "listen 1;", "\xef\xbb\xbf", "weight=", "max_fails=", "fail_timeout=", "backup",
     "upstream_keepalive", "upstream_keepalive_timeout", "=",
+    # added to config.dict by hand with the directives they name; here so a regeneration keeps them
+    "upstream_resume", "resume_window", "resume_backoff", "..", "always", "tls", "h2c", "listen 1 h2c;", "http2",
+    "http2_max_concurrent_streams", "on",
 ]
 
 H2_TOKENS = [
@@ -718,6 +749,7 @@ if __name__ == "__main__":
     write("hpack", hpack())
     write("h2_frames", h2_frames())
     write("h2_connection", h2_connection())
+    write("cgroup_cpu", cgroup_cpu())
     write_dictionary("request_head", HTTP_TOKENS)
     write_dictionary("response_head", HTTP_TOKENS + STATUS_TOKENS)
     write_dictionary("builders", HTTP_TOKENS + STATUS_TOKENS)
@@ -727,6 +759,7 @@ if __name__ == "__main__":
     write_dictionary("config", CONFIG_TOKENS)
     write_dictionary("stamped_id", STAMPED_ID_TOKENS)
     write_dictionary("hpack", HPACK_TOKENS)
+    write_dictionary("cgroup_cpu", CGROUP_TOKENS)
     write_dictionary("h2_frames", H2_TOKENS)
     write_dictionary("h2_connection", H2_TOKENS)
     write_dictionary("ride_through", SSE_TOKENS + ["sk1.AAECAwQFBgcICQoLDA0ODw.", "\r\n0\r\n\r\n", "data: x\n\n"])

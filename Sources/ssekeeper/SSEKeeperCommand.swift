@@ -142,9 +142,13 @@ enum SSEKeeperCommand {
     /// stops at once.
     private static func run(config: Config, configPath: String? = nil, banner: String? = nil) -> Never {
         let logger = Logger()
+        let loops = ProxyServer.loopCount(for: config)
+        if let note = loops.note {
+            if note.isWarning { logger.warn(note.text) } else { logger.info(note.text) }
+        }
         let server: ProxyServer
         do {
-            server = try ProxyServer(config: config, logger: logger, loopCount: ProxyServer.loopCount(for: config))
+            server = try ProxyServer(config: config, logger: logger, loopCount: loops.count)
         } catch {
             printError("ssekeeper: \(error)")
             exit(1)

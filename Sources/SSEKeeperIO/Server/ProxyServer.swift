@@ -75,11 +75,16 @@ public final class ProxyServer: @unchecked Sendable {
         _ = try ProxyContext.tlsContext(for: config)
     }
 
-    /// The number of event loops `config`'s `event_loops` asks for on this machine: `auto` counts the CPUs in the
-    /// process's affinity mask (1 when it cannot be read).
-    public static func loopCount(for config: Config) -> Int {
-        let cpus = Int(ssk_affinity_cpu_count())
-        return config.limits.eventLoops.resolved(availableCPUs: cpus > 0 ? cpus : 1)
+    /// The number of event loops `config`'s `event_loops` asks for on this machine (`auto` counts the CPUs in the
+    /// process's affinity mask, 1 when it cannot be read, and runs no more than its cgroup CPU limit lets run at
+    /// once), and what to log about that limit at start, if anything (`EventLoopCount.limitNote`).
+    public static func loopCount(for config: Config) -> (count: Int, note: EventLoopCount.Note?) {
+        let found = Int(ssk_affinity_cpu_count())
+        let cpus = found > 0 ? found : 1
+        let limit = CgroupCPULimit.find { path in try? ConfigLoader.readFile(path) }
+        let loops = config.limits.eventLoops
+        return (loops.resolved(availableCPUs: cpus, cpuLimit: limit?.cpus),
+                loops.limitNote(availableCPUs: cpus, cpuLimit: limit))
     }
 
     /// How many event loops serve connections.
