@@ -16,6 +16,7 @@ struct AdminEndpointTests {
         #expect(healthy.header("Connection") == "close")
         #expect(try AdminResponse.get("/healthz?probe=1", port: proxy.adminPort).status == 200, "the query is ignored")
         #expect(try proxy.scrape().value("ssekeeper_draining") == 0)
+        #expect(try proxy.scrape().value("ssekeeper_event_loops") == 1)
         proxy.server.drain { _ in }
         let draining = try AdminResponse.get("/healthz", port: proxy.adminPort)
         #expect(draining.status == 503, "the admin endpoint stays up while the proxy listeners close")

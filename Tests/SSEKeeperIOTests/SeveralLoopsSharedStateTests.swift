@@ -115,6 +115,7 @@ struct SeveralLoopsSharedStateTests {
         #expect(Self.sessionsPerLoop(proxy).allSatisfy { $0 >= 1 }, "every loop serves streams")
         let open = try proxy.scrape()
         #expect(open.value("ssekeeper_open_streams", ["route": "/"]) == 16)
+        #expect(open.value("ssekeeper_event_loops") == 4)
         clients.withLock { $0.forEach { $0.close() } }
         let closed = try proxy.scrape { $0.value("ssekeeper_open_streams", ["route": "/"]) == 0 }
         #expect(closed.value("ssekeeper_stream_duration_seconds_count", ["route": "/"]) == 16)

@@ -2,7 +2,8 @@
 /// Prometheus text format 0.0.4 by `PrometheusTextWriter`.
 ///
 /// Families (all prefixed `ssekeeper_`; durations in seconds):
-/// - process: `open_connections` (gauge), `connections_accepted_total`, `draining` (gauge, 0 or 1),
+/// - process: `open_connections` (gauge), `connections_accepted_total`, `draining` (gauge, 0 or 1), `event_loops`
+///   (gauge),
 ///   `rejected_requests_total{reason}`, `accept_backoffs_total`;
 /// - per route (`route` is the route prefix; requests ssekeeper answered without a route use `route="none"`,
 ///   which appears only in `requests_total`): `active_requests`, `open_streams` (gauges), `requests_total{code}`
@@ -26,10 +27,13 @@ public enum MetricsExposition {
         public var openConnections: Int
         /// Whether the server is draining (`/healthz` answers 503).
         public var draining: Bool
+        /// Event loops serving connections (`event_loops`, as resolved at start).
+        public var eventLoops: Int
 
-        public init(openConnections: Int, draining: Bool) {
+        public init(openConnections: Int, draining: Bool, eventLoops: Int = 1) {
             self.openConnections = openConnections
             self.draining = draining
+            self.eventLoops = eventLoops
         }
     }
 
@@ -42,6 +46,8 @@ public enum MetricsExposition {
         writer.sample(snapshot.process.connectionsAccepted)
         writer.family("ssekeeper_draining", type: .gauge, help: "1 while the server drains (it no longer accepts; /healthz answers 503), else 0.")
         writer.sample(process.draining ? 1 : 0)
+        writer.family("ssekeeper_event_loops", type: .gauge, help: "Event loops serving connections (event_loops; auto: the CPUs of the affinity mask, within the cgroup CPU quota).")
+        writer.sample(process.eventLoops)
         writer.family("ssekeeper_rejected_requests_total", type: .counter, help: "Requests and connections ssekeeper refused itself, by reason.")
         for reason in RejectionReason.allCases {
             writer.sample(snapshot.process.rejected[reason.rawValue], labels: [("reason", reason.label)])

@@ -33,7 +33,8 @@ extension ProxyServer {
         }
         snapshot.includeRoutes(config.routes.map(\.prefix) + [MetricsSnapshot.unroutedLabel])
         let process = MetricsExposition.ProcessState(
-            openConnections: runtime.openConnections.load(ordering: .relaxed), draining: isDraining)
+            openConnections: runtime.openConnections.load(ordering: .relaxed), draining: isDraining,
+            eventLoops: group.loops.count)
         return MetricsExposition.render(snapshot, process: process)
     }
 

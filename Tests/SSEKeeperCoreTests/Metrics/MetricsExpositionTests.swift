@@ -60,10 +60,12 @@ struct MetricsExpositionTests {
     }
 
     @Test func theExposition_passesTheStrictChecker_andCarriesTheMergedValues() throws {
-        let text = MetricsExposition.render(Self.sampleSnapshot(), process: .init(openConnections: 7, draining: false))
+        let text = MetricsExposition.render(
+            Self.sampleSnapshot(), process: .init(openConnections: 7, draining: false, eventLoops: 3))
         let parsed = try ExpositionChecker(text)
         #expect(parsed.value("ssekeeper_open_connections") == 7)
         #expect(parsed.value("ssekeeper_draining") == 0)
+        #expect(parsed.value("ssekeeper_event_loops") == 3)
         #expect(parsed.value("ssekeeper_connections_accepted_total") == 5)
         #expect(parsed.value("ssekeeper_rejected_requests_total", ["reason": "bad_request"]) == 1)
         #expect(parsed.value("ssekeeper_rejected_requests_total", ["reason": "max_connections"]) == 1)
@@ -105,7 +107,7 @@ struct MetricsExpositionTests {
 
     @Test func everyFamily_isDeclaredOnce_withHelp() throws {
         let parsed = try ExpositionChecker(MetricsExposition.render(Self.sampleSnapshot(), process: .init(openConnections: 0, draining: false)))
-        #expect(parsed.order.count == 37)
+        #expect(parsed.order.count == 38)
         for name in parsed.order {
             #expect(name.hasPrefix("ssekeeper_"))
             #expect(parsed.families[name]?.help?.isEmpty == false, "\(name) has no HELP")
