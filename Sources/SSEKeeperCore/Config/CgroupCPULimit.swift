@@ -13,11 +13,6 @@ public struct CgroupCPULimit: Sendable, Equatable {
     /// The file that sets the tightest limit.
     public let source: String
 
-    public init(cpus: Double, source: String) {
-        self.cpus = cpus
-        self.source = source
-    }
-
     /// The process's cgroup memberships (one line per hierarchy: `ID:CONTROLLERS:PATH`).
     public static let cgroupFile = "/proc/self/cgroup"
     /// The process's mounts, to find where each hierarchy is mounted (proc(5), "/proc/pid/mountinfo").
