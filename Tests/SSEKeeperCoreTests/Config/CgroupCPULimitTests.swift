@@ -113,6 +113,14 @@ struct CgroupCPULimitTests {
             "/sys/fs/cgroup/cpu.max": "100000 100000",
         ])
         #expect(CgroupCPULimit.find(read: notUnderRoot) == nil)
+        // `unshare -C` without a cgroup mount of its own, as read on this project's machine: the namespace's root
+        // is `/`, the old mount's root `/..`; where the process's cgroup is in that mount cannot be known.
+        let unmountedNamespace = Self.files([
+            "/proc/self/cgroup": "1:cpu:/\n",
+            "/proc/self/mountinfo": "32 31 0:29 /.. /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n",
+            "/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "100000", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000",
+        ])
+        #expect(CgroupCPULimit.find(read: unmountedNamespace) == nil)
     }
 
     @Test(arguments: ["", "max", "max 100000", "0 100000", "-1 100000", "100000 0", "100000", "1 2 3", "a b",
