@@ -44,12 +44,12 @@ public enum EventLoopCount: Sendable, Equatable {
         let limit = "the cgroup CPU limit of \(cpus) CPU\(cpus == "1" ? "" : "s") (\(cpuLimit.source))"
         switch self {
         case .auto:
-            guard count < min(availableCPUs, Self.maximum) else { return nil }
+            guard count < resolved(availableCPUs: availableCPUs) else { return nil }
             return Note(isWarning: false,
                         text: "event_loops auto: \(count) event loop(s) for \(limit), of \(availableCPUs) CPUs")
         case .count(let fixed):
             guard Double(fixed) > cpuLimit.cpus.rounded(.up) else { return nil }
-            let fitting = max(1, Int(cpuLimit.cpus.rounded(.down)))
+            let fitting = Self.auto.resolved(availableCPUs: availableCPUs, cpuLimit: cpuLimit.cpus)
             return Note(isWarning: true, text: "event_loops \(fixed) is more than \(limit) allows to run at once: when "
                 + "all are busy the kernel throttles them, stalling every stream until its next period; "
                 + "event_loops auto would run \(fitting)")

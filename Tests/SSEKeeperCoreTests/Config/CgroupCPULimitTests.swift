@@ -197,5 +197,7 @@ struct EventLoopCountLimitTests {
         #expect(EventLoopCount.count(1).limitNote(availableCPUs: 16, cpuLimit: limit) == nil, "1 loop fits 0.5 CPUs")
         #expect(EventLoopCount.count(3).limitNote(
             availableCPUs: 16, cpuLimit: CgroupCPULimit(cpus: 2.5, source: "f")) == nil, "3 is 2.5 rounded up")
+        let wide = EventLoopCount.count(16).limitNote(availableCPUs: 8, cpuLimit: CgroupCPULimit(cpus: 10, source: "f"))
+        #expect(wide?.text.hasSuffix("event_loops auto would run 8") == true, "auto keeps to the 8 CPUs of the mask")
     }
 }
