@@ -36,10 +36,8 @@ public struct CgroupCPULimit: Sendable, Equatable {
             }
             for mount in mounts where mount.serves(version) {
                 guard let directory = mount.directory(of: membership.path) else { continue }
-                if let limit = tightestLimit(from: directory, upTo: mount.point, version: version, read: read),
-                   tightest.map({ limit.cpus < $0.cpus }) ?? true {
-                    tightest = limit
-                }
+                tightest = tighter(tightestLimit(from: directory, upTo: mount.point, version: version, read: read),
+                                   than: tightest)
             }
         }
         return tightest
@@ -64,6 +62,12 @@ public struct CgroupCPULimit: Sendable, Equatable {
         return Double(quota) / Double(period)
     }
 
+    /// The lower of two limits, where nil is none; the one already held when they are equal.
+    private static func tighter(_ limit: CgroupCPULimit?, than held: CgroupCPULimit?) -> CgroupCPULimit? {
+        guard let limit, let held else { return limit ?? held }
+        return limit.cpus < held.cpus ? limit : held
+    }
+
     private enum Version {
         case v1, v2
     }
@@ -74,10 +78,7 @@ public struct CgroupCPULimit: Sendable, Equatable {
         var tightest: CgroupCPULimit?
         var current = directory
         for _ in 0..<maxDepth {
-            if let limit = limit(in: current, version: version, read: read),
-               tightest.map({ limit.cpus < $0.cpus }) ?? true {
-                tightest = limit
-            }
+            tightest = tighter(limit(in: current, version: version, read: read), than: tightest)
             guard current != top, let slash = current.utf8.lastIndex(of: UInt8(ascii: "/")) else { break }
             current = String(current[..<slash])
             if current.utf8.count < top.utf8.count { break }
