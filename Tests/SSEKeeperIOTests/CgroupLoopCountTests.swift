@@ -1,3 +1,4 @@
+import CEpoll
 import Foundation
 import Glibc
 import Testing
@@ -35,15 +36,8 @@ struct CgroupLoopCountTests {
         "listen 127.0.0.1:\(closedPort());\nupstream a { server 127.0.0.1:9; }\nroute / { upstream a; }\n\(extra)"
     }
 
-    /// The CPUs in this process's affinity mask (the child inherits it): the bits of `Cpus_allowed` in
-    /// /proc/self/status (Glibc's overlay has no `sched_getaffinity`).
-    static var affinityCPUs: Int {
-        let status = QuotaCgroup.read("/proc/self/status") ?? ""
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return 1 }
-        return line.dropFirst("Cpus_allowed:".count).reduce(0) { count, digit in
-            count + (digit.hexDigitValue?.nonzeroBitCount ?? 0)
-        }
-    }
+    /// The CPUs in this process's affinity mask (the child inherits it), as the binary counts them.
+    static var affinityCPUs: Int { max(1, Int(ssk_affinity_cpu_count())) }
 
     @Test func auto_runsOneLoopPerWholeCPUOfTheQuota() throws {
         let cgroup = try #require(QuotaCgroup(cpus: 1.5))
