@@ -1,8 +1,9 @@
-/// Something a `DeadlineHeap` schedules: it carries its own position in the heap, so the heap can move it to another
+/// Something a `DeadlineHeap` schedules: it carries its handle in the heap, so the heap can move it to another
 /// deadline or take it out early in O(log n), with at most one entry per member.
 ///
-/// `heapSlot` is written only by the heap: -1 while the member is not scheduled. A member is usually a class (a
-/// stored `var heapSlot = -1`), or a struct that forwards to one (hence the nonmutating setter).
+/// `heapSlot` is written only by the heap: -1 while the member is not scheduled, its handle while it is (an index
+/// into the heap's table of entry positions, fixed while the member stays in the heap). A member is usually a class
+/// (a stored `var heapSlot = -1`), or a struct that forwards to one (hence the nonmutating setter).
 public protocol DeadlineHeapMember {
     var heapSlot: Int { get nonmutating set }
 }
@@ -21,9 +22,13 @@ public protocol DeadlineHeapMember {
 /// `@inlinable` so the shell's loops get a copy specialised for their payload: unspecialised, every sift step went
 /// through generic metadata and value witnesses (measured with `perf`: a third of ssekeeper's user time at 9,000
 /// heartbeats a second). Sifting moves a hole instead of swapping, so each level moves one entry, not three.
-/// Four children per node rather than two: a heap of 9,000 heartbeating streams is 7 levels deep instead of 14, and
-/// each level a sift passes writes one member's `heapSlot`, a cache miss on an object elsewhere in memory, while the
-/// extra children it compares are deadlines next to each other in `entries`.
+/// Four children per node rather than two: a heap of 9,000 heartbeating streams is 7 levels deep instead of 14.
+///
+/// Where each member's entry is lives in the heap's own table (`positions`, by handle), not in the member: a member
+/// learns its handle when it is scheduled and forgets it when it leaves, and the sifts in between write the table.
+/// When the member kept its position, every level a sift passed wrote a member elsewhere in memory through its
+/// setter, a reference count up and down around the call (callgrind: 4.2 of each per heartbeat at 500 streams, the
+/// sift's largest part; each a cache miss at 9,000).
 @frozen
 public struct DeadlineHeap<Payload: DeadlineHeapMember> {
     /// One scheduled deadline.
@@ -31,16 +36,27 @@ public struct DeadlineHeap<Payload: DeadlineHeapMember> {
     public struct Entry {
         public var deadline: UInt64
         public var payload: Payload
+        /// The member's handle: `positions[handle]` is this entry's index.
+        @usableFromInline
+        var handle: Int
 
         @inlinable
-        init(deadline: UInt64, payload: Payload) {
+        init(deadline: UInt64, payload: Payload, handle: Int) {
             self.deadline = deadline
             self.payload = payload
+            self.handle = handle
         }
     }
 
     @usableFromInline
     var entries: [Entry] = []
+    /// By handle: the index of the handle's entry in `entries`, or, for a handle not in use, `-2 - next` where
+    /// `next` is the next unused handle (-1: none), so unused handles form a list without storage of their own.
+    @usableFromInline
+    var positions: [Int] = []
+    /// The first unused handle, or -1 (then a new one is added to `positions`).
+    @usableFromInline
+    var freeHandle = -1
 
     @inlinable
     public init() {}
@@ -55,59 +71,109 @@ public struct DeadlineHeap<Payload: DeadlineHeapMember> {
 
     /// The earliest deadline, or nil when empty.
     @inlinable
-    public var earliest: UInt64? { entries.first?.deadline }
+    public var earliest: UInt64? { entries.isEmpty ? nil : entries[0].deadline }  // `first` would copy the entry
 
     /// The deadline `payload` is scheduled at, or nil when it is not in the heap.
     @inlinable
     public func deadline(of payload: Payload) -> UInt64? {
-        let slot = payload.heapSlot
-        return slot >= 0 && slot < entries.count ? entries[slot].deadline : nil
+        index(of: payload.heapSlot).map { entries[$0].deadline }
+    }
+
+    /// The index in `entries` of the entry with `handle`, or nil when no entry has it (-1, or a handle this heap did
+    /// not give).
+    @inlinable
+    func index(of handle: Int) -> Int? {
+        guard handle >= 0, handle < positions.count else { return nil }
+        let index = positions[handle]
+        guard index >= 0, index < entries.count, entries[index].handle == handle else { return nil }
+        return index
+    }
+
+    @inlinable
+    mutating func takeHandle() -> Int {
+        guard freeHandle >= 0 else {
+            positions.append(-1)
+            return positions.count - 1
+        }
+        let handle = freeHandle
+        freeHandle = -2 - positions[handle]
+        return handle
+    }
+
+    @inlinable
+    mutating func releaseHandle(_ handle: Int) {
+        positions[handle] = -2 - freeHandle
+        freeHandle = handle
     }
 
     /// Schedules `payload` at `deadline`; one already in the heap moves there (earlier or later). O(log n).
     @inlinable
     public mutating func insert(_ payload: Payload, at deadline: UInt64) {
-        let slot = payload.heapSlot
-        if slot >= 0 && slot < entries.count {
-            let previous = entries[slot].deadline
-            entries[slot].deadline = deadline
-            if deadline < previous { siftUp(slot) } else if deadline > previous { siftDown(slot) }
+        if let index = index(of: payload.heapSlot) {
+            let previous = entries[index].deadline
+            entries[index].deadline = deadline
+            if deadline < previous {
+                Self.siftUp(index, &entries, &positions)
+            } else if deadline > previous {
+                Self.siftDown(index, &entries, &positions)
+            }
             return
         }
-        entries.append(Entry(deadline: deadline, payload: payload))
-        payload.heapSlot = entries.count - 1
-        siftUp(entries.count - 1)
+        let handle = takeHandle()
+        payload.heapSlot = handle
+        entries.append(Entry(deadline: deadline, payload: payload, handle: handle))
+        positions[handle] = entries.count - 1
+        Self.siftUp(entries.count - 1, &entries, &positions)
     }
 
     /// Takes `payload` out of the heap (nothing happens when it is not in it). O(log n).
     @inlinable
     public mutating func remove(_ payload: Payload) {
-        let slot = payload.heapSlot
-        guard slot >= 0 && slot < entries.count else { return }
+        guard let index = index(of: payload.heapSlot) else { return }
         payload.heapSlot = -1
-        let last = entries.removeLast()
-        guard slot < entries.count else { return }
-        entries[slot] = last
-        last.payload.heapSlot = slot
-        if slot > 0 && last.deadline < entries[Self.parent(of: slot)].deadline {
-            siftUp(slot)
+        releaseHandle(entries[index].handle)
+        let last = entries.count - 1
+        Self.moveToEnd(index, &entries)
+        entries.removeLast()
+        guard index < last else { return }
+        positions[entries[index].handle] = index
+        if index > 0 && entries[index].deadline < entries[Self.parent(of: index)].deadline {
+            Self.siftUp(index, &entries, &positions)
         } else {
-            siftDown(slot)
+            Self.siftDown(index, &entries, &positions)
         }
     }
 
     /// Removes and returns the earliest entry if its deadline is at or before `now`. O(log n).
     @inlinable
     public mutating func popExpired(now: UInt64) -> Entry? {
-        guard let first = entries.first, first.deadline <= now else { return nil }
+        // Most calls find nothing due: read the deadline in place (`first` would copy the entry, a retain and a
+        // release of its member).
+        guard !entries.isEmpty, entries[0].deadline <= now else { return nil }
+        let last = entries.count - 1
+        Self.moveToEnd(0, &entries)
+        let first = entries.removeLast()
         first.payload.heapSlot = -1
-        let last = entries.removeLast()
-        if !entries.isEmpty {
-            entries[0] = last
-            last.payload.heapSlot = 0
-            siftDown(0)
+        releaseHandle(first.handle)
+        if last > 0 {
+            positions[entries[0].handle] = 0
+            Self.siftDown(0, &entries, &positions)
         }
         return first
+    }
+
+    /// Swaps the entry at `index` with the last one, by moves: the entry that leaves goes out last, and nothing is
+    /// retained on the way (`swapAt` cost about 55 instructions a call; callgrind).
+    @inlinable
+    static func moveToEnd(_ index: Int, _ entries: inout [Entry]) {
+        let last = entries.count - 1
+        guard index != last else { return }
+        entries.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            let leaving = (base + index).move()
+            (base + index).moveInitialize(from: base + last, count: 1)
+            (base + last).initialize(to: leaving)
+        }
     }
 
     /// Children per node.
@@ -122,63 +188,71 @@ public struct DeadlineHeap<Payload: DeadlineHeapMember> {
     // on objects scattered in memory (measured with `perf` at 9,000 heartbeats a second: `swift_retain` was the
     // busiest user-space symbol, 5.7 % of ssekeeper's samples, with `siftDown` next). The entry being sifted is
     // moved out, which leaves a hole; each level moves the child or parent into the hole, and the entry is moved
-    // back in at the end. Nothing between can trap, so the buffer is never left with a hole.
+    // back in at the end. Nothing between can trap, so the buffer is never left with a hole. Each move writes the
+    // moved entry's new index into `positions`, an array of integers beside the entries: no member is touched.
+
+    // The two sifts differ only in where the hole goes next; folded into one loop that takes it as a closure they
+    // cost about 100 more instructions a heartbeat (callgrind, 500 streams), so they stay two loops.
 
     @inlinable
-    mutating func siftUp(_ start: Int) {
-        entries.withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            let deadline = base[start].deadline
-            // The parent of `hole`, when it is later than `deadline`.
-            func laterParent(_ hole: Int) -> Int? {
-                guard hole > 0 else { return nil }
-                let parent = Self.parent(of: hole)
-                return deadline < base[parent].deadline ? parent : nil
+    static func siftUp(_ start: Int, _ entries: inout [Entry], _ positions: inout [Int]) {
+        positions.withUnsafeMutableBufferPointer { positions in
+            entries.withUnsafeMutableBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                let deadline = base[start].deadline
+                // The parent of `hole`, when it is later than `deadline`.
+                func laterParent(_ hole: Int) -> Int? {
+                    guard hole > 0 else { return nil }
+                    let parent = Self.parent(of: hole)
+                    return deadline < base[parent].deadline ? parent : nil
+                }
+                guard var parent = laterParent(start) else { return }
+                let moving = (base + start).move()
+                var hole = start
+                while true {
+                    (base + hole).moveInitialize(from: base + parent, count: 1)
+                    positions[base[hole].handle] = hole
+                    hole = parent
+                    guard let next = laterParent(hole) else { break }
+                    parent = next
+                }
+                positions[moving.handle] = hole
+                (base + hole).initialize(to: moving)
             }
-            guard var parent = laterParent(start) else { return }
-            let moving = (base + start).move()
-            var hole = start
-            while true {
-                (base + hole).moveInitialize(from: base + parent, count: 1)
-                base[hole].payload.heapSlot = hole
-                hole = parent
-                guard let next = laterParent(hole) else { break }
-                parent = next
-            }
-            moving.payload.heapSlot = hole
-            (base + hole).initialize(to: moving)
         }
     }
 
     @inlinable
-    mutating func siftDown(_ start: Int) {
-        entries.withUnsafeMutableBufferPointer { buffer in
-            let count = buffer.count
-            let base = buffer.baseAddress!
-            let deadline = base[start].deadline
-            // The earliest child of `hole`, when it is earlier than `deadline`.
-            func earlierChild(_ hole: Int) -> Int? {
-                let first = Self.arity * hole + 1
-                guard first < count else { return nil }
-                var smallest = first
-                for child in (first + 1)..<min(first + Self.arity, count)
-                where base[child].deadline < base[smallest].deadline {
-                    smallest = child
+    static func siftDown(_ start: Int, _ entries: inout [Entry], _ positions: inout [Int]) {
+        positions.withUnsafeMutableBufferPointer { positions in
+            entries.withUnsafeMutableBufferPointer { buffer in
+                let count = buffer.count
+                let base = buffer.baseAddress!
+                let deadline = base[start].deadline
+                // The earliest child of `hole`, when it is earlier than `deadline`.
+                func earlierChild(_ hole: Int) -> Int? {
+                    let first = Self.arity * hole + 1
+                    guard first < count else { return nil }
+                    var smallest = first
+                    for child in (first + 1)..<min(first + Self.arity, count)
+                    where base[child].deadline < base[smallest].deadline {
+                        smallest = child
+                    }
+                    return base[smallest].deadline < deadline ? smallest : nil
                 }
-                return base[smallest].deadline < deadline ? smallest : nil
+                guard var child = earlierChild(start) else { return }
+                let moving = (base + start).move()
+                var hole = start
+                while true {
+                    (base + hole).moveInitialize(from: base + child, count: 1)
+                    positions[base[hole].handle] = hole
+                    hole = child
+                    guard let next = earlierChild(hole) else { break }
+                    child = next
+                }
+                positions[moving.handle] = hole
+                (base + hole).initialize(to: moving)
             }
-            guard var child = earlierChild(start) else { return }
-            let moving = (base + start).move()
-            var hole = start
-            while true {
-                (base + hole).moveInitialize(from: base + child, count: 1)
-                base[hole].payload.heapSlot = hole
-                hole = child
-                guard let next = earlierChild(hole) else { break }
-                child = next
-            }
-            moving.payload.heapSlot = hole
-            (base + hole).initialize(to: moving)
         }
     }
 }

@@ -14,12 +14,12 @@ protocol DeadlineTarget: AnyObject {
     /// An entry may be popped up to the loop's slack (4 ms) before `deadline`: treat it as reached, and never
     /// re-insert a deadline at or before `deadline` (the sweep would pop it again at once).
     func deadlineReached(_ deadline: UInt64, now: UInt64)
-    /// Its place in the loop's heap (`DeadlineHeapMember`): written by the heap only, -1 while not scheduled. A
+    /// Its handle in the loop's heap (`DeadlineHeapMember`): written by the heap only, -1 while not scheduled. A
     /// stored `var deadlineSlot = -1` in each target.
     var deadlineSlot: Int { get set }
 }
 
-/// A target as a heap member: its slot lives in the target itself.
+/// A target as a heap member: its handle lives in the target itself.
 struct ScheduledTarget: DeadlineHeapMember {
     let target: any DeadlineTarget
 

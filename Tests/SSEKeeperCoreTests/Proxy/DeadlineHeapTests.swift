@@ -9,10 +9,11 @@ struct DeadlineHeapTests {
         init(_ name: Int) { self.name = name }
     }
 
-    /// Every member's slot points at its own entry, and every entry is in heap order.
+    /// Every member's handle leads to its own entry, and every entry is in heap order.
     static func checkInvariants(_ heap: DeadlineHeap<Member>) {
         for (index, entry) in heap.entries.enumerated() {
-            #expect(entry.payload.heapSlot == index)
+            #expect(entry.payload.heapSlot == entry.handle)
+            #expect(heap.positions[entry.handle] == index)
             if index > 0 { #expect(heap.entries[DeadlineHeap<Member>.parent(of: index)].deadline <= entry.deadline) }
         }
     }
@@ -128,6 +129,31 @@ struct DeadlineHeapTests {
         }
         while heap.popExpired(now: .max) != nil {}
         #expect(weakMembers.allSatisfy { $0.member == nil })
+    }
+
+    /// Handles are reused: the table of positions grows to the most members scheduled at once, not with every
+    /// schedule, however long the heap runs.
+    @Test func handles_areReused_soThePositionsTableStaysAsLargeAsTheMostMembersScheduledAtOnce() {
+        var heap = DeadlineHeap<Member>()
+        let members = (0..<50).map(Member.init)
+        var now: UInt64 = 0
+        for round in 0..<2_000 {
+            let member = members[(round * 7) % members.count]
+            if round % 3 == 0 { heap.remove(member) } else { heap.insert(member, at: now + UInt64(round % 97)) }
+            if round % 11 == 0 {
+                now += 40
+                while heap.popExpired(now: now) != nil {}
+            }
+            #expect(heap.positions.count <= members.count)
+        }
+        Self.checkInvariants(heap)
+        let scheduled = members.filter { $0.heapSlot >= 0 }
+        #expect(scheduled.count == heap.count)
+        #expect(Set(scheduled.map(\.heapSlot)).count == scheduled.count, "no two members share a handle")
+        while heap.popExpired(now: .max) != nil {}
+        #expect(members.allSatisfy { $0.heapSlot == -1 })
+        for member in members { heap.insert(member, at: 1) }
+        #expect(heap.positions.count == members.count, "every handle was free again and is taken again")
     }
 
     struct WeakMember {
