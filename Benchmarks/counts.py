@@ -4,6 +4,7 @@
     swift build -c release --static-swift-stdlib     # the build that ships (a plain release build works too)
     python3 Benchmarks/counts.py                                 # both proxies, 2,000 streams at 500/s, ~30 s
     python3 Benchmarks/counts.py --paths ssekeeper --json /tmp/counts.json
+    python3 Benchmarks/counts.py --rate 3000 --times               # and the time inside each call, ~1 min
 
 Why: on the 2-core virtual machine the proxies are benchmarked on, one build's CPU per new stream moves 10-15 %
 between runs (docs/BENCHMARKS.md, "Exact CPU readings"), more than most changes to the new-stream path save. The
@@ -19,6 +20,12 @@ request, reads the head and the first event and closes) twice:
      libraries the running proxy maps.
 Each count is divided by the streams the load tool completed in that run. The counters are attached before the load
 starts and stopped after it ends, so an idle proxy's few calls around the window are in the figures too.
+
+With --times, a third run per path records every system call's entry and exit (perf's raw_syscalls tracepoints, on
+the loop thread or nginx's worker) and gives the time spent inside each call per new stream, the waits
+(epoll_wait) left out: where the kernel's share of a stream goes, call by call. Tracing costs a few microseconds
+per call, more for the path that makes more calls, so compare the calls with each other, not the total with a run
+without --times.
 
 Needs root (uprobes), perf and strace. Exit status 0 when every run completed, 1 when a run failed, 2 on setup
 errors (no binary, no perf or strace, no uprobe support).
@@ -121,15 +128,71 @@ def parse_perf_stat(path):
     return counts
 
 
+SYSCALL_NAMES = {0: "read", 1: "write", 3: "close", 16: "ioctl", 19: "readv", 20: "writev", 41: "socket",
+                 42: "connect", 43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg",
+                 48: "shutdown", 51: "getsockname", 52: "getpeername", 54: "setsockopt", 55: "getsockopt",
+                 72: "fcntl", 12: "brk", 28: "madvise", 232: "epoll_wait", 233: "epoll_ctl", 281: "epoll_pwait", 288: "accept4",
+                 441: "epoll_pwait2"}
+WAITS = {"epoll_wait", "epoll_pwait", "epoll_pwait2"}
+
+
+def serving_threads(path):
+    """The threads that serve streams: nginx's worker, or ssekeeper's event-loop threads (`ssk-loop-N`)."""
+    if isinstance(path, compare.Nginx):
+        return [path.worker]
+    threads = []
+    for pid in path.pids:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    if "loop" in f.read():
+                        threads.append(int(tid))
+            except OSError:
+                continue
+    if not threads:
+        raise compare.Broken("%s: no event-loop thread found" % path.name)
+    return threads
+
+
+def parse_syscall_times(script_output):
+    """{name: (calls, seconds inside)} from `perf script` lines of raw_syscalls enter and exit events; waits count
+    their calls but not their time (asleep, not working)."""
+    entered, calls, inside = {}, {}, {}
+    pattern = re.compile(r"\s*(\d+)\s+([\d.]+):\s+raw_syscalls:sys_(enter|exit):\s+NR (\d+)")
+    for line in script_output.splitlines():
+        m = pattern.match(line)
+        if not m:
+            continue
+        tid, when, kind, number = int(m.group(1)), float(m.group(2)), m.group(3), int(m.group(4))
+        if kind == "enter":
+            entered[tid] = (number, when)
+            continue
+        started = entered.pop(tid, None)
+        if started is None or started[0] != number:
+            continue
+        name = SYSCALL_NAMES.get(number, "syscall %d" % number)
+        calls[name] = calls.get(name, 0) + 1
+        if name not in WAITS:
+            inside[name] = inside.get(name, 0.0) + (when - started[1])
+    return {name: (calls[name], inside.get(name, 0.0)) for name in calls}
+
+
 def one_run(path, mode, args):
-    """One fresh proxy, one load under `mode` ("strace" or "perf"): ({name: calls per stream}, streams)."""
+    """One fresh proxy, one load under `mode` ("strace", "perf" or "times"): ({name: calls per stream, or for
+    "times" {name: [calls, microseconds inside] per stream}}, streams)."""
     backend = compare.free_port()
     port = path.start(backend, "connrate")
     try:
         time.sleep(0.3)
         # nginx's worker serves the streams (its master only watches it); ssekeeper is one process
         target = [path.worker] if isinstance(path, compare.Nginx) else path.pids
-        if mode == "strace":
+        if mode == "times":
+            out = os.path.join(path.dir, "syscalls.data")
+            tracer = subprocess.Popen(["perf", "record", "-q", "-m", "1024", "-e",
+                                       "raw_syscalls:sys_enter,raw_syscalls:sys_exit", "-t",
+                                       ",".join(map(str, serving_threads(path))), "-o", out],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elif mode == "strace":
             out = os.path.join(path.dir, "strace.txt")
             tracer = subprocess.Popen(["strace", "-f", "-c", "-o", out] + sum((["-p", str(p)] for p in target), []),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -147,12 +210,21 @@ def one_run(path, mode, args):
         load = run_load(port, backend, path.pids, args)
         tracer.send_signal(signal.SIGINT)
         tracer.wait(timeout=30)
-        counts = parse_strace(out) if mode == "strace" else parse_perf_stat(out)
+        if mode == "times":
+            script = subprocess.run(["perf", "script", "-i", out, "-F", "tid,time,event,trace"],
+                                    capture_output=True, text=True, timeout=300).stdout
+            counts = parse_syscall_times(script)
+        else:
+            counts = parse_strace(out) if mode == "strace" else parse_perf_stat(out)
     finally:
         info = path.stop()
     streams = completed(load)
     if streams == 0:
         raise compare.Broken("%s: no stream completed under %s (%s)" % (path.name, mode, info))
+    if mode == "times":
+        cpu = load["steps"][0]["proxy_cpu_s"]
+        per_stream = {name: [calls / streams, seconds / streams * 1e6] for name, (calls, seconds) in counts.items()}
+        return {"calls": per_stream, "cpu_us": cpu / streams * 1e6 if cpu >= 0 else None}, streams
     return {name: count / streams for name, count in counts.items()}, streams
 
 
@@ -182,6 +254,28 @@ def table(results, paths):
     return "\n".join(lines)
 
 
+def times_table(results, paths):
+    """Microseconds inside each system call per new stream (and its calls), under tracing."""
+    names = sorted({n for p in paths for n in results[p]["times"]["per_stream"]["calls"]},
+                   key=lambda n: -max(results[p]["times"]["per_stream"]["calls"].get(n, [0, 0])[1] for p in paths))
+    width = max([len(n) + len(" (asleep: not counted)") for n in names] + [34]) + 4
+    lines = ["%-*s" % (width, "us inside the call per new stream") + "".join("%24s" % p for p in paths)]
+    total = {p: 0.0 for p in paths}
+    for name in names:
+        cells = []
+        for p in paths:
+            calls, micros = results[p]["times"]["per_stream"]["calls"].get(name, [0, 0])
+            total[p] += micros
+            cells.append("%24s" % ("%.2f (%.2f calls)" % (micros, calls) if calls else "-"))
+        lines.append("%-*s" % (width, "  " + name + (" (asleep: not counted)" if name in WAITS else ""))
+                     + "".join(cells))
+    lines.append("%-*s" % (width, "(all calls but the waits)") + "".join("%24.1f" % total[p] for p in paths))
+    cpu = [results[p]["times"]["per_stream"]["cpu_us"] for p in paths]
+    lines.append("%-*s" % (width, "proxy CPU per stream, traced") + "".join(
+        "%24s" % ("%.1f" % c if c is not None else "n/a") for c in cpu))
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -192,6 +286,8 @@ def main():
     ap.add_argument("--proxy-cpus", default="1", help="CPUs the proxy is pinned to (taskset list; '' for none)")
     ap.add_argument("--tool-cpus", default="0", help="CPUs the load tool is pinned to")
     ap.add_argument("--libc", default="/usr/lib/x86_64-linux-gnu/libc.so.6", help="the C library to probe")
+    ap.add_argument("--times", action="store_true",
+                    help="also time every system call (perf raw_syscalls): microseconds inside each per stream")
     ap.add_argument("--json", metavar="PATH", help="also write every figure here")
     args = ap.parse_args()
     paths = [p for p in args.paths.split(",") if p]
@@ -225,7 +321,7 @@ def main():
     try:
         for name in paths:
             results[name] = {}
-            for mode in ("perf", "strace"):
+            for mode in ("perf", "strace") + (("times",) if args.times else ()):
                 per_stream, streams = one_run(runners[name], mode, args)
                 results[name][mode] = {"per_stream": per_stream, "streams": streams}
     except compare.SetupError as e:
@@ -235,6 +331,9 @@ def main():
         print("counts.py: %s" % e, file=sys.stderr)
         return 1
     print(table(results, paths))
+    if args.times:
+        print()
+        print(times_table(results, paths))
     report = {"rate": args.rate, "seconds": args.seconds, "binary": args.binary, "results": results}
     if args.json:
         with open(args.json, "w") as f:
