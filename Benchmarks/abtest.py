@@ -6,6 +6,7 @@ alternating rounds: an A/B for the new-stream path and the per-event path.
     python3 Benchmarks/abtest.py --rate 3000 --seconds 4 --rounds 6 --json /tmp/ab.json shared=A static=B nginx
     python3 Benchmarks/abtest.py --workload paced --rounds 8 sk=.build/release/ssekeeper nginx
     python3 Benchmarks/abtest.py --workload latency --rounds 8 sk=.build/release/ssekeeper nginx
+    python3 Benchmarks/abtest.py --workload heartbeats --rounds 8 before=/tmp/before/ssekeeper sk=.build/release/ssekeeper direct
 
 Why: one build's CPU per new stream moves 5-15 % between compare.py runs on the 2-core machine (docs/BENCHMARKS.md,
 "Exact CPU readings"), as much as most changes to the path save, and two builds measured in separate runs differ
@@ -28,6 +29,10 @@ With --workload latency, each round also runs the direct path (no proxy), and ea
 workload for --seconds (default 10): 1,000 streams, each sent one event a second; the figures are the added
 latency p50 / p99 (the path's percentile of the kernel receive times minus the direct path's in the same round),
 in microseconds. `cpu_us` is then the proxy's CPU per event.
+With --workload heartbeats, each run is compare.py's heartbeats workload for --seconds (default 15): 9,000 silent
+streams (--streams), one heartbeat a second each; the figure is the proxy's CPU in % of a core (and the heartbeats'
+lateness p99), the reading of compare.py's "heartbeats" row, whose single runs move by a point or more. nginx sends
+no heartbeats; `direct` is the floor instead, compare.py's minimal C sender of the same bytes.
 A build is NAME=PATH; `nginx` is Debian's nginx (bash Benchmarks/install.sh). Exit status 0 when every run
 completed at least 99 % of its streams (or events), 1 when a run failed, 2 on setup errors.
 """
@@ -96,11 +101,32 @@ def latency_run(spec, args, nofile, cpus):
             "completed": kernel["n"], "expected": int(1000 * args.seconds)}
 
 
+def heartbeat_run(spec, args, nofile, cpus):
+    """{"cpu_pct", "late_p99_ms", "completed", "expected"} of one heartbeats run: `spec` a build or "direct" (the
+    floor: compare.py's heartbeat sender where the proxy would be)."""
+    path = compare.Direct(cpus=cpus) if spec == "direct" else compare.SSEKeeper(spec.split("=", 1)[1], cpus=cpus)
+    backend = compare.free_port()
+    port = path.start(backend, "heartbeats")
+    try:
+        time.sleep(0.3)
+        options = ["--streams", str(args.streams), "--duration", "%g" % args.seconds,
+                   "--interval-ms", str(compare.HEARTBEAT_INTERVAL_MS)]
+        if getattr(path, "remote_backend", False):
+            options.append("--remote-backend")  # the sender answers the streams itself
+        load = counts.run_tool("heartbeats", port, backend, path.pids, options, args)
+    finally:
+        path.stop()
+    return {"cpu_pct": 100 * load["proxy_cpu_s"] / load["wall_s"], "late_p99_ms": load["lateness"]["p99"],
+            "completed": load["window_heartbeats"], "expected": load["expected_heartbeats"]}
+
+
 def one_run(spec, args, nofile, cpus):
     """{"cpu_us", "user_us", "system_us", "completed", "expected"} of one fresh proxy under one connrate step
     (per new stream), or under the paced phase (per event, with "ctxsw"); with --workload latency, latency_run's."""
     if args.workload == "latency":
         return latency_run(spec, args, nofile, cpus)
+    if args.workload == "heartbeats":
+        return heartbeat_run(spec, args, nofile, cpus)
     if spec == "nginx":
         path = compare.Nginx(compare.find_nginx(), nofile, cpus=cpus)
     else:
@@ -136,12 +162,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("builds", nargs="+", metavar="NAME=PATH|nginx", help="the builds to compare, and nginx")
-    ap.add_argument("--workload", choices=("connrate", "paced", "latency"), default="connrate",
+    ap.add_argument("--workload", choices=("connrate", "paced", "latency", "heartbeats"), default="connrate",
                     help="connrate: CPU per new stream; paced: CPU per event of the paced throughput phase; "
-                    "latency: added latency p50 / p99 over the direct path")
+                    "latency: added latency p50 / p99 over the direct path; heartbeats: CPU for 9,000 "
+                    "heartbeating streams (with `direct`, the floor)")
+    ap.add_argument("--streams", type=int, default=9000, help="heartbeating streams (--workload heartbeats)")
     ap.add_argument("--rate", type=int, help="new streams per second (default 3000), or with --workload paced "
                     "events per second (default %d)" % compare.PACED_RATE)
-    ap.add_argument("--seconds", type=float, help="length of each run's step (default 4; latency: 10)")
+    ap.add_argument("--seconds", type=float, help="length of each run's step (default 4; latency: 10; heartbeats: 15)")
     ap.add_argument("--rounds", type=int, default=6, help="rounds; each runs every build once (default %(default)s)")
     ap.add_argument("--proxy-cpus", default="1", help="CPUs the proxy is pinned to (default %(default)s)")
     ap.add_argument("--tool-cpus", default="0", help="CPUs the load tool is pinned to (default %(default)s)")
@@ -150,10 +178,16 @@ def main():
     if args.rate is None:
         args.rate = compare.PACED_RATE if args.workload == "paced" else 3000
     if args.seconds is None:
-        args.seconds = 10 if args.workload == "latency" else 4
+        args.seconds = {"latency": 10, "heartbeats": 15}.get(args.workload, 4)
 
     names = []
     for spec in args.builds:
+        if spec == "direct" and args.workload == "heartbeats":
+            names.append("direct")
+            continue
+        if spec == "nginx" and args.workload == "heartbeats":
+            print("abtest: nginx sends no heartbeats; `direct` is the floor of that workload", file=sys.stderr)
+            return 2
         if spec == "nginx":
             if not compare.find_nginx():
                 print("abtest: nginx is needed (bash Benchmarks/install.sh)", file=sys.stderr)
@@ -171,6 +205,7 @@ def main():
     compare.build_loadgen()
     nofile = compare.raise_nofile()
     cpus = compare.parse_cpus(args.proxy_cpus)
+    heartbeats = args.workload == "heartbeats"
     runs = {name: [] for name in names}
     failed = False
     latency = args.workload == "latency"
@@ -196,7 +231,8 @@ def main():
             if run["completed"] < 0.99 * run["expected"]:
                 print("abtest: %s, round %d: %d of %d %s completed" % (
                     name, round_index + 1, run["completed"], run["expected"],
-                    "streams" if args.workload == "connrate" else "events"), file=sys.stderr)
+                    {"connrate": "streams", "heartbeats": "heartbeats"}.get(args.workload, "events")),
+                    file=sys.stderr)
                 failed = True
             if floor:
                 run["added_p50_us"] = run["p50_us"] - floor["p50_us"]
@@ -208,12 +244,18 @@ def main():
                 round_index + 1, floor["p50_us"], floor["p99_us"], ", ".join(
                     "%s %.1f / %.1f" % (n, runs[n][-1]["added_p50_us"], runs[n][-1]["added_p99_us"])
                     for n in names if runs[n])), flush=True)
+        elif heartbeats:
+            print("round %d: %s" % (round_index + 1, ", ".join(
+                "%s %.2f %% (late p99 %.1f ms)" % (n, runs[n][-1]["cpu_pct"], runs[n][-1]["late_p99_ms"])
+                for n in names if runs[n])), flush=True)
         else:
             print("round %d: %s" % (round_index + 1, ", ".join(
                 "%s %.1f us (user %.1f)" % (n, runs[n][-1]["cpu_us"], runs[n][-1]["user_us"])
                 for n in names if runs[n])), flush=True)
     if latency:
         keys = ("added_p50_us", "added_p99_us", "direct_p50_us", "direct_p99_us", "cpu_us")
+    elif heartbeats:
+        keys = ("cpu_pct", "late_p99_ms")
     else:
         keys = ("cpu_us", "user_us", "system_us") + (("ctxsw",) if args.workload == "paced" else ())
     medians = {n: {k: statistics.median(r[k] for r in rs) for k in keys} for n, rs in runs.items() if rs}
@@ -226,6 +268,17 @@ def main():
                 print("  %-12s p50 %6.1f us   p99 %6.1f us   (direct %.1f / %.1f)   CPU per event %.1f us" % (
                     name, m["added_p50_us"], m["added_p99_us"], m["direct_p50_us"], m["direct_p99_us"],
                     m["cpu_us"]))
+    elif heartbeats:
+        print("\nCPU for %d streams, one heartbeat a second each, median of %d rounds of %g s:" % (
+            args.streams, args.rounds, args.seconds))
+        for name in names:
+            if name in medians:
+                m = medians[name]
+                lower = ""
+                if name != "direct" and medians.get("direct", {}).get("cpu_pct"):
+                    lower = "   (%.2f x the floor)" % (m["cpu_pct"] / medians["direct"]["cpu_pct"])
+                print("  %-12s %6.2f %% of a core   lateness p99 %5.1f ms%s" % (
+                    name, m["cpu_pct"], m["late_p99_ms"], lower))
     else:
         print("\nCPU per %s, median of %d rounds at %d/s (user + system from /proc ticks):" % (
             "paced event" if args.workload == "paced" else "new stream", args.rounds, args.rate))
@@ -241,7 +294,7 @@ def main():
                        "builds": args.builds,
                        "runs": runs, "medians": medians,
                        "runtimes": {n: compare.swift_runtime(s.split("=", 1)[1]) for n, s in zip(names, args.builds)
-                                    if s != "nginx"}}, f, indent=1)
+                                    if "=" in s}}, f, indent=1)
     return 1 if failed else 0
 
 
