@@ -135,7 +135,7 @@ struct SeveralLoopsSharedStateTests {
                                      loopCount: 2)
         // A stream on each loop (round-robin), so both loops have read the context; then both end.
         for index in 0..<2 { try Self.openStream(proxy, index).close() }
-        weak var old = proxy.server.runtime.context
+        weak let old = proxy.server.runtime.context
         try proxy.server.reload(config: proxy.server.config)
         var open = -1
         for _ in 0..<200 {
