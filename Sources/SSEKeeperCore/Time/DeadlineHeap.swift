@@ -191,46 +191,32 @@ public struct DeadlineHeap<Payload: DeadlineHeapMember> {
     // back in at the end. Nothing between can trap, so the buffer is never left with a hole. Each move writes the
     // moved entry's new index into `positions`, an array of integers beside the entries: no member is touched.
 
-    // The two sifts differ only in where the hole goes next; folded into one loop that takes it as a closure they
-    // cost about 100 more instructions a heartbeat (callgrind, 500 streams), so they stay two loops.
-
-    @inlinable
+    @inlinable @inline(__always)
     static func siftUp(_ start: Int, _ entries: inout [Entry], _ positions: inout [Int]) {
-        positions.withUnsafeMutableBufferPointer { positions in
-            entries.withUnsafeMutableBufferPointer { buffer in
-                let base = buffer.baseAddress!
-                let deadline = base[start].deadline
-                // The parent of `hole`, when it is later than `deadline`.
-                func laterParent(_ hole: Int) -> Int? {
-                    guard hole > 0 else { return nil }
-                    let parent = Self.parent(of: hole)
-                    return deadline < base[parent].deadline ? parent : nil
-                }
-                guard var parent = laterParent(start) else { return }
-                let moving = (base + start).move()
-                var hole = start
-                while true {
-                    (base + hole).moveInitialize(from: base + parent, count: 1)
-                    positions[base[hole].handle] = hole
-                    hole = parent
-                    guard let next = laterParent(hole) else { break }
-                    parent = next
-                }
-                positions[moving.handle] = hole
-                (base + hole).initialize(to: moving)
-            }
-        }
+        sift(start, upward: true, &entries, &positions)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func siftDown(_ start: Int, _ entries: inout [Entry], _ positions: inout [Int]) {
+        sift(start, upward: false, &entries, &positions)
+    }
+
+    /// Moves the entry at `start` towards the root (`upward`) or the leaves until it is in heap order.
+    @inlinable @inline(__always)
+    static func sift(_ start: Int, upward: Bool, _ entries: inout [Entry], _ positions: inout [Int]) {
         positions.withUnsafeMutableBufferPointer { positions in
             entries.withUnsafeMutableBufferPointer { buffer in
                 let count = buffer.count
                 let base = buffer.baseAddress!
                 let deadline = base[start].deadline
-                // The earliest child of `hole`, when it is earlier than `deadline`.
-                func earlierChild(_ hole: Int) -> Int? {
+                // Where the hole goes next: up, the parent of `hole` when it is later than `deadline`; down, the
+                // earliest child of `hole` when it is earlier than `deadline`.
+                func next(_ hole: Int) -> Int? {
+                    if upward {
+                        guard hole > 0 else { return nil }
+                        let parent = Self.parent(of: hole)
+                        return deadline < base[parent].deadline ? parent : nil
+                    }
                     let first = Self.arity * hole + 1
                     guard first < count else { return nil }
                     var smallest = first
@@ -240,15 +226,15 @@ public struct DeadlineHeap<Payload: DeadlineHeapMember> {
                     }
                     return base[smallest].deadline < deadline ? smallest : nil
                 }
-                guard var child = earlierChild(start) else { return }
+                guard var from = next(start) else { return }
                 let moving = (base + start).move()
                 var hole = start
                 while true {
-                    (base + hole).moveInitialize(from: base + child, count: 1)
+                    (base + hole).moveInitialize(from: base + from, count: 1)
                     positions[base[hole].handle] = hole
-                    hole = child
-                    guard let next = earlierChild(hole) else { break }
-                    child = next
+                    hole = from
+                    guard let following = next(hole) else { break }
+                    from = following
                 }
                 positions[moving.handle] = hole
                 (base + hole).initialize(to: moving)
