@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""CPU per new stream (or per paced event, or added latency) of several ssekeeper builds (and nginx), measured in
+"""CPU per new stream (or per paced or saturated event, or added latency) of several ssekeeper builds (and nginx), measured in
 alternating rounds: an A/B for the new-stream path and the per-event path.
 
     python3 Benchmarks/abtest.py before=/tmp/before/ssekeeper after=.build/release/ssekeeper nginx
     python3 Benchmarks/abtest.py --rate 3000 --seconds 4 --rounds 6 --json /tmp/ab.json shared=A static=B nginx
     python3 Benchmarks/abtest.py --workload paced --rounds 8 sk=.build/release/ssekeeper nginx
+    python3 Benchmarks/abtest.py --workload saturated --rounds 6 sk=.build/release/ssekeeper nginx
     python3 Benchmarks/abtest.py --workload latency --rounds 8 sk=.build/release/ssekeeper nginx
     python3 Benchmarks/abtest.py --workload heartbeats --rounds 8 before=/tmp/before/ssekeeper sk=.build/release/ssekeeper direct
 
@@ -25,6 +26,11 @@ With --workload paced, each run is compare.py's paced throughput phase instead: 
 (default 10,000) spread over them, one send() per event, for --seconds; the figures are per event (CPU, its user
 and system parts, and the proxy's context switches), the same reading as compare.py's "CPU per 1M events, paced",
 whose three runs moved 10-35 % between runs of one build on the 2-core machine (docs/BENCHMARKS.md).
+With --workload saturated, each run is compare.py's saturated throughput phase alone for --seconds (default 8): 100
+streams, the backend sending as fast as the load tool can (8 events of 100 bytes per send()); the figure is the
+proxy's CPU per event in the window (compare.py's "CPU per 1M events, saturated", in microseconds), with the
+events/s and the load tool's CPU, which is at or near a full core: the events/s are the rig's, not the proxy's.
+A run fails unless every event sent arrived.
 With --workload latency, each round also runs the direct path (no proxy), and each run is compare.py's latency
 workload for --seconds (default 10): 1,000 streams, each sent one event a second; the figures are the added
 latency p50 / p99 (the path's percentile of the kernel receive times minus the direct path's in the same round),
@@ -34,7 +40,7 @@ streams (--streams), one heartbeat a second each; the figure is the proxy's CPU 
 lateness p99), the reading of compare.py's "heartbeats" row, whose single runs move by a point or more. nginx sends
 no heartbeats; `direct` is the floor instead, compare.py's minimal C sender of the same bytes.
 A build is NAME=PATH; `nginx` is Debian's nginx (bash Benchmarks/install.sh). Exit status 0 when every run
-completed at least 99 % of its streams (or events), 1 when a run failed, 2 on setup errors.
+completed at least 99 % of its streams (or events; saturated: all), 1 when a run failed, 2 on setup errors.
 """
 import argparse
 import json
@@ -70,6 +76,13 @@ def paced_load(proxy_port, backend_port, pids, args):
     return counts.run_tool("throughput", proxy_port, backend_port, pids,
                     ["--streams", "100", "--event-size", "100", "--paced-rate", str(args.rate), "--paced-duration",
                      str(args.seconds), "--duration", "0.2", "--batch", str(compare.SATURATED_BATCH)], args)
+
+
+def saturated_load(proxy_port, backend_port, pids, args):
+    """The load tool's throughput workload, its saturated phase only (no paced phase); its JSON."""
+    return counts.run_tool("throughput", proxy_port, backend_port, pids,
+                    ["--streams", "100", "--event-size", "100", "--duration", "%g" % args.seconds,
+                     "--batch", str(compare.SATURATED_BATCH)], args)
 
 
 def latency_load(target_port, backend_port, pids, args):
@@ -133,13 +146,15 @@ def one_run(spec, args, nofile, cpus):
     else:
         path = compare.SSEKeeper(spec.split("=", 1)[1], cpus=cpus)
     backend = compare.free_port()
-    port = path.start(backend, "throughput" if args.workload == "paced" else "connrate")
+    port = path.start(backend, "throughput" if args.workload in ("paced", "saturated") else "connrate")
     try:
         time.sleep(0.3)
         measured = [path.worker] if isinstance(path, compare.Nginx) else path.pids
         user0, system0 = cpu_ticks(measured)
         if args.workload == "paced":
             window = paced_load(port, backend, path.pids, args)["paced"]
+        elif args.workload == "saturated":
+            window = saturated_load(port, backend, path.pids, args)
         else:
             window = counts.run_load(port, backend, path.pids, args)["steps"][0]
         user1, system1 = cpu_ticks(measured)
@@ -153,6 +168,15 @@ def one_run(spec, args, nofile, cpus):
         return {"cpu_us": cpu_us, "user_us": cpu_us * (user1 - user0) / ticks,
                 "system_us": cpu_us * (system1 - system0) / ticks, "ctxsw": window["proxy_ctxsw"] / done,
                 "completed": window["events"], "expected": int(args.rate * args.seconds)}
+    if args.workload == "saturated":
+        # compare.py's "CPU per 1M events, saturated": the proxy's CPU in the window over the events in it
+        done = window["window_events"] or 1
+        ticks = (user1 - user0) + (system1 - system0) or 1
+        cpu_us = window["proxy_cpu_s"] / done * 1e6
+        return {"cpu_us": cpu_us, "user_us": cpu_us * (user1 - user0) / ticks,
+                "system_us": cpu_us * (system1 - system0) / ticks, "ctxsw": window["proxy_ctxsw"] / done,
+                "events_per_s": window["events_per_s"], "tool_cpu_pct": 100 * window["loadgen_cpu_s"] / window["wall_s"],
+                "completed": window["events"], "expected": window["sent"]}
     done = window["completed"] or 1
     return {"cpu_us": window["proxy_cpu_s"] / done * 1e6, "user_us": (user1 - user0) / done * 1e6,
             "system_us": (system1 - system0) / done * 1e6, "completed": window["completed"],
@@ -163,14 +187,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("builds", nargs="+", metavar="NAME=PATH|nginx", help="the builds to compare, and nginx")
-    ap.add_argument("--workload", choices=("connrate", "paced", "latency", "heartbeats"), default="connrate",
+    ap.add_argument("--workload", choices=("connrate", "paced", "saturated", "latency", "heartbeats"),
+                    default="connrate",
                     help="connrate: CPU per new stream; paced: CPU per event of the paced throughput phase; "
+                    "saturated: CPU per event of the saturated phase; "
                     "latency: added latency p50 / p99 over the direct path; heartbeats: CPU for 9,000 "
                     "heartbeating streams (with `direct`, the floor)")
     ap.add_argument("--streams", type=int, default=9000, help="heartbeating streams (--workload heartbeats)")
     ap.add_argument("--rate", type=int, help="new streams per second (default 3000), or with --workload paced "
                     "events per second (default %d)" % compare.PACED_RATE)
-    ap.add_argument("--seconds", type=float, help="length of each run's step (default 4; latency: 10; heartbeats: 15)")
+    ap.add_argument("--seconds", type=float, help="length of each run's step (default 4; saturated: 8; latency: 10; heartbeats: 15)")
     ap.add_argument("--rounds", type=int, default=6, help="rounds; each runs every build once (default %(default)s)")
     ap.add_argument("--proxy-cpus", default="1", help="CPUs the proxy is pinned to (default %(default)s)")
     ap.add_argument("--tool-cpus", default="0", help="CPUs the load tool is pinned to (default %(default)s)")
@@ -179,7 +205,7 @@ def main():
     if args.rate is None:
         args.rate = compare.PACED_RATE if args.workload == "paced" else 3000
     if args.seconds is None:
-        args.seconds = {"latency": 10, "heartbeats": 15}.get(args.workload, 4)
+        args.seconds = {"saturated": 8, "latency": 10, "heartbeats": 15}.get(args.workload, 4)
 
     names = []
     for spec in args.builds:
@@ -207,6 +233,7 @@ def main():
     nofile = compare.raise_nofile()
     cpus = compare.parse_cpus(args.proxy_cpus)
     heartbeats = args.workload == "heartbeats"
+    saturated = args.workload == "saturated"
     runs = {name: [] for name in names}
     failed = False
     latency = args.workload == "latency"
@@ -236,6 +263,11 @@ def main():
                     name, round_index + 1, run["completed"], run["expected"], run["silent_streams"]),
                     file=sys.stderr)
                 failed = True
+            elif saturated and run["completed"] < run["expected"]:
+                # as compare.py judges a throughput run: every event sent must arrive
+                print("abtest: %s, round %d: %d of %d events arrived" % (
+                    name, round_index + 1, run["completed"], run["expected"]), file=sys.stderr)
+                failed = True
             elif not heartbeats and run["completed"] < 0.99 * run["expected"]:
                 print("abtest: %s, round %d: %d of %d %s completed" % (
                     name, round_index + 1, run["completed"], run["expected"],
@@ -256,6 +288,11 @@ def main():
             print("round %d: %s" % (round_index + 1, ", ".join(
                 "%s %.2f %% (late p99 %.1f ms)" % (n, runs[n][-1]["cpu_pct"], runs[n][-1]["late_p99_ms"])
                 for n in names if runs[n])), flush=True)
+        elif saturated:
+            print("round %d: %s" % (round_index + 1, ", ".join(
+                "%s %.3f us (%.0f events/s, load tool %.0f %%)" % (
+                    n, runs[n][-1]["cpu_us"], runs[n][-1]["events_per_s"], runs[n][-1]["tool_cpu_pct"])
+                for n in names if runs[n])), flush=True)
         else:
             print("round %d: %s" % (round_index + 1, ", ".join(
                 "%s %.1f us (user %.1f)" % (n, runs[n][-1]["cpu_us"], runs[n][-1]["user_us"])
@@ -264,6 +301,8 @@ def main():
         keys = ("added_p50_us", "added_p99_us", "direct_p50_us", "direct_p99_us", "cpu_us")
     elif heartbeats:
         keys = ("cpu_pct", "late_p99_ms")
+    elif saturated:
+        keys = ("cpu_us", "user_us", "system_us", "ctxsw", "events_per_s", "tool_cpu_pct")
     else:
         keys = ("cpu_us", "user_us", "system_us") + (("ctxsw",) if args.workload == "paced" else ())
     medians = {n: {k: statistics.median(r[k] for r in rs) for k in keys} for n, rs in runs.items() if rs}
@@ -287,6 +326,14 @@ def main():
                     lower = "   (%.2f x the floor)" % (m["cpu_pct"] / medians["direct"]["cpu_pct"])
                 print("  %-12s %6.2f %% of a core   lateness p99 %5.1f ms%s" % (
                     name, m["cpu_pct"], m["late_p99_ms"], lower))
+    elif saturated:
+        print("\nCPU per saturated event, median of %d rounds of %g s (user + system from /proc ticks):" % (
+            args.rounds, args.seconds))
+        for name in names:
+            if name in medians:
+                m = medians[name]
+                print("  %-12s %6.3f us   user %5.3f  system %5.3f   %.0f events/s, load tool %.0f %% of a core" % (
+                    name, m["cpu_us"], m["user_us"], m["system_us"], m["events_per_s"], m["tool_cpu_pct"]))
     else:
         print("\nCPU per %s, median of %d rounds at %d/s (user + system from /proc ticks):" % (
             "paced event" if args.workload == "paced" else "new stream", args.rounds, args.rate))
