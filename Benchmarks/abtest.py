@@ -160,23 +160,22 @@ def one_run(spec, args, nofile, cpus):
         user1, system1 = cpu_ticks(measured)
     finally:
         path.stop()
-    if args.workload == "paced":
-        # the ticks span the whole run (streams opened, the short saturated phase): read them as a split only
-        done = window["events"] or 1
+    if args.workload in ("paced", "saturated"):
+        # per event: the exact CPU over the window's events; the ticks span the whole run (streams opened, the
+        # other phase), so they only split it into user and system
+        paced = args.workload == "paced"
+        done = (window["events"] if paced else window["window_events"]) or 1
         ticks = (user1 - user0) + (system1 - system0) or 1
         cpu_us = window["proxy_cpu_s"] / done * 1e6
-        return {"cpu_us": cpu_us, "user_us": cpu_us * (user1 - user0) / ticks,
-                "system_us": cpu_us * (system1 - system0) / ticks, "ctxsw": window["proxy_ctxsw"] / done,
-                "completed": window["events"], "expected": int(args.rate * args.seconds)}
-    if args.workload == "saturated":
-        # compare.py's "CPU per 1M events, saturated": the proxy's CPU in the window over the events in it
-        done = window["window_events"] or 1
-        ticks = (user1 - user0) + (system1 - system0) or 1
-        cpu_us = window["proxy_cpu_s"] / done * 1e6
-        return {"cpu_us": cpu_us, "user_us": cpu_us * (user1 - user0) / ticks,
-                "system_us": cpu_us * (system1 - system0) / ticks, "ctxsw": window["proxy_ctxsw"] / done,
-                "events_per_s": window["events_per_s"], "tool_cpu_pct": 100 * window["loadgen_cpu_s"] / window["wall_s"],
-                "completed": window["events"], "expected": window["sent"]}
+        run = {"cpu_us": cpu_us, "user_us": cpu_us * (user1 - user0) / ticks,
+               "system_us": cpu_us * (system1 - system0) / ticks, "ctxsw": window["proxy_ctxsw"] / done,
+               "completed": window["events"]}
+        if paced:
+            run["expected"] = int(args.rate * args.seconds)
+        else:  # compare.py's "CPU per 1M events, saturated", with the rig's events/s and the tool's CPU beside it
+            run.update(expected=window["sent"], events_per_s=window["events_per_s"],
+                       tool_cpu_pct=100 * window["loadgen_cpu_s"] / window["wall_s"])
+        return run
     done = window["completed"] or 1
     return {"cpu_us": window["proxy_cpu_s"] / done * 1e6, "user_us": (user1 - user0) / done * 1e6,
             "system_us": (system1 - system0) / done * 1e6, "completed": window["completed"],
