@@ -133,7 +133,10 @@ WORKLOAD_PATHS = {
 }
 HEARTBEAT_INTERVAL_MS = 1000
 PACED_RATE = 10000  # events/s in the throughput workload's paced phase
-SATURATED_BATCH = 8  # events per send() in its saturated phase, so the one-thread load tool outruns the proxies
+# Events per send() in the saturated phase, so the one-thread load tool sends faster than one send per event
+# allows. The tool still holds a full core there on two cores (it is the clients too): the proxies' CPU per event
+# then depends on how their reads fall against its bursts (docs/BENCHMARKS.md, "Three sets of one serving path").
+SATURATED_BATCH = 8
 CONNRATE_STEPS = [500, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 15000, 20000]
 CONNRATE_P99_MS = 10.0
 
@@ -1096,7 +1099,9 @@ def main():
     lg = [medians[p].get("throughput_loadgen_cpu_pct") for p in columns]
     if any(v is not None and v > 90 for v in lg):
         print("saturated throughput: the load tool used > 90 % of a core, so events/s there is the rig's ceiling "
-              "(2 cores shared by the tool and the proxy), not necessarily the proxy's; CPU per event still holds.")
+              "(2 cores shared by the tool and the proxy), not necessarily the proxy's; CPU per event then follows how "
+              "the proxy's reads fall against the tool's bursts (a faster proxy reads fewer bytes a call), not only "
+              "its work per event (docs/BENCHMARKS.md, \"Three sets of one serving path\").")
     if any(medians[p].get("connrate_tool_limited") for p in columns):
         print("note: the load tool fell behind its connect schedule on some connection-rate step (see JSON).")
     if args.markdown:
