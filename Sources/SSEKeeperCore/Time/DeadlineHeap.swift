@@ -130,18 +130,7 @@ public struct DeadlineHeap<Payload: DeadlineHeapMember> {
     @inlinable
     public mutating func remove(_ payload: Payload) {
         guard let index = index(of: payload.heapSlot) else { return }
-        payload.heapSlot = -1
-        releaseHandle(entries[index].handle)
-        let last = entries.count - 1
-        Self.moveToEnd(index, &entries)
-        entries.removeLast()
-        guard index < last else { return }
-        positions[entries[index].handle] = index
-        if index > 0 && entries[index].deadline < entries[Self.parent(of: index)].deadline {
-            Self.siftUp(index, &entries, &positions)
-        } else {
-            Self.siftDown(index, &entries, &positions)
-        }
+        _ = removeEntry(at: index)
     }
 
     /// Removes and returns the earliest entry if its deadline is at or before `now`. O(log n).
@@ -150,16 +139,27 @@ public struct DeadlineHeap<Payload: DeadlineHeapMember> {
         // Most calls find nothing due: read the deadline in place (`first` would copy the entry, a retain and a
         // release of its member).
         guard !entries.isEmpty, entries[0].deadline <= now else { return nil }
+        return removeEntry(at: 0)
+    }
+
+    /// Takes the entry at `index` out by moves and frees its member's handle; the last entry takes its place and
+    /// sifts whichever way its deadline needs (from the root, always down). O(log n).
+    @inlinable
+    mutating func removeEntry(at index: Int) -> Entry {
         let last = entries.count - 1
-        Self.moveToEnd(0, &entries)
-        let first = entries.removeLast()
-        first.payload.heapSlot = -1
-        releaseHandle(first.handle)
-        if last > 0 {
-            positions[entries[0].handle] = 0
-            Self.siftDown(0, &entries, &positions)
+        Self.moveToEnd(index, &entries)
+        let removed = entries.removeLast()
+        removed.payload.heapSlot = -1
+        releaseHandle(removed.handle)
+        if index < last {
+            positions[entries[index].handle] = index
+            if index > 0 && entries[index].deadline < entries[Self.parent(of: index)].deadline {
+                Self.siftUp(index, &entries, &positions)
+            } else {
+                Self.siftDown(index, &entries, &positions)
+            }
         }
-        return first
+        return removed
     }
 
     /// Swaps the entry at `index` with the last one, by moves: the entry that leaves goes out last, and nothing is
