@@ -43,6 +43,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import compare  # noqa: E402  (Benchmarks/compare.py: the proxies, the load tool, pinning)
+import compare_loops  # noqa: E402  (role_of: which of a process's threads are its event loops)
 
 SWIFT_CALLS = ["swift_retain", "swift_release", "swift_bridgeObjectRetain", "swift_bridgeObjectRelease",
                "swift_beginAccess", "swift_allocObject"]
@@ -128,16 +129,17 @@ def parse_perf_stat(path):
     return counts
 
 
-SYSCALL_NAMES = {0: "read", 1: "write", 3: "close", 16: "ioctl", 19: "readv", 20: "writev", 41: "socket",
-                 42: "connect", 43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg",
-                 48: "shutdown", 51: "getsockname", 52: "getpeername", 54: "setsockopt", 55: "getsockopt",
-                 72: "fcntl", 12: "brk", 28: "madvise", 232: "epoll_wait", 233: "epoll_ctl", 281: "epoll_pwait", 288: "accept4",
-                 441: "epoll_pwait2"}
+SYSCALL_NAMES = {0: "read", 1: "write", 3: "close", 12: "brk", 16: "ioctl", 19: "readv", 20: "writev",
+                 28: "madvise", 41: "socket", 42: "connect", 43: "accept", 44: "sendto", 45: "recvfrom",
+                 46: "sendmsg", 47: "recvmsg", 48: "shutdown", 51: "getsockname", 52: "getpeername",
+                 54: "setsockopt", 55: "getsockopt", 72: "fcntl", 232: "epoll_wait", 233: "epoll_ctl",
+                 281: "epoll_pwait", 288: "accept4", 441: "epoll_pwait2"}
 WAITS = {"epoll_wait", "epoll_pwait", "epoll_pwait2"}
 
 
 def serving_threads(path):
-    """The threads that serve streams: nginx's worker, or ssekeeper's event-loop threads (`ssk-loop-N`)."""
+    """The threads that serve streams: nginx's worker, or ssekeeper's event-loop threads, told apart as compare.py's
+    per-thread split tells them (`compare_loops.role_of`)."""
     if isinstance(path, compare.Nginx):
         return [path.worker]
     threads = []
@@ -145,10 +147,11 @@ def serving_threads(path):
         for tid in os.listdir("/proc/%d/task" % pid):
             try:
                 with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-                    if "loop" in f.read():
-                        threads.append(int(tid))
+                    thread = {"comm": f.read().strip(), "tid": int(tid), "pid": pid}
             except OSError:
                 continue
+            if compare_loops.role_of(thread, path.pids[0]) == "loops":
+                threads.append(thread["tid"])
     if not threads:
         raise compare.Broken("%s: no event-loop thread found" % path.name)
     return threads
